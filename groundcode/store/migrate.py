@@ -1,0 +1,55 @@
+"""Schema versions: create a new project or upgrade an older one in place.
+
+Before an automatic upgrade of an SQLite file that already holds data, the
+file is copied to ``<name>.bak-<revision>`` so a failed upgrade loses nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from groundcode.store.engine import Database
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(db: Database, revision: str = "head") -> bool:
+    """Bring the schema to ``revision``; returns True when anything changed."""
+    current = current_revision(db)
+    target = head_revision() if revision == "head" else revision
+    if current == target:
+        return False
+    if current is not None and db.is_sqlite and db.url.database:
+        path = Path(db.url.database)
+        if path.exists():
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copy2(path, path.with_name(f"{path.name}.bak-{current}"))
+    cfg = _config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return True

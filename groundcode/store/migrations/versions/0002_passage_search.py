@@ -1,0 +1,63 @@
+"""full-text search over passages
+
+SQLite: an FTS5 index with the trigram tokenizer, kept in step with ``passage``
+by triggers (terms of one or two characters fall back to a substring scan in
+the search service). PostgreSQL: a pg_trgm GIN index when the extension can be
+created, else nothing (the search service then scans with ``strpos``).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        op.execute(
+            "CREATE VIRTUAL TABLE passage_fts USING fts5("
+            "text, content='passage', content_rowid='id', tokenize='trigram')"
+        )
+        op.execute(
+            "CREATE TRIGGER passage_fts_ai AFTER INSERT ON passage BEGIN "
+            "INSERT INTO passage_fts(rowid, text) VALUES (new.id, new.text); END"
+        )
+        op.execute(
+            "CREATE TRIGGER passage_fts_ad AFTER DELETE ON passage BEGIN "
+            "INSERT INTO passage_fts(passage_fts, rowid, text) VALUES('delete', old.id, old.text); END"
+        )
+        op.execute(
+            "CREATE TRIGGER passage_fts_au AFTER UPDATE ON passage BEGIN "
+            "INSERT INTO passage_fts(passage_fts, rowid, text) VALUES('delete', old.id, old.text); "
+            "INSERT INTO passage_fts(rowid, text) VALUES (new.id, new.text); END"
+        )
+        op.execute("INSERT INTO passage_fts(passage_fts) VALUES('rebuild')")
+    elif bind.dialect.name == "postgresql":
+        has = bind.exec_driver_sql(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
+        ).first()
+        if has:
+            op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            op.execute(
+                "CREATE INDEX IF NOT EXISTS ix_passage_text_trgm ON passage "
+                "USING gin (text gin_trgm_ops)"
+            )
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        for trig in ("passage_fts_ai", "passage_fts_ad", "passage_fts_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {trig}")
+        op.execute("DROP TABLE IF EXISTS passage_fts")
+    elif bind.dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_passage_text_trgm")
