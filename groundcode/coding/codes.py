@@ -1,0 +1,58 @@
+"""Looking up and creating concepts inside a caller's transaction.
+
+Shared by the coding service (a code name not yet in the codebook becomes a
+new, uncategorised concept) and the codebook service.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, func, select
+
+from groundcode.errors import NotFound, UsageError
+from groundcode.store.audit import record
+from groundcode.store.tables import Concept
+
+MAX_NAME = 256
+
+
+def clean_name(name: str, what: str = "code") -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise UsageError(f"a {what} name cannot be empty")
+    if len(cleaned) > MAX_NAME:
+        raise UsageError(f"{what} name is longer than {MAX_NAME} characters: '{cleaned[:40]}…'")
+    return cleaned
+
+
+def find_concept(session: Session, name: str) -> Concept | None:
+    return session.exec(select(Concept).where(Concept.name == name)).first()
+
+
+def get_concept(session: Session, name: str) -> Concept:
+    concept = find_concept(session, name)
+    if concept is None:
+        raise NotFound(f"no concept named '{name}'")
+    return concept
+
+
+def ensure_concept(
+    session: Session, name: str, *, actor: str | None, category_id: int | None = None
+) -> tuple[Concept, bool]:
+    """The concept called ``name``, created (uncategorised) if missing; returns (concept, created)."""
+    name = clean_name(name, "concept")
+    concept = find_concept(session, name)
+    if concept is not None:
+        return concept, False
+    position = session.exec(select(func.coalesce(func.max(Concept.position), 0))).one() + 1
+    concept = Concept(name=name, category_id=category_id, created_by=actor, position=position)
+    session.add(concept)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="concept.create",
+        entity="concept",
+        entity_id=concept.id,
+        after={"name": name, "category_id": category_id},
+    )
+    return concept, True

@@ -1,0 +1,148 @@
+"""The facade a script, a notebook, the CLI and the TUI all start from.
+
+    from groundcode import Project
+    with Project.open("study.db", user="lin") as p:
+        p.corpus.documents()          # a DataFrame
+        p.analysis.agreement()        # plain objects
+
+One ``Project`` holds one engine; its services open one short transaction
+per call and return plain objects or DataFrames, never live ORM rows.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from groundcode.errors import UsageError
+from groundcode.store import migrate
+from groundcode.store.context import Context
+from groundcode.store.engine import Database, is_sqlite, redact_url, to_url
+from groundcode.store.seed import seed_defaults
+from groundcode.store.settings import set_setting
+
+if TYPE_CHECKING:
+    from groundcode.analysis.service import AnalysisService
+    from groundcode.coding.codebook import CodebookService
+    from groundcode.coding.service import CodingService
+    from groundcode.corpus.service import CorpusService
+    from groundcode.exports.service import ExportService
+
+
+def _connect_error(db: Database, exc: Exception) -> UsageError:
+    detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else "failed"
+    # libpq may echo connection parameters; never let a password through.
+    if db.url.password:
+        detail = detail.replace(str(db.url.password), "***")
+    return UsageError(f"{db.display_url}: cannot open the database ({detail})")
+
+
+class Project:
+    def __init__(self, db: Database, *, user: str | None = None) -> None:
+        self.db = db
+        self.ctx = Context(db=db, actor=user)
+
+    # -- opening ---------------------------------------------------------
+    @classmethod
+    def open(cls, path_or_url: str | Path, *, user: str | None = None) -> Project:
+        """Open an existing project, upgrading an older schema in place."""
+        url = to_url(path_or_url)
+        if is_sqlite(url) and url.database and not Path(url.database).exists():
+            raise UsageError(
+                f"{url.database}: no project here (create one with: groundcode init)"
+            )
+        db = Database(url)
+        try:
+            current = migrate.current_revision(db)
+            if current is None:
+                db.dispose()
+                raise UsageError(
+                    f"{db.display_url}: not a groundcode project (create one with: groundcode init)"
+                )
+            migrate.upgrade(db)
+        except (OperationalError, ProgrammingError) as exc:
+            db.dispose()
+            raise _connect_error(db, exc) from None
+        return cls(db, user=user)
+
+    @classmethod
+    def create(
+        cls, path_or_url: str | Path, *, name: str | None = None, user: str | None = None
+    ) -> Project:
+        """Create a project, or upgrade and reopen one that is already there."""
+        url = to_url(path_or_url)
+        db = Database(url)
+        try:
+            migrate.upgrade(db)
+        except (OperationalError, ProgrammingError) as exc:
+            db.dispose()
+            raise _connect_error(db, exc) from None
+
+        def _seed(session):  # type: ignore[no-untyped-def]
+            seed_defaults(session)
+            if name:
+                set_setting(session, "name", name)
+
+        db.run(_seed)
+        return cls(db, user=user)
+
+    def as_user(self, user: str | None) -> Project:
+        """The same project (same engine) acting as someone else."""
+        return Project(self.db, user=user)
+
+    @property
+    def user(self) -> str | None:
+        return self.ctx.actor
+
+    @property
+    def location(self) -> str:
+        return self.db.display_url if self.db.is_sqlite else redact_url(self.db.url)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- services (imported lazily so opening a project stays cheap) -----
+    @cached_property
+    def corpus(self) -> CorpusService:
+        from groundcode.corpus.service import CorpusService
+
+        return CorpusService(self.ctx)
+
+    @cached_property
+    def coding(self) -> CodingService:
+        from groundcode.coding.service import CodingService
+
+        return CodingService(self.ctx)
+
+    @cached_property
+    def codebook(self) -> CodebookService:
+        from groundcode.coding.codebook import CodebookService
+
+        return CodebookService(self.ctx)
+
+    @cached_property
+    def analysis(self) -> AnalysisService:
+        from groundcode.analysis.service import AnalysisService
+
+        return AnalysisService(self.ctx)
+
+    @cached_property
+    def exports(self) -> ExportService:
+        from groundcode.exports.service import ExportService
+
+        return ExportService(self.ctx)
