@@ -1,0 +1,838 @@
+"""The coding service: coders, codings on spans, undo/redo, memos, codings files.
+
+Rules enforced here (not in any UI):
+
+* every coding belongs to exactly one coder; a coder changes only their own;
+* in blind mode (SPEC §7) reads return only the acting coder's codings and
+  memos unless the actor is a lead; an anonymous read is refused;
+* every change is one short transaction with its audit-log row, so what a
+  caller was told is saved has been committed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, insert, select
+from sqlmodel import Session
+
+from groundcode.coding.codes import clean_name, ensure_concept, find_concept
+from groundcode.coding.records import (
+    CoderView,
+    CodingsImport,
+    CodingView,
+    MemoView,
+    UndoResult,
+)
+from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.store.access import (
+    blind_active,
+    find_coder,
+    human_coder_count,
+    readable_coder_ids,
+    require_actor,
+    require_lead,
+)
+from groundcode.store.audit import record
+from groundcode.store.context import Context
+from groundcode.store.seed import CONSENSUS
+from groundcode.store.settings import get_setting, set_setting
+from groundcode.store.tables import (
+    AuditLog,
+    Category,
+    Coder,
+    Coding,
+    Concept,
+    Document,
+    MainCategory,
+    Memo,
+    Passage,
+    RelationClass,
+    SourceType,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ROLES = ("coder", "lead")
+MEMO_KINDS = ("project", "document", "concept", "category", "main_category", "relation_class", "coding")
+CODING_ACTIONS = ("coding.apply", "coding.remove", "coding.span")
+MAX_SNIPPET = 4000
+
+
+def _doc(s: Session, number: str) -> Document:
+    num = str(number).strip().replace(" ", "")
+    doc = s.execute(select(Document).where(Document.number == num)).scalars().first()
+    if doc is None:
+        raise NotFound(f"no document {num}")
+    return doc
+
+
+def _passage_of(s: Session, doc_id: int, start: int, end: int) -> Passage | None:
+    return (
+        s.execute(
+            select(Passage).where(
+                Passage.document_id == doc_id, Passage.start <= start, Passage.end >= end
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+def _coding_state(c: Coding) -> dict[str, Any]:
+    return {
+        "coder_id": c.coder_id,
+        "concept_id": c.concept_id,
+        "document_id": c.document_id,
+        "passage_id": c.passage_id,
+        "start": c.start,
+        "end": c.end,
+        "assisted": c.assisted,
+    }
+
+
+class CodingService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- people ----------------------------------------------------------
+    def coders(self, *, include_consensus: bool = False) -> list[CoderView]:
+        with self.ctx.db.read() as s:
+            q = select(Coder).order_by(Coder.id)
+            if not include_consensus:
+                q = q.where(Coder.role != "consensus")
+            return [CoderView(c.id, c.name, c.role) for c in s.execute(q).scalars()]  # type: ignore[arg-type]
+
+    def add_coder(self, name: str, *, role: str = "coder") -> CoderView:
+        """Add a coder or lead; once a lead exists, only a lead adds people."""
+        name = clean_name(name, "coder")
+        if role not in ROLES:
+            raise UsageError(f"--role must be coder or lead, not '{role}'")
+        if name == CONSENSUS:
+            raise UsageError(f"'{CONSENSUS}' is reserved for the reconciled coding")
+
+        def _do(s: Session) -> CoderView:
+            has_lead = s.execute(select(Coder.id).where(Coder.role == "lead")).first() is not None
+            if has_lead:
+                require_lead(s, self.ctx.actor, "adding a coder")
+            if s.execute(select(Coder.id).where(Coder.name == name)).first():
+                raise UsageError(f"a coder named '{name}' exists already")
+            c = Coder(name=name, role=role)
+            s.add(c)
+            s.flush()
+            record(s, actor=self.ctx.actor, action="coder.add", entity="coder", entity_id=c.id,
+                   after={"name": name, "role": role})
+            return CoderView(c.id, c.name, c.role)  # type: ignore[arg-type]
+
+        return self.ctx.db.run(_do)
+
+    def blind_mode(self) -> bool:
+        with self.ctx.db.read() as s:
+            return blind_active(s)
+
+    def set_blind_mode(self, on: bool) -> None:
+        """Turning blind mode on is open to all; turning it off needs a lead."""
+
+        def _do(s: Session) -> None:
+            if not on and (human_coder_count(s) >= 2 or get_setting(s, "blind_mode") == "on"):
+                require_lead(s, self.ctx.actor, "ending blind mode")
+            before = get_setting(s, "blind_mode")
+            set_setting(s, "blind_mode", "on" if on else "off")
+            record(s, actor=self.ctx.actor, action="project.blind_mode", entity="project",
+                   before={"blind_mode": before}, after={"blind_mode": "on" if on else "off"})
+
+        self.ctx.db.run(_do)
+
+    # -- applying codes --------------------------------------------------
+    def apply(
+        self,
+        document: str,
+        concept: str,
+        *,
+        passage: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        assisted: bool = False,
+        memo: str | None = None,
+    ) -> CodingView:
+        """Apply ``concept`` (created if new) to a passage or a code-point span."""
+
+        def _do(s: Session) -> CodingView:
+            me = require_actor(s, self.ctx.actor)
+            doc = _doc(s, document)
+            a, b, pas = self._resolve_span(s, doc, passage, start, end)
+            con, created = ensure_concept(s, concept, actor=me.name)
+            existing = s.execute(
+                select(Coding).where(
+                    Coding.coder_id == me.id, Coding.concept_id == con.id,
+                    Coding.document_id == doc.id, Coding.start == a, Coding.end == b,
+                )
+            ).scalars().first()
+            if existing is not None:
+                return self._view(s, existing)
+            c = Coding(coder_id=me.id, concept_id=con.id, document_id=doc.id,  # type: ignore[arg-type]
+                       passage_id=pas.id if pas else None, start=a, end=b,
+                       snippet=doc.text[a:b][:MAX_SNIPPET], assisted=assisted)
+            s.add(c)
+            s.flush()
+            record(s, actor=me.name, action="coding.apply", entity="coding", entity_id=c.id,
+                   after=_coding_state(c) | {"concept": con.name, "document": doc.number,
+                                              "new_concept": created})
+            if memo:
+                s.add(Memo(target_kind="coding", target_id=c.id, author=me.name, text=memo))
+            return self._view(s, c)
+
+        return self.ctx.db.run(_do)
+
+    def invivo(self, document: str, start: int, end: int, *, name: str | None = None) -> CodingView:
+        """Code a span with a new concept named by its own words (in-vivo)."""
+        with self.ctx.db.read() as s:
+            doc = _doc(s, document)
+            if not (0 <= start < end <= len(doc.text)):
+                raise UsageError(f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})")
+            words = name or " ".join(doc.text[start:end].split())[:40]
+        return self.apply(document, words, start=start, end=end)
+
+    def _resolve_span(
+        self, s: Session, doc: Document, passage: int | None, start: int | None, end: int | None
+    ) -> tuple[int, int, Passage | None]:
+        if passage is not None:
+            pas = s.execute(
+                select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)
+            ).scalars().first()
+            if pas is None:
+                raise UsageError(f"{doc.number} has no passage {passage}")
+            if start is None and end is None:
+                return pas.start, pas.end, pas
+            start = pas.start if start is None else start
+            end = pas.end if end is None else end
+        if start is None or end is None:
+            raise UsageError("say where: a passage, or start and end offsets")
+        if not (0 <= start < end <= len(doc.text)):
+            raise UsageError(f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})")
+        return start, end, _passage_of(s, doc.id, start, end)  # type: ignore[arg-type]
+
+    def _own_coding(self, s: Session, coding_id: int) -> tuple[Coder, Coding]:
+        me = require_actor(s, self.ctx.actor)
+        c = s.get(Coding, coding_id)
+        if c is None or (c.coder_id != me.id):
+            # Another coder's coding is reported as absent, not as forbidden: blind mode leaks nothing.
+            raise NotFound(f"no coding {coding_id} of {me.name}")
+        return me, c
+
+    def remove(self, coding_id: int) -> None:
+        def _do(s: Session) -> None:
+            me, c = self._own_coding(s, coding_id)
+            state = _coding_state(c) | {"id": c.id, "snippet": c.snippet,
+                                        "created_at": c.created_at.isoformat()}
+            s.execute(delete(Memo).where(Memo.target_kind == "coding", Memo.target_id == c.id))
+            s.delete(c)
+            record(s, actor=me.name, action="coding.remove", entity="coding", entity_id=coding_id,
+                   before=state)
+
+        self.ctx.db.run(_do)
+
+    def change_span(self, coding_id: int, start: int, end: int) -> CodingView:
+        def _do(s: Session) -> CodingView:
+            me, c = self._own_coding(s, coding_id)
+            doc = s.get(Document, c.document_id)
+            assert doc is not None
+            a, b, pas = self._resolve_span(s, doc, None, start, end)
+            before = _coding_state(c)
+            c.start, c.end, c.passage_id = a, b, pas.id if pas else None
+            c.snippet = doc.text[a:b][:MAX_SNIPPET]
+            s.add(c)
+            record(s, actor=me.name, action="coding.span", entity="coding", entity_id=c.id,
+                   before=before, after=_coding_state(c))
+            return self._view(s, c)
+
+        return self.ctx.db.run(_do)
+
+    # -- undo / redo -----------------------------------------------------
+    def undo(self) -> UndoResult | None:
+        """Undo the acting coder's last coding change (apply, remove or span change)."""
+
+        def _do(s: Session) -> UndoResult | None:
+            me = require_actor(s, self.ctx.actor)
+            row = s.execute(
+                select(AuditLog).where(AuditLog.actor == me.name, AuditLog.action.in_(CODING_ACTIONS),  # type: ignore[attr-defined]
+                                       AuditLog.undone.is_(False))  # type: ignore[attr-defined]
+                .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+            ).scalars().first()
+            if row is None:
+                return None
+            desc = self._revert(s, me, row, reverse=True)
+            row.undone = True
+            s.add(row)
+            record(s, actor=me.name, action="coding.undo", entity="audit_log", entity_id=row.id,
+                   after={"undid": row.action})
+            return UndoResult("undo", desc)
+
+        return self.ctx.db.run(_do)
+
+    def redo(self) -> UndoResult | None:
+        """Redo the last undone change, unless a new change was made since."""
+
+        def _do(s: Session) -> UndoResult | None:
+            me = require_actor(s, self.ctx.actor)
+            last = s.execute(
+                select(AuditLog).where(AuditLog.actor == me.name,
+                                       AuditLog.action.in_((*CODING_ACTIONS, "coding.undo", "coding.redo")))  # type: ignore[attr-defined]
+                .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+            ).scalars().all()
+            # Walk back over undo/redo entries; a fresh change ends the redo chain.
+            pending: list[int] = []
+            redone: set[int] = set()
+            for r in last:
+                if r.action == "coding.redo":
+                    redone.add(int(r.entity_id or 0))
+                elif r.action == "coding.undo":
+                    if r.entity_id not in redone:
+                        pending.append(int(r.entity_id or 0))
+                else:
+                    if not r.undone:
+                        break
+            if not pending:
+                return None
+            target = s.get(AuditLog, pending[0])
+            assert target is not None
+            desc = self._revert(s, me, target, reverse=False)
+            target.undone = False
+            s.add(target)
+            record(s, actor=me.name, action="coding.redo", entity="audit_log", entity_id=target.id,
+                   after={"redid": target.action})
+            return UndoResult("redo", desc)
+
+        return self.ctx.db.run(_do)
+
+    def _revert(self, s: Session, me: Coder, row: AuditLog, *, reverse: bool) -> str:
+        before = json.loads(row.before) if row.before else None
+        after = json.loads(row.after) if row.after else None
+        coding_id = row.entity_id
+        if row.action == "coding.apply":
+            if reverse:
+                c = s.get(Coding, coding_id)
+                if c is not None:
+                    s.execute(delete(Memo).where(Memo.target_kind == "coding", Memo.target_id == c.id))
+                    s.delete(c)
+                return f"removed {after.get('concept', '') if after else ''}"
+            return self._restore(s, coding_id, after)
+        if row.action == "coding.remove":
+            if reverse:
+                return self._restore(s, coding_id, before)
+            c = s.get(Coding, coding_id)
+            if c is not None:
+                s.delete(c)
+            return "removed again"
+        if row.action == "coding.span":
+            c = s.get(Coding, coding_id)
+            if c is None:
+                raise UsageError("that coding no longer exists")
+            state = before if reverse else after
+            assert state is not None
+            doc = s.get(Document, c.document_id)
+            assert doc is not None
+            c.start, c.end, c.passage_id = state["start"], state["end"], state["passage_id"]
+            c.snippet = doc.text[c.start : c.end][:MAX_SNIPPET]
+            s.add(c)
+            return f"span {c.start}-{c.end}"
+        raise UsageError(f"cannot undo {row.action}")
+
+    def _restore(self, s: Session, coding_id: int | None, state: dict[str, Any] | None) -> str:
+        assert state is not None
+        doc = s.get(Document, state["document_id"])
+        con = s.get(Concept, state["concept_id"])
+        if doc is None or con is None:
+            raise UsageError("the document or concept of that coding no longer exists")
+        c = Coding(id=coding_id, coder_id=state["coder_id"], concept_id=state["concept_id"],
+                   document_id=state["document_id"], passage_id=state["passage_id"],
+                   start=state["start"], end=state["end"], snippet=doc.text[state["start"]:state["end"]][:MAX_SNIPPET],
+                   assisted=bool(state.get("assisted", False)))
+        s.add(c)
+        s.flush()
+        return f"restored {con.name}"
+
+    # -- reading codings -------------------------------------------------
+    def _view(self, s: Session, c: Coding) -> CodingView:
+        coder = s.get(Coder, c.coder_id)
+        con = s.get(Concept, c.concept_id)
+        doc = s.get(Document, c.document_id)
+        pas = s.get(Passage, c.passage_id) if c.passage_id else None
+        cat = s.get(Category, con.category_id) if con and con.category_id else None
+        assert coder and con and doc
+        return CodingView(c.id, coder.name, con.name, con.id, cat.name if cat else None, doc.number,  # type: ignore[arg-type]
+                          pas.idx if pas else None, c.start, c.end, c.snippet, c.assisted, c.created_at)
+
+    def document_codings(self, document: str, *, coders: Sequence[str] | None = None) -> list[CodingView]:
+        """The codings on one document that the acting user may see, in text order."""
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            doc = _doc(s, document)
+            q = (
+                select(Coding, Coder.name, Concept.name, Category.name, Passage.idx)
+                .join(Coder, Coder.id == Coding.coder_id)
+                .join(Concept, Concept.id == Coding.concept_id)
+                .outerjoin(Category, Category.id == Concept.category_id)
+                .outerjoin(Passage, Passage.id == Coding.passage_id)
+                .where(Coding.document_id == doc.id)
+                .order_by(Coding.start, Coding.end, Coding.id)
+            )
+            if visible is not None:
+                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
+            return [
+                CodingView(c.id, coder, concept, c.concept_id, cat, doc.number, idx, c.start, c.end,
+                           c.snippet, c.assisted, c.created_at)
+                for c, coder, concept, cat, idx in s.execute(q).all()
+            ]
+
+    def codings(
+        self,
+        *,
+        coders: Sequence[str] | None = None,
+        document: str | None = None,
+        concept: str | None = None,
+        category: str | None = None,
+        split: str | None = None,
+        include_personal: bool = True,
+    ) -> pd.DataFrame:
+        """Codings with their full category path, as a DataFrame (blind mode applies)."""
+        import pandas as pd
+
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            q = (
+                select(
+                    Coding.id, Coder.name.label("coder"), Document.number.label("document"),  # type: ignore[attr-defined]
+                    SourceType.slug.label("type"), Document.split, Passage.idx.label("passage"),
+                    Coding.start, Coding.end, Coding.snippet.label("text"),  # type: ignore[attr-defined]
+                    Concept.name.label("concept"), Category.number.label("category_number"),  # type: ignore[attr-defined]
+                    Category.name.label("category"), MainCategory.name.label("main_category"),  # type: ignore[attr-defined]
+                    RelationClass.name.label("relation_class"), Coding.assisted, Coding.created_at,  # type: ignore[attr-defined]
+                )
+                .join(Coder, Coder.id == Coding.coder_id)
+                .join(Document, Document.id == Coding.document_id)
+                .join(SourceType, SourceType.id == Document.source_type_id)
+                .join(Concept, Concept.id == Coding.concept_id)
+                .outerjoin(Passage, Passage.id == Coding.passage_id)
+                .outerjoin(Category, Category.id == Concept.category_id)
+                .outerjoin(MainCategory, MainCategory.id == Category.main_category_id)
+                .outerjoin(RelationClass, RelationClass.id == MainCategory.relation_class_id)
+                .order_by(Document.source_type_id, Document.seq, Coding.start, Coding.id)
+            )
+            if visible is not None:
+                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
+            if document:
+                q = q.where(Document.number == document)
+            if concept:
+                q = q.where(Concept.name == concept)
+            if category:
+                q = q.where(Category.name == category)
+            if split:
+                q = q.where(Document.split == split)
+            if not include_personal:
+                q = q.where(Document.personal.is_(False))  # type: ignore[attr-defined]
+            rows = s.execute(q).all()
+        cols = ["id", "coder", "document", "type", "split", "passage", "start", "end", "text", "concept",
+                "category_number", "category", "main_category", "relation_class", "assisted", "created_at"]
+        frame = pd.DataFrame(rows, columns=cols)
+        frame["passage"] = frame["passage"].astype("Int64")
+        return frame
+
+    def next_uncoded(
+        self, *, after: str | None = None, split: str | None = None
+    ) -> tuple[str, int] | None:
+        """The acting coder's next passage with no coding of theirs, in document order."""
+        with self.ctx.db.read() as s:
+            me = require_actor(s, self.ctx.actor)
+            coded = select(Coding.passage_id).where(Coding.coder_id == me.id, Coding.passage_id.is_not(None))  # type: ignore[union-attr]
+            q = (
+                select(Document.number, Passage.idx, Document.source_type_id, Document.seq)
+                .join(Document, Document.id == Passage.document_id)
+                .where(Document.status == "included", Passage.id.not_in(coded))  # type: ignore[union-attr]
+                .order_by(Document.source_type_id, Document.seq, Passage.idx)
+            )
+            if split:
+                q = q.where(Document.split == split)
+            if after:
+                cur = _doc(s, after)
+                q = q.where(
+                    (Document.source_type_id > cur.source_type_id)
+                    | and_(Document.source_type_id == cur.source_type_id, Document.seq >= cur.seq)
+                )
+            row = s.execute(q.limit(1)).first()
+            return (row.number, row.idx) if row else None
+
+    # -- memos -----------------------------------------------------------
+    def _memo_target(self, s: Session, kind: str, target: str | int | None) -> int | None:
+        if kind not in MEMO_KINDS:
+            raise UsageError(f"memo target must be one of {', '.join(MEMO_KINDS)}, not '{kind}'")
+        if kind == "project":
+            return None
+        if target is None:
+            raise UsageError(f"a {kind} memo needs its target")
+        if kind == "document":
+            return _doc(s, str(target)).id
+        if kind == "coding":
+            me = require_actor(s, self.ctx.actor)
+            c = s.get(Coding, int(target))
+            visible = readable_coder_ids(s, me.name)
+            if c is None or (visible is not None and c.coder_id not in visible):
+                raise NotFound(f"no coding {target}")
+            return c.id
+        table = {"concept": Concept, "category": Category, "main_category": MainCategory,
+                 "relation_class": RelationClass}[kind]
+        row = s.execute(select(table).where(table.name == str(target))).scalars().first()  # type: ignore[attr-defined]
+        if row is None:
+            raise NotFound(f"no {kind.replace('_', ' ')} named '{target}'")
+        return int(row.id)
+
+    def add_memo(self, kind: str, target: str | int | None, text: str) -> MemoView:
+        if not text.strip():
+            raise UsageError("a memo cannot be empty")
+
+        def _do(s: Session) -> MemoView:
+            me = require_actor(s, self.ctx.actor)
+            tid = self._memo_target(s, kind, target)
+            m = Memo(target_kind=kind, target_id=tid, author=me.name, text=text)
+            s.add(m)
+            s.flush()
+            record(s, actor=me.name, action="memo.add", entity="memo", entity_id=m.id,
+                   after={"kind": kind, "target": tid})
+            return MemoView(m.id, kind, None if target is None else str(target), me.name, text,  # type: ignore[arg-type]
+                            m.created_at, m.updated_at)
+
+        return self.ctx.db.run(_do)
+
+    def edit_memo(self, memo_id: int, text: str) -> None:
+        from groundcode.store.tables import utcnow
+
+        def _do(s: Session) -> None:
+            me = require_actor(s, self.ctx.actor)
+            m = s.get(Memo, memo_id)
+            if m is None or m.author != me.name:
+                raise NotFound(f"no memo {memo_id} of {me.name}")
+            before = m.text
+            m.text, m.updated_at = text, utcnow()
+            s.add(m)
+            record(s, actor=me.name, action="memo.edit", entity="memo", entity_id=m.id,
+                   before={"text": before}, after={"text": text})
+
+        self.ctx.db.run(_do)
+
+    def delete_memo(self, memo_id: int) -> None:
+        def _do(s: Session) -> None:
+            me = require_actor(s, self.ctx.actor)
+            m = s.get(Memo, memo_id)
+            if m is None or m.author != me.name:
+                raise NotFound(f"no memo {memo_id} of {me.name}")
+            record(s, actor=me.name, action="memo.delete", entity="memo", entity_id=m.id,
+                   before={"text": m.text, "kind": m.target_kind, "target": m.target_id})
+            s.delete(m)
+
+        self.ctx.db.run(_do)
+
+    def memos(self, *, kind: str | None = None, search: str | None = None) -> pd.DataFrame:
+        """Memos the acting user may read: in blind mode a coder sees only their own."""
+        import pandas as pd
+
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor)
+            q = select(Memo).order_by(Memo.created_at, Memo.id)
+            if kind:
+                q = q.where(Memo.target_kind == kind)
+            if visible is not None:
+                names = [c.name for c in s.execute(select(Coder).where(Coder.id.in_(visible))).scalars()]  # type: ignore[union-attr]
+                q = q.where(Memo.author.in_(names))  # type: ignore[attr-defined]
+            rows = s.execute(q).scalars().all()
+            docs = dict(s.execute(select(Document.id, Document.number)).all()) if rows else {}
+            labels: dict[tuple[str, int], str] = {}
+            for table, k in ((Concept, "concept"), (Category, "category"), (MainCategory, "main_category"),
+                             (RelationClass, "relation_class")):
+                for rid, name in s.execute(select(table.id, table.name)).all():  # type: ignore[attr-defined]
+                    labels[(k, rid)] = name
+        out = []
+        for m in rows:
+            if search and search.lower() not in m.text.lower():
+                continue
+            if m.target_kind == "document":
+                target = docs.get(m.target_id)
+            elif m.target_kind in ("project",):
+                target = None
+            elif m.target_kind == "coding":
+                target = str(m.target_id)
+            else:
+                target = labels.get((m.target_kind, m.target_id or 0))
+            out.append({"id": m.id, "kind": m.target_kind, "target": target, "author": m.author,
+                        "text": m.text, "created_at": m.created_at, "updated_at": m.updated_at})
+        return pd.DataFrame(out, columns=["id", "kind", "target", "author", "text", "created_at", "updated_at"])
+
+    # -- codings files ---------------------------------------------------
+    def import_csv(self, path: str | Path, *, coder: str | None = None) -> CodingsImport:
+        """Import a codings CSV (SPEC §3) in one transaction; any bad row changes nothing."""
+        from groundcode.corpus.encoding import decode_bytes
+
+        path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        text = decode_bytes(path.read_bytes(), str(path))
+        reader = csv.reader(io.StringIO(text))
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            raise UsageError(f"{path}: empty file") from None
+        span_form = {"document", "start", "end", "code"} <= set(header)
+        passage_form = {"document", "passage", "code"} <= set(header)
+        if not (span_form or passage_form):
+            raise UsageError(
+                f"{path}: needs columns document,start,end,code or document,passage,code (found: {','.join(header)})"
+            )
+        col = {name: i for i, name in enumerate(header)}
+        if "coder" not in col and not coder:
+            raise UsageError(f"{path}: no coder column; say whose codings these are with --coder NAME")
+        rows: list[tuple[int, dict[str, str]]] = []
+        for lineno, raw in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in raw):
+                continue
+            if len(raw) < len(header):
+                raw = raw + [""] * (len(header) - len(raw))
+            rows.append((lineno, {k: raw[i].strip() for k, i in col.items()}))
+        if not rows:
+            raise UsageError(f"{path}: no codings in the file")
+
+        def _do(s: Session) -> CodingsImport:
+            coders: dict[str, Coder] = {}
+            actor_coder = find_coder(s, self.ctx.actor) if self.ctx.actor else None
+            lead = actor_coder is not None and actor_coder.role == "lead"
+            blind = blind_active(s)
+            docs: dict[str, Document] = {}
+            passages: dict[tuple[int, int], tuple[int, int, int]] = {}
+            by_doc: dict[int, list[tuple[int, int, int]]] = {}
+            concept_ids: dict[str, int] = {}
+            new_concepts: list[str] = []
+            values: list[dict[str, Any]] = []
+            seen: set[tuple[int, int, int, int, int]] = set()
+            skipped = 0
+            for lineno, r in rows:
+                where = f"{path}: row {lineno}"
+                name = r.get("coder") or coder or ""
+                if name not in coders:
+                    try:
+                        coders[name] = find_coder(s, name)
+                    except NotFound:
+                        raise UsageError(f"{where}: unknown coder '{name}'") from None
+                    if coders[name].role == "consensus" and not lead and actor_coder is not None:
+                        raise PermissionDenied(f"{where}: only a lead imports consensus codings")
+                    if blind and not lead and (actor_coder is None or actor_coder.name != name):
+                        raise PermissionDenied(
+                            f"{where}: blind mode: only {name} or a lead may import {name}'s codings"
+                        )
+                cd = coders[name]
+                number = r["document"].replace(" ", "")
+                if number not in docs:
+                    d = s.execute(select(Document).where(Document.number == number)).scalars().first()
+                    if d is None:
+                        raise UsageError(f"{where}: unknown document '{r['document']}'")
+                    docs[number] = d
+                    for pid, idx, a, b in s.execute(
+                        select(Passage.id, Passage.idx, Passage.start, Passage.end).where(Passage.document_id == d.id)
+                    ).all():
+                        passages[(d.id, idx)] = (pid, a, b)  # type: ignore[index]
+                        by_doc.setdefault(d.id, []).append((pid, a, b))  # type: ignore[arg-type]
+                d = docs[number]
+                code = r.get("code", "")
+                if not code:
+                    raise UsageError(f"{where}: empty code")
+                pid: int | None
+                try:
+                    if span_form and r.get("start", "") != "":
+                        a, b = int(r["start"]), int(r["end"])
+                        if not (0 <= a < b <= len(d.text)):
+                            raise UsageError(f"{where}: span {a}-{b} is outside {number} (0-{len(d.text)})")
+                        pid = None
+                        if passage_form and r.get("passage"):
+                            key = (d.id, int(r["passage"]))
+                            if key not in passages:
+                                raise UsageError(f"{where}: {number} has no passage {r['passage']}")
+                            pid, pa, pb = passages[key]
+                            if not (pa <= a and b <= pb):
+                                raise UsageError(f"{where}: span {a}-{b} is not inside passage {r['passage']} of {number}")
+                        else:
+                            for p_id, pa, pb in by_doc.get(d.id, []):  # type: ignore[arg-type]
+                                if pa <= a and b <= pb:
+                                    pid = p_id
+                                    break
+                    else:
+                        key = (d.id, int(r["passage"]))  # type: ignore[assignment]
+                        if key not in passages:
+                            raise UsageError(f"{where}: {number} has no passage {r['passage']}")
+                        pid, a, b = passages[key]
+                except ValueError:
+                    raise UsageError(f"{where}: start, end and passage must be whole numbers") from None
+                if code not in concept_ids:
+                    existing = find_concept(s, clean_name(code))
+                    if existing is None:
+                        con, _ = ensure_concept(s, code, actor=cd.name)
+                        new_concepts.append(con.name)
+                    else:
+                        con = existing
+                    concept_ids[code] = con.id  # type: ignore[assignment]
+                key5 = (cd.id, concept_ids[code], d.id, a, b)  # type: ignore[assignment]
+                if key5 in seen:
+                    skipped += 1
+                    continue
+                seen.add(key5)  # type: ignore[arg-type]
+                values.append({"coder_id": cd.id, "concept_id": concept_ids[code], "document_id": d.id,
+                               "passage_id": pid, "start": a, "end": b,
+                               "snippet": d.text[a:b][:MAX_SNIPPET], "assisted": False,
+                               "memo": r.get("memo") or None})
+            # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
+            existing_keys: set[tuple[int, int, int, int, int]] = set()
+            doc_ids = [d.id for d in docs.values()]
+            for lo in range(0, len(doc_ids), 500):
+                for row in s.execute(
+                    select(Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end)
+                    .where(Coding.document_id.in_(doc_ids[lo:lo + 500]))  # type: ignore[attr-defined]
+                ).all():
+                    existing_keys.add(tuple(row))  # type: ignore[arg-type]
+            fresh = [v for v in values if (v["coder_id"], v["concept_id"], v["document_id"], v["start"], v["end"]) not in existing_keys]
+            skipped += len(values) - len(fresh)
+            memos = [v.pop("memo") for v in fresh]
+            for v in values:
+                v.pop("memo", None)
+            ids: list[int] = []
+            for lo in range(0, len(fresh), 2000):
+                res = s.execute(insert(Coding).returning(Coding.id, sort_by_parameter_order=True), fresh[lo:lo + 2000])  # type: ignore[arg-type]
+                ids.extend(r[0] for r in res)
+            audit_rows = []
+            memo_rows = []
+            actor_name = self.ctx.actor
+            id_to_coder = {c.id: c.name for c in coders.values()}
+            for cid, v, memo in zip(ids, fresh, memos, strict=True):
+                # Imported codings are logged as imports, which undo leaves alone.
+                audit_rows.append({"actor": actor_name or id_to_coder[v["coder_id"]], "action": "coding.import",
+                                   "entity": "coding", "entity_id": cid, "undone": False,
+                                   "after": json.dumps(v | {"source": path.name}, ensure_ascii=False, default=str)})
+                if memo:
+                    memo_rows.append({"target_kind": "coding", "target_id": cid,
+                                      "author": id_to_coder[v["coder_id"]], "text": memo})
+            from groundcode.store.tables import AuditLog as _A
+            from groundcode.store.tables import utcnow
+
+            now = utcnow()
+            for r in audit_rows:
+                r["at"] = now
+            for lo in range(0, len(audit_rows), 2000):
+                s.execute(insert(_A), audit_rows[lo:lo + 2000])
+            for m in memo_rows:
+                m["created_at"] = m["updated_at"] = now
+            if memo_rows:
+                s.execute(insert(Memo), memo_rows)
+            return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts),
+                                 tuple(sorted(coders)))
+
+        return self.ctx.db.run(_do)
+
+    def export_csv(self, path: str | Path, *, coders: Sequence[str] | None = None, force: bool = False,
+                   include_personal: bool = True) -> int:
+        """Write codings in the span form with coder, passage and text (SPEC §3)."""
+        from groundcode.exports.safety import atomic_output, neutralise
+
+        frame = self.codings(coders=coders, include_personal=include_personal)
+        memo_frame = self.memos(kind="coding")
+        memo_by_coding: dict[str, str] = {}
+        for _, m in memo_frame.iterrows():
+            memo_by_coding.setdefault(str(m["target"]), m["text"])
+        with atomic_output(Path(path), force=force) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["document", "start", "end", "code", "coder", "passage", "text", "memo"])
+            for r in frame.itertuples(index=False):
+                w.writerow([r.document, r.start, r.end, neutralise(r.concept), neutralise(r.coder),
+                            "" if r.passage is None or str(r.passage) == "<NA>" else int(r.passage),
+                            neutralise(r.text), neutralise(memo_by_coding.get(str(r.id), ""))])
+        return len(frame)
+
+    # -- queries ---------------------------------------------------------
+    def frequencies(self, *, by: str = "type", level: str = "concept", coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Code frequencies (codings and distinct documents) by source type or split."""
+        if by not in ("type", "split", "coder"):
+            raise UsageError("--by must be type, split or coder")
+        col = _level_column(level)
+        frame = self.codings(coders=coders)
+        if frame.empty:
+            import pandas as pd
+
+            return pd.DataFrame(columns=[col, by, "codings", "documents"])
+        grouped = frame.groupby([col, by], dropna=False).agg(
+            codings=("id", "size"), documents=("document", "nunique")
+        )
+        return grouped.reset_index().sort_values([col, by]).reset_index(drop=True)
+
+    def cooccurrence(self, *, level: str = "concept", coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Passage-level co-occurrence: how many passages carry both codes (square frame)."""
+        import pandas as pd
+
+        col = _level_column(level)
+        frame = self.codings(coders=coders)
+        frame = frame.dropna(subset=[col])
+        if frame.empty:
+            return pd.DataFrame()
+        frame = frame.assign(unit=frame["document"] + "#" + frame["passage"].astype(str))
+        incidence = pd.crosstab(frame["unit"], frame[col]).clip(upper=1)
+        co = incidence.T.dot(incidence)
+        return co
+
+    def retrieve(self, code: str, *, level: str = "concept", context: int = 30,
+                 coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every coded segment of a code with some text around it."""
+        col = _level_column(level)
+        frame = self.codings(coders=coders)
+        frame = frame[frame[col] == code].copy()
+        if frame.empty:
+            return frame.assign(before=[], after=[])
+        with self.ctx.db.read() as s:
+            texts = dict(s.execute(select(Document.number, Document.text)
+                                   .where(Document.number.in_(frame["document"].unique().tolist()))).all())  # type: ignore[attr-defined]
+        frame["before"] = [texts[d][max(0, a - context):a] for d, a in zip(frame["document"], frame["start"], strict=True)]
+        frame["after"] = [texts[d][b:b + context] for d, b in zip(frame["document"], frame["end"], strict=True)]
+        return frame.reset_index(drop=True)
+
+    def coverage(self, *, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Share of each document's passages coded, per coder."""
+        import pandas as pd
+
+        frame = self.codings(coders=coders)
+        with self.ctx.db.read() as s:
+            totals = dict(s.execute(
+                select(Document.number, func.count(Passage.id)).join(Passage, Passage.document_id == Document.id)
+                .group_by(Document.number)).all())
+        if frame.empty:
+            return pd.DataFrame(columns=["document", "coder", "coded", "passages", "coverage"])
+        got = frame.dropna(subset=["passage"]).groupby(["document", "coder"])["passage"].nunique().reset_index(name="coded")
+        got["passages"] = got["document"].map(totals).astype(int)
+        got["coverage"] = (got["coded"] / got["passages"]).round(4)
+        return got
+
+    def progress(self) -> pd.DataFrame:
+        """Per coder: codings, documents and passages coded (blind mode applies)."""
+        import pandas as pd
+
+        frame = self.codings()
+        if frame.empty:
+            return pd.DataFrame(columns=["coder", "codings", "documents", "passages"])
+        frame = frame.assign(unit=frame["document"] + "#" + frame["passage"].astype(str))
+        return frame.groupby("coder").agg(codings=("id", "size"), documents=("document", "nunique"),
+                                          passages=("unit", "nunique")).reset_index()
+
+
+def _level_column(level: str) -> str:
+    cols = {"concept": "concept", "category": "category", "main": "main_category",
+            "main_category": "main_category", "relation": "relation_class", "relation_class": "relation_class"}
+    if level not in cols:
+        raise UsageError(f"--level must be concept, category or main, not '{level}'")
+    return cols[level]

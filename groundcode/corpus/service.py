@@ -1,0 +1,776 @@
+"""The corpus service: import, screening, dedup, sampling, split, search, redaction.
+
+Every decision is recorded (``screening_decision`` and ``audit_log``) and
+nothing is deleted, so the funnel of SPEC §2 can always be recounted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlmodel import Session
+
+from groundcode.corpus.views import (
+    DedupReport,
+    DocumentView,
+    DuplicateGroupView,
+    FileImport,
+    ImportReport,
+    PassageView,
+    RedactReport,
+    SampleReport,
+    ScreenReport,
+    SearchHit,
+    SearchResult,
+    SourceTypeView,
+    SplitReport,
+)
+from groundcode.errors import NotFound, UsageError
+from groundcode.store.audit import record
+from groundcode.store.context import Context
+from groundcode.store.settings import get_setting, set_setting
+from groundcode.store.tables import (
+    Coding,
+    Document,
+    ImportBatch,
+    Passage,
+    ScreeningDecision,
+    SourceType,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Progress = Callable[[int, int], None]
+
+EXCLUSION_KINDS = (
+    "duplicate",
+    "irrelevant",
+    "no_substance",
+    "out_of_range",
+    "not_sampled",
+    "manual",
+)
+ROW_FORMATS = {".csv", ".xlsx", ".jsonl"}
+SEGMENT_MODES = ("paragraph", "sentence", "whole")
+NUMBER_RE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _snippet(text_: str, term: str, width: int = 24) -> str:
+    pos = text_.find(term)
+    if pos < 0:
+        pos = text_.lower().find(term.lower())
+    if pos < 0:
+        return text_[: 2 * width].replace("\n", " ")
+    start = max(0, pos - width)
+    end = min(len(text_), pos + len(term) + width)
+    out = text_[start:end].replace("\n", " ")
+    return ("…" if start > 0 else "") + out + ("…" if end < len(text_) else "")
+
+
+class CorpusService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- source types ----------------------------------------------------
+    def source_types(self) -> list[SourceTypeView]:
+        with self.ctx.db.read() as s:
+            rows = s.exec(select(SourceType).order_by(SourceType.id)).scalars().all()  # type: ignore[call-overload]
+            return [SourceTypeView(r.id, r.name_zh, r.name_en, r.slug) for r in rows]
+
+    def resolve_type(self, value: str | int) -> SourceTypeView:
+        """A source type by number, slug, English or Chinese name (``4``, ``selfmedia``, ``自媒体``)."""
+        key = str(value).strip().lower()
+        for t in self.source_types():
+            names = {str(t.id), t.slug.lower(), t.name_en.lower(), t.name_zh}
+            names.add(t.name_en.lower().replace("-", "").replace(" ", ""))
+            if key in names:
+                return t
+        known = ", ".join(f"{t.id} {t.slug} {t.name_zh}" for t in self.source_types())
+        raise UsageError(f"unknown source type '{value}' (known: {known})")
+
+    def add_source_type(self, name_zh: str, name_en: str, slug: str) -> SourceTypeView:
+        def _add(s: Session) -> SourceTypeView:
+            next_id = (s.exec(select(func.max(SourceType.id))).scalar() or 0) + 1  # type: ignore[call-overload]
+            row = SourceType(id=next_id, name_zh=name_zh, name_en=name_en, slug=slug)
+            s.add(row)
+            record(s, actor=self.ctx.actor, action="source_type.create", entity="source_type",
+                   entity_id=next_id, after={"name_zh": name_zh, "slug": slug})
+            return SourceTypeView(next_id, name_zh, name_en, slug)
+
+        return self.ctx.db.run(_add)
+
+    # -- import ----------------------------------------------------------
+    def import_files(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        type: str | int,
+        text_column: str | None = None,
+        title_column: str | None = None,
+        date_column: str | None = None,
+        views_column: str | None = None,
+        url_column: str | None = None,
+        author_column: str | None = None,
+        segment: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import files, each all-or-nothing and idempotent by content hash."""
+        from groundcode.corpus.readers import read_file
+
+        stype = self.resolve_type(type)
+        if segment is not None and segment not in SEGMENT_MODES:
+            raise UsageError(f"--segment must be one of {', '.join(SEGMENT_MODES)}, not '{segment}'")
+        files: list[FileImport] = []
+        for raw_path in paths:
+            path = Path(raw_path)
+            if not path.is_file():
+                raise UsageError(f"{path}: no such file")
+            digest = _file_hash(path)
+            with self.ctx.db.read() as s:
+                seen = s.exec(select(ImportBatch).where(ImportBatch.file_hash == digest)).scalars().first()  # type: ignore[call-overload]
+            if seen is not None:
+                files.append(FileImport(str(path), "already imported", 0))
+                continue
+            docs = read_file(
+                path,
+                text_column=text_column,
+                title_column=title_column,
+                date_column=date_column,
+                views_column=views_column,
+                url_column=url_column,
+                author_column=author_column,
+            )
+            if not docs:
+                raise UsageError(f"{path}: no documents found")
+            mode = segment or ("whole" if path.suffix.lower() in ROW_FORMATS else "paragraph")
+            files.append(self._store_file(path, digest, stype, docs, mode, progress))
+        return ImportReport(tuple(files))
+
+    def _store_file(
+        self,
+        path: Path,
+        digest: str,
+        stype: SourceTypeView,
+        docs: Sequence[Any],
+        mode: str,
+        progress: Progress | None,
+    ) -> FileImport:
+        from groundcode.corpus.text import content_hash, normalise, segment
+
+        prepared: list[tuple[Any, str, list[tuple[int, int]]]] = []
+        for raw in docs:
+            body = normalise(raw.text)
+            spans = segment(body, mode) or [(0, len(body))]
+            prepared.append((raw, body, spans))
+        actor = self.ctx.actor
+
+        def _write(s: Session) -> FileImport:
+            # Re-check inside the write transaction: a concurrent import of the same file wins once.
+            if s.exec(select(ImportBatch.id).where(ImportBatch.file_hash == digest)).first():  # type: ignore[call-overload]
+                return FileImport(str(path), "already imported", 0)
+            st_q = select(SourceType).where(SourceType.id == stype.id)
+            if not self.ctx.db.is_sqlite:
+                st_q = st_q.with_for_update()
+            st = s.exec(st_q).scalars().one()  # type: ignore[call-overload]
+            first_seq = st.next_seq
+            st.next_seq = first_seq + len(prepared)
+            s.add(st)
+            batch = ImportBatch(
+                file_name=path.name, file_hash=digest, source_type_id=stype.id,
+                imported_by=actor, n_documents=len(prepared),
+            )
+            s.add(batch)
+            s.flush()
+            rows = []
+            for i, (raw, body, _spans) in enumerate(prepared):
+                seq = first_seq + i
+                rows.append(
+                    {
+                        "source_type_id": stype.id,
+                        "seq": seq,
+                        "number": f"{stype.id}-{seq}",
+                        "title": raw.title,
+                        "author": raw.author,
+                        "date": raw.date,
+                        "url": raw.url,
+                        "views": raw.views,
+                        "text": body,
+                        "content_hash": content_hash(body),
+                        "origin_file": path.name,
+                        "origin_row": raw.origin_row,
+                        "meta": json.dumps(raw.meta, ensure_ascii=False) if raw.meta else None,
+                        "batch_id": batch.id,
+                        "status": "included",
+                        "split": None,
+                        "personal": False,
+                    }
+                )
+            total = len(rows)
+            ids: list[int] = []
+            chunk = 2000
+            for lo in range(0, total, chunk):
+                part = rows[lo : lo + chunk]
+                result = s.execute(insert(Document).returning(Document.id, sort_by_parameter_order=True), part)  # type: ignore[arg-type]
+                ids.extend(r[0] for r in result)
+                if progress:
+                    progress(min(lo + chunk, total) // 2, total)
+            passages = []
+            for doc_id, (_raw, body, spans) in zip(ids, prepared, strict=True):
+                for idx, (a, b) in enumerate(spans, start=1):
+                    passages.append(
+                        {"document_id": doc_id, "idx": idx, "start": a, "end": b, "text": body[a:b]}
+                    )
+            for lo in range(0, len(passages), 5000):
+                s.execute(insert(Passage), passages[lo : lo + 5000])
+                if progress:
+                    done = min(lo + 5000, len(passages)) / max(1, len(passages))
+                    progress(total // 2 + int(done * total) // 2, total)
+            record(s, actor=actor, action="corpus.import", entity="import_batch", entity_id=batch.id,
+                   after={"file": path.name, "documents": total, "type": stype.slug})
+            return FileImport(
+                str(path), "imported", total, f"{stype.id}-{first_seq}", f"{stype.id}-{first_seq + total - 1}"
+            )
+
+        return self.ctx.db.run(_write)
+
+    # -- reading ---------------------------------------------------------
+    def _doc_by_number(self, s: Session, number: str) -> Document:
+        m = NUMBER_RE.match(str(number))
+        if not m:
+            raise UsageError(f"'{number}' is not a document number (expected T-N, e.g. 2-5)")
+        norm = f"{int(m.group(1))}-{int(m.group(2))}"
+        doc = s.exec(select(Document).where(Document.number == norm)).scalars().first()  # type: ignore[call-overload]
+        if doc is None:
+            raise NotFound(f"no document {norm}")
+        return doc
+
+    def document(self, number: str) -> DocumentView:
+        with self.ctx.db.read() as s:
+            doc = self._doc_by_number(s, number)
+            passages = s.exec(
+                select(Passage).where(Passage.document_id == doc.id).order_by(Passage.idx)  # type: ignore[arg-type]
+            ).scalars().all()  # type: ignore[call-overload]
+            stype = s.get(SourceType, doc.source_type_id)
+            assert doc.id is not None and stype is not None
+            return DocumentView(
+                id=doc.id, number=doc.number, type_id=doc.source_type_id, type_name=stype.name_zh,
+                title=doc.title, author=doc.author, date=doc.date, url=doc.url, views=doc.views,
+                text=doc.text, status=doc.status, exclusion_kind=doc.exclusion_kind,
+                exclusion_detail=doc.exclusion_detail, split=doc.split, personal=doc.personal,
+                meta=json.loads(doc.meta) if doc.meta else {},
+                passages=tuple(PassageView(p.id, p.idx, p.start, p.end, p.text) for p in passages),
+            )
+
+    def documents(
+        self,
+        *,
+        type: str | int | None = None,
+        split: str | None = None,
+        status: str | None = None,
+    ) -> pd.DataFrame:
+        """One row per document: number, type, title, date, views, split, status, passages."""
+        import pandas as pd
+
+        if split not in (None, "build", "holdout"):
+            raise UsageError(f"--split must be build or holdout, not '{split}'")
+        if status not in (None, "included", "excluded"):
+            raise UsageError(f"--status must be included or excluded, not '{status}'")
+        n_pass = (
+            select(Passage.document_id, func.count().label("n"))
+            .group_by(Passage.document_id)
+            .subquery()
+        )
+        q = (
+            select(
+                Document.id, Document.number, Document.source_type_id, SourceType.slug,
+                SourceType.name_zh, Document.title, Document.date, Document.views, Document.split,
+                Document.status, Document.exclusion_kind, Document.exclusion_detail,
+                Document.personal, func.coalesce(n_pass.c.n, 0).label("passages"),
+                func.length(Document.text).label("chars"),
+            )
+            .join(SourceType, SourceType.id == Document.source_type_id)
+            .outerjoin(n_pass, n_pass.c.document_id == Document.id)
+            .order_by(Document.source_type_id, Document.seq)
+        )
+        if type is not None:
+            q = q.where(Document.source_type_id == self.resolve_type(type).id)
+        if split:
+            q = q.where(Document.split == split)
+        if status:
+            q = q.where(Document.status == status)
+        with self.ctx.db.read() as s:
+            rows = s.execute(q).all()
+        return pd.DataFrame(
+            [
+                {
+                    "id": r.id, "number": r.number, "type_id": r.source_type_id, "type": r.slug,
+                    "type_zh": r.name_zh, "title": r.title, "date": r.date, "views": r.views,
+                    "split": r.split, "status": r.status, "exclusion": r.exclusion_kind,
+                    "detail": r.exclusion_detail, "personal": bool(r.personal),
+                    "passages": int(r.passages), "chars": int(r.chars or 0),
+                }
+                for r in rows
+            ],
+            columns=["id", "number", "type_id", "type", "type_zh", "title", "date", "views",
+                     "split", "status", "exclusion", "detail", "personal", "passages", "chars"],
+        )
+
+    def passages(self, *, split: str | None = None, status: str | None = "included") -> pd.DataFrame:
+        """Every passage with its document number, type and split (for analysis and words)."""
+        import pandas as pd
+
+        q = (
+            select(Passage.id, Passage.idx, Passage.text, Document.number, Document.source_type_id,
+                   Document.split, Document.id.label("document_id"))
+            .join(Document, Document.id == Passage.document_id)
+            .order_by(Document.source_type_id, Document.seq, Passage.idx)
+        )
+        if status:
+            q = q.where(Document.status == status)
+        if split:
+            q = q.where(Document.split == split)
+        with self.ctx.db.read() as s:
+            rows = s.execute(q).all()
+        return pd.DataFrame(rows, columns=["passage_id", "passage", "text", "document", "type_id", "split", "document_id"])
+
+    # -- screening -------------------------------------------------------
+    def _set_status(
+        self, s: Session, doc: Document, *, exclude: bool, kind: str | None, detail: str | None
+    ) -> None:
+        before = {"status": doc.status, "kind": doc.exclusion_kind}
+        doc.status = "excluded" if exclude else "included"
+        doc.exclusion_kind = kind if exclude else None
+        doc.exclusion_detail = detail if exclude else None
+        s.add(doc)
+        s.add(ScreeningDecision(document_id=doc.id, action="exclude" if exclude else "include",  # type: ignore[arg-type]
+                                kind=kind, detail=detail, decided_by=self.ctx.actor))
+        record(s, actor=self.ctx.actor, action="corpus.exclude" if exclude else "corpus.include",
+               entity="document", entity_id=doc.id, before=before,
+               after={"status": doc.status, "kind": kind, "detail": detail})
+
+    def exclude(self, numbers: Iterable[str], *, reason: str, kind: str = "manual") -> int:
+        if kind not in EXCLUSION_KINDS:
+            raise UsageError(f"unknown exclusion kind '{kind}' (known: {', '.join(EXCLUSION_KINDS)})")
+        if not reason.strip():
+            raise UsageError("an exclusion needs a reason (--reason TEXT)")
+        nums = list(numbers)
+
+        def _do(s: Session) -> int:
+            docs = [self._doc_by_number(s, n) for n in nums]
+            for d in docs:
+                self._set_status(s, d, exclude=True, kind=kind, detail=reason.strip())
+            return len(docs)
+
+        return self.ctx.db.run(_do)
+
+    def include(self, numbers: Iterable[str]) -> int:
+        nums = list(numbers)
+
+        def _do(s: Session) -> int:
+            docs = [self._doc_by_number(s, n) for n in nums]
+            for d in docs:
+                self._set_status(s, d, exclude=False, kind=None, detail=None)
+            return len(docs)
+
+        return self.ctx.db.run(_do)
+
+    def screen(
+        self,
+        *,
+        keywords: Sequence[str] = (),
+        mode: str = "any",
+        date_from: str | None = None,
+        date_to: str | None = None,
+        min_chars: int | None = None,
+        dry_run: bool = False,
+    ) -> ScreenReport:
+        """Exclude included documents that miss the keywords, the date range or the minimum length."""
+        from groundcode.corpus.text import parse_date, substantive_length
+
+        if mode not in ("any", "all"):
+            raise UsageError("keyword mode must be 'any' or 'all'")
+        kws = [k.strip() for k in keywords if k.strip()]
+        try:
+            lo = parse_date(date_from) if date_from else None
+            hi = parse_date(date_to) if date_to else None
+        except ValueError as exc:
+            raise UsageError(f"cannot read date: {exc}") from None
+        if hi is not None and len(hi) == 10:
+            hi = hi + " 23:59:59"
+        if min_chars is not None and min_chars < 0:
+            raise UsageError("--min-chars must be zero or more")
+
+        def _do(s: Session) -> ScreenReport:
+            docs = s.exec(select(Document).where(Document.status == "included")  # type: ignore[call-overload]
+                          .order_by(Document.source_type_id, Document.seq)).scalars().all()
+            excluded: dict[str, int] = {}
+            for d in docs:
+                verdict: tuple[str, str] | None = None
+                if min_chars is not None and substantive_length(d.text) < min_chars:
+                    verdict = ("no_substance", f"fewer than {min_chars} substantive characters")
+                elif kws:
+                    hits = [k for k in kws if k.lower() in d.text.lower()]
+                    ok = bool(hits) if mode == "any" else len(hits) == len(kws)
+                    if not ok:
+                        verdict = ("irrelevant", f"keywords ({mode}): {', '.join(kws)}")
+                if verdict is None and (lo or hi):
+                    if not d.date:
+                        verdict = ("out_of_range", "no date")
+                    elif (lo and d.date < lo) or (hi and d.date > hi):
+                        verdict = ("out_of_range", f"date {d.date} outside {date_from or ''}..{date_to or ''}")
+                if verdict is not None:
+                    excluded[verdict[0]] = excluded.get(verdict[0], 0) + 1
+                    if not dry_run:
+                        self._set_status(s, d, exclude=True, kind=verdict[0], detail=verdict[1])
+            if dry_run:
+                s.rollback()
+            return ScreenReport(len(docs), excluded)
+
+        return self.ctx.db.run(_do)
+
+    def dedup(self, *, threshold: float = 0.9, dry_run: bool = False) -> DedupReport:
+        """Exclude exact and near-duplicate reposts, keeping the earliest of each group."""
+        from groundcode.corpus.dedup import find_duplicates
+
+        if not 0 < threshold <= 1:
+            raise UsageError("--threshold must be in (0, 1]")
+        with self.ctx.db.read() as s:
+            rows = s.execute(
+                select(Document.id, Document.number, Document.text, Document.date,
+                       Document.source_type_id, Document.seq)
+                .where(Document.status == "included")
+            ).all()
+        # Earliest first: dated documents by date, then undated, ties by type and sequence.
+        rows = sorted(rows, key=lambda r: (r.date is None, r.date or "", r.source_type_id, r.seq))
+        number = {r.id: r.number for r in rows}
+        groups = find_duplicates([(r.id, r.text) for r in rows], threshold=threshold)
+        views = tuple(
+            DuplicateGroupView(number[g.keep], tuple((number[k], float(sim)) for k, sim in g.members))
+            for g in groups
+        )
+        n_dups = sum(len(g.duplicates) for g in views)
+        if dry_run or not groups:
+            return DedupReport(views, 0 if dry_run else n_dups, dry_run, threshold)
+
+        def _do(s: Session) -> int:
+            n = 0
+            for g in groups:
+                for key, sim in g.members:
+                    doc = s.get(Document, key)
+                    if doc is None or doc.status != "included":
+                        continue
+                    self._set_status(s, doc, exclude=True, kind="duplicate",
+                                     detail=f"duplicate of {number[g.keep]} (similarity {sim:.2f})")
+                    n += 1
+            return n
+
+        excluded = self.ctx.db.run(_do)
+        return DedupReport(views, excluded, False, threshold)
+
+    def sample(
+        self,
+        *,
+        type: str | int,
+        n: int,
+        stratify_by: str | None = None,
+        bins: int = 5,
+        seed: int | None = None,
+    ) -> SampleReport:
+        """A seeded, stratified random sample of one type; the rest are excluded as not sampled."""
+        import numpy as np
+
+        stype = self.resolve_type(type)
+        if n <= 0:
+            raise UsageError("--n must be a positive number")
+        if stratify_by not in (None, "views"):
+            raise UsageError(f"--stratify-by supports 'views', not '{stratify_by}'")
+        if bins < 1:
+            raise UsageError("--bins must be at least 1")
+        with self.ctx.db.read() as s:
+            seed = int(get_setting(s, "seed")) if seed is None else seed
+            rows = s.execute(
+                select(Document.id, Document.number, Document.views)
+                .where(Document.source_type_id == stype.id, Document.status == "included")
+                .order_by(Document.seq)
+            ).all()
+        if n > len(rows):
+            raise UsageError(f"--n {n} is more than the {len(rows)} included documents of type {stype.slug}")
+        rng = np.random.default_rng([seed, stype.id])
+        strata: list[tuple[str, list[Any]]]
+        if stratify_by == "views":
+            views = np.array([r.views if r.views is not None else -1 for r in rows], dtype=float)
+            # Quantile bins of the view counts (rank-based, so ties do not empty a bin).
+            ranks = views.argsort(kind="stable").argsort(kind="stable")
+            labels = (ranks * bins) // max(1, len(rows))
+            strata = [(f"views q{b + 1}/{bins}", [r for r, lab in zip(rows, labels, strict=True) if lab == b])
+                      for b in range(bins)]
+        else:
+            strata = [("all", list(rows))]
+        sizes = np.array([len(m) for _, m in strata], dtype=float)
+        exact = sizes * n / sizes.sum()
+        take = np.floor(exact).astype(int)
+        for i in np.argsort(-(exact - take), kind="stable")[: n - int(take.sum())]:
+            take[i] += 1
+        chosen: list[Any] = []
+        report_strata = []
+        for (label, members), k in zip(strata, take, strict=True):
+            idx = rng.choice(len(members), size=int(k), replace=False) if k else []
+            chosen.extend(members[i] for i in sorted(idx))
+            report_strata.append((label, len(members), int(k)))
+        chosen_ids = {r.id for r in chosen}
+        detail = f"sample of {n} (seed {seed}" + (f", {bins} view bins)" if stratify_by else ")")
+
+        def _do(s: Session) -> int:
+            k = 0
+            for r in rows:
+                if r.id not in chosen_ids:
+                    doc = s.get(Document, r.id)
+                    assert doc is not None
+                    self._set_status(s, doc, exclude=True, kind="not_sampled", detail=detail)
+                    k += 1
+            return k
+
+        excluded = self.ctx.db.run(_do)
+        sampled = tuple(r.number for r in sorted(chosen, key=lambda r: rows.index(r)))
+        return SampleReport(stype.slug, len(rows), sampled, excluded, tuple(report_strata))
+
+    def split(self, *, holdout: float | None = None, seed: int | None = None, force: bool = False) -> SplitReport:
+        """Stratified build/holdout split of the included documents, per source type."""
+        import numpy as np
+
+        with self.ctx.db.read() as s:
+            holdout = float(get_setting(s, "holdout_ratio")) if holdout is None else holdout
+            seed = int(get_setting(s, "seed")) if seed is None else seed
+        if not 0 <= holdout < 1:
+            raise UsageError("--holdout must be at least 0 and below 1")
+        actor = self.ctx.actor
+
+        def _do(s: Session) -> SplitReport:
+            docs = s.exec(select(Document).where(Document.status == "included")  # type: ignore[call-overload]
+                          .order_by(Document.source_type_id, Document.seq)).scalars().all()
+            plan: dict[int, str] = {}
+            by_type: dict[str, dict[str, int]] = {}
+            slugs = {t.id: t.slug for t in s.exec(select(SourceType)).scalars().all()}  # type: ignore[call-overload]
+            for tid in sorted({d.source_type_id for d in docs}):
+                members = [d for d in docs if d.source_type_id == tid]
+                rng = np.random.default_rng([seed, tid])
+                order = rng.permutation(len(members))
+                k = int(round(len(members) * holdout))
+                for rank, i in enumerate(order):
+                    plan[members[i].id] = "holdout" if rank < k else "build"  # type: ignore[index]
+                by_type[slugs[tid]] = {"build": len(members) - k, "holdout": k}
+            changed = [d for d in docs if d.split != plan[d.id]]  # type: ignore[index]
+            coded_ids = set(
+                s.exec(select(Coding.document_id).distinct()).scalars().all()  # type: ignore[call-overload]
+            )
+            moved_coded = [d.number for d in changed if d.split is not None and d.id in coded_ids]
+            if moved_coded and not force:
+                raise UsageError(
+                    f"{len(moved_coded)} coded documents would change split (e.g. {moved_coded[0]}); use --force"
+                )
+            for d in changed:
+                before = d.split
+                d.split = plan[d.id]  # type: ignore[index]
+                s.add(d)
+                if before is not None:
+                    record(s, actor=actor, action="corpus.resplit", entity="document", entity_id=d.id,
+                           before={"split": before}, after={"split": d.split})
+            # Excluded documents take no part in the split.
+            s.execute(update(Document).where(Document.status == "excluded").values(split=None))
+            set_setting(s, "seed", str(seed))
+            set_setting(s, "holdout_ratio", str(holdout))
+            record(s, actor=actor, action="corpus.split", entity="project",
+                   after={"seed": seed, "holdout": holdout, "changed": len(changed)})
+            return SplitReport(seed, holdout, by_type, len(changed))
+
+        return self.ctx.db.run(_do)
+
+    # -- the funnel ------------------------------------------------------
+    def funnel(self) -> dict[str, Any]:
+        """SPEC §2 ``corpus --json``: imported -> excluded by kind -> included, by type and split."""
+        with self.ctx.db.read() as s:
+            total = s.execute(select(func.count()).select_from(Document)).scalar() or 0
+            included = s.execute(
+                select(func.count()).select_from(Document).where(Document.status == "included")
+            ).scalar() or 0
+            excl = s.execute(
+                select(Document.exclusion_kind, func.count())
+                .where(Document.status == "excluded").group_by(Document.exclusion_kind)
+            ).all()
+            per_type = s.execute(
+                select(SourceType.id, SourceType.slug, SourceType.name_zh, Document.status, func.count(Document.id))
+                .join(Document, Document.source_type_id == SourceType.id, isouter=True)
+                .group_by(SourceType.id, SourceType.slug, SourceType.name_zh, Document.status)
+                .order_by(SourceType.id)
+            ).all()
+            per_type_kind = s.execute(
+                select(SourceType.slug, Document.exclusion_kind, func.count())
+                .join(Document, Document.source_type_id == SourceType.id)
+                .where(Document.status == "excluded")
+                .group_by(SourceType.slug, Document.exclusion_kind)
+            ).all()
+            per_split = s.execute(
+                select(Document.split, func.count()).where(Document.status == "included")
+                .group_by(Document.split)
+            ).all()
+            per_type_split = s.execute(
+                select(SourceType.slug, Document.split, func.count())
+                .join(Document, Document.source_type_id == SourceType.id)
+                .where(Document.status == "included").group_by(SourceType.slug, Document.split)
+            ).all()
+        excluded = {k: 0 for k in EXCLUSION_KINDS}
+        for kind, n in excl:
+            excluded[kind or "manual"] = excluded.get(kind or "manual", 0) + int(n)
+        by_type: dict[str, dict[str, Any]] = {}
+        for tid, slug, zh, status, n in per_type:
+            entry = by_type.setdefault(slug, {"documents": 0, "included": 0, "id": tid, "name": zh,
+                                              "excluded": {}, "build": 0, "holdout": 0})
+            if status is None:
+                continue
+            entry["documents"] += int(n)
+            if status == "included":
+                entry["included"] += int(n)
+        for slug, kind, n in per_type_kind:
+            by_type[slug]["excluded"][kind or "manual"] = int(n)
+        for slug, split, n in per_type_split:
+            if split in ("build", "holdout"):
+                by_type[slug][split] = int(n)
+        by_split = {"build": 0, "holdout": 0}
+        unsplit = 0
+        for split, n in per_split:
+            if split in by_split:
+                by_split[split] = int(n)
+            else:
+                unsplit += int(n)
+        return {
+            "documents": int(total),
+            "included": int(included),
+            "excluded": excluded,
+            "by_type": by_type,
+            "by_split": by_split,
+            "unsplit": unsplit,
+        }
+
+    # -- search ----------------------------------------------------------
+    def search(self, term: str, *, limit: int = 50, include_excluded: bool = False) -> SearchResult:
+        """Literal substring search over passages, for Chinese terms of any length.
+
+        Terms of three or more characters use the SQLite trigram index (the
+        term is quoted as one FTS5 string, so ``"``, ``*``, ``NEAR`` or ``OR``
+        are searched literally); shorter ones scan with ``instr``. PostgreSQL
+        uses ``strpos`` (a pg_trgm index serves LIKE when installed).
+        """
+        term = term.strip()
+        if not term:
+            raise UsageError("search needs a term")
+        if limit < 1:
+            raise UsageError("--limit must be at least 1")
+        base = select(Passage.id, Passage.idx, Passage.text, Document.number).join(
+            Document, Document.id == Passage.document_id
+        )
+        if not include_excluded:
+            base = base.where(Document.status == "included")
+        if self.ctx.db.is_sqlite and len(term) >= 3:
+            quoted = '"' + term.replace('"', '""') + '"'
+            cond = Passage.id.in_(text("SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q").bindparams(q=quoted))  # type: ignore[union-attr]
+            # Trigram matching is case-insensitive; keep it literal for exact results.
+            cond = cond & (func.instr(Passage.text, term) > 0)
+        elif self.ctx.db.is_sqlite:
+            cond = func.instr(Passage.text, term) > 0
+        else:
+            cond = func.strpos(Passage.text, term) > 0
+        q = base.where(cond)
+        with self.ctx.db.read() as s:
+            total = s.execute(select(func.count()).select_from(q.subquery())).scalar() or 0
+            rows = s.execute(q.order_by(Document.source_type_id, Document.seq, Passage.idx).limit(limit)).all()
+        hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
+        return SearchResult(term, int(total), hits)
+
+    # -- privacy ---------------------------------------------------------
+    def mark_personal(self, numbers: Iterable[str], *, personal: bool = True) -> int:
+        nums = list(numbers)
+
+        def _do(s: Session) -> int:
+            for n in nums:
+                d = self._doc_by_number(s, n)
+                d.personal = personal
+                s.add(d)
+                record(s, actor=self.ctx.actor, action="corpus.personal", entity="document",
+                       entity_id=d.id, after={"personal": personal})
+            return len(nums)
+
+        return self.ctx.db.run(_do)
+
+    def redact(self, *, patterns: Sequence[str] = ("phone", "id", "email"), dry_run: bool = False) -> RedactReport:
+        """Mask personal data in document text before coding starts.
+
+        Masks keep the length of what they replace (``*`` per character), so
+        passage offsets stay valid. A document that already has codings is
+        never changed (codings point into its text); it is listed as blocked.
+        """
+        from groundcode.corpus.redact import PATTERNS, redact_text
+
+        unknown = [p for p in patterns if p not in PATTERNS]
+        if unknown:
+            raise UsageError(f"unknown redaction pattern {unknown[0]} (known: {', '.join(PATTERNS)})")
+
+        def _do(s: Session) -> RedactReport:
+            coded = set(s.exec(select(Coding.document_id).distinct()).scalars().all())  # type: ignore[call-overload]
+            docs = s.exec(select(Document).order_by(Document.source_type_id, Document.seq)).scalars().all()  # type: ignore[call-overload]
+            counts: dict[str, int] = {p: 0 for p in patterns}
+            changed_docs = 0
+            blocked: list[str] = []
+            for d in docs:
+                new_text, found = redact_text(d.text, patterns)
+                if not any(found.values()):
+                    continue
+                if d.id in coded:
+                    blocked.append(d.number)
+                    continue
+                for k, v in found.items():
+                    counts[k] += v
+                changed_docs += 1
+                if dry_run:
+                    continue
+                d.text = new_text
+                s.add(d)
+                for p in s.exec(select(Passage).where(Passage.document_id == d.id)).scalars().all():  # type: ignore[call-overload]
+                    p.text = new_text[p.start : p.end]
+                    s.add(p)
+                record(s, actor=self.ctx.actor, action="corpus.redact", entity="document",
+                       entity_id=d.id, after={k: v for k, v in found.items() if v})
+            if dry_run:
+                s.rollback()
+            return RedactReport(changed_docs, counts, tuple(blocked))
+
+        return self.ctx.db.run(_do)
+
+    def numbers_for(self, ids: Iterable[int]) -> dict[int, str]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        with self.ctx.db.read() as s:
+            rows = s.execute(select(Document.id, Document.number).where(Document.id.in_(ids))).all()  # type: ignore[union-attr]
+        return {r.id: r.number for r in rows}
+
+    def count(self) -> int:
+        with self.ctx.db.read() as s:
+            return int(s.execute(select(func.count()).select_from(Document)).scalar() or 0)
+
+
+__all__ = ["EXCLUSION_KINDS", "CorpusService"]

@@ -1,0 +1,175 @@
+"""Plain, frozen results of the corpus service (never live ORM rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SourceTypeView:
+    id: int
+    name_zh: str
+    name_en: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class PassageView:
+    id: int
+    idx: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    number: str
+    type_id: int
+    type_name: str
+    title: str | None
+    author: str | None
+    date: str | None
+    url: str | None
+    views: int | None
+    text: str
+    status: str
+    exclusion_kind: str | None
+    exclusion_detail: str | None
+    split: str | None
+    personal: bool
+    meta: dict[str, Any]
+    passages: tuple[PassageView, ...]
+
+
+@dataclass(frozen=True)
+class FileImport:
+    file: str
+    status: str  # imported | already imported
+    documents: int
+    first: str | None = None
+    last: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    files: tuple[FileImport, ...]
+
+    @property
+    def documents(self) -> int:
+        return sum(f.documents for f in self.files)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "files": [f.__dict__ for f in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class ScreenReport:
+    checked: int
+    excluded: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checked": self.checked, "excluded": dict(self.excluded)}
+
+
+@dataclass(frozen=True)
+class DuplicateGroupView:
+    keep: str
+    duplicates: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class DedupReport:
+    groups: tuple[DuplicateGroupView, ...]
+    excluded: int
+    dry_run: bool
+    threshold: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "dry_run": self.dry_run,
+            "excluded": self.excluded,
+            "groups": [
+                {
+                    "keep": g.keep,
+                    "duplicates": [{"document": d, "similarity": round(s, 4)} for d, s in g.duplicates],
+                }
+                for g in self.groups
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SampleReport:
+    type_name: str
+    population: int
+    sampled: tuple[str, ...]
+    excluded: int
+    strata: tuple[tuple[str, int, int], ...] = field(default_factory=tuple)  # (label, size, taken)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type_name,
+            "population": self.population,
+            "sampled": len(self.sampled),
+            "excluded": self.excluded,
+            "documents": list(self.sampled),
+            "strata": [{"stratum": s, "size": n, "taken": k} for s, n, k in self.strata],
+        }
+
+
+@dataclass(frozen=True)
+class SplitReport:
+    seed: int
+    holdout_ratio: float
+    by_type: dict[str, dict[str, int]]
+    changed: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "holdout": self.holdout_ratio,
+            "by_type": self.by_type,
+            "changed": self.changed,
+        }
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    document: str
+    passage: int
+    snippet: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    term: str
+    total: int
+    hits: tuple[SearchHit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "total": self.total,
+            "hits": [h.__dict__ for h in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class RedactReport:
+    documents: int
+    replacements: dict[str, int]
+    blocked: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "replacements": dict(self.replacements),
+            "blocked": list(self.blocked),
+        }
