@@ -132,6 +132,34 @@ class CodingService:
 
         return self.ctx.db.run(_do)
 
+    def status(self) -> dict[str, Any]:
+        """Project name, schema revision, blind mode and people, for dashboards."""
+        from groundcode.store.migrate import current_revision
+
+        with self.ctx.db.read() as s:
+            info = {
+                "name": get_setting(s, "name"),
+                "blind": blind_active(s),
+                "coders": [{"name": c.name, "role": c.role}
+                           for c in s.execute(select(Coder).where(Coder.role != "consensus").order_by(Coder.id)).scalars()],
+                "actor": self.ctx.actor,
+            }
+        info["schema"] = current_revision(self.ctx.db)
+        return info
+
+    def visible_coder_ids(self, coders: Sequence[str] | None = None) -> list[int] | None:
+        """Coder ids the acting user may read (None: everyone); blind mode applies."""
+        with self.ctx.db.read() as s:
+            return readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+
+    def role(self) -> str | None:
+        """The acting user's role, or None when nobody (or an unknown name) is acting."""
+        if not self.ctx.actor:
+            return None
+        with self.ctx.db.read() as s:
+            c = s.execute(select(Coder).where(Coder.name == self.ctx.actor)).scalars().first()
+            return c.role if c else None
+
     def blind_mode(self) -> bool:
         with self.ctx.db.read() as s:
             return blind_active(s)

@@ -1,0 +1,124 @@
+"""What every command shares: the global options, opening the project, output, errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import typer
+
+from groundcode.errors import GroundcodeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_DB = "groundcode.db"
+
+
+@dataclass
+class State:
+    db: str
+    user: str | None
+    project: Any = None
+
+    def open(self) -> Any:
+        """The project named by --db, acting as --as (opened once per command)."""
+        from groundcode.project import Project
+
+        if self.project is None:
+            self.project = Project.open(self.db, user=self.user)
+        return self.project
+
+    def close(self) -> None:
+        if self.project is not None:
+            self.project.close()
+            self.project = None
+
+
+def state(ctx: typer.Context) -> State:
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State(db=os.environ.get("GROUNDCODE_DB", DEFAULT_DB), user=os.environ.get("GROUNDCODE_USER") or None)
+    return root.obj
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"groundcode: {one_line(message)}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Turn expected errors into one line on stderr and the right exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        ctx = next((a for a in args if isinstance(a, typer.Context)), kwargs.get("ctx"))
+        try:
+            return fn(*args, **kwargs)
+        except GroundcodeError as exc:
+            fail(str(exc), exc.exit_code)
+        except SQLAlchemyError as exc:
+            from groundcode.store.engine import redact_url
+
+            msg = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else type(exc).__name__
+            st = state(ctx) if isinstance(ctx, typer.Context) else None
+            where = redact_url(st.db) if st and "://" in st.db else (st.db if st else "database")
+            fail(f"{where}: database error: {msg}")
+        except (FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+        finally:
+            if isinstance(ctx, typer.Context):
+                state(ctx).close()
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str, allow_nan=False))
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
+) -> None:
+    """A plain table; rich measures CJK characters as two cells, so columns line up."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    for c in columns:
+        table.add_column(str(c), overflow="fold")
+    for r in rows:
+        table.add_row(*["" if v is None else str(v) for v in r])
+    Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False).print(table)
+
+
+def progress_printer(label: str, enabled: bool) -> Callable[[int, int], None] | None:
+    """A one-line progress indicator on a terminal; nothing in CI, pipes or --json."""
+    if not enabled or os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+
+    def _show(done: int, total: int) -> None:
+        pct = 100 * done // max(1, total)
+        sys.stderr.write(f"\r{label}: {done}/{total} ({pct}%)")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return _show
+
+
+def split_csv(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
