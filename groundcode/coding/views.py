@@ -1,0 +1,173 @@
+"""Plain, frozen results of the codebook service.
+
+Services hand these to the CLI and the TUI instead of ORM rows: a row belongs
+to the session (and thread) that loaded it, a frozen dataclass belongs to
+nobody and can cross into a UI worker safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Named)
+
+LEVELS: tuple[str, ...] = ("concept", "category", "main_category", "relation_class")
+
+
+@dataclass(frozen=True)
+class ConceptView:
+    id: int
+    name: str
+    definition: str | None
+    category: str | None
+    n_codings: int
+    created_by: str | None = None
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    id: int
+    name: str
+    number: str | None
+    definition: str | None
+    main_category: str | None
+    concepts: tuple[ConceptView, ...]
+    n_codings: int
+
+
+@dataclass(frozen=True)
+class MainCategoryView:
+    id: int
+    name: str
+    number: str | None
+    definition: str | None
+    relation_class: str | None
+    categories: tuple[CategoryView, ...]
+    n_codings: int
+
+
+@dataclass(frozen=True)
+class RelationClassView:
+    id: int
+    name: str
+    definition: str | None
+    main_categories: tuple[MainCategoryView, ...]
+    n_codings: int
+
+
+@dataclass(frozen=True)
+class CodebookTree:
+    """Relation class > main category > category > concept, plus what is not placed yet.
+
+    Counts are codings of the concepts below each node, over the coders asked for.
+    """
+
+    relation_classes: tuple[RelationClassView, ...]
+    unassigned_main_categories: tuple[MainCategoryView, ...]
+    unassigned_categories: tuple[CategoryView, ...]
+    uncategorised: tuple[ConceptView, ...]
+    n_codings: int
+
+    def main_categories(self) -> Iterator[MainCategoryView]:
+        for rc in self.relation_classes:
+            yield from rc.main_categories
+        yield from self.unassigned_main_categories
+
+    def categories(self) -> Iterator[CategoryView]:
+        for main in self.main_categories():
+            yield from main.categories
+        yield from self.unassigned_categories
+
+    def concepts(self) -> Iterator[ConceptView]:
+        for category in self.categories():
+            yield from category.concepts
+        yield from self.uncategorised
+
+    def concept(self, name: str) -> ConceptView:
+        return _one(self.concepts(), name, "concept")
+
+    def category(self, name: str) -> CategoryView:
+        return _one(self.categories(), name, "category")
+
+    def main_category(self, name: str) -> MainCategoryView:
+        return _one(self.main_categories(), name, "main category")
+
+    def relation_class(self, name: str) -> RelationClassView:
+        return _one(iter(self.relation_classes), name, "relation class")
+
+
+def _one(items: Iterator[_T], name: str, what: str) -> _T:
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(f"no {what} named '{name}'")
+
+
+@dataclass(frozen=True)
+class EdgeView:
+    id: int
+    from_kind: str
+    from_name: str
+    to_kind: str
+    to_name: str
+    label: str | None
+    position: int
+    dangling: bool  # an endpoint names a node that no longer exists
+
+    def describe(self) -> str:
+        label = f" [{self.label}]" if self.label else ""
+        return f"{self.from_kind}:{self.from_name} -> {self.to_kind}:{self.to_name}{label}"
+
+
+@dataclass(frozen=True)
+class ModelView:
+    core: str | None
+    core_definition: str | None
+    storyline: str | None
+    relation_classes: tuple[RelationClassView, ...]
+    edges: tuple[EdgeView, ...]
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LevelCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    source: str
+    relation_classes: LevelCounts
+    main_categories: LevelCounts
+    categories: LevelCounts
+    concepts: LevelCounts
+    edges: LevelCounts
+    settings_changed: tuple[str, ...]  # core_category, core_definition, storyline, ...
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    level: str
+    into: str
+    sources: tuple[str, ...]
+    moved: int  # codings (concepts) or children (other levels) that moved
+    dropped_duplicates: int  # codings identical to one the survivor already had
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    level: str
+    name: str
+    moved_codings: int  # with force on a concept: codings moved to the holding concept
+    released: int  # children left without a parent
+    dropped_duplicates: int = 0  # codings identical to one the holding concept already had
