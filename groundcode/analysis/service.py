@@ -1,0 +1,650 @@
+"""The analysis service: agreement, reconciliation, saturation, the model, words, suggestions.
+
+Agreement and other coders' work are a lead's business while the project is
+in blind mode (SPEC §7); that rule lives here, not in the screens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from groundcode.analysis.saturation import CodingRow, NodeRow, SaturationReport, holdout_test
+from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.store.access import (
+    blind_active,
+    find_coder,
+    readable_coder_ids,
+    require_lead,
+)
+from groundcode.store.audit import record
+from groundcode.store.context import Context
+from groundcode.store.seed import CONSENSUS
+from groundcode.store.settings import get_setting, set_setting
+from groundcode.store.tables import (
+    AuditLog,
+    Category,
+    Coder,
+    Coding,
+    Concept,
+    Document,
+    MainCategory,
+    Passage,
+    RelationClass,
+    TokenCache,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from groundcode.analysis.agreement_core import AgreementResult
+    from groundcode.analysis.model_render import Graph
+
+LEVELS = {"concept": "concept", "category": "category", "main": "main_category", "main_category": "main_category"}
+SPLITS = ("build", "holdout", "all")
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    document: str
+    passage: int
+    text: str
+    codes: dict[str, list[str]]
+    decided: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"document": self.document, "passage": self.passage, "text": self.text,
+                "codes": self.codes, "decided": self.decided}
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    coders: tuple[str, ...]
+    copied: int
+    already: int
+    disagreements: tuple[Disagreement, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"coders": list(self.coders), "copied": self.copied, "already": self.already,
+                "open": len([d for d in self.disagreements if d.decided is None]),
+                "disagreements": [d.to_json() for d in self.disagreements]}
+
+
+class AnalysisService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- who may see what ------------------------------------------------
+    def _lead_only_in_blind(self, s: Session, what: str) -> None:
+        if blind_active(s):
+            require_lead(s, self.ctx.actor, what)
+
+    def _pick_coders(self, s: Session, coders: Sequence[str] | None) -> list[Coder]:
+        if coders:
+            picked = [find_coder(s, c) for c in coders]
+        else:
+            picked = list(s.execute(
+                select(Coder).where(Coder.role != "consensus",
+                                    Coder.id.in_(select(Coding.coder_id).distinct()))  # type: ignore[union-attr]
+                .order_by(Coder.id)).scalars())
+        if len({c.id for c in picked}) < 2:
+            raise UsageError("agreement needs at least two coders with codings (--coders A,B)")
+        return picked
+
+    # -- agreement data --------------------------------------------------
+    def _coded_frame(self, s: Session, coder_ids: Sequence[int], split: str) -> pd.DataFrame:
+        """Codings of the given coders with every level of the category path."""
+        import pandas as pd
+
+        q = (
+            select(Coding.id, Coding.coder_id, Coding.document_id, Coding.passage_id, Coding.start,
+                   Coding.end, Coding.created_at, Concept.name.label("concept"),  # type: ignore[attr-defined]
+                   Category.name.label("category"), MainCategory.name.label("main_category"),  # type: ignore[attr-defined]
+                   Document.split)
+            .join(Concept, Concept.id == Coding.concept_id)
+            .join(Document, Document.id == Coding.document_id)
+            .outerjoin(Category, Category.id == Concept.category_id)
+            .outerjoin(MainCategory, MainCategory.id == Category.main_category_id)
+            .where(Coding.coder_id.in_(list(coder_ids)), Document.status == "included")  # type: ignore[attr-defined]
+        )
+        if split != "all":
+            q = q.where(Document.split == split)
+        rows = s.execute(q).all()
+        return pd.DataFrame(rows, columns=["id", "coder_id", "document_id", "passage_id", "start", "end",
+                                           "created_at", "concept", "category", "main_category", "split"])
+
+    def _passage_units(self, s: Session, codings: pd.DataFrame, coders: list[Coder], level: str) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
+        """Long rows (unit, coder, code) over the passages of documents each coder judged."""
+        import pandas as pd
+
+        col = LEVELS[level]
+        names = {c.id: c.name for c in coders}
+        doc_ids = sorted(set(codings["document_id"].tolist()))
+        passages = pd.DataFrame(
+            s.execute(select(Passage.id, Passage.document_id, Passage.start, Passage.end, Passage.idx)
+                      .where(Passage.document_id.in_(doc_ids))).all() if doc_ids else [],  # type: ignore[attr-defined]
+            columns=["passage_id", "document_id", "pstart", "pend", "idx"],
+        )
+        where = {int(r.passage_id): (int(r.document_id), int(r.idx)) for r in passages.itertuples(index=False)}
+        coded = codings.copy()
+        # Spans that cross passage boundaries count for every passage they touch.
+        loose = coded[coded["passage_id"].isna()]
+        if not loose.empty:
+            extra = loose.merge(passages, on="document_id")
+            extra = extra[(extra["start"] < extra["pend"]) & (extra["end"] > extra["pstart"])]
+            coded = pd.concat([coded[coded["passage_id"].notna()], extra.drop(columns=["passage_id_x"], errors="ignore")
+                               .rename(columns={"passage_id_y": "passage_id"})[coded.columns]], ignore_index=True)
+        coded = coded.assign(code=coded[col]).dropna(subset=["code", "passage_id"])
+        judged = codings[["coder_id", "document_id"]].drop_duplicates()
+        judged_units = judged.merge(passages[["passage_id", "document_id"]], on="document_id")
+        rows = pd.concat([
+            pd.DataFrame({"unit": judged_units["passage_id"].astype(int), "coder": judged_units["coder_id"].map(names),
+                          "code": None}),
+            pd.DataFrame({"unit": coded["passage_id"].astype(int), "coder": coded["coder_id"].map(names),
+                          "code": coded["code"]}),
+        ], ignore_index=True)
+        rows = rows.drop_duplicates()
+        # A (unit, coder) with codes needs no "judged, nothing applied" row.
+        has_code = rows.dropna(subset=["code"])[["unit", "coder"]].drop_duplicates()
+        empty = rows[rows["code"].isna()].merge(has_code, on=["unit", "coder"], how="left", indicator=True)
+        empty = empty[empty["_merge"] == "left_only"].drop(columns="_merge")
+        rows = pd.concat([rows.dropna(subset=["code"]), empty], ignore_index=True)
+        return rows, where
+
+    def agreement(
+        self,
+        *,
+        coders: Sequence[str] | None = None,
+        level: str = "concept",
+        unit: str = "passage",
+        split: str = "all",
+        ignore_uncoded: bool = False,
+        bootstrap: int = 0,
+        seed: int = 0,
+    ) -> AgreementResult:
+        """Inter-coder agreement of SPEC §4 over the project's codings."""
+        from groundcode.analysis.agreement_core import compute_agreement
+
+        if level not in LEVELS:
+            raise UsageError(f"--level must be concept, category or main, not '{level}'")
+        if unit not in ("passage", "char"):
+            raise UsageError(f"--unit must be passage or char, not '{unit}'")
+        if split not in SPLITS:
+            raise UsageError(f"--split must be build, holdout or all, not '{split}'")
+        with self.ctx.db.read() as s:
+            self._lead_only_in_blind(s, "agreement")
+            picked = self._pick_coders(s, coders)
+            frame = self._coded_frame(s, [c.id for c in picked if c.id is not None], split)
+            if unit == "char":
+                from groundcode.analysis.char_agreement import CharAgreement, char_agreement_json
+
+                if len(picked) != 2:
+                    raise UsageError("--unit char compares exactly two coders (--coders A,B)")
+                data = char_agreement_json(frame, {c.id: c.name for c in picked}, LEVELS[level],  # type: ignore[misc]
+                                           self._doc_lengths(s, frame), level)
+                self._last_where = {}
+                return CharAgreement(data)  # type: ignore[return-value]
+            rows, where = self._passage_units(s, frame, picked, level)
+        result = compute_agreement(
+            rows, coders=[c.name for c in picked], ignore_uncoded=ignore_uncoded, seed=seed,
+            level=level, unit_kind=unit, bootstrap=bootstrap,
+        )
+        self._last_where = where
+        return result
+
+    def _doc_lengths(self, s: Session, frame: pd.DataFrame) -> dict[int, int]:
+        ids = sorted(set(frame["document_id"].tolist()))
+        if not ids:
+            return {}
+        return dict(s.execute(select(Document.id, func.length(Document.text)).where(Document.id.in_(ids))).all())  # type: ignore[attr-defined,arg-type]
+
+    def disagreements(
+        self, *, coders: Sequence[str] | None = None, level: str = "concept", split: str = "all"
+    ) -> list[Disagreement]:
+        """Passages where the coders' code sets differ, with text and any decision taken."""
+        result = self.agreement(coders=coders, level=level, split=split)
+        where: dict[int, tuple[int, int]] = self._last_where
+        decided = self._decisions()
+        with self.ctx.db.read() as s:
+            ids = [int(u) for u, _ in result.disagreements]
+            texts = dict(s.execute(select(Passage.id, Passage.text).where(Passage.id.in_(ids))).all()) if ids else {}  # type: ignore[attr-defined]
+            numbers = dict(s.execute(select(Document.id, Document.number)).all())
+        out = []
+        for unit_id, codes in result.disagreements:
+            doc_id, idx = where[int(unit_id)]
+            number = numbers[doc_id]
+            out.append(Disagreement(number, idx, texts.get(int(unit_id), ""), {k: list(v) for k, v in codes.items()},
+                                    decided.get((number, idx))))
+        out.sort(key=lambda d: (int(d.document.split("-")[0]), int(d.document.split("-")[1]), d.passage))
+        return out
+
+    def _decisions(self) -> dict[tuple[str, int], str]:
+        with self.ctx.db.read() as s:
+            rows = s.execute(select(AuditLog.after).where(AuditLog.action == "reconcile.decide")
+                             .order_by(AuditLog.id)).scalars().all()
+        out: dict[tuple[str, int], str] = {}
+        for raw in rows:
+            info = json.loads(raw or "{}")
+            out[(info["document"], int(info["passage"]))] = info["choice"]
+        return out
+
+    # -- reconciliation --------------------------------------------------
+    def reconcile(self, *, coders: Sequence[str] | None = None, split: str = "all") -> ReconcileReport:
+        """Copy codings all coders agree on (same concept, same passage) into consensus."""
+        with self.ctx.db.read() as s:
+            require_lead(s, self.ctx.actor, "reconcile")
+            picked = self._pick_coders(s, coders)
+            frame = self._coded_frame(s, [c.id for c in picked if c.id is not None], split)
+        frame = frame.dropna(subset=["passage_id"])
+        n_coders = len(picked)
+        agreed = frame.groupby(["passage_id", "concept"]).filter(lambda g: g["coder_id"].nunique() == n_coders)
+        actor = self.ctx.actor
+
+        def _do(s: Session) -> tuple[int, int]:
+            cons = find_coder(s, CONSENSUS)
+            existing = {
+                (p, c) for p, c in s.execute(
+                    select(Coding.passage_id, Concept.name).join(Concept, Concept.id == Coding.concept_id)
+                    .where(Coding.coder_id == cons.id)).all()
+            }
+            concept_ids = dict(s.execute(select(Concept.name, Concept.id)).all())
+            texts: dict[int, str] = {}
+            values = []
+            already = 0
+            for (pid, concept), g in agreed.groupby(["passage_id", "concept"]):
+                if (int(pid), concept) in existing:
+                    already += 1
+                    continue
+                doc_id = int(g["document_id"].iloc[0])
+                if doc_id not in texts:
+                    texts[doc_id] = s.get(Document, doc_id).text  # type: ignore[union-attr]
+                a, b = int(g["start"].min()), int(g["end"].max())
+                values.append({"coder_id": cons.id, "concept_id": concept_ids[concept], "document_id": doc_id,
+                               "passage_id": int(pid), "start": a, "end": b, "snippet": texts[doc_id][a:b][:4000],
+                               "assisted": False, "created_at": g["created_at"].min().to_pydatetime()})
+            for lo in range(0, len(values), 2000):
+                s.execute(insert(Coding), values[lo:lo + 2000])
+            record(s, actor=actor, action="reconcile.agreed", entity="project",
+                   after={"coders": [c.name for c in picked], "copied": len(values), "already": already})
+            return len(values), already
+
+        copied, already = self.ctx.db.run(_do)
+        open_items = self.disagreements(coders=[c.name for c in picked], split=split)
+        return ReconcileReport(tuple(c.name for c in picked), copied, already, tuple(open_items))
+
+    def decide(self, document: str, passage: int, choice: str, *, coders: Sequence[str] | None = None) -> int:
+        """Settle one disagreement: keep coder A's codes, B's, both, or neither (audited)."""
+        with self.ctx.db.read() as s:
+            require_lead(s, self.ctx.actor, "reconcile")
+            picked = self._pick_coders(s, coders)
+        names = [c.name for c in picked]
+        valid = {"a", "b", "both", "neither", *names}
+        if choice not in valid:
+            raise UsageError(f"choice must be a, b, both, neither or a coder's name, not '{choice}'")
+        if choice == "a":
+            keep = [picked[0]]
+        elif choice == "b":
+            keep = [picked[1]]
+        elif choice == "both":
+            keep = picked
+        elif choice == "neither":
+            keep = []
+        else:
+            keep = [c for c in picked if c.name == choice]
+        actor = self.ctx.actor
+
+        def _do(s: Session) -> int:
+            doc = s.execute(select(Document).where(Document.number == document)).scalars().first()
+            if doc is None:
+                raise NotFound(f"no document {document}")
+            pas = s.execute(select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)).scalars().first()
+            if pas is None:
+                raise NotFound(f"{document} has no passage {passage}")
+            cons = find_coder(s, CONSENSUS)
+            have = {(c.concept_id) for c in s.execute(select(Coding).where(Coding.coder_id == cons.id,
+                                                                          Coding.passage_id == pas.id)).scalars()}
+            src = s.execute(select(Coding).where(Coding.passage_id == pas.id,
+                                                 Coding.coder_id.in_([c.id for c in keep]))).scalars().all() if keep else []  # type: ignore[union-attr]
+            added = 0
+            for c in src:
+                if c.concept_id in have:
+                    continue
+                have.add(c.concept_id)
+                s.add(Coding(coder_id=cons.id, concept_id=c.concept_id, document_id=c.document_id,  # type: ignore[arg-type]
+                             passage_id=c.passage_id, start=c.start, end=c.end, snippet=c.snippet,
+                             created_at=c.created_at))
+                added += 1
+            record(s, actor=actor, action="reconcile.decide", entity="passage", entity_id=pas.id,
+                   after={"document": document, "passage": passage, "choice": choice, "added": added,
+                          "coders": names})
+            return added
+
+        return self.ctx.db.run(_do)
+
+    # -- saturation ------------------------------------------------------
+    def saturation(
+        self,
+        *,
+        coder: str | None = None,
+        base: int = 4,
+        run: int = 2,
+        threshold: float = 0.05,
+        order: str = "coding",
+    ) -> SaturationReport:
+        """The holdout test and the saturation curve, on consensus or one coder's codings."""
+        if base < 1 or run < 1:
+            raise UsageError("--base and --run must be at least 1")
+        if not 0 <= threshold < 1:
+            raise UsageError("--threshold must be at least 0 and below 1")
+        if order not in ("coding", "document"):
+            raise UsageError("--order must be coding or document")
+        with self.ctx.db.read() as s:
+            if coder is None and blind_active(s):
+                me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
+                if me is None:
+                    raise PermissionDenied("the project is in blind mode: say who you are with --as NAME")
+                basis = CONSENSUS if me.role == "lead" else me.name
+            else:
+                basis = coder or CONSENSUS
+            visible = readable_coder_ids(s, self.ctx.actor, None if basis == CONSENSUS else [basis])
+            who = find_coder(s, basis)
+            if basis == CONSENSUS and visible is not None:
+                raise PermissionDenied("blind mode: the consensus coding is for a lead to see")
+            rows = s.execute(
+                select(Document.number, Document.split, Concept.name, Category.name, Coding.created_at, Coding.id)
+                .join(Document, Document.id == Coding.document_id)
+                .join(Concept, Concept.id == Coding.concept_id)
+                .outerjoin(Category, Category.id == Concept.category_id)
+                .where(Coding.coder_id == who.id, Document.status == "included")
+            ).all()
+            coding_rows = [CodingRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+            nodes = [NodeRow(level, name, at) for table, level in
+                     ((Category, "category"), (MainCategory, "main_category"), (RelationClass, "relation_class"))
+                     for name, at in s.execute(select(table.name, table.created_at)).all()]  # type: ignore[attr-defined]
+            placement = {name: cat for name, cat in s.execute(
+                select(Concept.name, Category.name).outerjoin(Category, Category.id == Concept.category_id)).all()}
+            holdout_docs = s.execute(select(func.count()).select_from(Document)
+                                     .where(Document.split == "holdout", Document.status == "included")).scalar() or 0
+            coverage = self._holdout_coverage(s, visible)
+        return holdout_test(coding_rows, nodes, holdout_documents=int(holdout_docs), placement=placement,
+                            base=base, run=run, threshold=threshold, order=order, basis=basis, coverage=coverage)
+
+    def _holdout_coverage(self, s: Session, visible: list[int] | None) -> dict[str, dict[str, int]]:
+        q = (select(Coder.name, func.count(func.distinct(Coding.document_id)), func.count(func.distinct(Coding.passage_id)))
+             .join(Coding, Coding.coder_id == Coder.id).join(Document, Document.id == Coding.document_id)
+             .where(Document.split == "holdout", Document.status == "included").group_by(Coder.name))
+        if visible is not None:
+            q = q.where(Coder.id.in_(visible))  # type: ignore[union-attr]
+        return {name: {"documents": int(d), "passages": int(p)} for name, d, p in s.execute(q).all()}
+
+    # -- the model -------------------------------------------------------
+    def model_graph(self) -> Graph:
+        """The selective-coding model as a graph ready to draw."""
+        from groundcode.analysis.model_render import Edge, Graph, Node
+        from groundcode.coding.codebook import CodebookService
+
+        model = CodebookService(self.ctx).model()
+        ids: dict[tuple[str, str], str] = {}
+
+        def nid(kind: str, name: str) -> str:
+            key = (kind, name)
+            if key not in ids:
+                prefix = {"core": "core", "relation_class": "rc", "main_category": "mc", "category": "ic"}.get(kind, "n")
+                ids[key] = f"{prefix}{len(ids) + 1}"
+            return ids[key]
+
+        nodes: list[Node] = []
+        if model.core:
+            nodes.append(Node(nid("core", model.core), model.core, "core"))
+        for rc in model.relation_classes:
+            rc_id = nid("relation_class", rc.name)
+            nodes.append(Node(rc_id, rc.name, "relation_class"))
+            for m in rc.main_categories:
+                nodes.append(Node(nid("main_category", m.name), m.name, "main_category", group=rc_id))
+        edges = []
+        known = {(n.kind, n.label) for n in nodes}
+        for e in model.edges:
+            for kind, name in ((e.from_kind, e.from_name), (e.to_kind, e.to_name)):
+                if (kind, name) not in known:
+                    nodes.append(Node(nid(kind, name), name, kind))
+                    known.add((kind, name))
+            edges.append(Edge(nid(e.from_kind, e.from_name), nid(e.to_kind, e.to_name), e.label))
+        title = model.core or None
+        return Graph(tuple(nodes), tuple(edges), title, tuple(model.problems))
+
+    def render_model(self, fmt: str = "mermaid") -> str:
+        from groundcode.analysis import model_render
+
+        renderers = {"mermaid": model_render.to_mermaid, "dot": model_render.to_dot,
+                     "svg": model_render.to_svg, "text": model_render.to_text}
+        if fmt not in renderers:
+            raise UsageError(f"--format must be one of {', '.join(renderers)}, not '{fmt}'")
+        graph = self.model_graph()
+        if graph.problems:
+            raise UsageError(f"the model has problems: {graph.problems[0]}"
+                             + (f" (and {len(graph.problems) - 1} more)" if len(graph.problems) > 1 else ""))
+        forbid = get_setting_value(self.ctx, "forbid_cycles") == "1"
+        if forbid:
+            from groundcode.analysis.model_render import find_cycles
+
+            cycles = find_cycles(graph.edges)
+            if cycles:
+                labels = {n.id: n.label for n in graph.nodes}
+                raise UsageError("the model has a cycle, which this project forbids: "
+                                 + " -> ".join(labels.get(x, x) for x in cycles[0]))
+        return renderers[fmt](graph)
+
+    # -- words and suggestions -------------------------------------------
+    def segmenter(self) -> Any:
+        from groundcode.analysis.words import Segmenter
+
+        if getattr(self, "_segmenter", None) is None:
+            with self.ctx.db.read() as s:
+                user_dict = get_setting(s, "user_dict")
+                extra = get_setting(s, "stopwords_extra")
+            dict_path: Path | None = None
+            if user_dict.strip():
+                cache = _cache_dir()
+                digest = hashlib.sha256(user_dict.encode()).hexdigest()[:16]
+                dict_path = cache / f"userdict-{digest}.txt"
+                if not dict_path.exists():
+                    dict_path.write_text(user_dict, encoding="utf-8")
+            self._segmenter = Segmenter(user_dict=dict_path, extra_stopwords=extra.split())
+        return self._segmenter
+
+    def set_user_dictionary(self, path: Path) -> int:
+        """Load a jieba user dictionary (``word freq pos`` lines) into the project."""
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        text = path.read_text(encoding="utf-8-sig")
+        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+        def _do(s: Session) -> None:
+            set_setting(s, "user_dict", "\n".join(lines) + "\n")
+            record(s, actor=self.ctx.actor, action="project.user_dict", entity="project",
+                   after={"entries": len(lines), "file": path.name})
+
+        self.ctx.db.run(_do)
+        self._segmenter = None
+        return len(lines)
+
+    def passage_tokens(self, passages: pd.DataFrame) -> list[list[str]]:
+        """jieba tokens of each passage, cached in the project per dictionary version."""
+        seg = self.segmenter()
+        version = seg.version
+        ids = [int(i) for i in passages["passage_id"]]
+        cached: dict[int, list[str]] = {}
+        with self.ctx.db.read() as s:
+            for lo in range(0, len(ids), 5000):
+                for pid, toks in s.execute(select(TokenCache.passage_id, TokenCache.tokens).where(
+                        TokenCache.passage_id.in_(ids[lo:lo + 5000]), TokenCache.dict_version == version)).all():  # type: ignore[attr-defined]
+                    cached[pid] = toks.split(" ") if toks else []
+        missing = [(pid, t) for pid, t in zip(ids, passages["text"], strict=True) if pid not in cached]
+        if missing:
+            workers = 2 if sum(len(t) for _, t in missing) > 2_000_000 else 1
+            fresh = seg.tokens_many([t for _, t in missing], workers=workers)
+            for (pid, _), toks in zip(missing, fresh, strict=True):
+                cached[pid] = toks
+
+            def _store(s: Session) -> None:
+                pids = [pid for pid, _ in missing]
+                for lo in range(0, len(pids), 5000):
+                    s.execute(TokenCache.__table__.delete().where(TokenCache.passage_id.in_(pids[lo:lo + 5000])))  # type: ignore[attr-defined]
+                rows = [{"passage_id": pid, "dict_version": version, "tokens": " ".join(cached[pid])} for pid in pids]
+                for lo in range(0, len(rows), 5000):
+                    s.execute(insert(TokenCache), rows[lo:lo + 5000])
+
+            try:
+                self.ctx.db.run(_store)
+            except Exception:  # noqa: BLE001 - the cache is an optimisation; a failed write costs only time
+                pass
+        return [cached[pid] for pid in ids]
+
+    def words(self, *, by: str = "type", top: int = 20, distinctive: bool = False) -> pd.DataFrame:
+        """Word frequencies (or TF-IDF distinctive terms) by source type, split, document or code."""
+        from groundcode.analysis.words import distinctive_terms, word_frequencies
+        from groundcode.corpus.service import CorpusService
+
+        if by not in ("type", "split", "document", "code"):
+            raise UsageError("--by must be type, split, document or code")
+        if top < 1:
+            raise UsageError("--top must be at least 1")
+        passages = CorpusService(self.ctx).passages()
+        if by == "code":
+            from groundcode.coding.service import CodingService
+
+            codings = CodingService(self.ctx).codings()
+            codings = codings.dropna(subset=["passage"])
+            keys = passages.assign(key=passages["document"] + "#" + passages["passage"].astype(str))
+            codings = codings.assign(key=codings["document"] + "#" + codings["passage"].astype(int).astype(str))
+            passages = keys.merge(codings[["key", "concept"]].drop_duplicates(), on="key")
+            groups = passages["concept"].tolist()
+        elif by == "type":
+            groups = passages["type_id"].astype(str).tolist()
+        elif by == "split":
+            groups = passages["split"].fillna("unsplit").tolist()
+        else:
+            groups = passages["document"].tolist()
+        tokens = self.passage_tokens(passages.drop_duplicates(subset=["passage_id"]))
+        tok_by_id = dict(zip(passages.drop_duplicates(subset=["passage_id"])["passage_id"], tokens, strict=True))
+        token_lists = [tok_by_id[p] for p in passages["passage_id"]]
+        if distinctive:
+            return distinctive_terms(token_lists, groups, top=top)
+        return word_frequencies(token_lists, groups, top=top)
+
+    def _training_set(self, coder: str | None) -> tuple[str, list[str], list[list[str]], list[int]]:
+        """Build-set passages with the concepts of one coder (or consensus); blind mode applies."""
+        with self.ctx.db.read() as s:
+            if coder is None:
+                if blind_active(s):
+                    me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
+                    if me is None:
+                        raise PermissionDenied("the project is in blind mode: say who you are with --as NAME")
+                    coder = CONSENSUS if me.role == "lead" else me.name
+                else:
+                    has_cons = s.execute(select(Coding.id).join(Coder, Coder.id == Coding.coder_id)
+                                         .where(Coder.name == CONSENSUS).limit(1)).first()
+                    if has_cons:
+                        coder = CONSENSUS
+                    elif self.ctx.actor:
+                        coder = self.ctx.actor
+                    else:
+                        raise UsageError("no consensus codings yet: name a coder with --coder")
+            visible = readable_coder_ids(s, self.ctx.actor, None if coder == CONSENSUS else [coder])
+            if coder == CONSENSUS and visible is not None:
+                raise PermissionDenied("blind mode: a coder's suggestions learn only from their own codings")
+            who = find_coder(s, coder)
+            rows = s.execute(
+                select(Passage.id, Passage.text, Concept.name)
+                .join(Coding, Coding.passage_id == Passage.id)
+                .join(Concept, Concept.id == Coding.concept_id)
+                .join(Document, Document.id == Passage.document_id)
+                .where(Coding.coder_id == who.id, Document.status == "included",
+                       (Document.split == "build") | Document.split.is_(None))  # type: ignore[union-attr]
+                .order_by(Passage.id)
+            ).all()
+        labels: dict[int, set[str]] = {}
+        texts: dict[int, str] = {}
+        for pid, text, concept in rows:
+            labels.setdefault(pid, set()).add(concept)
+            texts[pid] = text
+        ids = sorted(labels)
+        return coder, [texts[i] for i in ids], [sorted(labels[i]) for i in ids], ids
+
+    def suggest_model(self, coder: str | None = None) -> Any:
+        """A trained suggestion model, cached by a hash of its training data."""
+        import pandas as pd
+
+        from groundcode.analysis.suggest import SuggestModel
+
+        who, texts, labels, ids = self._training_set(coder)
+        if len(texts) < 4:
+            raise UsageError(f"too few coded build-set passages of {who} to learn from ({len(texts)})")
+        digest = hashlib.sha256(json.dumps([who, ids, labels], ensure_ascii=False).encode()).hexdigest()[:24]
+        cache = _cache_dir() / f"suggest-{digest}.model"
+        memo = getattr(self, "_models", {})
+        if digest in memo:
+            return memo[digest]
+        if cache.exists():
+            model = SuggestModel.from_bytes(cache.read_bytes())
+        else:
+            tokens = self.passage_tokens(pd.DataFrame({"passage_id": ids, "text": texts}))
+            model = SuggestModel.train(texts, labels, tokens=tokens)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_bytes(model.to_bytes())
+            os.replace(tmp, cache)
+        memo[digest] = model
+        self._models = memo
+        return model
+
+    def suggest(self, document: str, *, passage: int | None = None, coder: str | None = None,
+                top: int = 5) -> list[dict[str, Any]]:
+        """Ranked concepts for a passage, best first; never applied without the coder's say."""
+        import pandas as pd
+
+        from groundcode.corpus.service import CorpusService
+
+        doc = CorpusService(self.ctx).document(document)
+        if not doc.passages:
+            raise UsageError(f"{doc.number} has no passages")
+        if passage is None:
+            pas = doc.passages[0]
+        else:
+            match = [p for p in doc.passages if p.idx == passage]
+            if not match:
+                raise UsageError(f"{doc.number} has no passage {passage}")
+            pas = match[0]
+        model = self.suggest_model(coder)
+        tokens = self.passage_tokens(pd.DataFrame({"passage_id": [pas.id], "text": [pas.text]}))
+        ranked = model.predict([pas.text], tokens=tokens, top=top)[0]
+        return [{"concept": c, "score": round(float(p), 4)} for c, p in ranked]
+
+    def evaluate_suggestions(self, *, coder: str | None = None, seed: int = 0) -> dict[str, Any]:
+        import pandas as pd
+
+        from groundcode.analysis.suggest import evaluate
+
+        who, texts, labels, ids = self._training_set(coder)
+        if len(texts) < 8:
+            raise UsageError(f"too few coded build-set passages of {who} to evaluate ({len(texts)})")
+        tokens = self.passage_tokens(pd.DataFrame({"passage_id": ids, "text": texts}))
+        return evaluate(texts, labels, tokens=tokens, seed=seed)
+
+
+def get_setting_value(ctx: Context, key: str) -> str:
+    with ctx.db.read() as s:
+        return get_setting(s, key)
+
+
+def _cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "groundcode"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return base
