@@ -1,0 +1,539 @@
+"""REFI-QDA reader: ``.qdpx`` projects and ``.qdc`` codebooks into plain data.
+
+The files come from other people's machines, so reading is defensive: the
+archive must be a zip whose member names cannot escape a directory (zip-slip),
+whose sizes and compression ratios are bounded (zip bombs), and whose XML has
+no DTD or entities (billion laughs, external entities). Such files are
+refused with one :class:`UsageError` line naming the file. Nothing is ever
+extracted to disk; members are read into memory under the size bound.
+
+Content we cannot represent (PDF, picture, audio and video sources, rich-text
+only sources, positions outside a text, codes referenced but not defined) is
+skipped with a warning rather than failing the whole import, because a
+partial project the user can inspect beats no project. Keys of the returned
+objects are the GUIDs found in the file (lower-case, braces stripped).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
+
+from groundcode.errors import UsageError
+from groundcode.exports.refi_model import (
+    QdaCode,
+    QdaCoding,
+    QdaNote,
+    QdaProject,
+    QdaSource,
+    QdaUser,
+    iter_codes,
+    normalise_text,
+)
+
+PROJECT_NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+
+DEFAULT_MAX_TOTAL_BYTES = 500 * 1024 * 1024
+#: Uncompressed/compressed ratio beyond which a large member is taken for a bomb.
+MAX_RATIO = 100
+#: Members smaller than this are never refused for their ratio (tiny files
+#: of repeated characters compress extremely well and are harmless).
+RATIO_FLOOR_BYTES = 1024 * 1024
+MAX_MEMBERS = 100_000
+
+#: Key used when a selection names no user at all.
+UNKNOWN_USER_KEY = "00000000-0000-0000-0000-000000000000"
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CHUNK = 1024 * 1024
+_SKIPPED_KINDS = {
+    "PDFSource": "PDF",
+    "PictureSource": "picture",
+    "AudioSource": "audio",
+    "VideoSource": "video",
+}
+_IGNORED_SECTIONS = ("Variables", "Cases", "Links", "Sets", "Graphs")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _guid(value: str | None) -> str:
+    """GUIDs compared as exact strings after dropping braces and case."""
+    return (value or "").strip().strip("{}").lower()
+
+
+def _parse_datetime(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _parse_xml(data: bytes, label: str) -> ET.Element:
+    """Parse untrusted XML: no DTD, no entities, no external references."""
+    try:
+        return safe_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise UsageError(f"{label}: refused unsafe XML ({type(exc).__name__})") from None
+    except ET.ParseError as exc:
+        raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
+
+
+def _unsafe_name(name: str) -> bool:
+    if not name or "\\" in name or "\x00" in name:
+        return True
+    if name.startswith("/") or _DRIVE.match(name):
+        return True
+    return any(part == ".." for part in name.split("/"))
+
+
+class _Archive:
+    """A checked zip: safe names, bounded sizes; members read into memory."""
+
+    def __init__(self, path: Path, max_total_bytes: int) -> None:
+        self.path = path
+        self.label = str(path)
+        self.max_total_bytes = max_total_bytes
+        self.read_total = 0
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise UsageError(f"{path}: not a zip archive ({_one_line(str(exc))})") from None
+        try:
+            self._check()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def _check(self) -> None:
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise UsageError(f"{self.path}: too many members in the archive ({len(infos)})")
+        total = 0
+        for info in infos:
+            if _unsafe_name(info.filename):
+                raise UsageError(
+                    f"{self.path}: refused unsafe member name {info.filename!r} in the archive"
+                )
+            if info.flag_bits & 0x1:
+                raise UsageError(f"{self.path}: member {info.filename!r} is encrypted")
+            total += info.file_size
+            if total > self.max_total_bytes:
+                raise UsageError(
+                    f"{self.path}: uncompressed size exceeds the limit of "
+                    f"{self.max_total_bytes} bytes (possible zip bomb)"
+                )
+            if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(
+                info.compress_size, 1
+            ):
+                raise UsageError(
+                    f"{self.path}: member {info.filename!r} compresses more than "
+                    f"{MAX_RATIO}:1 (possible zip bomb)"
+                )
+        self.names = {info.filename: info for info in infos if not info.is_dir()}
+        self.folded = {name.lower(): name for name in self.names}
+
+    def find(self, name: str) -> str | None:
+        """The member called ``name``, exactly or else ignoring case."""
+        if name in self.names:
+            return name
+        return self.folded.get(name.lower())
+
+    def read(self, name: str) -> bytes:
+        """Read a member, never past its declared size nor the total bound."""
+        info = self.names[name]
+        limit = info.file_size
+        parts: list[bytes] = []
+        got = 0
+        try:
+            with self.zip.open(info) as handle:
+                while True:
+                    chunk = handle.read(_CHUNK)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+                    self.read_total += len(chunk)
+                    if got > limit or self.read_total > self.max_total_bytes:
+                        raise UsageError(
+                            f"{self.path}: member {name!r} is larger than declared "
+                            "(possible zip bomb)"
+                        )
+                    parts.append(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise UsageError(f"{self.path}: cannot read {name!r} ({_one_line(str(exc))})") from None
+        except Exception as exc:  # zlib.error and friends from a corrupt stream
+            if isinstance(exc, UsageError):
+                raise
+            raise UsageError(f"{self.path}: cannot read {name!r} ({_one_line(str(exc))})") from None
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _decode_text(data: bytes) -> str | None:
+    """UTF-8 with or without BOM (UTF-16 only with a BOM); None when undecodable."""
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+@dataclass
+class _State:
+    """What the project walk collects before notes are resolved."""
+
+    ns: str
+    archive: _Archive
+    warnings: list[str] = field(default_factory=list)
+    users: dict[str, QdaUser] = field(default_factory=dict)
+    codes: dict[str, QdaCode] = field(default_factory=dict)
+    sources: list[QdaSource] = field(default_factory=list)
+    codings: list[QdaCoding] = field(default_factory=list)
+    # note guid -> (kind, key) of the annotated object
+    note_targets: dict[str, tuple[str, str]] = field(default_factory=dict)
+    undefined_codes: set[str] = field(default_factory=set)
+
+    def q(self, tag: str) -> str:
+        return f"{{{self.ns}}}{tag}" if self.ns else tag
+
+    def note_ref(self, element: ET.Element, kind: str, key: str) -> None:
+        for ref in element.findall(self.q("NoteRef")):
+            target = _guid(ref.get("targetGUID"))
+            if not target:
+                continue
+            if target in self.note_targets and self.note_targets[target] != (kind, key):
+                self.warnings.append(
+                    f"note {target} is attached to several objects; kept the first"
+                )
+                continue
+            self.note_targets[target] = (kind, key)
+
+    def user(self, guid: str) -> str:
+        """Key of the user ``guid``; unknown or missing users are added with a warning."""
+        if not guid:
+            if UNKNOWN_USER_KEY not in self.users:
+                self.users[UNKNOWN_USER_KEY] = QdaUser(UNKNOWN_USER_KEY, "unknown")
+                self.warnings.append("some objects name no user; assigned to user 'unknown'")
+            return UNKNOWN_USER_KEY
+        if guid not in self.users:
+            self.users[guid] = QdaUser(guid, guid)
+            self.warnings.append(f"user {guid} is referenced but not defined in Users; added")
+        return guid
+
+
+def _read_codes(
+    parent: ET.Element | None, ns: str, warnings: list[str], seen: dict[str, QdaCode]
+) -> list[QdaCode]:
+    """The code tree under a ``Codes`` element (or a ``Code``), depth first."""
+    if parent is None:
+        return []
+    tag = f"{{{ns}}}" if ns else ""
+    out: list[QdaCode] = []
+    for element in parent.findall(f"{tag}Code"):
+        guid = _guid(element.get("guid"))
+        name = element.get("name") or ""
+        if not guid:
+            warnings.append(f"code {name!r} has no guid; skipped with its sub-codes")
+            continue
+        if guid in seen:
+            warnings.append(f"code {guid} ({name!r}) is defined twice; kept the first")
+            continue
+        description_el = element.find(f"{tag}Description")
+        description = description_el.text if description_el is not None else None
+        children: list[QdaCode] = []
+        code = QdaCode(
+            key=guid,
+            name=name,
+            codable=(element.get("isCodable") or "true").strip() in ("true", "1"),
+            description=description or None,
+            color=element.get("color"),
+            children=children,
+        )
+        seen[guid] = code
+        children.extend(_read_codes(element, ns, warnings, seen))
+        out.append(code)
+    return out
+
+
+def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
+    """The plain text of a TextSource or Note, or None (with a warning) if unreadable."""
+    path = element.get("plainTextPath")
+    content = element.find(state.q("PlainTextContent"))
+    if path:
+        if not path.startswith("internal://"):
+            state.warnings.append(f"{name}: text is outside the archive ({path!r}); skipped")
+            return None
+        member_name = "sources/" + path[len("internal://") :]
+        member = state.archive.find(member_name)
+        if member is None:
+            state.warnings.append(f"{name}: {member_name} is missing from the archive; skipped")
+            return None
+        text = _decode_text(state.archive.read(member))
+        if text is None:
+            state.warnings.append(f"{name}: {member_name} is not UTF-8 text; skipped")
+        return text
+    if content is not None:
+        return content.text or ""
+    return None
+
+
+def _read_source(state: _State, element: ET.Element) -> None:
+    guid = _guid(element.get("guid"))
+    name = element.get("name") or guid
+    label = f"source {name!r}"
+    raw = _source_text(state, element, label)
+    if raw is None:
+        if not element.get("plainTextPath") and element.find(state.q("PlainTextContent")) is None:
+            state.warnings.append(f"{label}: no plain text (rich text only); skipped")
+        return
+    text, mapper = normalise_text(raw)
+    if mapper.changed:
+        state.warnings.append(f"{label}: line ends normalised to LF; positions remapped")
+    description_el = element.find(state.q("Description"))
+    state.sources.append(
+        QdaSource(
+            key=guid,
+            name=name,
+            text=text,
+            description=(description_el.text or None) if description_el is not None else None,
+        )
+    )
+    state.note_ref(element, "source", guid)
+
+    skipped = 0
+    name_mismatch = 0
+    for selection in element.findall(state.q("PlainTextSelection")):
+        try:
+            start = int(selection.get("startPosition", ""))
+            end = int(selection.get("endPosition", ""))
+        except ValueError:
+            skipped += 1
+            continue
+        if not 0 <= start < end <= len(raw):
+            skipped += 1
+            continue
+        start, end = mapper(start), mapper(end)
+        if start >= end:
+            skipped += 1
+            continue
+        shown = (selection.get("name") or "").removesuffix("…").removesuffix("...")
+        if shown and not text[start:end].startswith(shown):
+            name_mismatch += 1
+        description_el = selection.find(state.q("Description"))
+        memo = (description_el.text or None) if description_el is not None else None
+        selection_user = _guid(selection.get("creatingUser"))
+        selection_created = _parse_datetime(selection.get("creationDateTime"))
+        first_key: str | None = None
+        for coding in selection.findall(state.q("Coding")):
+            key = _add_coding(
+                state, coding, guid, start, end, selection_user, selection_created, memo
+            )
+            if key is not None:
+                first_key = first_key or key
+        if first_key is not None:
+            state.note_ref(selection, "coding", first_key)
+    if skipped:
+        state.warnings.append(
+            f"{label}: {skipped} selection(s) with positions outside the text (length "
+            f"{len(raw)}) or empty; skipped"
+        )
+    if name_mismatch:
+        state.warnings.append(
+            f"{label}: {name_mismatch} selection name(s) do not match the text at their "
+            "positions; the writer may count UTF-16 units instead of code points"
+        )
+    whole = element.findall(state.q("Coding"))
+    if whole and text:
+        state.warnings.append(
+            f"{label}: {len(whole)} coding(s) of the whole document imported as spans over "
+            "the full text"
+        )
+        for coding in whole:
+            _add_coding(state, coding, guid, 0, len(text), "", None, None)
+
+
+def _add_coding(
+    state: _State,
+    coding: ET.Element,
+    source_key: str,
+    start: int,
+    end: int,
+    selection_user: str,
+    selection_created: datetime | None,
+    memo: str | None,
+) -> str | None:
+    ref = coding.find(state.q("CodeRef"))
+    code_key = _guid(ref.get("targetGUID")) if ref is not None else ""
+    if code_key not in state.codes:
+        state.undefined_codes.add(code_key or "(none)")
+        return None
+    key = _guid(coding.get("guid"))
+    user_key = state.user(_guid(coding.get("creatingUser")) or selection_user)
+    created = _parse_datetime(coding.get("creationDateTime")) or selection_created
+    state.codings.append(
+        QdaCoding(
+            key=key,
+            source_key=source_key,
+            start=start,
+            end=end,
+            code_key=code_key,
+            user_key=user_key,
+            created=created,
+            memo=memo,
+        )
+    )
+    state.note_ref(coding, "coding", key)
+    return key
+
+
+def _read_project(archive: _Archive) -> tuple[QdaProject, list[str]]:
+    member = archive.find("project.qde")
+    if member is None:
+        raise UsageError(f"{archive.path}: no project.qde at the root of the archive")
+    label = f"{archive.path}: project.qde"
+    root = _parse_xml(archive.read(member), label)
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    if root.tag.rsplit("}", 1)[-1] != "Project":
+        raise UsageError(f"{label}: root element is not Project")
+    state = _State(ns=ns, archive=archive)
+    if ns != PROJECT_NS:
+        state.warnings.append(f"project.qde uses namespace {ns!r}, not {PROJECT_NS!r}")
+
+    users_el = root.find(state.q("Users"))
+    if users_el is not None:
+        for user in users_el.findall(state.q("User")):
+            guid = _guid(user.get("guid"))
+            if guid and guid not in state.users:
+                state.users[guid] = QdaUser(guid, user.get("name") or user.get("id") or guid)
+
+    codebook = root.find(state.q("CodeBook"))
+    codes_el = codebook.find(state.q("Codes")) if codebook is not None else None
+    top_codes = _read_codes(codes_el, ns, state.warnings, state.codes)
+    for code_el in root.iter(state.q("Code")):
+        state.note_ref(code_el, "code", _guid(code_el.get("guid")))
+
+    sources_el = root.find(state.q("Sources"))
+    if sources_el is not None:
+        for element in sources_el:
+            kind = element.tag.rsplit("}", 1)[-1]
+            if kind == "TextSource":
+                _read_source(state, element)
+            else:
+                what = _SKIPPED_KINDS.get(kind, kind)
+                state.warnings.append(
+                    f"{what} source {element.get('name') or element.get('guid')!r} is not "
+                    "supported; skipped with its codings"
+                )
+    if state.undefined_codes:
+        state.warnings.append(
+            "codings refer to codes not defined in the codebook; skipped: "
+            + ", ".join(sorted(state.undefined_codes))
+        )
+    for code in iter_codes(top_codes):
+        if not code.codable and any(c.code_key == code.key for c in state.codings):
+            state.warnings.append(f"folder {code.name!r} is not codable but has codings")
+
+    description_el = root.find(state.q("Description"))
+    state.note_ref(root, "project", "")
+    notes = _read_notes(state, root)
+    for section in _IGNORED_SECTIONS:
+        if root.find(state.q(section)) is not None:
+            state.warnings.append(f"{section} are not imported")
+    project = QdaProject(
+        name=root.get("name") or "",
+        origin=root.get("origin") or "",
+        users=list(state.users.values()),
+        codes=top_codes,
+        sources=state.sources,
+        codings=state.codings,
+        notes=notes,
+        description=(description_el.text or None) if description_el is not None else None,
+    )
+    return project, state.warnings
+
+
+def _read_notes(state: _State, root: ET.Element) -> list[QdaNote]:
+    notes_el = root.find(state.q("Notes"))
+    if notes_el is None:
+        return []
+    present = {
+        "project": {""},
+        "source": {s.key for s in state.sources},
+        "code": set(state.codes),
+        "coding": {c.key for c in state.codings},
+    }
+    notes: list[QdaNote] = []
+    for element in notes_el.findall(state.q("Note")):
+        guid = _guid(element.get("guid"))
+        name = element.get("name") or ""
+        text = _source_text(state, element, f"note {name or guid!r}")
+        if text is None:
+            continue
+        text, _ = normalise_text(text)
+        target = state.note_targets.get(guid)
+        if target is not None and target[1] not in present[target[0]]:
+            state.warnings.append(
+                f"note {name or guid!r} was attached to a {target[0]} that was skipped; "
+                "kept unattached"
+            )
+            target = None
+        notes.append(
+            QdaNote(
+                key=guid,
+                name=name,
+                text=text,
+                user_key=state.user(_guid(element.get("creatingUser"))),
+                created=_parse_datetime(element.get("creationDateTime")),
+                target=target,
+            )
+        )
+    return notes
+
+
+def read_qdpx(
+    path: Path, *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
+) -> tuple[QdaProject, list[str]]:
+    """Read a REFI-QDA project archive safely; return the project and warnings."""
+    archive = _Archive(Path(path), max_total_bytes)
+    try:
+        return _read_project(archive)
+    finally:
+        archive.close()
+
+
+def read_qdc(path: Path, *, max_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> list[QdaCode]:
+    """Read a REFI-QDA codebook (``.qdc``, plain XML) safely into a code tree."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if path.stat().st_size > max_bytes:
+        raise UsageError(f"{path}: larger than the limit of {max_bytes} bytes")
+    data = path.read_bytes()
+    if zipfile.is_zipfile(path):
+        raise UsageError(f"{path}: is a zip archive; a .qdc codebook is plain XML")
+    root = _parse_xml(data, str(path))
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    if root.tag.rsplit("}", 1)[-1] != "CodeBook":
+        raise UsageError(f"{path}: root element is not CodeBook")
+    tag = f"{{{ns}}}" if ns else ""
+    codes = _read_codes(root.find(f"{tag}Codes"), ns, [], {})
+    if not codes:
+        raise UsageError(f"{path}: the codebook has no codes")
+    return codes
