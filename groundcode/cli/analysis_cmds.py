@@ -1,0 +1,241 @@
+"""Analysis commands: agreement, reconciliation, saturation, the model, words, suggestions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from groundcode.cli.common import emit_json, fail, guarded, print_table, split_csv, state
+from groundcode.errors import ProblemFound, UsageError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agree")(agree)
+    app.command("reconcile")(reconcile)
+    app.command("saturation")(saturation)
+    app.command("model")(model)
+    app.command("words")(words)
+    app.command("suggest")(suggest)
+    app.command("dictionary")(dictionary)
+
+
+def landis_koch(k: float | None) -> str:
+    from groundcode.analysis.stats import landis_koch as lk
+
+    return "" if k is None else lk(k)
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+@guarded
+def agree(
+    ctx: typer.Context,
+    coders: Annotated[str | None, typer.Option(help="Coders to compare, e.g. lin,zhou (default: all).")] = None,
+    level: Annotated[str, typer.Option(help="concept, category or main.")] = "concept",
+    unit: Annotated[str, typer.Option(help="passage (default) or char (NVivo-style).")] = "passage",
+    split: Annotated[str, typer.Option(help="build, holdout or all.")] = "all",
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Standalone: a unit,coder,code file, no project.")] = None,
+    alpha_level: Annotated[str, typer.Option(help="Krippendorff's alpha level for --csv: nominal, ordinal, interval, ratio.")] = "nominal",
+    ignore_uncoded: Annotated[bool, typer.Option(help="Leave out units no coder coded (NVivo counts them as agreement).")] = False,
+    explain: Annotated[str | None, typer.Option(help="Show the 2x2 table and the formula for one code.")] = None,
+    disagreements: Annotated[bool, typer.Option(help="List the passages where coders differ.")] = False,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap draws for alpha's confidence interval (0: none).")] = 0,
+    json_: JsonOpt = False,
+) -> None:
+    """Inter-coder agreement: Cohen's kappa per code and pooled, alpha, Fleiss' kappa."""
+    if csv_file is not None:
+        from groundcode.analysis.agreement_csv import agreement_from_csv
+
+        result = agreement_from_csv(csv_file, alpha_level=alpha_level, ignore_uncoded=ignore_uncoded)
+    else:
+        p = state(ctx).open()
+        if disagreements:
+            items = p.analysis.disagreements(coders=split_csv(coders) or None, level=level, split=split)
+            if json_:
+                emit_json([d.to_json() for d in items])
+                return
+            for d in items:
+                codes = "  |  ".join(f"{c}: {', '.join(v) or '-'}" for c, v in d.codes.items())
+                mark = f" [decided: {d.decided}]" if d.decided else ""
+                typer.echo(f"{d.document} #{d.passage}{mark}: {codes}\n    {d.text[:80]}")
+            typer.echo(f"{len(items)} passages with disagreements")
+            return
+        result = p.analysis.agreement(coders=split_csv(coders) or None, level=level, unit=unit, split=split,
+                                      ignore_uncoded=ignore_uncoded, bootstrap=bootstrap)
+    data = result.to_json()
+    if explain:
+        from groundcode.analysis.stats import explain_binary
+
+        row = next((r for r in data["per_code"] if r["code"] == explain), None)
+        if row is None:
+            raise UsageError(f"no code '{explain}' in this agreement table")
+        typer.echo(explain_binary(row["both"], row["a_only"], row["b_only"], row["neither"], code=explain))
+        return
+    if json_:
+        emit_json(data)
+        return
+    typer.echo(f"coders: {', '.join(data['coders'])}   level: {data['level']}   unit: {data['unit']}   "
+               f"units: {data['n_units']}")
+    typer.echo(f"percent agreement: {_fmt(data['percent_agreement'])}")
+    typer.echo(f"Cohen's kappa: {_fmt(data['kappa'])} {landis_koch(data['kappa'])}   "
+               f"pooled kappa: {_fmt(data['kappa_pooled'])} {landis_koch(data['kappa_pooled'])}")
+    if data.get("alpha") is not None or data.get("fleiss_kappa") is not None:
+        typer.echo(f"Krippendorff's alpha: {_fmt(data.get('alpha'))}   Fleiss' kappa: {_fmt(data.get('fleiss_kappa'))}")
+    print_table(["code", "kappa", "", "agreement", "both", "a only", "b only", "neither"],
+                [(r["code"], _fmt(r["kappa"]), landis_koch(r["kappa"]), _fmt(r["agreement"]), r["both"],
+                  r["a_only"], r["b_only"], r["neither"]) for r in data["per_code"]])
+    for note in data.get("notes", []):
+        typer.echo(f"note: {note}")
+
+
+@guarded
+def reconcile(
+    ctx: typer.Context,
+    coders: Annotated[str | None, typer.Option(help="The coders to reconcile, e.g. lin,zhou.")] = None,
+    document: Annotated[str | None, typer.Option(help="Decide one disagreement: the document number.")] = None,
+    passage: Annotated[int | None, typer.Option(help="... and its passage.")] = None,
+    keep: Annotated[str | None, typer.Option(help="... keep a (first coder), b, both, neither, or a coder's name.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Copy agreed codings to consensus and list the disagreements (or decide one)."""
+    p = state(ctx).open()
+    if document or passage or keep:
+        if not (document and passage and keep):
+            raise UsageError("to decide a disagreement give --document, --passage and --keep")
+        added = p.analysis.decide(document, passage, keep, coders=split_csv(coders) or None)
+        typer.echo(f"{document} #{passage}: kept {keep} ({added} codings added to consensus)")
+        return
+    report = p.analysis.reconcile(coders=split_csv(coders) or None)
+    if json_:
+        emit_json(report.to_json())
+        return
+    typer.echo(f"{report.copied} agreed codings copied to consensus ({report.already} were there already)")
+    open_items = [d for d in report.disagreements if d.decided is None]
+    for d in open_items[:50]:
+        codes = "  |  ".join(f"{c}: {', '.join(v) or '-'}" for c, v in d.codes.items())
+        typer.echo(f"  {d.document} #{d.passage}: {codes}")
+    if len(open_items) > 50:
+        typer.echo(f"  ... and {len(open_items) - 50} more (agree --disagreements lists them all)")
+    typer.echo(f"{len(open_items)} disagreements to decide: groundcode reconcile --document D --passage N --keep a|b|both|neither")
+
+
+@guarded
+def saturation(
+    ctx: typer.Context,
+    base: Annotated[int, typer.Option(help="Guest et al. base size (documents).")] = 4,
+    run: Annotated[int, typer.Option(help="Guest et al. run length (documents).")] = 2,
+    threshold: Annotated[float, typer.Option(help="New-information threshold (0.05 = 5%).")] = 0.05,
+    coder: Annotated[str | None, typer.Option(help="One coder's codings instead of the consensus.")] = None,
+    order: Annotated[str, typer.Option(help="Curve order: coding or document.")] = "coding",
+    strict: Annotated[bool, typer.Option(help="Exit with code 1 when not saturated.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write the saturation curve (.png or .svg).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The holdout test of theoretical saturation, and the saturation curve."""
+    p = state(ctx).open()
+    report = p.analysis.saturation(coder=coder, base=base, run=run, threshold=threshold, order=order)
+    data = report.to_json()
+    if plot is not None:
+        p.exports.saturation_plot(report, plot, force=True)
+    if json_:
+        emit_json(data)
+    else:
+        verdict = {True: "SATURATED", False: "NOT SATURATED", None: "NO VERDICT"}[report.saturated]
+        typer.echo(f"{verdict} (basis: {report.basis})")
+        for r in report.reasons:
+            typer.echo(f"  - {r}")
+        typer.echo(f"holdout: {report.holdout_coded} of {report.holdout_documents} documents coded")
+        if report.new_concepts:
+            print_table(["new concept (first met in the holdout)", "placed in"],
+                        [(c, cat or "(not placed)") for c, cat in report.new_concepts])
+        g = report.guest
+        reached = f"reached after {g.reached_at} documents" if g.reached_at else "not reached"
+        typer.echo(f"Guest et al. (base {g.base}, run {g.run}, threshold {g.threshold:.0%}): {reached}"
+                   + (f" ({g.note})" if g.note else ""))
+        if plot is not None:
+            typer.echo(f"curve written to {plot}")
+    if strict and report.saturated is not True:
+        raise ProblemFound("not saturated" if report.saturated is False else "no saturation verdict")
+
+
+@guarded
+def model(
+    ctx: typer.Context,
+    format_: Annotated[str, typer.Option("--format", help="mermaid, dot, svg or text.")] = "mermaid",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Draw the selective-coding model (core category, relation classes, edges)."""
+    p = state(ctx).open()
+    text = p.analysis.render_model(format_)
+    if output is None:
+        if format_ == "svg":
+            fail("--format svg needs -o FILE.svg")
+        typer.echo(text, nl=False)
+        return
+    from groundcode.exports.safety import atomic_output
+
+    with atomic_output(output, force=force) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@guarded
+def words(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="type, split, document or code.")] = "type",
+    top: Annotated[int, typer.Option(help="Words per group.")] = 20,
+    tfidf: Annotated[bool, typer.Option(help="Distinctive terms (TF-IDF) instead of counts.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Word frequencies (jieba, with the project dictionary) or distinctive terms."""
+    frame = state(ctx).open().analysis.words(by=by, top=top, distinctive=tfidf)
+    if json_:
+        emit_json(frame.to_dict(orient="records"))
+        return
+    print_table(list(frame.columns), frame.round(4).itertuples(index=False))
+
+
+@guarded
+def suggest(
+    ctx: typer.Context,
+    document: Annotated[str | None, typer.Argument(help="Document number, e.g. 4-12.")] = None,
+    passage: Annotated[int | None, typer.Option(help="Passage number (default 1).")] = None,
+    coder: Annotated[str | None, typer.Option(help="Learn from this coder (default: consensus, or yourself in blind mode).")] = None,
+    evaluate: Annotated[bool, typer.Option(help="Measure the suggestions on held-out coded passages.")] = False,
+    top: Annotated[int, typer.Option(help="How many concepts to list.")] = 5,
+    json_: JsonOpt = False,
+) -> None:
+    """Suggest concepts for a passage, learned from the existing codings (never applied for you)."""
+    p = state(ctx).open()
+    if evaluate:
+        scores = p.analysis.evaluate_suggestions(coder=coder)
+        if json_:
+            emit_json(scores)
+        else:
+            for k, v in scores.items():
+                typer.echo(f"{k}: {v if isinstance(v, int) else f'{v:.3f}'}")
+        return
+    if not document:
+        raise UsageError("name a document (or use --evaluate)")
+    ranked = p.analysis.suggest(document, passage=passage, coder=coder, top=top)
+    if json_:
+        emit_json(ranked)
+    else:
+        print_table(["concept", "score"], [(r["concept"], f"{r['score']:.3f}") for r in ranked])
+
+
+@guarded
+def dictionary(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A jieba user dictionary: 'word freq pos' per line.")],
+) -> None:
+    """Load the project's user dictionary for word segmentation."""
+    n = state(ctx).open().analysis.set_user_dictionary(file)
+    typer.echo(f"user dictionary: {n} entries")
