@@ -254,7 +254,9 @@ def _build(project: QdaProject, label: str) -> _Export:
             raise fail(f"note {note.key!r} refers to unknown {kind} {key!r}")
         note_refs.setdefault((kind, key), []).append(guid_for("note", note.key))
 
-    root = _root("Project", PROJECT_NS, name=_xml_text(project.name), origin=project.origin)
+    root = _root(
+        "Project", PROJECT_NS, name=_xml_text(project.name), origin=_xml_text(project.origin)
+    )
     if project.users:
         users_el = _sub(root, "Users")
         for user in project.users:
@@ -392,7 +394,7 @@ def build_codebook_xml(codes: list[QdaCode], *, origin: str, label: str = "codeb
     if not all_codes:
         raise UsageError(f"{label}: the codebook has no codes; REFI-QDA needs at least one")
     _check_unique("code", [c.key for c in all_codes], lambda m: UsageError(f"{label}: {m}"))
-    root = _root("CodeBook", CODEBOOK_NS, origin=origin)
+    root = _root("CodeBook", CODEBOOK_NS, origin=_xml_text(origin))
     codes_el = _sub(root, "Codes", CODEBOOK_NS)
     for code in codes:
         _code_element(codes_el, code, CODEBOOK_NS, None, [])

@@ -67,7 +67,10 @@ class QdaCoding:
 
 @dataclass(frozen=True)
 class QdaNote:
-    """A memo; ``target`` is ``(kind, key)`` with kind in :data:`NOTE_TARGET_KINDS`, or None."""
+    """A memo; ``target`` is ``(kind, key)`` with kind in :data:`NOTE_TARGET_KINDS`, or None.
+
+    For the project itself the key is ``""`` (there is only one project).
+    """
 
     key: str
     name: str

@@ -301,7 +301,8 @@ def _read_source(state: _State, element: ET.Element) -> None:
     raw = _source_text(state, element, label)
     if raw is None:
         if not element.get("plainTextPath") and element.find(state.q("PlainTextContent")) is None:
-            state.warnings.append(f"{label}: no plain text (rich text only); skipped")
+            why = "rich text only" if element.get("richTextPath") else "no text at all"
+            state.warnings.append(f"{label}: no plain text ({why}); skipped")
         return
     text, mapper = normalise_text(raw)
     if mapper.changed:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import xmlschema
 from defusedxml.ElementTree import fromstring
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from groundcode.errors import UsageError
 from groundcode.exports.refi import (
@@ -375,6 +377,24 @@ def test_normalise_text_maps_offsets() -> None:
     text, mapper = normalise_text("a\r\nb\rc\r\nd")
     assert text == "a\nb\nc\nd"
     assert [mapper(p) for p in (0, 1, 3, 5, 6, 8, 9)] == [0, 1, 2, 4, 5, 6, 7]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "字", "𠮷", "\r", "\n", "\r\n", "\ufeff"]), max_size=40).map(
+        "".join
+    )
+)
+def test_normalise_text_keeps_every_kept_character_at_its_mapped_offset(text: str) -> None:
+    normal, mapper = normalise_text(text)
+    assert "\r" not in normal
+    for i, ch in enumerate(text):
+        if i == 0 and ch == "\ufeff":
+            continue
+        expected = "\n" if ch == "\r" else ch
+        if not (ch == "\r" and text[i + 1 : i + 2] == "\n"):
+            assert normal[mapper(i)] == expected
+    assert mapper(len(text)) == len(normal)
 
 
 # ---- hostile and foreign inputs ---------------------------------------------------------
