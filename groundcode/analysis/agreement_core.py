@@ -391,7 +391,7 @@ def compute_agreement(
     pairable = n_judges >= 2
     n_single = int((n_judges == 1).sum())
     if n_single:
-        notes.append(f"{n_single} units judged by only one coder are left out")
+        notes.append(f"{n_single} unit(s) judged by only one coder are left out")
 
     # (unit, code) decisions somebody applied, with how many coders applied them
     width = max(n_codes, 1)
@@ -448,14 +448,23 @@ def compute_agreement(
             )
             for r in p.per_code
         )
+        kind_note = (
+            "kappa is the multi-class Cohen's kappa (every coder gave at most one code per "
+            f"unit; '{NONE_LABEL}' counts as a category)"
+            if single_label
+            else "kappa is the pooled Cohen's kappa over all (unit, code) decisions "
+            "(some coder gave several codes to a unit)"
+        )
         if kappa is None:
             notes.append(f"kappa is undefined: {p.kappa.reason}")
-        elif p.kappa.ci:
-            notes.append(
-                f"kappa is the {'multi-class' if single_label else 'pooled'} Cohen's kappa; "
-                f"95% CI {p.kappa.ci[0]:.3f} to {p.kappa.ci[1]:.3f} "
-                "(SE of Fleiss, Cohen & Everitt 1969)"
+        elif n_units:
+            ci = (
+                f"; 95% CI {p.kappa.ci[0]:.3f} to {p.kappa.ci[1]:.3f} "
+                "(asymptotic SE of Fleiss, Cohen & Everitt 1969)"
+                if p.kappa.ci
+                else ""
             )
+            notes.append(kind_note + ci)
         if kappa_pooled is None and kappa is not None:
             notes.append(f"kappa_pooled is undefined: {p.pooled.reason}")
     else:
@@ -513,13 +522,6 @@ def compute_agreement(
     notes.append(
         "percent_agreement and per-code agreement are proportions (0-1) of agreeing (unit, code) decisions"
     )
-    if single_label and n_units and n_coders == 2:
-        notes.append(
-            f"every coder gave at most one code per unit, so kappa is the multi-class "
-            f"Cohen's kappa ('{NONE_LABEL}' counts as a category)"
-        )
-    elif n_units and n_coders == 2:
-        notes.append("some coder gave several codes to a unit, so kappa is the pooled kappa")
     undefined: dict[str, list[str]] = {}
     for c in per_code:
         if c.kappa is None and c.reason:
