@@ -11,8 +11,12 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import click
 import typer
+
+try:  # typer vendors its own click from 0.2x on; older releases use the click package
+    from typer._click import exceptions as click_exceptions  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exceptions
 
 from groundcode.cli import analysis_cmds, coding_cmds, corpus_cmds, export_cmds, project_cmds
 from groundcode.cli.common import State, one_line
@@ -88,18 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="groundcode", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = int(exc.exit_code or 0)
         if argv is None:
             sys.exit(code)
         return code
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("groundcode: aborted\n")
         code = 130
         if argv is None:
             sys.exit(code)
         return code
-    except click.exceptions.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         ctx_cmd = getattr(getattr(exc, "ctx", None), "command_path", "groundcode")
         sys.stderr.write(f"{ctx_cmd}: {one_line(exc.format_message())} (see --help)\n")
         if argv is None:

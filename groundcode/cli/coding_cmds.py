@@ -249,7 +249,7 @@ def codings_export(
     include_personal: Annotated[bool, typer.Option(help="Include documents marked as personal data.")] = False,
 ) -> None:
     """Export codings you may read (blind mode applies)."""
-    n = state(ctx).open().coding.export_csv(file, coders=split_csv(coders) or None, force=force,
+    n = state(ctx).open().exports.codings_csv(file, coders=split_csv(coders) or None, force=force,
                                             include_personal=include_personal)
     typer.echo(f"wrote {n} codings to {file}")
 

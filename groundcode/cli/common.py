@@ -76,6 +76,13 @@ def guarded(fn: F) -> F:
             fail(f"{where}: database error: {msg}")
         except (FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
             fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            # Anything unexpected: one line for the user, the traceback only on request.
+            if os.environ.get("GROUNDCODE_DEBUG"):
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (set GROUNDCODE_DEBUG=1 for details)", 3)
         finally:
             if isinstance(ctx, typer.Context):
                 state(ctx).close()

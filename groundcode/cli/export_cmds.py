@@ -163,12 +163,14 @@ def all_(
 def import_qdpx(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A .qdpx project from another QDA tool.")],
+    type_: Annotated[str, typer.Option("--type", help="Source type for its documents.")] = "1",
 ) -> None:
     """Create a groundcode project (--db) from a REFI-QDA project file."""
-    from groundcode.exports.service import import_qdpx_project
+    from groundcode.project import Project
 
     st = state(ctx)
-    summary, warnings = import_qdpx_project(file, st.db, user=st.user)
+    with Project.create(st.db, user=st.user) as p:
+        summary, warnings = p.exports.import_qdpx(file, type=type_)
     for w in warnings:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(summary)

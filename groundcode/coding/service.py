@@ -766,25 +766,6 @@ class CodingService:
 
         return self.ctx.db.run(_do)
 
-    def export_csv(self, path: str | Path, *, coders: Sequence[str] | None = None, force: bool = False,
-                   include_personal: bool = True) -> int:
-        """Write codings in the span form with coder, passage and text (SPEC §3)."""
-        from groundcode.exports.safety import atomic_output, neutralise
-
-        frame = self.codings(coders=coders, include_personal=include_personal)
-        memo_frame = self.memos(kind="coding")
-        memo_by_coding: dict[str, str] = {}
-        for _, m in memo_frame.iterrows():
-            memo_by_coding.setdefault(str(m["target"]), m["text"])
-        with atomic_output(Path(path), force=force) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["document", "start", "end", "code", "coder", "passage", "text", "memo"])
-            for r in frame.itertuples(index=False):
-                w.writerow([r.document, r.start, r.end, neutralise(r.concept), neutralise(r.coder),
-                            "" if r.passage is None or str(r.passage) == "<NA>" else int(r.passage),
-                            neutralise(r.text), neutralise(memo_by_coding.get(str(r.id), ""))])
-        return len(frame)
-
     # -- queries ---------------------------------------------------------
     def frequencies(self, *, by: str = "type", level: str = "concept", coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Code frequencies (codings and distinct documents) by source type or split."""

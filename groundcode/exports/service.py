@@ -8,6 +8,7 @@ documents marked as personal data stay out unless ``include_personal``.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import sqlite3
@@ -182,6 +183,28 @@ class ExportService:
         return write_frames({"summary": summary, "per_code": per_code, "disagreements": dis}, Path(path),
                             force=force)
 
+    def codings_csv(self, path: str | Path, *, coders: Sequence[str] | None = None, force: bool = False,
+                   include_personal: bool = True) -> int:
+        """Write codings in the span form with coder, passage and text (SPEC §3)."""
+        from groundcode.exports.safety import atomic_output, neutralise
+
+        from groundcode.coding.service import CodingService
+
+        coding = CodingService(self.ctx)
+        frame = coding.codings(coders=coders, include_personal=include_personal)
+        memo_frame = coding.memos(kind="coding")
+        memo_by_coding: dict[str, str] = {}
+        for _, m in memo_frame.iterrows():
+            memo_by_coding.setdefault(str(m["target"]), m["text"])
+        with atomic_output(Path(path), force=force) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["document", "start", "end", "code", "coder", "passage", "text", "memo"])
+            for r in frame.itertuples(index=False):
+                w.writerow([r.document, r.start, r.end, neutralise(r.concept), neutralise(r.coder),
+                            "" if r.passage is None or str(r.passage) == "<NA>" else int(r.passage),
+                            neutralise(r.text), neutralise(memo_by_coding.get(str(r.id), ""))])
+        return len(frame)
+
     # -- saturation ------------------------------------------------------
     def saturation_plot(self, report: SaturationReport, path: Path, *, force: bool = False) -> Path:
         from groundcode.exports.plots import saturation_curve
@@ -225,14 +248,14 @@ class ExportService:
 
     # -- codebook and model ----------------------------------------------
     def codebook(self, path: Path, *, force: bool = False) -> Path:
-        from groundcode.exports.frames import write_frame
-
         path = Path(path)
         _corpus, _coding, codebook, _an = self._services()
         suffix = path.suffix.lower()
         if suffix in (".yaml", ".yml"):
             return Path(codebook.export_yaml(path, force=force))
         if suffix == ".xlsx":
+            from groundcode.exports.frames import write_frame
+
             return write_frame(codebook.concepts_frame(), path, force=force, sheet_name="codebook")
         if suffix == ".qdc":
             from groundcode.exports.refi import write_qdc
@@ -539,65 +562,67 @@ class ExportService:
             for m, cats in mains.items()]) for rc, mains in tree.items()] + loose
         return self._import_code_tree(codes, source=str(path))
 
+    def import_qdpx(self, path: Path, *, type: str | int = 1) -> tuple[str, list[str]]:
+        """Bring a REFI-QDA project (plain-text sources) into this project.
+
+        Users become coders (the first one a lead when the project has none),
+        the code tree maps onto the four levels (leaves are concepts), sources
+        become documents of ``type`` and selections become codings.
+        """
+        import csv
+        import io
+        import tempfile
+
+        from groundcode.coding.service import CodingService
+        from groundcode.corpus.service import CorpusService
+        from groundcode.exports.refi_read import read_qdpx
+
+        qda, warnings = read_qdpx(Path(path))
+        coding = CodingService(self.ctx)
+        existing = {c.name for c in coding.coders(include_consensus=True)}
+        users = {u.key: u.name for u in qda.users}
+        for u in qda.users:
+            if u.name in existing:
+                continue
+            lead = next((c.name for c in coding.coders() if c.role == "lead"), None)
+            CodingService(self.ctx.as_user(lead)).add_coder(u.name, role="coder" if lead else "lead")
+            existing.add(u.name)
+        lead = next((c.name for c in coding.coders() if c.role == "lead"), None)
+        acting = self.ctx.as_user(lead)
+        ExportService(acting)._import_code_tree(qda.codes, source=str(path))
+        codes = {c.key: c.name for c in _walk(qda.codes)}
+        numbers: dict[str, str] = {}
+        corpus = CorpusService(acting)
+        tmp_dir = Path(tempfile.mkdtemp(prefix="groundcode-qdpx-"))
+        try:
+            for i, src in enumerate(qda.sources):
+                f = tmp_dir / f"{i:05d}.txt"
+                f.write_text(src.text, encoding="utf-8")
+                report = corpus.import_files([f], type=type, segment="paragraph")
+                if report.files[0].first:
+                    numbers[src.key] = report.files[0].first
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(["document", "start", "end", "code", "coder"])
+            n = 0
+            for c in qda.codings:
+                if c.source_key in numbers and c.code_key in codes and c.user_key in users:
+                    w.writerow([numbers[c.source_key], c.start, c.end, codes[c.code_key], users[c.user_key]])
+                    n += 1
+            if n:
+                tmp = tmp_dir / "codings.csv"
+                tmp.write_text(buf.getvalue(), encoding="utf-8")
+                CodingService(acting).import_csv(tmp)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        return (f"imported {len(numbers)} documents, {len(codes)} codes and {n} codings from {path}", warnings)
+
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
-
-
-def import_qdpx_project(path: Path, db: str, *, user: str | None = None, type: str | int = 1) -> tuple[str, list[str]]:
-    """Create a groundcode project from a REFI-QDA project (plain-text sources only)."""
-    from groundcode.exports.refi_read import read_qdpx
-    from groundcode.project import Project
-
-    qda, warnings = read_qdpx(Path(path))
-    with Project.create(db, name=qda.name or Path(path).stem, user=user) as p:
-        existing = {c.name for c in p.coding.coders(include_consensus=True)}
-        users = {u.key: u.name for u in qda.users}
-        added_lead = False
-        for u in qda.users:
-            if u.name not in existing:
-                role = "lead" if not added_lead and not any(c.role == "lead" for c in p.coding.coders()) else "coder"
-                actor = p.as_user(next((c.name for c in p.coding.coders() if c.role == "lead"), None))
-                actor.coding.add_coder(u.name, role=role)
-                added_lead = added_lead or role == "lead"
-                existing.add(u.name)
-        lead = next((c.name for c in p.coding.coders() if c.role == "lead"), None)
-        acting = p.as_user(lead)
-        acting.exports._import_code_tree(qda.codes, source=str(path))
-        codes = {c.key: c.name for c in _walk(qda.codes)}
-        numbers: dict[str, str] = {}
-        tmp_dir = Path(path).with_suffix(".import-tmp")
-        tmp_dir.mkdir(exist_ok=True)
-        try:
-            for i, src in enumerate(qda.sources):
-                f = tmp_dir / f"{i:05d}.txt"
-                f.write_text(src.text, encoding="utf-8")
-                report = acting.corpus.import_files([f], type=type, segment="paragraph")
-                if report.files[0].first:
-                    numbers[src.key] = report.files[0].first
-        finally:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-        import csv
-        import io
-
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["document", "start", "end", "code", "coder"])
-        n = 0
-        for c in qda.codings:
-            if c.source_key in numbers and c.code_key in codes and c.user_key in users:
-                w.writerow([numbers[c.source_key], c.start, c.end, codes[c.code_key], users[c.user_key]])
-                n += 1
-        if n:
-            tmp = Path(path).with_suffix(".codings.csv")
-            tmp.write_text(buf.getvalue(), encoding="utf-8")
-            try:
-                acting.coding.import_csv(tmp)
-            finally:
-                tmp.unlink(missing_ok=True)
-        return (f"imported {len(numbers)} documents, {len(codes)} codes and {n} codings from {path}", warnings)
 
 
 def _walk(codes: list[Any]) -> list[Any]:
@@ -608,4 +633,4 @@ def _walk(codes: list[Any]) -> list[Any]:
     return out
 
 
-__all__ = ["ExportService", "import_qdpx_project"]
+__all__ = ["ExportService"]

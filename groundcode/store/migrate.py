@@ -6,7 +6,7 @@ file is copied to ``<name>.bak-<revision>`` so a failed upgrade loses nothing.
 
 from __future__ import annotations
 
-import shutil
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -45,9 +45,15 @@ def upgrade(db: Database, revision: str = "head") -> bool:
     if current is not None and db.is_sqlite and db.url.database:
         path = Path(db.url.database)
         if path.exists():
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            shutil.copy2(path, path.with_name(f"{path.name}.bak-{current}"))
+            # The online backup API copies a consistent image, WAL contents included.
+            src = sqlite3.connect(str(path))
+            dst = sqlite3.connect(str(path.with_name(f"{path.name}.bak-{current}")))
+            try:
+                with dst:
+                    src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
     cfg = _config()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -31,7 +31,8 @@ metadata: MetaData = SQLModel.metadata
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Times are stored in UTC and come back timezone-aware."""
+    return datetime.now(UTC)
 
 
 class Setting(SQLModel, table=True):

@@ -22,7 +22,7 @@ def upgrade() -> None:
     
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=128), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('entity', sa.String(length=32), nullable=False),
@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_coder')),
     sa.UniqueConstraint('name', name=op.f('uq_coder_name'))
     )
@@ -50,8 +50,8 @@ def upgrade() -> None:
     sa.Column('target_id', sa.Integer(), nullable=True),
     sa.Column('author', sa.String(length=128), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_memo'))
     )
     with op.batch_alter_table('memo', schema=None) as batch_op:
@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=256), nullable=False),
     sa.Column('definition', sa.Text(), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_relation_class')),
     sa.UniqueConstraint('name', name=op.f('uq_relation_class_name'))
     )
@@ -97,7 +97,7 @@ def upgrade() -> None:
     sa.Column('file_hash', sa.String(length=64), nullable=False),
     sa.Column('source_type_id', sa.Integer(), nullable=False),
     sa.Column('imported_by', sa.String(length=128), nullable=True),
-    sa.Column('imported_at', sa.DateTime(), nullable=False),
+    sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('n_documents', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['source_type_id'], ['source_type.id'], name=op.f('fk_import_batch_source_type_id_source_type')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_batch')),
@@ -110,7 +110,7 @@ def upgrade() -> None:
     sa.Column('definition', sa.Text(), nullable=True),
     sa.Column('relation_class_id', sa.Integer(), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['relation_class_id'], ['relation_class.id'], name=op.f('fk_main_category_relation_class_id_relation_class')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_main_category')),
     sa.UniqueConstraint('name', name=op.f('uq_main_category_name'))
@@ -125,7 +125,7 @@ def upgrade() -> None:
     sa.Column('definition', sa.Text(), nullable=True),
     sa.Column('main_category_id', sa.Integer(), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['main_category_id'], ['main_category.id'], name=op.f('fk_category_main_category_id_main_category')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_category')),
     sa.UniqueConstraint('name', name=op.f('uq_category_name'))
@@ -154,7 +154,7 @@ def upgrade() -> None:
     sa.Column('exclusion_detail', sa.Text(), nullable=True),
     sa.Column('split', sa.String(length=16), nullable=True),
     sa.Column('personal', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], name=op.f('fk_document_batch_id_import_batch')),
     sa.ForeignKeyConstraint(['source_type_id'], ['source_type.id'], name=op.f('fk_document_source_type_id_source_type')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_document')),
@@ -175,7 +175,7 @@ def upgrade() -> None:
     sa.Column('color', sa.String(length=16), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.String(length=128), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_concept_category_id_category')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_concept')),
     sa.UniqueConstraint('name', name=op.f('uq_concept_name'))
@@ -204,7 +204,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=True),
     sa.Column('detail', sa.Text(), nullable=True),
     sa.Column('decided_by', sa.String(length=128), nullable=True),
-    sa.Column('decided_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['document_id'], ['document.id'], name=op.f('fk_screening_decision_document_id_document')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_screening_decision'))
     )
@@ -221,7 +221,7 @@ def upgrade() -> None:
     sa.Column('end', sa.Integer(), nullable=False),
     sa.Column('snippet', sa.Text(), nullable=False),
     sa.Column('assisted', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['coder_id'], ['coder.id'], name=op.f('fk_coding_coder_id_coder')),
     sa.ForeignKeyConstraint(['concept_id'], ['concept.id'], name=op.f('fk_coding_concept_id_concept')),
     sa.ForeignKeyConstraint(['document_id'], ['document.id'], name=op.f('fk_coding_document_id_document')),
