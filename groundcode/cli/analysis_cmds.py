@@ -70,6 +70,9 @@ def agree(
                                       ignore_uncoded=ignore_uncoded, bootstrap=bootstrap)
     data = result.to_json()
     if explain:
+        if hasattr(result, "explain"):
+            typer.echo(result.explain(explain))
+            return
         from groundcode.analysis.stats import explain_binary
 
         row = next((r for r in data["per_code"] if r["code"] == explain), None)
