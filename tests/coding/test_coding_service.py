@@ -1,0 +1,232 @@
+"""Coding operations, undo/redo, memos, blind mode and codings files, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.project import Project
+from tests.conftest import MakeProject
+
+TEXT_A = "健康码采集规定\n\n各地健康码采集姓名和证件号码。\n\n数据应当加密存储，到期销毁。\n"
+TEXT_B = "红码申诉\n\n我昨天去了外地，回来就变成红码，申诉了三天才转绿。\n"
+
+
+@pytest.fixture
+def study(make_project: MakeProject, tmp_path: Path) -> Project:
+    """A lead, two coders, two documents, blind mode on (two coders exist)."""
+    p = make_project()
+    p.coding.add_coder("chen", role="lead")
+    lead = p.as_user("chen")
+    lead.coding.add_coder("lin")
+    lead.coding.add_coder("zhou")
+    (tmp_path / "a.txt").write_text(TEXT_A, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(TEXT_B, encoding="utf-8")
+    lead.corpus.import_files([tmp_path / "a.txt"], type=1)
+    lead.corpus.import_files([tmp_path / "b.txt"], type=4)
+    return p
+
+
+def test_apply_to_passage_and_span(study: Project) -> None:
+    lin = study.as_user("lin")
+    doc = lin.corpus.document("1-1")
+    assert [x.text for x in doc.passages] == ["健康码采集规定", "各地健康码采集姓名和证件号码。", "数据应当加密存储，到期销毁。"]
+    c = lin.coding.apply("1-1", "采集内容", passage=2)
+    assert (c.start, c.end, c.passage, c.snippet) == (doc.passages[1].start, doc.passages[1].end, 2, doc.passages[1].text)
+    start = doc.text.index("加密存储")
+    span = lin.coding.apply("1-1", "数据加密", start=start, end=start + 4)
+    assert span.snippet == "加密存储" and span.passage == 3
+    # A new name became an uncategorised concept.
+    assert lin.codebook.tree().concept("数据加密").category is None
+    # Applying the same thing twice is idempotent.
+    again = lin.coding.apply("1-1", "数据加密", start=start, end=start + 4)
+    assert again.id == span.id
+    assert len(lin.coding.document_codings("1-1")) == 2
+
+
+@pytest.mark.parametrize(("start", "end"), [(-1, 3), (5, 5), (0, 10_000)])
+def test_bad_spans_are_refused(study: Project, start: int, end: int) -> None:
+    with pytest.raises(UsageError, match="outside the text"):
+        study.as_user("lin").coding.apply("1-1", "x", start=start, end=end)
+    assert study.as_user("chen").coding.codings().empty
+
+
+def test_several_concepts_on_one_span_and_removal(study: Project) -> None:
+    lin = study.as_user("lin")
+    a = lin.coding.apply("4-1", "红码误判", passage=2)
+    b = lin.coding.apply("4-1", "申诉纠错", passage=2)
+    assert {c.concept for c in lin.coding.document_codings("4-1")} == {"红码误判", "申诉纠错"}
+    lin.coding.remove(a.id)
+    assert [c.id for c in lin.coding.document_codings("4-1")] == [b.id]
+
+
+def test_one_coder_cannot_touch_anothers_codings(study: Project) -> None:
+    c = study.as_user("lin").coding.apply("4-1", "红码误判", passage=2)
+    zhou = study.as_user("zhou")
+    with pytest.raises(NotFound):
+        zhou.coding.remove(c.id)
+    with pytest.raises(NotFound):
+        zhou.coding.change_span(c.id, 0, 2)
+    assert len(study.as_user("chen").coding.document_codings("4-1")) == 1
+
+
+def test_undo_redo_chain(study: Project) -> None:
+    lin = study.as_user("lin")
+    c1 = lin.coding.apply("1-1", "采集内容", passage=2)
+    c2 = lin.coding.apply("1-1", "数据加密", passage=3)
+    lin.coding.change_span(c2.id, c2.start, c2.start + 4)
+    assert lin.coding.undo() is not None  # span change undone
+    assert next(c for c in lin.coding.document_codings("1-1") if c.id == c2.id).end == c2.end
+    assert lin.coding.undo() is not None  # apply of c2 undone
+    assert [c.id for c in lin.coding.document_codings("1-1")] == [c1.id]
+    assert lin.coding.redo() is not None
+    assert {c.id for c in lin.coding.document_codings("1-1")} == {c1.id, c2.id}
+    # A new change ends the redo chain.
+    lin.coding.undo()
+    lin.coding.apply("1-1", "存储销毁", passage=3)
+    assert lin.coding.redo() is None
+    # Undo is per coder: zhou has nothing to undo.
+    assert study.as_user("zhou").coding.undo() is None
+
+
+def test_every_change_is_audited(study: Project) -> None:
+    lin = study.as_user("lin")
+    c = lin.coding.apply("1-1", "采集内容", passage=2)
+    lin.coding.change_span(c.id, c.start, c.start + 2)
+    lin.coding.remove(c.id)
+    from sqlalchemy import select
+
+    from groundcode.store.tables import AuditLog
+
+    with study.db.read() as s:
+        rows = s.execute(select(AuditLog.action, AuditLog.actor).where(AuditLog.entity == "coding")
+                         .order_by(AuditLog.id)).all()
+    assert [tuple(r) for r in rows] == [("coding.apply", "lin"), ("coding.span", "lin"), ("coding.remove", "lin")]
+
+
+def test_blind_mode_every_read_path(study: Project) -> None:
+    lin, zhou, lead = study.as_user("lin"), study.as_user("zhou"), study.as_user("chen")
+    lin.coding.apply("4-1", "红码误判", passage=2, memo="lin 的备忘")
+    zhou.coding.apply("4-1", "跨省通行受阻", passage=2, memo="zhou 的备忘")
+    zhou.coding.add_memo("document", "4-1", "zhou 对文本的备忘")
+    assert lin.coding.blind_mode() is True
+    # A coder sees only their own codings and memos, everywhere.
+    assert {c.coder for c in lin.coding.document_codings("4-1")} == {"lin"}
+    assert set(lin.coding.codings()["coder"]) == {"lin"}
+    assert set(lin.coding.memos()["author"]) == {"lin"}
+    assert "zhou" not in lin.coding.progress().to_string()
+    tree = lin.codebook.tree(coder_ids=lin.coding.visible_coder_ids())
+    assert tree.concept("跨省通行受阻").n_codings == 0 and tree.concept("红码误判").n_codings == 1
+    with pytest.raises(PermissionDenied):
+        lin.coding.codings(coders=["zhou"])
+    with pytest.raises(PermissionDenied):
+        lin.analysis.agreement()
+    with pytest.raises(PermissionDenied):
+        lin.coding.set_blind_mode(False)
+    # Nobody in particular gets nothing.
+    with pytest.raises(PermissionDenied):
+        study.coding.codings()
+    # The lead sees everyone.
+    assert set(lead.coding.codings()["coder"]) == {"lin", "zhou"}
+    lead.coding.set_blind_mode(False)
+    assert set(lin.coding.codings()["coder"]) == {"lin", "zhou"}
+
+
+def test_memos_on_every_target(study: Project) -> None:
+    lin = study.as_user("lin")
+    c = lin.coding.apply("1-1", "采集内容", passage=2)
+    lin.coding.add_memo("project", None, "研究问题：信息共享为何难")
+    lin.coding.add_memo("document", "1-1", "政策原文")
+    lin.coding.add_memo("concept", "采集内容", "个人信息的范围")
+    lin.coding.add_memo("coding", c.id, "这里说的是采集字段")
+    frame = lin.coding.memos()
+    assert list(frame["kind"]) == ["project", "document", "concept", "coding"]
+    assert list(frame["target"]) == [None, "1-1", "采集内容", str(c.id)]
+    assert list(lin.coding.memos(search="字段")["kind"]) == ["coding"]
+    with pytest.raises(NotFound):
+        lin.coding.add_memo("concept", "没有这个概念", "x")
+
+
+def test_codings_csv_round_trip(study: Project, tmp_path: Path) -> None:
+    lead = study.as_user("chen")
+    src = tmp_path / "codings.csv"
+    src.write_text("document,passage,code,coder,memo\n1-1,2,采集内容,lin,看字段\n1-1,3,数据加密,zhou,\n"
+                   "4-1,2,红码误判,lin,\n", encoding="utf-8")
+    result = lead.coding.import_csv(src)
+    assert result.codings == 3 and set(result.new_concepts) == {"采集内容", "数据加密", "红码误判"}
+    out = tmp_path / "out.csv"
+    assert lead.exports.codings_csv(out) == 3
+    with out.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["document"], r["passage"], r["code"], r["coder"]) for r in rows] == [
+        ("1-1", "2", "采集内容", "lin"), ("1-1", "3", "数据加密", "zhou"), ("4-1", "2", "红码误判", "lin")]
+    assert rows[0]["memo"] == "看字段"
+    doc = lead.corpus.document("1-1")
+    assert rows[0]["text"] == doc.text[int(rows[0]["start"]):int(rows[0]["end"])]
+    # The span form written out imports again into a fresh project with the same codings.
+    assert lead.coding.import_csv(out).codings == 0  # already present: idempotent
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("document,passage,code,coder\n1-1,2,a,lin\n9-9,1,b,lin\n", "row 3: unknown document '9-9'"),
+        ("document,passage,code,coder\n1-1,2,a,lin\n1-1,7,b,lin\n", "row 3: 1-1 has no passage 7"),
+        ("document,start,end,code,coder\n1-1,0,5,a,lin\n1-1,3,999,b,lin\n", "row 3: span 3-999 is outside"),
+        ("document,passage,code,coder\n1-1,2,a,lin\n1-1,2,b,nobody\n", "row 3: unknown coder 'nobody'"),
+        ("document,code\n1-1,a\n", "needs columns"),
+        ("document,passage,code\n1-1,2,a\n", "no coder column"),
+    ],
+)
+def test_bad_codings_file_changes_nothing(study: Project, tmp_path: Path, body: str, needle: str) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text(body, encoding="utf-8")
+    lead = study.as_user("chen")
+    with pytest.raises(UsageError) as err:
+        lead.coding.import_csv(f)
+    assert needle in str(err.value) and "bad.csv" in str(err.value)
+    assert lead.coding.codings().empty
+    assert lead.codebook.tree().n_codings == 0
+    names = {k.name for k in lead.codebook.tree().concepts()}
+    assert "a" not in names
+
+
+def test_ten_thousand_codings_in_one_transaction(study: Project, tmp_path: Path) -> None:
+    lead = study.as_user("chen")
+    doc = lead.corpus.document("1-1")
+    n = len(doc.text)
+    rows = ["document,start,end,code,coder"]
+    for i in range(10_000):
+        a = i % (n - 2)
+        rows.append(f"1-1,{a},{a + 2},概念{i % 50},{'lin' if i % 2 else 'zhou'}")
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(rows[:5001] + ["1-1,0,99999,x,lin"] + rows[5001:]) + "\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="row 5002"):
+        lead.coding.import_csv(bad)
+    assert lead.coding.codings().empty
+    result = lead.coding.import_csv(good)
+    assert result.codings + result.skipped_existing == 10_000
+    assert len(lead.coding.codings()) == result.codings
+
+
+def test_queries(study: Project) -> None:
+    lin = study.as_user("lin")
+    lin.coding.apply("1-1", "采集内容", passage=2)
+    lin.coding.apply("1-1", "数据加密", passage=2)
+    lin.coding.apply("4-1", "红码误判", passage=2)
+    freq = lin.coding.frequencies(by="type")
+    assert set(zip(freq["concept"], freq["type"], freq["codings"], strict=True)) == {
+        ("采集内容", "policy", 1), ("数据加密", "policy", 1), ("红码误判", "selfmedia", 1)}
+    co = lin.coding.cooccurrence()
+    assert co.loc["采集内容", "数据加密"] == 1 and co.loc["采集内容", "红码误判"] == 0
+    got = lin.coding.retrieve("数据加密", context=3)
+    assert got.loc[0, "text"] == "各地健康码采集姓名和证件号码。" and got.loc[0, "after"] == "\n\n数"
+    cov = lin.coding.coverage()
+    assert set(zip(cov["document"], cov["coded"], cov["passages"], strict=True)) == {("1-1", 1, 3), ("4-1", 1, 2)}
+    assert lin.coding.next_uncoded() == ("1-1", 1)
+    assert lin.coding.next_uncoded(after="4-1") == ("4-1", 1)
