@@ -8,7 +8,7 @@ nobody and can cross into a UI worker safely.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol, TypeVar
 
 
@@ -154,6 +154,29 @@ class ImportSummary:
     edges: LevelCounts
     settings_changed: tuple[str, ...]  # core_category, core_definition, storyline, ...
 
+    def levels(self) -> dict[str, LevelCounts]:
+        return {
+            "relation_classes": self.relation_classes,
+            "main_categories": self.main_categories,
+            "categories": self.categories,
+            "concepts": self.concepts,
+            "edges": self.edges,
+        }
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"source": self.source}
+        out.update({level: asdict(counts) for level, counts in self.levels().items()})
+        out["settings_changed"] = list(self.settings_changed)
+        return out
+
+    def __str__(self) -> str:
+        parts = [
+            f"{level.replace('_', ' ')} {c.created} new, {c.updated} updated, "
+            f"{c.unchanged} unchanged"
+            for level, c in self.levels().items()
+        ]
+        return "; ".join(parts)
+
 
 @dataclass(frozen=True)
 class MergeResult:
@@ -162,6 +185,15 @@ class MergeResult:
     sources: tuple[str, ...]
     moved: int  # codings (concepts) or children (other levels) that moved
     dropped_duplicates: int  # codings identical to one the survivor already had
+
+    def __str__(self) -> str:
+        what = "codings" if self.level == "concept" else "items"
+        dropped = (
+            f", {self.dropped_duplicates} duplicate codings dropped"
+            if self.dropped_duplicates
+            else ""
+        )
+        return f"{self.moved} {what} moved{dropped}"
 
 
 @dataclass(frozen=True)

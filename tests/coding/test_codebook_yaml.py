@@ -84,7 +84,9 @@ def test_parse_small_reads_every_level_in_order() -> None:
         ConceptSpec("基础疾病", "合并基础疾病"),
     )
     assert spec.uncategorised == (ConceptSpec("未归类概念"),)
-    assert spec.edges[0] == EdgeSpec(NodeRef("relation_class", "情境背景"), NodeRef("core", "核心"), "影响")
+    assert spec.edges[0] == EdgeSpec(
+        NodeRef("relation_class", "情境背景"), NodeRef("core", "核心"), "影响"
+    )
     assert spec.edges[2].label is None
 
 
