@@ -38,6 +38,7 @@ there is no Python loop over units or codes on the computing path.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations
@@ -479,9 +480,9 @@ def compute_agreement(
         )
         sums = np.zeros((n_codes, 4), dtype=np.int64)
         for p in pairs:
-            sums += np.array([[r.both, r.a_only, r.b_only, r.neither] for r in p.per_code]).reshape(
-                n_codes, 4
-            )
+            sums += np.array(
+                [[r.both, r.a_only, r.b_only, r.neither] for r in p.per_code], dtype=np.int64
+            ).reshape(n_codes, 4)
         total = sums.sum()
         percent = float(sums[:, 0].sum() + sums[:, 3].sum()) / total if total else None
         per_code_list = []
@@ -620,8 +621,10 @@ def _pair(
     neither = n - both - a_only - b_only
     per_code = stats.binary_kappas_from_counts(both, a_only, b_only, neither, universe)
     pooled = stats.pooled_kappa_from_counts(both, a_only, b_only, neither)
-    if n == 0:
-        pooled = stats.binary_kappas_from_counts([0], [0], [0], [0], ["(pooled)"])[0]
+    if n and n_codes == 0:
+        pooled = dataclasses.replace(
+            pooled, reason="no codes were applied, so there is nothing to pool"
+        )
     multiclass: stats.Kappa | None = None
     boot: tuple[tuple[float, float] | None, str | None] = (None, None)
     if single_label:

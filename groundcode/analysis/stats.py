@@ -15,6 +15,8 @@ Conventions used throughout:
 * The standard error of Cohen's kappa is the asymptotic (non-null) one of
   Fleiss, Cohen & Everitt (1969), the formula statsmodels reports as
   ``std_kappa``; the 95% CI is ``kappa ± 1.96 * SE`` clipped to [-1, 1].
+  The formula degenerates to SE 0 when a coder gave every unit the same value
+  (rounding can make the variance a hair below 0; it is clamped to 0).
 * Brennan-Prediger kappa is ``(po - 1/q) / (1 - 1/q)``: q = 2 for the binary
   per-code decisions, and the number of categories either coder used for the
   multi-class statistic (unless the caller says how many there are).

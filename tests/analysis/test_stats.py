@@ -280,8 +280,13 @@ def test_multiclass_equals_sklearn(labels: tuple[list[str], list[str]]) -> None:
     else:
         assert r.value == pytest.approx(ref, abs=1e-9)
         cm, _ = stats.confusion_matrix(la, lb)
-        sm = cohens_kappa(cm)
-        assert r.se == pytest.approx(sm.std_kappa, rel=1e-9, abs=1e-12)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sm = cohens_kappa(cm)
+        if np.isfinite(sm.std_kappa):
+            assert r.se == pytest.approx(sm.std_kappa, rel=1e-9, abs=1e-12)
+        else:  # a variance of 0 that rounding made negative (a constant coder)
+            assert r.se == pytest.approx(0.0, abs=1e-7)
 
 
 @FAST
