@@ -129,3 +129,18 @@ def split_csv(value: str | None) -> list[str]:
     if not value:
         return []
     return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
+
+
+def cell(value: Any) -> str:
+    """A table cell: missing values (None, NaN, pandas NA) print as empty."""
+    if value is None:
+        return ""
+    try:
+        import math
+
+        if isinstance(value, float) and math.isnan(value):
+            return ""
+    except TypeError:
+        pass
+    text = str(value)
+    return "" if text in ("nan", "<NA>", "None") else text

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from groundcode.cli.common import emit_json, guarded, print_table, progress_printer, split_csv, state
+from groundcode.cli.common import cell, emit_json, guarded, print_table, progress_printer, split_csv, state
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -219,14 +219,14 @@ def documents(
     frame = state(ctx).open().corpus.documents(type=type_, split=split, status=status)
     if json_:
         emit_json([
-            {"number": r.number, "type": r.type, "title": r.title, "split": r.split,
+            {"number": r.number, "type": r.type, "title": cell(r.title) or None, "split": cell(r.split) or None,
              "status": r.status, "passages": int(r.passages)}
             for r in frame.itertuples(index=False)
         ])
         return
     print_table(["number", "type", "title", "split", "status", "passages"],
-                [(r.number, r.type_zh, (r.title or "")[:30], r.split or "", r.status
-                  + (f" ({r.exclusion})" if r.exclusion else ""), r.passages)
+                [(r.number, r.type_zh, cell(r.title)[:30], cell(r.split), r.status
+                  + (f" ({cell(r.exclusion)})" if cell(r.exclusion) else ""), r.passages)
                  for r in frame.itertuples(index=False)])
 
 

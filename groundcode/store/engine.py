@@ -143,11 +143,10 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work: never takes the SQLite write lock."""
+        # Closing (not rolling back) ends the read transaction without expiring
+        # the objects read, so plain values stay usable after the block.
         with Session(self.read_engine, expire_on_commit=False) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def run(self, fn: Callable[[Session], T], *, attempts: int = 12) -> T:
         """Run ``fn`` in one transaction, retrying lock and serialization failures."""
