@@ -28,6 +28,10 @@ KEYWORDS = (
     "阳", "泄露", "聚集",
 )
 DEMO_NAME = "健康码信息资源共享机制（示例项目）"
+# The demo's split seed: under it every document that mentions 药品购买经历 falls in the
+# 30% holdout, so the saturation screen shows a concept first met in the holdout and
+# placed in an existing category (still saturated), as in the reference study.
+DEMO_SEED = 29
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def build_demo(path: Path, *, root: Path | None = None, echo: Callable[[str], No
         echo(f"  screening excluded {sum(screened.excluded.values())}")
         dedup = lead.corpus.dedup(threshold=0.8)
         echo(f"  dedup excluded {dedup.excluded} reposts")
-        lead.corpus.split()
+        lead.corpus.split(seed=DEMO_SEED)
         holdout = set(lead.corpus.documents(split="holdout")["number"])
         codings_file = corpus_dir / "codings-demo.csv"
         total = 0
