@@ -484,7 +484,7 @@ class CodebookService:
         header = tuple(json.loads(header_raw)) if header_raw else ()
         return CodebookSpec(
             name=self._codebook_name(session),
-            core_name=get_setting(session, "core_category") or None,
+            core_category=get_setting(session, "core_category") or None,
             core_definition=get_setting(session, "core_definition") or None,
             storyline=get_setting(session, "storyline") or None,
             relation_classes=rcs,
@@ -668,24 +668,22 @@ class CodebookService:
 
     def _import_settings(self, session: Session, spec: CodebookSpec) -> list[str]:
         changed: list[str] = []
-        name_row = session.get(Setting, "codebook_name")
-        if spec.name is not None or name_row is None:
-            wanted = spec.name or ""
-            if name_row is None or name_row.value != wanted:
-                changed.append("codebook_name")
-                self._set(session, "codebook_name", wanted)
+        # A nameless file leaves the name alone (the export then shows the project's name).
+        if spec.name is not None and get_setting(session, "codebook_name") != spec.name:
+            changed.append("codebook_name")
+            self._set(session, "codebook_name", spec.name)
         if spec.header:
             header = json.dumps(list(spec.header), ensure_ascii=False)
             if get_setting(session, "codebook_header") != header:
                 changed.append("codebook_header")
                 self._set(session, "codebook_header", header)
-        if spec.core_name is not None:
+        if spec.core_category is not None:
             old = get_setting(session, "core_category")
-            if old != spec.core_name:
+            if old != spec.core_category:
                 changed.append("core_category")
-                self._set(session, "core_category", spec.core_name)
+                self._set(session, "core_category", spec.core_category)
                 if old:
-                    self._repoint_edges(session, "core", old, "core", spec.core_name)
+                    self._repoint_edges(session, "core", old, "core", spec.core_category)
         if (
             spec.core_definition is not None
             and get_setting(session, "core_definition") != spec.core_definition
@@ -1310,11 +1308,20 @@ class CodebookService:
             return [_edge_view(e, dangling=_dangling(e, names)) for e in self._edge_rows(session)]
 
     def model(self, *, coder_ids: list[int] | None = None) -> ModelView:
-        """Core, storyline, the axial tree and the edges, with problems named."""
+        """Core, storyline, the axial tree and the edges, with problems named.
+
+        The model is structure, so it is never refused: when the acting user may
+        not read codings (blind mode, nobody acting) the counts in the tree are 0.
+        """
         with self.ctx.db.read() as session:
-            visible = self._visible(session, coder_ids)
+            try:
+                counts = self._counts(session, self._visible(session, coder_ids))
+            except PermissionDenied:
+                if coder_ids is not None:
+                    raise
+                counts = {}
             book = _Book.load(session)
-            tree = self._tree(book, self._counts(session, visible))
+            tree = self._tree(book, counts)
             core = get_setting(session, "core_category") or None
             names = book.node_names(core)
             edges = tuple(

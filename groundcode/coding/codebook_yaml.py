@@ -94,7 +94,7 @@ class CodebookSpec:
     """A whole codebook as plain values; equal specs mean equal codebooks."""
 
     name: str | None = None
-    core_name: str | None = None
+    core_category: str | None = None
     core_definition: str | None = None
     storyline: str | None = None
     relation_classes: tuple[RelationClassSpec, ...] = ()
@@ -121,7 +121,7 @@ class CodebookSpec:
     def node_names(self) -> dict[str, set[str]]:
         """Names per model-node kind, for resolving edge endpoints."""
         return {
-            "core": {self.core_name} if self.core_name else set(),
+            "core": {self.core_category} if self.core_category else set(),
             "relation_class": {rc.name for rc in self.relation_classes},
             "main_category": {m.name for m in self.main_categories()},
             "category": {c.name for c in self.categories()},
@@ -360,16 +360,18 @@ class _Parser:
 
     def document(self, root: Node, header: tuple[str, ...]) -> CodebookSpec:
         top = self.mapping(root, "", TOP_KEYS)
-        core_name: str | None = None
+        core_category: str | None = None
         core_definition: str | None = None
         core = top.get("core_category")
         if core is not None and not (isinstance(core, ScalarNode) and core.tag == NULL_TAG):
             if isinstance(core, ScalarNode):
-                core_name = clean_label(core.value) or None
+                core_category = clean_label(core.value) or None
             else:
                 fields = self.mapping(core, "core_category", CORE_KEYS)
-                core_name = clean_label(self.text(fields.get("name"), "core_category.name") or "")
-                if not core_name:
+                core_category = clean_label(
+                    self.text(fields.get("name"), "core_category.name") or ""
+                )
+                if not core_category:
                     raise self.fail(core, "core_category", "the core category needs a name")
                 core_definition = clean_text(
                     self.text(fields.get("definition"), "core_category.definition")
@@ -380,7 +382,7 @@ class _Parser:
         )
         spec = CodebookSpec(
             name=clean_text(self.text(top.get("name"), "name")),
-            core_name=core_name,
+            core_category=core_category,
             core_definition=core_definition,
             storyline=clean_text(self.text(top.get("storyline"), "storyline")),
             relation_classes=rcs,
@@ -518,8 +520,8 @@ def dump_codebook(spec: CodebookSpec) -> str:
     """Write ``spec`` in the codebook format, keeping every order."""
     doc: dict[str, Any] = {}
     _put(doc, "name", spec.name)
-    if spec.core_name is not None:
-        core: dict[str, Any] = {"name": spec.core_name}
+    if spec.core_category is not None:
+        core: dict[str, Any] = {"name": spec.core_category}
         _put(core, "definition", spec.core_definition)
         doc["core_category"] = core
     if spec.storyline is not None:

@@ -251,7 +251,10 @@ def test_blind_mode_counts_only_the_acting_coders_codings(
 
     with pytest.raises(PermissionDenied):
         project.codebook.tree()
+    # the model is structure: shown to anyone, without counts they may not see
+    assert project.codebook.model().relation_classes[0].n_codings == 0
     alice = make_project(user="alice").codebook
+    assert alice.model().relation_classes[0].n_codings == 1
     assert alice.tree().n_codings == 1
     with pytest.raises(PermissionDenied):
         alice.tree(coder_ids=[b])

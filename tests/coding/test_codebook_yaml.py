@@ -73,7 +73,7 @@ def test_parse_small_reads_every_level_in_order() -> None:
     spec = parse_codebook(SMALL, "small.yaml")
     assert spec.name == "小样本"
     assert spec.header == ("A small codebook for tests.", "", "credits: the test suite")
-    assert (spec.core_name, spec.core_definition) == ("核心", "核心定义")
+    assert (spec.core_category, spec.core_definition) == ("核心", "核心定义")
     assert spec.storyline == "第一句。\n第二句。"
     assert [rc.name for rc in spec.relation_classes] == ["情境背景", "应对"]
     assert [c.name for c in spec.categories()] == ["危害性", "传染性", "制度框架"]
@@ -248,7 +248,7 @@ def codebooks(draw: st.DrawFn) -> CodebookSpec:
     rcs = tuple(RelationClassSpec(n, draw(_texts), mains()) for n in rc_names)
     spec = CodebookSpec(
         name=draw(st.none() | _names),
-        core_name=draw(st.none() | _names),
+        core_category=draw(st.none() | _names),
         storyline=draw(_texts),
         relation_classes=rcs,
         unassigned_main_categories=mains(),
@@ -256,7 +256,7 @@ def codebooks(draw: st.DrawFn) -> CodebookSpec:
         uncategorised=concepts(),
     )
     spec = CodebookSpec(
-        **{**spec.__dict__, "core_definition": draw(_texts) if spec.core_name else None}
+        **{**spec.__dict__, "core_definition": draw(_texts) if spec.core_category else None}
     )
     nodes = [NodeRef(kind, n) for kind, ns in spec.node_names().items() for n in sorted(ns)]
     edges: tuple[EdgeSpec, ...] = ()
