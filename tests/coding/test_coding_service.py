@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from groundcode.errors import NotFound, PermissionDenied, UsageError
@@ -144,7 +145,8 @@ def test_memos_on_every_target(study: Project) -> None:
     lin.coding.add_memo("coding", c.id, "这里说的是采集字段")
     frame = lin.coding.memos()
     assert list(frame["kind"]) == ["project", "document", "concept", "coding"]
-    assert list(frame["target"]) == [None, "1-1", "采集内容", str(c.id)]
+    targets = [None if pd.isna(t) else t for t in frame["target"]]
+    assert targets == [None, "1-1", "采集内容", str(c.id)]
     assert list(lin.coding.memos(search="字段")["kind"]) == ["coding"]
     with pytest.raises(NotFound):
         lin.coding.add_memo("concept", "没有这个概念", "x")
