@@ -1,0 +1,280 @@
+"""The groundcode TUI: the App, its modes, global keys and ``make_app``.
+
+Screens live in ``screens/`` (one per file) and are imported only when their
+mode is first shown, so start-up stays light: nothing here imports pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.widgets import HelpPanel
+from textual.worker import Worker, WorkerState
+
+from groundcode.errors import GroundcodeError
+from groundcode.project import Project
+from groundcode.tui.commands import Key, localised, relocalise
+from groundcode.tui.i18n import (
+    language,
+    remember_language,
+    remembered_language,
+    set_language,
+    tr,
+)
+from groundcode.tui.messages import OpenDocument, ServiceResult
+
+# mode -> (module in groundcode.tui.screens, class); keys 1-7 follow this order.
+MODE_SCREENS: dict[str, tuple[str, str]] = {
+    "dashboard": ("dashboard", "DashboardScreen"),
+    "corpus": ("corpus", "CorpusScreen"),
+    "coding": ("coding", "CodingScreen"),
+    "codebook": ("codebook", "CodebookScreen"),
+    "agreement": ("agreement", "AgreementScreen"),
+    "saturation": ("saturation", "SaturationScreen"),
+    "model": ("model", "ModelScreen"),
+}
+
+MODE_LABELS: dict[str, tuple[str, str]] = {
+    "dashboard": ("总览", "Dashboard"),
+    "corpus": ("语料", "Corpus"),
+    "coding": ("编码", "Coding"),
+    "codebook": ("编码本", "Codebook"),
+    "agreement": ("信度", "Agreement"),
+    "saturation": ("饱和度", "Saturation"),
+    "model": ("模型", "Model"),
+}
+
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "lead": ("负责人", "lead"),
+    "coder": ("编码人员", "coder"),
+}
+
+
+def _lazy_screen(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A factory that imports a screen's module the first time its mode opens."""
+
+    def make() -> Screen[Any]:
+        mod = importlib.import_module(f"groundcode.tui.screens.{module}")
+        screen: Screen[Any] = getattr(mod, name)()
+        return screen
+
+    make.__name__ = f"make_{name}"
+    return make
+
+
+def _global_keys() -> tuple[Key, ...]:
+    modes = tuple(
+        Key(str(i), f"app.switch_mode('{mode}')", zh, en, id=f"app.mode.{mode}",
+            show=i <= 3)
+        for i, (mode, (zh, en)) in enumerate(MODE_LABELS.items(), start=1)
+    )
+    return (
+        *modes,
+        Key("e", "app.export", "导出", "Export", id="app.export"),
+        Key("question_mark", "app.toggle_help", "按键帮助", "Keys", id="app.help",
+            key_display="?"),
+        Key("l", "app.switch_language", "English", "中文", id="app.language"),
+        Key("q", "app.quit", "退出", "Quit", id="app.quit"),
+    )
+
+
+def one_line(error: BaseException | None) -> str:
+    """An exception as the one line a user reads (our errors carry that line)."""
+    if error is None:
+        return tr("未知错误", "unknown error")
+    if isinstance(error, GroundcodeError):
+        return error.message
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+@localised
+class GroundcodeApp(App[None]):
+    """The workbench: seven modes (dashboard .. model) over one project."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "groundcode"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        mode: _lazy_screen(*spec) for mode, spec in MODE_SCREENS.items()
+    }
+    KEYS: ClassVar[tuple[Key, ...]] = _global_keys()
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self, project: Project) -> None:
+        super().__init__()
+        self.project = project
+        self.role: str | None = None
+        self.blind: bool = False
+        self.project_name: str = ""
+        self.pending_document: tuple[str, int | None] | None = None
+        self.recent_concepts: list[str] = []
+        self._started = False
+
+    # -- start-up --------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.load_identity()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="identity")
+    def load_identity(self) -> None:
+        """Who is acting, in which role, on which project, and is it blind."""
+        p = self.project
+        status = p.coding.status()
+        role = p.coding.role()
+        self.post_message(ServiceResult("identity", (status, role)))
+
+    def on_service_result(self, message: ServiceResult) -> None:
+        if message.tag == "identity":
+            status, role = message.value
+            self._apply_identity(status, role)
+        elif message.tag == "coder-picked":
+            self.project = self.project.as_user(message.value)
+            self.load_identity()
+
+    def _apply_identity(self, status: dict[str, Any], role: str | None) -> None:
+        self.project_name = status.get("name") or Path(self.project.location).stem
+        self.blind = bool(status.get("blind"))
+        self.role = role
+        self.update_header()
+        if self._started:
+            return
+        if role is None:
+            from groundcode.tui.screens.who import WhoScreen
+
+            if self.project.user:
+                self.notify(
+                    tr(f"项目中没有编码人员 {self.project.user}", f"{self.project.user} is not a coder of this project"),
+                    severity="warning",
+                )
+            self.push_screen(WhoScreen(), callback=self._coder_picked)
+            return
+        self._started = True
+        self.switch_mode("dashboard")
+
+    def _coder_picked(self, name: str | None) -> None:
+        if not name:
+            self.exit()
+            return
+        self.post_message(ServiceResult("coder-picked", name))
+
+    def update_header(self) -> None:
+        """Project name as the title; acting user, role and BLIND as the subtitle."""
+        self.title = self.project_name or "groundcode"
+        parts = [self.project.user or tr("未选择编码人员", "no coder")]
+        if self.role in ROLE_LABELS:
+            parts.append(tr(*ROLE_LABELS[self.role]))
+        if self.blind:
+            parts.append(tr("盲编 BLIND", "BLIND"))
+        self.sub_title = " · ".join(parts)
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
+
+    # -- errors ----------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker is reported: a one-line notification."""
+        if event.state == WorkerState.ERROR:
+            self.notify(one_line(event.worker.error), title=tr("出错了", "Error"),
+                        severity="error", timeout=8)
+
+    # -- documents -------------------------------------------------------
+    def open_document(self, number: str, passage: int | None = None) -> None:
+        """Show ``number`` (at ``passage``) in the coding mode."""
+        self.pending_document = (number, passage)
+        if self.current_mode == "coding":
+            self.get_screen_stack("coding")[0].post_message(OpenDocument(number, passage))
+        else:
+            self.switch_mode("coding")
+
+    def take_pending_document(self) -> tuple[str, int | None] | None:
+        pending, self.pending_document = self.pending_document, None
+        return pending
+
+    def remember_concept(self, name: str) -> None:
+        """Keep the nine most recently used concepts for the alt+1..9 hot keys."""
+        if name in self.recent_concepts:
+            self.recent_concepts.remove(name)
+        self.recent_concepts.insert(0, name)
+        del self.recent_concepts[9:]
+
+    # -- global actions --------------------------------------------------
+    def action_toggle_help(self) -> None:
+        if self.screen.query(HelpPanel):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_export(self) -> None:
+        from groundcode.tui.screens.export_dialog import ExportScreen
+
+        def done(paths: list[Path] | None) -> None:
+            if paths:
+                self.notify(tr(f"已导出 {len(paths)} 个文件", f"Exported {len(paths)} files"))
+
+        self.push_screen(ExportScreen(), callback=done)
+
+    async def action_switch_language(self) -> None:
+        """Switch zh <-> en, remember it for this user, and rebuild the screens."""
+        new = "en" if language() == "zh" else "zh"
+        set_language(new)
+        remember_language(self.project.user, new)
+        relocalise()
+        self._bindings = self._merged_bindings.copy() if self._merged_bindings else self._bindings
+        self.update_header()
+        if not self._started:
+            return
+        current = self.current_mode
+        for mode in list(self.MODES):
+            if mode != current and mode in self._screen_stacks:
+                await self.remove_mode(mode)
+                self.add_mode(mode, self.MODES[mode])
+        if current in self.MODES:
+            if current == "coding" and self.pending_document is None:
+                doc = getattr(self.get_screen_stack("coding")[0], "current_location", None)
+                self.pending_document = doc() if callable(doc) else None
+            other = "corpus" if current == "dashboard" else "dashboard"
+            await self.switch_mode(other)
+            await self.remove_mode(current)
+            self.add_mode(current, self.MODES[current])
+            await self.switch_mode(current)
+        self.notify(tr("界面语言：中文", "Interface language: English"))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette lists every key of the current screen, so it finds every action."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            shown = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                tr(f"按键 {shown}", f"key {shown}") if key else "",
+                partial(self.run_action, binding.action, active.node),
+            )
+
+
+def make_app(db: str, coder: str | None, *, lang: str | None = None) -> GroundcodeApp:
+    """Open the project at ``db`` acting as ``coder`` and build the App (CLI and tests)."""
+    chosen = lang or remembered_language(coder) or "zh"
+    if chosen not in ("zh", "en"):
+        raise GroundcodeError(f"--lang must be zh or en, not '{lang}'")
+    set_language(chosen)
+    relocalise()
+    project = Project.open(db, user=coder)
+    if lang:
+        remember_language(coder, chosen)
+    return GroundcodeApp(project)

@@ -1,0 +1,190 @@
+"""The project dashboard: where the study stands, at a glance.
+
+The funnel and the coders' progress are for everybody; kappa and the
+saturation verdict are for a lead only (the services refuse them to a coder
+in blind mode, so a coder's dashboard does not even ask).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from groundcode.tui.commands import Key, localised
+from groundcode.tui.context import app_of, project_of
+from groundcode.tui.i18n import tr
+from groundcode.tui.messages import ServiceResult
+from groundcode.tui.widgets.funnel import FunnelTable
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+@localised
+class DashboardScreen(Screen[None]):
+    """Funnel, progress, blind mode; kappa and saturation for a lead."""
+
+    CSS_PATH = "dashboard.tcss"
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("r", "reload", "刷新", "Refresh", id="dashboard.reload"),
+        Key("b", "toggle_blind", "切换盲编", "Blind mode", id="dashboard.blind"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="dash-body"):
+            with VerticalScroll(id="dash-left"):
+                yield Label(tr("语料漏斗", "Corpus funnel"), classes="panel-title")
+                yield FunnelTable(id="funnel")
+                yield Static("", id="funnel-note", classes="muted")
+                yield Label(tr("编码进度", "Coding progress"), classes="panel-title")
+                yield DataTable(id="progress", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="dash-right"):
+                yield Label(tr("盲编模式", "Blind mode"), classes="panel-title")
+                yield Static("", id="blind")
+                yield Label(tr("编码者间信度", "Inter-coder agreement"), classes="panel-title")
+                yield Static("", id="kappa")
+                yield Label(tr("理论饱和度", "Theoretical saturation"), classes="panel-title")
+                yield Static("", id="saturation")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch everything; the lead-only numbers in their own workers (they are slower)."""
+        self.query_one("#funnel").loading = True
+        self.query_one("#progress").loading = True
+        self.load_overview()
+        app = app_of(self)
+        lead_view = app.is_lead
+        for wid in ("#kappa", "#saturation"):
+            widget = self.query_one(wid, Static)
+            widget.loading = lead_view
+            if not lead_view:
+                widget.update(
+                    tr("盲编模式下仅负责人可见", "Visible to the lead only in blind mode")
+                    if app.blind
+                    else tr("仅负责人可见", "Visible to the lead only")
+                )
+        if lead_view:
+            self.load_kappa()
+            self.load_saturation()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-overview")
+    def load_overview(self) -> None:
+        p = project_of(self)
+        funnel = p.corpus.funnel()
+        blind = p.coding.blind_mode()
+        frame = p.coding.progress()
+        rows = [
+            (str(r.coder), int(r.codings), int(r.documents), int(r.passages))
+            for r in frame.itertuples(index=False)
+        ]
+        self.post_message(ServiceResult("overview", (funnel, blind, rows)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-kappa")
+    def load_kappa(self) -> None:
+        try:
+            data = project_of(self).analysis.agreement().to_json()
+        finally:
+            self.app.call_from_thread(self._stop_loading, "#kappa")
+        self.post_message(ServiceResult("kappa", data))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-saturation")
+    def load_saturation(self) -> None:
+        try:
+            report = project_of(self).analysis.saturation()
+        finally:
+            self.app.call_from_thread(self._stop_loading, "#saturation")
+        self.post_message(ServiceResult("saturation", report))
+
+    def _stop_loading(self, selector: str) -> None:
+        self.query_one(selector).loading = False
+
+    @on(ServiceResult)
+    def _result(self, message: ServiceResult) -> None:
+        message.stop()
+        handler = getattr(self, f"_show_{message.tag.replace('-', '_')}", None)
+        if handler is not None:
+            handler(message.value)
+
+    def _show_overview(self, value: tuple[dict[str, Any], bool, list[tuple[str, int, int, int]]]) -> None:
+        funnel, blind, rows = value
+        table = self.query_one(FunnelTable)
+        table.loading = False
+        table.load_funnel(funnel)
+        unsplit = funnel.get("unsplit", 0)
+        note = tr(f"尚未划分：{unsplit}", f"not yet split: {unsplit}") if unsplit else ""
+        self.query_one("#funnel-note", Static).update(note)
+        progress = self.query_one("#progress", DataTable)
+        progress.loading = False
+        progress.clear(columns=True)
+        progress.add_column(tr("编码人员", "Coder"), key="coder")
+        progress.add_column(tr("编码数", "Codings"), key="codings")
+        progress.add_column(tr("文本", "Documents"), key="documents")
+        progress.add_column(tr("片段", "Passages"), key="passages")
+        included = funnel.get("included", 0)
+        for coder, codings, docs, passages in rows:
+            progress.add_row(coder, codings, f"{docs}/{included}", passages, key=coder)
+        if not rows:
+            progress.add_row(tr("（还没有编码）", "(no codings yet)"), "", "", "")
+        app = app_of(self)
+        app.blind = blind
+        app.update_header()
+        self.query_one("#blind", Static).update(
+            tr("开启：编码人员只看到自己的编码", "ON: coders see only their own codings")
+            if blind
+            else tr("关闭：所有人可见全部编码", "OFF: everyone sees all codings")
+        )
+
+    def _show_kappa(self, data: dict[str, Any]) -> None:
+        lines = [
+            f"kappa ({', '.join(data.get('coders', []))}): [b]{_fmt(data.get('kappa'))}[/b]",
+            tr(f"一致率 {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} 个片段",
+               f"agreement {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} passages"),
+        ]
+        self.query_one("#kappa", Static).update("\n".join(lines))
+
+    def _show_saturation(self, report: Any) -> None:
+        verdict = {
+            True: tr("[b]已饱和[/b]", "[b]saturated[/b]"),
+            False: tr("[b]未饱和[/b]", "[b]not saturated[/b]"),
+            None: tr("尚无结论", "no verdict yet"),
+        }[report.saturated]
+        lines = [verdict, *(f"[dim]{r}[/dim]" for r in report.reasons[:3])]
+        lines.append(
+            tr(f"检验集：已编码 {report.holdout_coded}/{report.holdout_documents}",
+               f"holdout: {report.holdout_coded}/{report.holdout_documents} coded")
+        )
+        self.query_one("#saturation", Static).update("\n".join(lines))
+
+    # -- blind mode ------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_blind":
+            app = app_of(self)
+            return app.is_lead or not app.blind
+        return True
+
+    def action_toggle_blind(self) -> None:
+        self.set_blind(not app_of(self).blind)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-blind")
+    def set_blind(self, on: bool) -> None:
+        project_of(self).coding.set_blind_mode(on)
+        self.app.call_from_thread(self.reload)

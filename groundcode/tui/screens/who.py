@@ -1,0 +1,111 @@
+"""The first-run question: who is coding?
+
+Every coding belongs to one coder and blind mode depends on who asks, so
+the TUI needs a name before it shows any data. Enter picks the highlighted
+person; ``a`` adds a new one (the service refuses once a lead exists and the
+acting user is not that lead, and the refusal is shown as it is).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from groundcode.tui.commands import Key, localised
+from groundcode.tui.context import project_of
+from groundcode.tui.i18n import tr
+from groundcode.tui.messages import ServiceResult
+
+if TYPE_CHECKING:
+    from groundcode.coding.records import CoderView
+
+ROLE = {"lead": ("负责人", "lead"), "coder": ("编码人员", "coder")}
+
+
+@localised
+class WhoScreen(Screen[str | None]):
+    """Pick the acting coder from the project's people, or add one."""
+
+    CSS_PATH = "who.tcss"
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("enter", "pick", "选择", "Pick", id="who.pick"),
+        Key("a", "add", "新增编码人员", "Add coder", id="who.add"),
+        Key("escape", "leave", "退出", "Quit", id="who.quit"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="who-box"):
+            yield Label(tr("谁在编码？", "Who is coding?"), id="who-title")
+            yield Static(
+                tr("每条编码都属于一位编码人员；盲编模式下只看到自己的编码。",
+                   "Every coding belongs to one coder; in blind mode you see only your own."),
+                id="who-hint",
+            )
+            yield OptionList(id="who-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).loading = True
+        self.load_coders()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="who")
+    def load_coders(self) -> None:
+        self.post_message(ServiceResult("coders", project_of(self).coding.coders()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="who-add")
+    def add_coder(self, name: str) -> None:
+        view = project_of(self).coding.add_coder(name)
+        self.post_message(ServiceResult("added", view))
+
+    @on(ServiceResult)
+    def _result(self, message: ServiceResult) -> None:
+        message.stop()
+        options = self.query_one(OptionList)
+        if message.tag == "coders":
+            coders: list[CoderView] = message.value
+            options.loading = False
+            options.clear_options()
+            for c in coders:
+                role = tr(*ROLE.get(c.role, (c.role, c.role)))
+                options.add_option(Option(f"{c.name}  ·  {role}", id=c.name))
+            if not coders:
+                options.add_option(Option(tr("（还没有人，按 a 新增）", "(nobody yet, press a to add)"),
+                                          disabled=True))
+            options.highlighted = 0 if coders else None
+            options.focus()
+        elif message.tag == "added":
+            self.notify(tr(f"已新增 {message.value.name}", f"Added {message.value.name}"))
+            self.load_coders()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.dismiss(event.option.id)
+
+    def action_pick(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            option = options.get_option_at_index(options.highlighted)
+            if option.id:
+                self.dismiss(option.id)
+
+    def action_add(self) -> None:
+        from groundcode.tui.screens.prompt import PromptScreen
+
+        def done(name: str | None) -> None:
+            if name:
+                self.add_coder(name)
+
+        self.app.push_screen(PromptScreen(tr("新编码人员的名字", "Name of the new coder")), done)
+
+    def action_leave(self) -> None:
+        self.dismiss(None)
