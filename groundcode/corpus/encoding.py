@@ -1,11 +1,21 @@
 """Decoding imported bytes: UTF-8/16 (with or without BOM), GB18030/GBK and Big5.
 
-Order of trust: a BOM; strict UTF-8; UTF-16 recognised by its NUL pattern;
-then charset-normalizer's verdict restricted to the Chinese families we
-support, where GB18030 stands for GBK and GB2312 (it is their superset).
-Text that is mostly valid UTF-8 with a broken stretch is refused rather than
-guessed: mixing encodings inside one file silently corrupts the text that
-every coding points into.
+Order of trust, most certain first:
+
+1. a BOM (UTF-8, UTF-16, UTF-32) says what the file is;
+2. a clear NUL pattern (every other byte zero) is BOM-less UTF-16;
+3. strict UTF-8: real GBK or Big5 text almost never decodes as UTF-8;
+4. text that is valid UTF-8 with non-ASCII characters up to a broken stretch
+   is refused, naming the byte and line: mixed encodings inside one file
+   would silently corrupt the text every coding points into, so we never guess;
+5. otherwise GB18030 (standing for GBK and GB2312, its subsets) or Big5: a
+   candidate must decode strictly; among those that do we prefer the one whose
+   characters are the common ones of its own character set, and
+   charset-normalizer's verdict (restricted to these two families) decides
+   near-ties.
+
+Binary data (NUL characters outside UTF-16, or many control characters) is
+refused with a one-line ``UsageError`` naming the file.
 """
 
 from __future__ import annotations
@@ -14,94 +24,147 @@ import codecs
 
 from groundcode.errors import UsageError
 
-BOMS = (
+BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
     (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-CHINESE = {"gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "hz": "gb18030",
-           "big5": "big5", "big5hkscs": "big5hkscs", "cp950": "big5"}
+CHINESE_CODECS = ("gb18030", "big5")
+MAX_CONTROL_RATIO = 0.05
+ALLOWED_CONTROLS = frozenset("\n\r\t\f\v\x1b")
+_LEAD_BYTES = bytes(range(0xC0, 0x100))
 
 
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _utf16_guess(data: bytes) -> str | None:
-    sample = data[:4000]
-    if len(sample) < 4:
+def _utf16_by_nuls(data: bytes) -> str | None:
+    """BOM-less UTF-16 is recognisable when much of the text is ASCII: one byte of each pair is 0."""
+    sample = data[:8192]
+    if len(sample) < 4 or len(sample) % 2:
         return None
+    half = len(sample) / 2
     even = sample[0::2].count(0)
     odd = sample[1::2].count(0)
-    half = len(sample) / 2
-    if odd > 0.3 * half and even < 0.05 * half:
+    if odd > 0.3 * half and even < 0.02 * half:
         return "utf-16-le"
-    if even > 0.3 * half and odd < 0.05 * half:
+    if even > 0.3 * half and odd < 0.02 * half:
         return "utf-16-be"
     return None
 
 
-def _control_ratio(text: str) -> float:
-    if not text:
+def _check_text(text: str, name: str) -> str:
+    """Refuse decoded text that is really binary: NUL characters or many control characters."""
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise UsageError(f"{name}: line {line}: NUL bytes in the file (binary data, not text)")
+    sample = text[:200_000]
+    if sample:
+        bad = sum(
+            1 for ch in sample if (ch < " " and ch not in ALLOWED_CONTROLS) or "\x7f" <= ch < "\xa0"
+        )
+        if bad / len(sample) > MAX_CONTROL_RATIO:
+            raise UsageError(f"{name}: looks like binary data, not text")
+    return text
+
+
+def _common_share(text: str, codec: str) -> float:
+    """Share of Han characters that are the common ones of the codec's own character set.
+
+    Correctly decoded Chinese is dominated by common characters (GB2312 level 1
+    for GB18030, the Big5 frequently-used block for Big5); bytes decoded with
+    the wrong table land on scattered, rare characters.
+    """
+    han = [ch for ch in text[:20_000] if "\u4e00" <= ch <= "\u9fff"]
+    if not han:
         return 0.0
-    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\n\r\t\f") or 0x7F <= ord(ch) < 0xA0)
-    return bad / len(text)
+    common = 0
+    for ch in han:
+        try:
+            if codec == "gb18030":
+                lead = ch.encode("gb2312")[0]
+                common += 0xB0 <= lead <= 0xD7
+            else:
+                lead = ch.encode("big5")[0]
+                common += 0xA4 <= lead <= 0xC6
+        except UnicodeEncodeError:
+            continue
+    return common / len(han)
+
+
+def _normalizer_guess(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000], cp_isolation=list(CHINESE_CODECS)).best()
+    if best is None:
+        return None
+    enc = best.encoding.lower().replace("-", "_")
+    if enc in ("gb18030", "gbk", "gb2312", "hz"):
+        return "gb18030"
+    if enc in ("big5", "big5hkscs", "cp950"):
+        return "big5"
+    return None
+
+
+def _decode_chinese(data: bytes, name: str) -> str:
+    decoded: dict[str, str] = {}
+    for codec in CHINESE_CODECS:
+        try:
+            decoded[codec] = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    if not decoded:
+        raise UsageError(
+            f"{name}: not text in a supported encoding (UTF-8, UTF-16, GB18030/GBK, Big5)"
+        )
+    if len(decoded) == 1:
+        codec = next(iter(decoded))
+        return _check_text(decoded[codec], name)
+    scores = {codec: _common_share(text, codec) for codec, text in decoded.items()}
+    ranked = sorted(scores, key=lambda c: scores[c], reverse=True)
+    if scores[ranked[0]] - scores[ranked[1]] >= 0.1:
+        return _check_text(decoded[ranked[0]], name)
+    guess = _normalizer_guess(data)
+    codec = guess if guess in decoded else "gb18030"
+    return _check_text(decoded[codec], name)
 
 
 def decode_bytes(data: bytes, name: str) -> str:
-    """Decode a whole file, or raise a one-line UsageError naming it."""
+    """Decode a whole file's bytes, or raise a one-line UsageError naming it (``name``)."""
     if not data:
         raise UsageError(f"{name}: empty file")
     for bom, codec in BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(codec)
+                return _check_text(data.decode(codec), name)
             except UnicodeDecodeError as exc:
-                raise UsageError(f"{name}: broken {codec} text at byte {exc.start}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    else:
-        if "\x00" in text:
-            raise UsageError(f"{name}: line {text[:text.index(chr(0))].count(chr(10)) + 1}: NUL bytes (binary data?)")
-        if _control_ratio(text) > 0.05:
-            raise UsageError(f"{name}: looks like binary data, not text")
-        return text
-    utf16 = _utf16_guess(data)
-    if utf16:
+                raise UsageError(
+                    f"{name}: line {_line_of(data, exc.start)}: invalid {codec} text at byte {exc.start}"
+                ) from None
+    utf16 = _utf16_by_nuls(data)
+    if utf16 is not None:
         try:
-            return data.decode(utf16)
+            return _check_text(data.decode(utf16), name)
         except UnicodeDecodeError:
-            pass
-    # Mostly valid UTF-8 up to a broken stretch: mixed encodings, refuse.
-    head_ok = utf8_error.start
-    if head_ok > 64 and any(b >= 0x80 for b in data[:head_ok]):
+            pass  # not UTF-16 after all: NULs make it binary below
+    try:
+        return _check_text(data.decode("utf-8"), name)
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    head = data[:bad]
+    if len(head) - len(head.translate(None, _LEAD_BYTES)) >= 4:
+        # Several well-formed multi-byte UTF-8 characters before the break: mixed encodings.
         raise UsageError(
-            f"{name}: line {_line_of(data, head_ok)}: invalid UTF-8 at byte {head_ok} "
-            "in otherwise UTF-8 text (mixed encodings?)"
+            f"{name}: line {_line_of(data, bad)}: invalid UTF-8 at byte {bad} in otherwise UTF-8 text "
+            "(mixed encodings? save the file as UTF-8)"
         )
-    if b"\x00" in data:
-        raise UsageError(f"{name}: binary data (NUL bytes), not text")
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data, cp_isolation=["gb18030", "big5", "utf_8"]).best()
-    candidates: list[str] = []
-    if best is not None and best.encoding:
-        enc = best.encoding.replace("_", "").lower()
-        enc = {"gb18030": "gb18030", "big5": "big5", "utf8": "utf-8"}.get(enc, enc)
-        candidates.append(CHINESE.get(enc, enc))
-    for fallback in ("gb18030", "big5"):
-        if fallback not in candidates:
-            candidates.append(fallback)
-    for codec in candidates:
-        try:
-            text = data.decode(codec)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if _control_ratio(text) > 0.05:
-            continue
-        return text
-    raise UsageError(f"{name}: not text in a supported encoding (UTF-8, UTF-16, GB18030/GBK, Big5)")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise UsageError(
+            f"{name}: line {_line_of(data, nul)}: NUL bytes in the file (binary data, not text)"
+        )
+    return _decode_chinese(data, name)

@@ -1,9 +1,14 @@
-"""Reading input files into raw documents (no database here).
+"""Reading input files into raw documents (pure functions, no database).
 
-One document per file for .txt .md .html .docx .pdf; one per row for .csv
-.xlsx .jsonl. Row numbers in messages are what a spreadsheet shows: the
-header is row 1, the first data row is row 2 (for .jsonl: the line number).
-Every problem is one ``UsageError`` naming the file and row.
+One document per file for ``.txt .md .html .htm .docx .pdf``; one per row for
+``.csv .xlsx .jsonl``. Every problem is one ``UsageError`` line naming the file
+and, for row formats, the row, so the researcher can find it.
+
+Row numbers are what a spreadsheet shows: the header is row 1 and the first
+data record is row 2 (for ``.csv`` a record with a quoted multi-line cell is
+still one row, as in Excel; blank lines count as rows, as Excel shows them).
+For ``.jsonl`` the row is the line number. Problems found before the records
+are split (NUL bytes) name the physical ``line``.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,17 +33,42 @@ from groundcode.errors import UsageError
 MAX_BYTES = 100 * 1024 * 1024
 FILE_FORMATS = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 ROW_FORMATS = (".csv", ".xlsx", ".jsonl")
+SUPPORTED = FILE_FORMATS + ROW_FORMATS
 
-TEXT_COLUMNS = ("text", "content", "comment", "body", "内容", "正文", "评论", "文本", "评论内容", "微博正文")
+# Auto-detected column names, compared case-insensitively, first match wins.
+TEXT_COLUMNS = (
+    "text",
+    "content",
+    "comment",
+    "body",
+    "内容",
+    "正文",
+    "评论",
+    "文本",
+    "评论内容",
+    "微博正文",
+)
 TITLE_COLUMNS = ("title", "标题", "题目")
-DATE_COLUMNS = ("date", "time", "datetime", "created_at", "日期", "时间", "发布时间", "发表时间")
-VIEWS_COLUMNS = ("views", "view", "reads", "阅读量", "浏览量", "阅读数", "点赞", "点赞数", "likes")
+DATE_COLUMNS = (
+    "date",
+    "time",
+    "datetime",
+    "created_at",
+    "日期",
+    "时间",
+    "发布时间",
+    "发表时间",
+    "评论时间",
+)
+VIEWS_COLUMNS = ("views", "view", "reads", "likes", "阅读量", "浏览量", "阅读数", "点赞", "点赞数")
 URL_COLUMNS = ("url", "link", "链接", "网址")
-AUTHOR_COLUMNS = ("author", "user", "username", "作者", "用户", "用户名", "昵称", "来源")
+AUTHOR_COLUMNS = ("author", "user", "username", "作者", "用户", "用户名", "昵称")
 
 
 @dataclass(frozen=True)
 class RawDocument:
+    """One document as read from a file, before it gets a number and passages."""
+
     text: str
     title: str | None = None
     author: str | None = None
@@ -48,110 +79,219 @@ class RawDocument:
     origin_row: int | None = None
 
 
-def _first_line_title(text: str) -> str | None:
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n} bytes"
+
+
+def _limit(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MB"
+    return _size(n)
+
+
+def _first_line_title(text: str, *, markdown: bool = False) -> str | None:
     for line in text.split("\n"):
-        s = line.strip().lstrip("#").strip()
+        s = line.strip()
+        if markdown:
+            s = s.lstrip("#").strip()
         if s:
             return s[:200]
     return None
 
 
+# -- one document per file -------------------------------------------------
+
+
 class _HTMLText(HTMLParser):
-    BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
-              "blockquote", "pre", "table", "ul", "ol", "header", "footer"}
+    """Visible text of an HTML page: block elements become line breaks, scripts and styles vanish."""
+
+    BLOCKS = frozenset(
+        [
+            "p",
+            "div",
+            "br",
+            "li",
+            "dt",
+            "dd",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "tr",
+            "td",
+            "th",
+            "section",
+            "article",
+            "aside",
+            "blockquote",
+            "pre",
+            "table",
+            "ul",
+            "ol",
+            "dl",
+            "header",
+            "footer",
+            "nav",
+            "main",
+            "figure",
+            "figcaption",
+            "hr",
+            "form",
+            "address",
+            "caption",
+        ]
+    )
+    HIDDEN = frozenset(("script", "style", "noscript", "template", "head", "svg"))
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skip = 0
+        self.hidden = 0
+        self.pre = 0
         self.title: str | None = None
-        self._in_title = False
         self.h1: str | None = None
-        self._in_h1 = False
+        self._title_buf: list[str] | None = None
+        self._h1_buf: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style", "noscript", "template"):
-            self.skip += 1
-        if tag == "title":
-            self._in_title = True
-        if tag == "h1":
-            self._in_h1 = True
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag == "title" and self.title is None:
+            self._title_buf = []
+        elif tag == "h1" and self.h1 is None:
+            self._h1_buf = []
+        if tag == "pre":
+            self.pre += 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "noscript", "template") and self.skip:
-            self.skip -= 1
-        if tag == "title":
-            self._in_title = False
-        if tag == "h1":
-            self._in_h1 = False
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+        elif tag == "title" and self._title_buf is not None:
+            self.title = " ".join("".join(self._title_buf).split()) or None
+            self._title_buf = None
+        elif tag == "h1" and self._h1_buf is not None:
+            self.h1 = " ".join("".join(self._h1_buf).split()) or None
+            self._h1_buf = None
+        if tag == "pre" and self.pre:
+            self.pre -= 1
         if tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title = (self.title or "") + data.strip()
+        if self._title_buf is not None:
+            self._title_buf.append(data)
             return
-        if self.skip:
+        if self.hidden:
             return
-        if self._in_h1 and not self.h1:
-            self.h1 = data.strip()
-        self.parts.append(data)
+        if self._h1_buf is not None:
+            self._h1_buf.append(data)
+        # Source line breaks are just spaces in HTML, except inside <pre>.
+        self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
 
 
 def _read_html(path: Path, raw: bytes) -> RawDocument:
     parser = _HTMLText()
-    parser.feed(decode_bytes(raw, str(path)))
-    lines = [re.sub(r"[ \t\u3000]+", " ", ln).strip() for ln in "".join(parser.parts).split("\n")]
-    text = normalise("\n".join(ln for ln in lines if ln))
+    try:
+        parser.feed(decode_bytes(raw, str(path)))
+        parser.close()
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - html.parser is lenient; anything left is one clear line
+        raise UsageError(f"{path}: cannot read the HTML ({type(exc).__name__})") from None
+    lines = [ln.strip(" \t") for ln in "".join(parser.parts).split("\n")]
+    text = normalise("\n".join(ln for ln in lines if ln.strip()))
     return RawDocument(text=text, title=parser.title or parser.h1 or _first_line_title(text))
+
+
+def _docx_lines(document: Any) -> list[str]:
+    """Paragraphs and table cells in document order, one line each (merged cells once)."""
+    from docx.table import Table
+
+    lines: list[str] = []
+
+    def table_lines(table: Any) -> None:
+        for row in table.rows:
+            seen: set[int] = set()
+            for cell in row.cells:
+                if id(cell._tc) in seen:  # a merged cell appears once per grid column it spans
+                    continue
+                seen.add(id(cell._tc))
+                for block in cell.iter_inner_content():
+                    if isinstance(block, Table):
+                        table_lines(block)
+                    else:
+                        lines.append(block.text)
+
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            table_lines(block)
+        else:
+            lines.append(block.text)
+    return lines
 
 
 def _read_docx(path: Path) -> RawDocument:
     check_zip(path, ".docx")
-    try:
-        import docx
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise UsageError(f"{path}: python-docx is not installed") from exc
+    import docx
+
     try:
         d = docx.Document(str(path))
-    except Exception as exc:  # noqa: BLE001 - any parse failure is one clear message
+        text = normalise("\n".join(_docx_lines(d)))
+        props = d.core_properties
+        title = (props.title or "").strip() or None
+        author = (props.author or "").strip() or None
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a damaged file is one clear line
         raise UsageError(f"{path}: not a valid .docx ({type(exc).__name__})") from None
-    lines = [p.text for p in d.paragraphs]
-    for table in d.tables:
-        for row in table.rows:
-            lines.extend(cell.text for cell in row.cells)
-    text = normalise("\n".join(lines))
-    title = (d.core_properties.title or "").strip() or _first_line_title(text)
-    return RawDocument(text=text, title=title, author=(d.core_properties.author or None))
+    return RawDocument(text=text, title=title or _first_line_title(text), author=author)
 
 
 def _read_pdf(path: Path) -> RawDocument:
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
-    except ImportError as exc:  # pragma: no cover
-        raise UsageError(f"{path}: pypdf is not installed") from exc
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise UsageError(f"{path}: the PDF is encrypted (save an unprotected copy)")
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        meta = reader.metadata
+        title = str(meta.title).strip() if meta is not None and meta.title else None
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on damaged files
         raise UsageError(f"{path}: not a readable PDF ({type(exc).__name__})") from None
-    text = normalise("\n".join(pages))
+    text = normalise("\n".join(p.strip("\n") for p in pages))
     if not text.strip():
         raise UsageError(f"{path}: no text layer (scanned PDF?)")
-    meta = reader.metadata
-    title = (meta.title if meta and meta.title else None) or _first_line_title(text)
-    return RawDocument(text=text, title=title)
+    return RawDocument(text=text, title=title or _first_line_title(text))
 
 
-def _pick(columns: Sequence[str], wanted: str | None, guesses: Iterable[str], path: Path, what: str) -> str | None:
-    lower = {c.strip().lower(): c for c in columns}
+# -- one document per row ----------------------------------------------------
+
+
+def _pick(
+    columns: Sequence[str], wanted: str | None, guesses: Iterable[str], path: Path, what: str
+) -> str | None:
+    lower: dict[str, str] = {}
+    for c in columns:
+        lower.setdefault(c.strip().lower(), c)
     if wanted:
         key = wanted.strip().lower()
         if key not in lower:
-            raise UsageError(f"{path}: no column '{wanted}' for the {what} (columns: {', '.join(columns)})")
+            raise UsageError(
+                f"{path}: no column '{wanted}' for the {what} (columns: {', '.join(columns)})"
+            )
         return lower[key]
     for g in guesses:
         if g.lower() in lower:
@@ -159,164 +299,245 @@ def _pick(columns: Sequence[str], wanted: str | None, guesses: Iterable[str], pa
     return None
 
 
+_UNITS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000}
+
+
 def _views(value: Any, where: str) -> int | None:
-    if value is None:
+    """A count such as ``1234``, ``1,234``, ``1.2万`` or ``3万``; empty is None."""
+    if value is None or isinstance(value, bool):
+        if isinstance(value, bool):
+            raise UsageError(f"{where}: views must be a whole number, not '{value}'")
         return None
-    if isinstance(value, bool):
-        raise UsageError(f"{where}: views must be a number, not '{value}'")
-    if isinstance(value, int):
-        return value
     if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if not math.isfinite(value) or value != int(value) or value < 0:
+            raise UsageError(f"{where}: views must be a whole number, not '{value}'")
         return int(value)
-    text = str(value).strip().replace(",", "").replace("，", "")
+    if isinstance(value, int):
+        if value < 0:
+            raise UsageError(f"{where}: views must be a whole number, not '{value}'")
+        return value
+    raw = str(value).strip()
+    text = raw.replace(",", "").replace("，", "").replace(" ", "").lower()
     if not text:
         return None
     mult = 1
-    if text.endswith("万"):
-        mult, text = 10_000, text[:-1]
-    elif text.endswith("亿"):
-        mult, text = 100_000_000, text[:-1]
-    elif text.lower().endswith(("w", "k")):
-        mult, text = (10_000 if text.lower().endswith("w") else 1_000), text[:-1]
-    try:
-        return int(round(float(text) * mult))
-    except ValueError:
-        raise UsageError(f"{where}: views must be a number, not '{str(value)[:20]}'") from None
+    if text[-1:] in _UNITS:
+        mult, text = _UNITS[text[-1]], text[:-1]
+    if not re.fullmatch(r"\d+(?:\.\d+)?", text) or (
+        mult == 1 and "." in text and float(text) != int(float(text))
+    ):
+        raise UsageError(f"{where}: views must be a whole number, not '{raw[:30]}'")
+    return int(round(float(text) * mult))
+
+
+def _cell(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _blank(value: Any) -> bool:
+    return _cell(value) is None
 
 
 def _rows_to_docs(
     path: Path,
     columns: list[str],
     rows: Iterable[tuple[int, dict[str, Any]]],
-    *,
-    text_column: str | None,
-    title_column: str | None,
-    date_column: str | None,
-    views_column: str | None,
-    url_column: str | None,
-    author_column: str | None,
+    options: dict[str, str | None],
 ) -> list[RawDocument]:
-    tcol = _pick(columns, text_column, TEXT_COLUMNS, path, "text")
+    if len({c.strip().lower() for c in columns}) != len(columns):
+        dup = sorted(
+            {
+                c
+                for c in columns
+                if [x.strip().lower() for x in columns].count(c.strip().lower()) > 1
+            }
+        )
+        raise UsageError(f"{path}: row 1: repeated column name(s): {', '.join(dup)}")
+    tcol = _pick(columns, options.get("text_column"), TEXT_COLUMNS, path, "text")
     if tcol is None:
-        raise UsageError(f"{path}: no text column (use --text-column; columns: {', '.join(columns)})")
-    ti = _pick(columns, title_column, TITLE_COLUMNS, path, "title")
-    da = _pick(columns, date_column, DATE_COLUMNS, path, "date")
-    vi = _pick(columns, views_column, VIEWS_COLUMNS, path, "views")
-    ur = _pick(columns, url_column, URL_COLUMNS, path, "url")
-    au = _pick(columns, author_column, AUTHOR_COLUMNS, path, "author")
-    used = {c for c in (tcol, ti, da, vi, ur, au) if c}
+        raise UsageError(
+            f"{path}: no text column (looked for {', '.join(TEXT_COLUMNS[:8])}; "
+            f"columns found: {', '.join(columns) or 'none'}; use --text-column)"
+        )
+    title = _pick(columns, options.get("title_column"), TITLE_COLUMNS, path, "title")
+    date_col = _pick(columns, options.get("date_column"), DATE_COLUMNS, path, "date")
+    views = _pick(columns, options.get("views_column"), VIEWS_COLUMNS, path, "views")
+    url = _pick(columns, options.get("url_column"), URL_COLUMNS, path, "url")
+    author = _pick(columns, options.get("author_column"), AUTHOR_COLUMNS, path, "author")
+    used = {c for c in (tcol, title, date_col, views, url, author) if c}
     out: list[RawDocument] = []
     for rowno, row in rows:
-        if all(v is None or str(v).strip() == "" for v in row.values()):
+        if all(_blank(v) for v in row.values()):
             continue
         where = f"{path}: row {rowno}"
-        raw_text = row.get(tcol)
-        text = normalise("" if raw_text is None else str(raw_text))
-        if not text.strip():
+        raw_text = _cell(row.get(tcol))
+        if raw_text is None:
             raise UsageError(f"{where}: empty text")
+        text = normalise(str(row.get(tcol)))
         try:
-            date = parse_date(row.get(da)) if da else None
-        except ValueError as exc:
-            raise UsageError(f"{where}: {exc}") from None
-
-        def cell(col: str | None, row: dict[str, Any] = row) -> str | None:
-            if not col:
-                return None
-            v = row.get(col)
-            s = "" if v is None else str(v).strip()
-            return s or None
-
-        meta = {k: str(v) for k, v in row.items() if k not in used and v is not None and str(v).strip() != ""}
-        out.append(RawDocument(text=text, title=cell(ti), author=cell(au), date=date, url=cell(ur),
-                               views=_views(row.get(vi), where) if vi else None, meta=meta, origin_row=rowno))
+            date = parse_date(row.get(date_col)) if date_col else None
+        except ValueError:
+            shown = str(row.get(date_col)).strip()[:40]
+            raise UsageError(f"{where}: cannot read date '{shown}'") from None
+        meta = {k: str(v) for k, v in row.items() if k not in used and not _blank(v)}
+        out.append(
+            RawDocument(
+                text=text,
+                title=_cell(row.get(title)) if title else None,
+                author=_cell(row.get(author)) if author else None,
+                date=date,
+                url=_cell(row.get(url)) if url else None,
+                views=_views(row.get(views), where) if views else None,
+                meta=meta,
+                origin_row=rowno,
+            )
+        )
     return out
 
 
-def _read_csv(path: Path, raw: bytes, **cols: str | None) -> list[RawDocument]:
-    text = decode_bytes(raw, str(path))
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise UsageError(f"{path}: row {line}: NUL byte in the file")
+def _delimiter(first_line: str) -> str:
+    """Comma unless the header line clearly uses tabs or semicolons (Excel in some locales)."""
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _read_csv(path: Path, raw: bytes, options: dict[str, str | None]) -> list[RawDocument]:
+    text = decode_bytes(raw, str(path))  # refuses NUL bytes, naming the line
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # One cell may legitimately hold a whole long document.
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    # The header line decides the delimiter; quoting stays standard (csv.Sniffer guesses
-    # wrong on cells such as =HYPERLINK("..","..")).
-    first = text.split("\n", 1)[0]
-    delimiter = max(",\t;|", key=first.count) if any(d in first for d in ",\t;|") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
+    nl = text.find("\n")
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(text[: nl if nl >= 0 else 5000])
+    )
     try:
-        header = next(reader)
+        header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise UsageError(f"{path}: empty file") from None
     except csv.Error as exc:
         raise UsageError(f"{path}: row 1: {exc}") from None
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    if len(set(header)) != len(header):
-        raise UsageError(f"{path}: row 1: repeated column names")
+    if not any(header):
+        raise UsageError(f"{path}: row 1: the header row is empty")
 
-    def rows() -> Iterable[tuple[int, dict[str, Any]]]:
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        rowno = 1
         while True:
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise UsageError(f"{path}: row {reader.line_num}: {exc}") from None
-            if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
-                raise UsageError(f"{path}: row {reader.line_num}: {len(values)} cells for {len(header)} columns")
-            yield reader.line_num, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
+                raise UsageError(f"{path}: row {rowno + 1}: {exc}") from None
+            rowno += 1
+            if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
+                raise UsageError(
+                    f"{path}: row {rowno}: {len(values)} cells for {len(header)} columns"
+                )
+            values = values + [""] * (len(header) - len(values))
+            yield rowno, {h: v for h, v in zip(header, values, strict=False) if h}
 
-    return _rows_to_docs(path, header, rows(), **cols)  # type: ignore[arg-type]
+    return _rows_to_docs(path, [h for h in header if h], rows(), options)
 
 
-def _read_xlsx(path: Path, **cols: str | None) -> list[RawDocument]:
-    check_zip(path, ".xlsx")
+def _xlsx_formulas(path: Path, sheet: str | None, wanted: dict[int, int]) -> dict[int, Any]:
+    """Formulas as written for cells that have no cached value (row -> value); never evaluated."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(str(path), read_only=True, data_only=False)
     try:
-        from openpyxl import load_workbook
-    except ImportError as exc:  # pragma: no cover
-        raise UsageError(f"{path}: openpyxl is not installed") from exc
-    try:
-        wb = load_workbook(str(path), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a damaged workbook is one clear message
-        raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
-    try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        try:
-            header_row = next(it)
-        except StopIteration:
-            raise UsageError(f"{path}: empty workbook") from None
-        header = ["" if h is None else str(h).strip() for h in header_row]
-
-        def rows() -> Iterable[tuple[int, dict[str, Any]]]:
-            for i, values in enumerate(it, start=2):
-                yield i, {h: v for h, v in zip(header, values, strict=False) if h}
-
-        return _rows_to_docs(path, [h for h in header if h], rows(), **cols)  # type: ignore[arg-type]
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        found: dict[int, Any] = {}
+        last = max(wanted)
+        for rowno, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            if rowno in wanted and wanted[rowno] < len(values):
+                found[rowno] = values[wanted[rowno]]
+            if rowno >= last:
+                break
+        return found
     finally:
         wb.close()
 
 
-def _read_jsonl(path: Path, raw: bytes, **cols: str | None) -> list[RawDocument]:
+def _read_xlsx(path: Path, options: dict[str, str | None], sheet: str | None) -> list[RawDocument]:
+    check_zip(path, ".xlsx")
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(str(path), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook is one clear line
+        raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise UsageError(f"{path}: no sheet '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        grid = ws.iter_rows(values_only=True)
+        header_row = next(grid, None)
+        if header_row is None:
+            raise UsageError(f"{path}: empty workbook")
+        header = ["" if h is None else str(h).strip() for h in header_row]
+        table: list[tuple[int, dict[str, Any]]] = []
+        for rowno, values in enumerate(grid, start=2):
+            table.append((rowno, {h: v for h, v in zip(header, values, strict=False) if h}))
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
+    finally:
+        wb.close()
+    columns = [h for h in header if h]
+    # A formula saved without a cached result reads as empty with data_only; use
+    # the formula text as written rather than report an empty row.
+    tcol = _pick(columns, options.get("text_column"), TEXT_COLUMNS, path, "text")
+    if tcol is not None:
+        idx = header.index(tcol)
+        missing = {
+            rowno: idx
+            for rowno, row in table
+            if _blank(row.get(tcol)) and not all(_blank(v) for v in row.values())
+        }
+        if missing:
+            try:
+                formulas = _xlsx_formulas(path, sheet, missing)
+            except Exception as exc:  # noqa: BLE001
+                raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
+            for rowno, row in table:
+                if rowno in formulas and not _blank(formulas[rowno]):
+                    row[tcol] = str(formulas[rowno])
+    return _rows_to_docs(path, columns, table, options)
+
+
+def _read_jsonl(path: Path, raw: bytes, options: dict[str, str | None]) -> list[RawDocument]:
     text = decode_bytes(raw, str(path))
     records: list[tuple[int, dict[str, Any]]] = []
     columns: list[str] = []
+    known: set[str] = set()
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}: row {lineno}: not JSON ({exc.msg})") from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise UsageError(f"{path}: row {lineno}: not valid JSON ({msg})") from None
         if not isinstance(obj, dict):
-            raise UsageError(f"{path}: row {lineno}: each line must be a JSON object")
-        for k in obj:
-            if k not in columns:
+            raise UsageError(f"{path}: row {lineno}: each line must be one JSON object")
+        row: dict[str, Any] = {}
+        for k, v in obj.items():
+            if k not in known:
+                known.add(k)
                 columns.append(k)
-        records.append((lineno, {k: (v if not isinstance(v, dict | list) else json.dumps(v, ensure_ascii=False))
-                                 for k, v in obj.items()}))
+            row[k] = json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+        records.append((lineno, row))
     if not records:
-        raise UsageError(f"{path}: empty file")
-    return _rows_to_docs(path, columns, records, **cols)  # type: ignore[arg-type]
+        raise UsageError(f"{path}: no JSON lines in the file")
+    return _rows_to_docs(path, columns, records, options)
 
 
 def read_file(
@@ -328,41 +549,59 @@ def read_file(
     views_column: str | None = None,
     url_column: str | None = None,
     author_column: str | None = None,
+    sheet: str | None = None,
     max_bytes: int = MAX_BYTES,
 ) -> list[RawDocument]:
-    """Documents from one file, or a one-line UsageError naming the file (and row)."""
+    """Documents from one file, or a one-line UsageError naming the file (and row).
+
+    Column options name a column (case-insensitively); without them the usual
+    names are detected. Columns not used for a field go to ``meta`` as strings.
+    ``sheet`` picks an .xlsx worksheet (default: the first).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in FILE_FORMATS + ROW_FORMATS:
-        raise UsageError(f"{path}: unsupported file type (supported: {' '.join(FILE_FORMATS + ROW_FORMATS)})")
+    if suffix not in SUPPORTED:
+        raise UsageError(
+            f"{path}: unsupported file type '{suffix or 'none'}' (supported: {' '.join(SUPPORTED)})"
+        )
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+        raise UsageError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
     if size > max_bytes:
-        raise UsageError(f"{path}: {size / 1024 / 1024:.1f} MB is over the {max_bytes // (1024 * 1024)} MB limit")
+        raise UsageError(f"{path}: {_size(size)} is over the {_limit(max_bytes)} limit")
     if size == 0:
         raise UsageError(f"{path}: empty file")
-    cols = dict(text_column=text_column, title_column=title_column, date_column=date_column,
-                views_column=views_column, url_column=url_column, author_column=author_column)
-    if suffix == ".docx":
+    options: dict[str, str | None] = {
+        "text_column": text_column,
+        "title_column": title_column,
+        "date_column": date_column,
+        "views_column": views_column,
+        "url_column": url_column,
+        "author_column": author_column,
+    }
+    if suffix == ".xlsx":
+        docs = _read_xlsx(path, options, sheet)
+    elif suffix == ".docx":
         docs = [_read_docx(path)]
-    elif suffix == ".xlsx":
-        return _read_xlsx(path, **cols)
     elif suffix == ".pdf":
         docs = [_read_pdf(path)]
     else:
-        raw = path.read_bytes()
-        if suffix in (".html", ".htm"):
-            docs = [_read_html(path, raw)]
-        elif suffix == ".csv":
-            return _read_csv(path, raw, **cols)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"{path}: cannot read ({exc.strerror or type(exc).__name__})"
+            ) from None
+        if suffix == ".csv":
+            docs = _read_csv(path, raw, options)
         elif suffix == ".jsonl":
-            return _read_jsonl(path, raw, **cols)
+            docs = _read_jsonl(path, raw, options)
+        elif suffix in (".html", ".htm"):
+            docs = [_read_html(path, raw)]
         else:
             text = normalise(decode_bytes(raw, str(path)))
-            docs = [RawDocument(text=text, title=_first_line_title(text))]
-    for d in docs:
-        if not d.text.strip():
-            raise UsageError(f"{path}: no text in the file")
+            docs = [RawDocument(text=text, title=_first_line_title(text, markdown=suffix == ".md"))]
+    if suffix in FILE_FORMATS and not docs[0].text.strip():
+        raise UsageError(f"{path}: no text in the file")
     return docs

@@ -1,8 +1,17 @@
 """Text as stored: normalised once on import, then cut into passages by offsets.
 
-Normalisation is NFC, ``\\n`` line ends, no BOM, no blank lines at the ends.
-It happens once; afterwards the text never changes and codings are
-code-point offsets into it (SPEC §3).
+Normalisation is deliberately minimal, because every coding is a code-point
+offset into the stored text (SPEC §3) and the researcher must recognise the
+text they imported:
+
+* a leading BOM is dropped;
+* ``\\r\\n`` and lone ``\\r`` become ``\\n``;
+* Unicode NFC (so the same character typed two ways compares equal);
+* blank lines at the start and whitespace at the very end are removed.
+
+Indentation (e.g. the full-width ``\\u3000\\u3000`` paragraph indent), inner blank
+lines and spaces inside lines are kept. NUL characters never get here: the
+decoder refuses them. ``normalise`` is idempotent, so callers may apply it again.
 """
 
 from __future__ import annotations
@@ -10,30 +19,41 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)\]】\"']*|\.(?=\s|$)[”’\"')\]]*")
-URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-MENTION = re.compile(r"@[\w\u4e00-\u9fff\-]{1,30}")
-HASHTAG_MARK = re.compile(r"#")
-REPOST = re.compile(r"//@[^:：]{1,30}[:：]")
+SEGMENT_MODES = ("paragraph", "sentence", "whole")
+
+_CLOSERS = "”’」』）)\\]】》〉\"'"
+# A run of sentence-ending marks with any closing quotes/brackets after it, or
+# a Western full stop followed (after closers) by whitespace or the end.
+SENTENCE_END = re.compile(rf"[。！？!?；…]+[{_CLOSERS}]*|\.[{_CLOSERS}]*(?=\s|$)")
+
+URL = re.compile(r"(?:https?://|www\.)[^\s\u3000，。！？、；：“”（）《》]+", re.IGNORECASE)
+REPOST_CHAIN = re.compile(r"//\s*@[^:：\s]{1,30}\s*[:：]")
+MENTION = re.compile(r"@[\w\-]{1,30}")
 
 
 def normalise(text: str) -> str:
-    text = text.lstrip("\ufeff")
+    """NFC, ``\\n`` line ends, no BOM, no blank lines at the start, no whitespace at the end."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
-    lines = text.split("\n")
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return "\n".join(line.rstrip() for line in lines)
+    text = text.rstrip()
+    # Drop whole blank lines at the start, but keep the first line's indentation.
+    start = 0
+    while True:
+        nl = text.find("\n", start)
+        if nl < 0 or text[start:nl].strip():
+            break
+        start = nl + 1
+    return text[start:]
 
 
 def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """sha256 hex of the normalised text: the identity of a document's content."""
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
 
 
 def _strip_span(text: str, a: int, b: int) -> tuple[int, int]:
@@ -45,7 +65,16 @@ def _strip_span(text: str, a: int, b: int) -> tuple[int, int]:
 
 
 def segment(text: str, mode: str = "paragraph") -> list[tuple[int, int]]:
-    """Passages as (start, end) code-point spans; every non-blank line is a paragraph."""
+    """Passages as (start, end) code-point spans into ``text`` (end exclusive).
+
+    ``paragraph``: every non-blank line, without its leading/trailing whitespace.
+    ``sentence``: within each paragraph, split after 。！？!?；… (runs count as one
+    end) and after a ``.`` followed by whitespace or the line end; closing quotes
+    and brackets stay with the sentence they close. ``whole``: one span over the
+    text without its surrounding whitespace. Blank text gives no spans.
+    """
+    if mode not in SEGMENT_MODES:
+        raise ValueError(f"segment mode must be one of {', '.join(SEGMENT_MODES)}, not '{mode}'")
     if mode == "whole":
         a, b = _strip_span(text, 0, len(text))
         return [(a, b)] if b > a else []
@@ -71,25 +100,44 @@ def segment(text: str, mode: str = "paragraph") -> list[tuple[int, int]]:
     return spans
 
 
+def _hashtag_marks(text: str) -> str:
+    """Drop the ``#`` of Weibo topics (``#话题#``) and Western hashtags, keeping the words."""
+    return text.replace("#", " ")
+
+
 def substantive_length(text: str) -> int:
-    """Characters that carry content: no URLs, mentions, repost markers, emoji, punctuation or space."""
-    text = URL.sub("", text)
-    text = REPOST.sub("", text)
-    text = MENTION.sub("", text)
-    text = HASHTAG_MARK.sub("", text)
-    n = 0
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat[0] in ("L", "N"):
-            n += 1
-    return n
+    """How many characters carry content: letters and digits only.
+
+    Removed before counting: URLs, ``//@name:`` repost chains, ``@mentions``,
+    emoji and other symbols, punctuation and whitespace. Hashtag *words* are
+    kept (``#健康码#`` counts 3): a topic name is content a researcher may
+    screen on; only the ``#`` markers go.
+    """
+    text = URL.sub(" ", text)
+    text = REPOST_CHAIN.sub(" ", text)
+    text = MENTION.sub(" ", text)
+    text = _hashtag_marks(text)
+    return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
-DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
-    "%Y.%m.%d", "%Y%m%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%d/%m/%Y",
+DATE_FORMATS: tuple[tuple[str, bool], ...] = (
+    ("%Y-%m-%d %H:%M:%S", True),
+    ("%Y-%m-%d %H:%M", True),
+    ("%Y-%m-%dT%H:%M:%S", True),
+    ("%Y-%m-%dT%H:%M", True),
+    ("%Y-%m-%d", False),
+    ("%Y/%m/%d %H:%M:%S", True),
+    ("%Y/%m/%d %H:%M", True),
+    ("%Y/%m/%d", False),
+    ("%Y.%m.%d %H:%M:%S", True),
+    ("%Y.%m.%d %H:%M", True),
+    ("%Y.%m.%d", False),
+    ("%Y%m%d", False),
 )
-CN_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?\s*(?:(\d{1,2})[:：时](\d{1,2})分?)?\s*$")
+CN_DATE = re.compile(
+    r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?"
+    r"(?:\s*(\d{1,2})\s*[:：时點点]\s*(\d{1,2})\s*分?(?:\s*[:：]?\s*(\d{1,2})\s*秒?)?)?$"
+)
 
 
 def _iso(d: datetime, with_time: bool) -> str:
@@ -97,31 +145,46 @@ def _iso(d: datetime, with_time: bool) -> str:
 
 
 def parse_date(value: Any) -> str | None:
-    """An ISO date (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``), or None for empty; ValueError otherwise."""
+    """``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS`` from common forms; None for an empty value.
+
+    Accepted: ISO dates and datetimes (``T`` or space, optional seconds,
+    fractions and time zones, which are dropped: the wall-clock time is kept),
+    ``2022/3/1``, ``2022.3.1``, ``20220301``, ``2022年3月1日 12:30``, and the
+    ``datetime``/``date`` objects openpyxl and pandas produce. Day-first or
+    month-first forms such as ``03/01/2022`` are ambiguous and refused. A
+    datetime at exactly midnight from a spreadsheet is a date. Anything else
+    raises ValueError (the caller names the file and row).
+    """
     if value is None:
         return None
+    if isinstance(value, float) and value != value:  # NaN: an empty spreadsheet cell
+        return None
     if isinstance(value, datetime):
-        return _iso(value, bool(value.hour or value.minute or value.second))
+        if value != value:  # pandas NaT
+            return None
+        return _iso(value, value.time() != time(0, 0))
     if isinstance(value, date):
         return value.strftime("%Y-%m-%d")
-    if hasattr(value, "to_pydatetime"):
-        return parse_date(value.to_pydatetime())
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise ValueError(f"cannot read date '{str(value)[:40]}'")
+    text = value.strip()
     if not text:
         return None
-    m = CN_DATE.match(text)
-    if m:
-        y, mo, d, hh, mm = m.groups()
-        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0))
-        return _iso(dt, hh is not None)
-    for fmt in DATE_FORMATS:
-        try:
-            dt = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return _iso(dt, "%H" in fmt)
     try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"cannot read date '{text[:40]}'") from None
-    return _iso(dt, True)
+        m = CN_DATE.match(text)
+        if m:
+            y, mo, d, hh, mm, ss = m.groups()
+            dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+            return _iso(dt, hh is not None)
+        for fmt, with_time in DATE_FORMATS:
+            try:
+                dt = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            return _iso(dt, with_time)
+        if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return _iso(dt.replace(tzinfo=None, microsecond=0), True)
+    except (ValueError, OverflowError):
+        pass
+    raise ValueError(f"cannot read date '{text[:40]}'")
