@@ -197,7 +197,8 @@ class _HTMLText(HTMLParser):
             return
         if self._h1_buf is not None:
             self._h1_buf.append(data)
-        # Source line breaks are just spaces in HTML, except inside <pre>.
+        # Source line breaks are just spaces in HTML, except inside <pre> (which keeps
+        # its line breaks; lines are stripped afterwards, so not its indentation).
         self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
 
 

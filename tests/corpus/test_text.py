@@ -105,7 +105,9 @@ def test_parse_date_accepts_common_forms(value: object, expected: str | None) ->
     assert parse_date(value) == expected
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2022-13-01", "03/01/2022", "2022年2月30日", 44621, "12:30"])
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2022-13-01", "03/01/2022", "2022年2月30日", 44621, "12:30"]
+)
 def test_parse_date_refuses_the_rest(value: object) -> None:
     with pytest.raises(ValueError, match="cannot read date"):
         parse_date(value)
