@@ -1,0 +1,88 @@
+"""Safe writing of export files: formula neutralising and all-or-nothing output.
+
+Two promises of SPEC §6 live here so every writer keeps them the same way:
+
+* Exported cells must not run as spreadsheet formulas. Text in a corpus or a
+  memo is written by people outside our control (comments scraped from the
+  web), and a cell such as ``=HYPERLINK(...)`` opened in Excel or WPS would
+  execute. :func:`neutralise` follows the OWASP "CSV injection"
+  recommendation: a string that begins with ``=``, ``+``, ``-``, ``@``, a tab
+  or a carriage return gets a leading apostrophe ``'``, which every
+  spreadsheet reads as "this is text". The apostrophe stays visible in the
+  value; we accept that, because the same value may later be re-saved as CSV,
+  where a style flag (Excel's quotePrefix) would be lost.
+* A failed export leaves nothing behind and an existing file is never replaced
+  without ``--force``. :func:`atomic_output` writes to a temporary file in the
+  target folder and renames it over the target only when the writer finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from groundcode.errors import UsageError
+
+__all__ = ["TRIGGERS", "atomic_output", "neutralise"]
+
+#: First characters that make a spreadsheet treat a cell as a formula (OWASP).
+TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+# A plain number written as text ("-5", "+3.2", "-1e3"). A spreadsheet reads it
+# as that number and nothing else, so no formula can hide in it; prefixing it
+# would turn negative numbers in, say, a Likert column into text for no gain.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def neutralise(value: object) -> object:
+    """Return ``value`` made safe to put into a spreadsheet cell.
+
+    Only strings change: one starting with a formula trigger gets a leading
+    ``'``. Strings that are exactly a plain number (``"-5"``, ``"+3.5"``) are
+    left alone on purpose, since they cannot carry a formula; ``"-2+3"`` is not
+    a plain number and is neutralised. ints, floats and every other type pass
+    through untouched.
+    """
+    if not isinstance(value, str) or not value or not value.startswith(TRIGGERS):
+        return value
+    if _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, *, force: bool) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` on success.
+
+    The temporary file sits in the same folder so the final ``os.replace`` is an
+    atomic rename on the same file system, and it keeps the target's suffix so
+    writers that pick a format from the name (matplotlib, pandas) still work.
+    Without ``force`` an existing target is refused before anything is written.
+    On any exception the temporary file is removed and the target is untouched.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, not a file")
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; use --force to overwrite")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from exc
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if path.exists() and not force:
+            # Someone else created the target while we were writing.
+            raise UsageError(f"{path} exists; use --force to overwrite")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
