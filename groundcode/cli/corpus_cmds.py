@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show)
     app.command("redact")(redact)
     app.command("personal")(personal)
+    app.command("index")(index)
 
 
 @guarded
@@ -276,3 +277,12 @@ def personal(
     """Mark documents as holding personal data: exports leave them out unless --include-personal."""
     n = state(ctx).open().corpus.mark_personal(numbers, personal=not off)
     typer.echo(f"{'cleared' if off else 'marked'} {n} documents")
+
+
+@guarded
+def index(ctx: typer.Context) -> None:
+    """Build the fast-search index for passages imported since the last run (resumable)."""
+    p = state(ctx).open()
+    n = p.corpus.build_search_index(progress=progress_printer("indexing", True))
+    done, total = p.corpus.search_index_status()
+    typer.echo(f"indexed {n} passages; {done} of {total} passages are in the search index")

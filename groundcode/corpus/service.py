@@ -667,13 +667,55 @@ class CorpusService:
         }
 
     # -- search ----------------------------------------------------------
+    def search_index_status(self) -> tuple[int, int]:
+        """(passages indexed for fast search, passages in all); PostgreSQL needs no index step."""
+        with self.ctx.db.read() as s:
+            total = int(s.execute(select(func.count()).select_from(Passage)).scalar() or 0)
+            if not self.ctx.db.is_sqlite:
+                return total, total
+            upto = int(get_setting(s, "search_indexed_upto") or 0)
+            done = int(s.execute(select(func.count()).select_from(Passage).where(Passage.id <= upto)).scalar() or 0)
+        return done, total
+
+    def build_search_index(self, *, progress: Progress | None = None, chunk: int = 5000) -> int:
+        """Add passages imported since the last run to the trigram index, in short transactions.
+
+        Resumable and safe to run while others work; returns how many passages it indexed.
+        """
+        if not self.ctx.db.is_sqlite:
+            return 0
+        done_before, total = self.search_index_status()
+        added = 0
+
+        def _step(s: Session) -> int:
+            upto = int(get_setting(s, "search_indexed_upto") or 0)
+            ids = s.execute(select(Passage.id).where(Passage.id > upto).order_by(Passage.id).limit(chunk)).scalars().all()
+            if not ids:
+                return 0
+            hi = ids[-1]
+            s.execute(text("INSERT INTO passage_fts(rowid, text) SELECT id, text FROM passage "
+                           "WHERE id > :lo AND id <= :hi"), {"lo": upto, "hi": hi})
+            set_setting(s, "search_indexed_upto", str(hi))
+            return len(ids)
+
+        while True:
+            n = self.ctx.db.run(_step)
+            if not n:
+                break
+            added += n
+            if progress:
+                progress(done_before + added, total)
+        return added
+
     def search(self, term: str, *, limit: int = 50, include_excluded: bool = False) -> SearchResult:
         """Literal substring search over passages, for Chinese terms of any length.
 
-        Terms of three or more characters use the SQLite trigram index (the
-        term is quoted as one FTS5 string, so ``"``, ``*``, ``NEAR`` or ``OR``
-        are searched literally); shorter ones scan with ``instr``. PostgreSQL
-        uses ``strpos`` (a pg_trgm index serves LIKE when installed).
+        Terms of three or more characters use the SQLite trigram index for the
+        indexed passages (the term is quoted as one FTS5 string, so ``"``,
+        ``*``, ``NEAR`` or ``OR`` are searched literally) and a scan for any
+        passages imported since; shorter terms scan with ``instr``. Every hit is
+        checked literally, so results never depend on the index. PostgreSQL
+        uses ``strpos`` (a pg_trgm index serves it when installed).
         """
         term = term.strip()
         if not term:
@@ -685,17 +727,21 @@ class CorpusService:
         )
         if not include_excluded:
             base = base.where(Document.status == "included")
-        if self.ctx.db.is_sqlite and len(term) >= 3:
-            quoted = '"' + term.replace('"', '""') + '"'
-            cond = Passage.id.in_(text("SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q").bindparams(q=quoted))  # type: ignore[union-attr]
-            # Trigram matching is case-insensitive; keep it literal for exact results.
-            cond = cond & (func.instr(Passage.text, term) > 0)
-        elif self.ctx.db.is_sqlite:
-            cond = func.instr(Passage.text, term) > 0
-        else:
-            cond = func.strpos(Passage.text, term) > 0
-        q = base.where(cond)
         with self.ctx.db.read() as s:
+            if self.ctx.db.is_sqlite:
+                literal = func.instr(Passage.text, term) > 0
+                upto = int(get_setting(s, "search_indexed_upto") or 0)
+                if len(term) >= 3 and upto > 0:
+                    quoted = '"' + term.replace('"', '""') + '"'
+                    in_index = Passage.id.in_(  # type: ignore[union-attr]
+                        text("SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q").bindparams(q=quoted)
+                    )
+                    cond = ((Passage.id <= upto) & in_index | (Passage.id > upto)) & literal
+                else:
+                    cond = literal
+            else:
+                cond = func.strpos(Passage.text, term) > 0
+            q = base.where(cond)
             total = s.execute(select(func.count()).select_from(q.subquery())).scalar() or 0
             rows = s.execute(q.order_by(Document.source_type_id, Document.seq, Passage.idx).limit(limit)).all()
         hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)

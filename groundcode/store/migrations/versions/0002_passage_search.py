@@ -1,8 +1,12 @@
 """full-text search over passages
 
-SQLite: an FTS5 index with the trigram tokenizer, kept in step with ``passage``
-by triggers (terms of one or two characters fall back to a substring scan in
-the search service). PostgreSQL: a pg_trgm GIN index when the extension can be
+SQLite: an FTS5 index with the trigram tokenizer over ``passage``. Indexing
+CJK trigrams costs about as much as the import itself, so the index is an
+accelerator filled after imports (``CorpusService.build_search_index``, run by
+the TUI in the background and by ``groundcode index``): the setting
+``search_indexed_upto`` is the highest passage id indexed, search scans the
+rest with ``instr``, and triggers keep indexed rows in step when text is
+redacted. Terms of one or two characters always use the scan. PostgreSQL: a pg_trgm GIN index when the extension can be
 created, else nothing (the search service then scans with ``strpos``).
 
 Revision ID: 0002
@@ -27,20 +31,19 @@ def upgrade() -> None:
             "CREATE VIRTUAL TABLE passage_fts USING fts5("
             "text, content='passage', content_rowid='id', tokenize='trigram')"
         )
-        op.execute(
-            "CREATE TRIGGER passage_fts_ai AFTER INSERT ON passage BEGIN "
-            "INSERT INTO passage_fts(rowid, text) VALUES (new.id, new.text); END"
+        indexed = (
+            "(SELECT CAST(value AS INTEGER) FROM setting WHERE key = 'search_indexed_upto')"
         )
         op.execute(
-            "CREATE TRIGGER passage_fts_ad AFTER DELETE ON passage BEGIN "
+            f"CREATE TRIGGER passage_fts_ad AFTER DELETE ON passage WHEN old.id <= {indexed} BEGIN "
             "INSERT INTO passage_fts(passage_fts, rowid, text) VALUES('delete', old.id, old.text); END"
         )
         op.execute(
-            "CREATE TRIGGER passage_fts_au AFTER UPDATE ON passage BEGIN "
+            f"CREATE TRIGGER passage_fts_au AFTER UPDATE OF text ON passage WHEN old.id <= {indexed} BEGIN "
             "INSERT INTO passage_fts(passage_fts, rowid, text) VALUES('delete', old.id, old.text); "
             "INSERT INTO passage_fts(rowid, text) VALUES (new.id, new.text); END"
         )
-        op.execute("INSERT INTO passage_fts(passage_fts) VALUES('rebuild')")
+        op.execute("INSERT OR REPLACE INTO setting(key, value) VALUES ('search_indexed_upto', '0')")
     elif bind.dialect.name == "postgresql":
         has = bind.exec_driver_sql(
             "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
@@ -56,7 +59,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        for trig in ("passage_fts_ai", "passage_fts_ad", "passage_fts_au"):
+        op.execute("DELETE FROM setting WHERE key = 'search_indexed_upto'")
+        for trig in ("passage_fts_ad", "passage_fts_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trig}")
         op.execute("DROP TABLE IF EXISTS passage_fts")
     elif bind.dialect.name == "postgresql":
