@@ -634,137 +634,164 @@ class CodingService:
             raise UsageError(f"{path}: no codings in the file")
 
         def _do(s: Session) -> CodingsImport:
-            coders: dict[str, Coder] = {}
-            actor_coder = find_coder(s, self.ctx.actor) if self.ctx.actor else None
-            lead = actor_coder is not None and actor_coder.role == "lead"
-            blind = blind_active(s)
-            docs: dict[str, Document] = {}
-            passages: dict[tuple[int, int], tuple[int, int, int]] = {}
-            by_doc: dict[int, list[tuple[int, int, int]]] = {}
-            concept_ids: dict[str, int] = {}
-            new_concepts: list[str] = []
-            values: list[dict[str, Any]] = []
-            seen: set[tuple[int, int, int, int, int]] = set()
-            skipped = 0
-            for lineno, r in rows:
-                where = f"{path}: row {lineno}"
-                name = r.get("coder") or coder or ""
-                if name not in coders:
-                    try:
-                        coders[name] = find_coder(s, name)
-                    except NotFound:
-                        raise UsageError(f"{where}: unknown coder '{name}'") from None
-                    if coders[name].role == "consensus" and not lead and actor_coder is not None:
-                        raise PermissionDenied(f"{where}: only a lead imports consensus codings")
-                    if blind and not lead and (actor_coder is None or actor_coder.name != name):
-                        raise PermissionDenied(
-                            f"{where}: blind mode: only {name} or a lead may import {name}'s codings"
-                        )
-                cd = coders[name]
-                number = r["document"].replace(" ", "")
-                if number not in docs:
-                    d = s.execute(select(Document).where(Document.number == number)).scalars().first()
-                    if d is None:
-                        raise UsageError(f"{where}: unknown document '{r['document']}'")
-                    docs[number] = d
-                    for pid, idx, a, b in s.execute(
-                        select(Passage.id, Passage.idx, Passage.start, Passage.end).where(Passage.document_id == d.id)
-                    ).all():
-                        passages[(d.id, idx)] = (pid, a, b)  # type: ignore[index]
-                        by_doc.setdefault(d.id, []).append((pid, a, b))  # type: ignore[arg-type]
-                d = docs[number]
-                code = r.get("code", "")
-                if not code:
-                    raise UsageError(f"{where}: empty code")
-                pid: int | None
-                try:
-                    if span_form and r.get("start", "") != "":
-                        a, b = int(r["start"]), int(r["end"])
-                        if not (0 <= a < b <= len(d.text)):
-                            raise UsageError(f"{where}: span {a}-{b} is outside {number} (0-{len(d.text)})")
-                        pid = None
-                        if passage_form and r.get("passage"):
-                            key = (d.id, int(r["passage"]))
-                            if key not in passages:
-                                raise UsageError(f"{where}: {number} has no passage {r['passage']}")
-                            pid, pa, pb = passages[key]
-                            if not (pa <= a and b <= pb):
-                                raise UsageError(f"{where}: span {a}-{b} is not inside passage {r['passage']} of {number}")
-                        else:
-                            for p_id, pa, pb in by_doc.get(d.id, []):  # type: ignore[arg-type]
-                                if pa <= a and b <= pb:
-                                    pid = p_id
-                                    break
-                    else:
-                        key = (d.id, int(r["passage"]))  # type: ignore[assignment]
-                        if key not in passages:
-                            raise UsageError(f"{where}: {number} has no passage {r['passage']}")
-                        pid, a, b = passages[key]
-                except ValueError:
-                    raise UsageError(f"{where}: start, end and passage must be whole numbers") from None
-                if code not in concept_ids:
-                    existing = find_concept(s, clean_name(code))
-                    if existing is None:
-                        con, _ = ensure_concept(s, code, actor=cd.name)
-                        new_concepts.append(con.name)
-                    else:
-                        con = existing
-                    concept_ids[code] = con.id  # type: ignore[assignment]
-                key5 = (cd.id, concept_ids[code], d.id, a, b)  # type: ignore[assignment]
-                if key5 in seen:
-                    skipped += 1
-                    continue
-                seen.add(key5)  # type: ignore[arg-type]
-                values.append({"coder_id": cd.id, "concept_id": concept_ids[code], "document_id": d.id,
-                               "passage_id": pid, "start": a, "end": b,
-                               "snippet": d.text[a:b][:MAX_SNIPPET], "assisted": False,
-                               "memo": r.get("memo") or None})
-            # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
-            existing_keys: set[tuple[int, int, int, int, int]] = set()
-            doc_ids = [d.id for d in docs.values()]
-            for lo in range(0, len(doc_ids), 500):
-                for row in s.execute(
-                    select(Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end)
-                    .where(Coding.document_id.in_(doc_ids[lo:lo + 500]))  # type: ignore[attr-defined]
-                ).all():
-                    existing_keys.add(tuple(row))  # type: ignore[arg-type]
-            fresh = [v for v in values if (v["coder_id"], v["concept_id"], v["document_id"], v["start"], v["end"]) not in existing_keys]
-            skipped += len(values) - len(fresh)
-            memos = [v.pop("memo") for v in fresh]
-            for v in values:
-                v.pop("memo", None)
-            ids: list[int] = []
-            for lo in range(0, len(fresh), 2000):
-                res = s.execute(insert(Coding).returning(Coding.id, sort_by_parameter_order=True), fresh[lo:lo + 2000])  # type: ignore[arg-type]
-                ids.extend(r[0] for r in res)
-            audit_rows = []
-            memo_rows = []
-            actor_name = self.ctx.actor
-            id_to_coder = {c.id: c.name for c in coders.values()}
-            for cid, v, memo in zip(ids, fresh, memos, strict=True):
-                # Imported codings are logged as imports, which undo leaves alone.
-                audit_rows.append({"actor": actor_name or id_to_coder[v["coder_id"]], "action": "coding.import",
-                                   "entity": "coding", "entity_id": cid, "undone": False,
-                                   "after": json.dumps(v | {"source": path.name}, ensure_ascii=False, default=str)})
-                if memo:
-                    memo_rows.append({"target_kind": "coding", "target_id": cid,
-                                      "author": id_to_coder[v["coder_id"]], "text": memo})
-            from groundcode.store.tables import AuditLog as _A
-            from groundcode.store.tables import utcnow
-
-            now = utcnow()
-            for r in audit_rows:
-                r["at"] = now
-            for lo in range(0, len(audit_rows), 2000):
-                s.execute(insert(_A), audit_rows[lo:lo + 2000])
-            for m in memo_rows:
-                m["created_at"] = m["updated_at"] = now
-            if memo_rows:
-                s.execute(insert(Memo), memo_rows)
-            return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts),
-                                 tuple(sorted(coders)))
+            return self._import_rows(s, path, rows, span_form=span_form, passage_form=passage_form,
+                                     default_coder=coder)
 
         return self.ctx.db.run(_do)
+
+    def _import_rows(
+        self,
+        s: Session,
+        path: Path,
+        rows: list[tuple[int, dict[str, str]]],
+        *,
+        span_form: bool,
+        passage_form: bool,
+        default_coder: str | None,
+    ) -> CodingsImport:
+        """Validate every row against the project, then insert in bulk (one transaction)."""
+        from groundcode.store.tables import utcnow
+
+        actor_coder = find_coder(s, self.ctx.actor) if self.ctx.actor else None
+        lead = actor_coder is not None and actor_coder.role == "lead"
+        blind = blind_active(s)
+        coders: dict[str, Coder] = {}
+        for lineno, r in rows:
+            name = r.get("coder") or default_coder or ""
+            if name in coders:
+                continue
+            where = f"{path}: row {lineno}"
+            try:
+                coders[name] = find_coder(s, name)
+            except NotFound:
+                raise UsageError(f"{where}: unknown coder '{name}'") from None
+            if coders[name].role == "consensus" and not lead and actor_coder is not None:
+                raise PermissionDenied(f"{where}: only a lead imports consensus codings")
+            if blind and not lead and (actor_coder is None or actor_coder.name != name):
+                raise PermissionDenied(f"{where}: blind mode: only {name} or a lead may import {name}'s codings")
+        # Every referenced document and its passages, fetched in bulk.
+        numbers = sorted({r["document"].replace(" ", "") for _, r in rows})
+        docs: dict[str, tuple[int, int]] = {}
+        for lo in range(0, len(numbers), 5000):
+            for did, num, length in s.execute(
+                select(Document.id, Document.number, func.length(Document.text))
+                .where(Document.number.in_(numbers[lo:lo + 5000]))  # type: ignore[attr-defined]
+            ).all():
+                docs[num] = (did, int(length))
+        doc_ids = [d for d, _ in docs.values()]
+        passages: dict[tuple[int, int], tuple[int, int, int, str]] = {}
+        by_doc: dict[int, list[tuple[int, int, int]]] = {}
+        for lo in range(0, len(doc_ids), 5000):
+            for pid, did, idx, a, b, ptext in s.execute(
+                select(Passage.id, Passage.document_id, Passage.idx, Passage.start, Passage.end, Passage.text)
+                .where(Passage.document_id.in_(doc_ids[lo:lo + 5000]))  # type: ignore[attr-defined]
+            ).all():
+                passages[(did, idx)] = (pid, a, b, ptext)
+                by_doc.setdefault(did, []).append((pid, a, b))
+        concept_ids: dict[str, int] = {}
+        new_concepts: list[str] = []
+        values: list[dict[str, Any]] = []
+        memos: list[str | None] = []
+        need_text: set[int] = set()
+        seen: set[tuple[int, int, int, int, int]] = set()
+        skipped = 0
+        for lineno, r in rows:
+            where = f"{path}: row {lineno}"
+            cd = coders[r.get("coder") or default_coder or ""]
+            number = r["document"].replace(" ", "")
+            if number not in docs:
+                raise UsageError(f"{where}: unknown document '{r['document']}'")
+            did, length = docs[number]
+            code = r.get("code", "")
+            if not code:
+                raise UsageError(f"{where}: empty code")
+            pid: int | None = None
+            snippet: str | None = None
+            try:
+                if span_form and r.get("start", "") != "":
+                    a, b = int(r["start"]), int(r["end"])
+                    if not (0 <= a < b <= length):
+                        raise UsageError(f"{where}: span {a}-{b} is outside {number} (0-{length})")
+                    if passage_form and r.get("passage"):
+                        key = (did, int(r["passage"]))
+                        if key not in passages:
+                            raise UsageError(f"{where}: {number} has no passage {r['passage']}")
+                        pid, pa, pb, _t = passages[key]
+                        if not (pa <= a and b <= pb):
+                            raise UsageError(f"{where}: span {a}-{b} is not inside passage {r['passage']} of {number}")
+                    else:
+                        pid = next((p_id for p_id, pa, pb in by_doc.get(did, []) if pa <= a and b <= pb), None)
+                    need_text.add(did)
+                else:
+                    key = (did, int(r["passage"]))
+                    if key not in passages:
+                        raise UsageError(f"{where}: {number} has no passage {r['passage']}")
+                    pid, a, b, snippet = passages[key]
+            except ValueError:
+                raise UsageError(f"{where}: start, end and passage must be whole numbers") from None
+            if code not in concept_ids:
+                existing = find_concept(s, clean_name(code))
+                if existing is None:
+                    con, _ = ensure_concept(s, code, actor=cd.name)
+                    new_concepts.append(con.name)
+                else:
+                    con = existing
+                concept_ids[code] = int(con.id)  # type: ignore[arg-type]
+            key5 = (int(cd.id), concept_ids[code], did, a, b)  # type: ignore[arg-type]
+            if key5 in seen:
+                skipped += 1
+                continue
+            seen.add(key5)
+            values.append({"coder_id": cd.id, "concept_id": concept_ids[code], "document_id": did,
+                           "passage_id": pid, "start": a, "end": b, "snippet": snippet, "assisted": False})
+            memos.append(r.get("memo") or None)
+        texts: dict[int, str] = {}
+        need = sorted(need_text)
+        for lo in range(0, len(need), 2000):
+            texts.update(dict(s.execute(select(Document.id, Document.text)
+                                        .where(Document.id.in_(need[lo:lo + 2000]))).all()))  # type: ignore[attr-defined]
+        for v in values:
+            if v["snippet"] is None:
+                v["snippet"] = texts[v["document_id"]][v["start"]:v["end"]]
+            v["snippet"] = v["snippet"][:MAX_SNIPPET]
+        # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
+        existing_keys: set[tuple[int, int, int, int, int]] = set()
+        for lo in range(0, len(doc_ids), 5000):
+            for row in s.execute(
+                select(Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end)
+                .where(Coding.document_id.in_(doc_ids[lo:lo + 5000]))  # type: ignore[attr-defined]
+            ).all():
+                existing_keys.add(tuple(row))  # type: ignore[arg-type]
+        keep = [(v, m) for v, m in zip(values, memos, strict=True)
+                if (v["coder_id"], v["concept_id"], v["document_id"], v["start"], v["end"]) not in existing_keys]
+        skipped += len(values) - len(keep)
+        fresh = [v for v, _ in keep]
+        now = utcnow()
+        for v in fresh:
+            v["created_at"] = now
+        ids: list[int] = []
+        for lo in range(0, len(fresh), 5000):
+            res = s.execute(insert(Coding).returning(Coding.id, sort_by_parameter_order=True), fresh[lo:lo + 5000])  # type: ignore[arg-type]
+            ids.extend(r[0] for r in res)
+        id_to_coder = {c.id: c.name for c in coders.values()}
+        actor_name = self.ctx.actor
+        audit_rows = []
+        memo_rows = []
+        for cid, (v, memo) in zip(ids, keep, strict=True):
+            # Imported codings are logged as imports, which undo leaves alone.
+            audit_rows.append({"at": now, "actor": actor_name or id_to_coder[v["coder_id"]],
+                               "action": "coding.import", "entity": "coding", "entity_id": cid, "undone": False,
+                               "after": json.dumps({"coder_id": v["coder_id"], "concept_id": v["concept_id"],
+                                                    "document_id": v["document_id"], "start": v["start"],
+                                                    "end": v["end"], "source": path.name})})
+            if memo:
+                memo_rows.append({"target_kind": "coding", "target_id": cid, "author": id_to_coder[v["coder_id"]],
+                                  "text": memo, "created_at": now, "updated_at": now})
+        for lo in range(0, len(audit_rows), 5000):
+            s.execute(insert(AuditLog), audit_rows[lo:lo + 5000])
+        if memo_rows:
+            s.execute(insert(Memo), memo_rows)
+        return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders)))
 
     # -- queries ---------------------------------------------------------
     def frequencies(self, *, by: str = "type", level: str = "concept", coders: Sequence[str] | None = None) -> pd.DataFrame:
