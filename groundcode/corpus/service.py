@@ -34,6 +34,7 @@ from groundcode.corpus.views import (
 from groundcode.errors import NotFound, UsageError
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.search_tokens import bigrams, query_bigrams
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     Coding,
@@ -693,8 +694,9 @@ class CorpusService:
             if not ids:
                 return 0
             hi = ids[-1]
-            s.execute(text("INSERT INTO passage_fts(rowid, text) SELECT id, text FROM passage "
-                           "WHERE id > :lo AND id <= :hi"), {"lo": upto, "hi": hi})
+            rows = s.execute(select(Passage.id, Passage.text).where(Passage.id > upto, Passage.id <= hi)).all()
+            s.execute(text("INSERT INTO passage_fts(rowid, tokens) VALUES (:id, :tokens)"),
+                      [{"id": pid, "tokens": bigrams(t)} for pid, t in rows])
             set_setting(s, "search_indexed_upto", str(hi))
             return len(ids)
 
@@ -710,10 +712,10 @@ class CorpusService:
     def search(self, term: str, *, limit: int = 50, include_excluded: bool = False) -> SearchResult:
         """Literal substring search over passages, for Chinese terms of any length.
 
-        Terms of three or more characters use the SQLite trigram index for the
-        indexed passages (the term is quoted as one FTS5 string, so ``"``,
-        ``*``, ``NEAR`` or ``OR`` are searched literally) and a scan for any
-        passages imported since; shorter terms scan with ``instr``. Every hit is
+        Terms of two or more characters use the SQLite bigram index for the
+        indexed passages (every bigram is quoted, so ``"``, ``*``, ``NEAR`` or
+        ``OR`` are searched literally) and a scan for any passages imported
+        since; one-character terms scan with ``instr``. Every hit is
         checked literally, so results never depend on the index. PostgreSQL
         uses ``strpos`` (a pg_trgm index serves it when installed).
         """
@@ -731,8 +733,10 @@ class CorpusService:
             if self.ctx.db.is_sqlite:
                 literal = func.instr(Passage.text, term) > 0
                 upto = int(get_setting(s, "search_indexed_upto") or 0)
-                if len(term) >= 3 and upto > 0:
-                    quoted = '"' + term.replace('"', '""') + '"'
+                grams = query_bigrams(term)
+                if grams and upto > 0:
+                    # Each bigram is quoted, so FTS syntax in the term is never interpreted.
+                    quoted = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
                     in_index = Passage.id.in_(  # type: ignore[union-attr]
                         text("SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q").bindparams(q=quoted)
                     )

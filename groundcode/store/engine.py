@@ -55,7 +55,9 @@ def is_sqlite(url: URL) -> bool:
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    # Python's sqlite3 opens a transaction lazily; autocommit off by default is fine.
+    from groundcode.store.search_tokens import bigrams
+
+    dbapi_conn.create_function("gc_bigrams", 1, bigrams, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")

@@ -1,12 +1,14 @@
 """full-text search over passages
 
-SQLite: an FTS5 index with the trigram tokenizer over ``passage``. Indexing
-CJK trigrams costs about as much as the import itself, so the index is an
-accelerator filled after imports (``CorpusService.build_search_index``, run by
-the TUI in the background and by ``groundcode index``): the setting
-``search_indexed_upto`` is the highest passage id indexed, search scans the
-rest with ``instr``, and triggers keep indexed rows in step when text is
-redacted. Terms of one or two characters always use the scan. PostgreSQL: a pg_trgm GIN index when the extension can be
+SQLite: a contentless FTS5 index of character bigrams over ``passage``
+(``groundcode.store.search_tokens``), so terms of two or more characters are
+found through their bigrams, then checked literally. Indexing costs about as
+much as the import itself, so the index is an accelerator filled after
+imports (``CorpusService.build_search_index``, run by the TUI in the
+background and by ``groundcode index``): the setting ``search_indexed_upto``
+is the highest passage id indexed, search scans the rest with ``instr``, and
+triggers keep indexed rows in step when text is redacted. One-character terms
+always use the scan. PostgreSQL: a pg_trgm GIN index when the extension can be
 created, else nothing (the search service then scans with ``strpos``).
 
 Revision ID: 0002
@@ -29,19 +31,19 @@ def upgrade() -> None:
     if bind.dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE passage_fts USING fts5("
-            "text, content='passage', content_rowid='id', tokenize='trigram')"
+            "tokens, content='', tokenize='unicode61 remove_diacritics 0', detail=none)"
         )
         indexed = (
             "(SELECT CAST(value AS INTEGER) FROM setting WHERE key = 'search_indexed_upto')"
         )
         op.execute(
             f"CREATE TRIGGER passage_fts_ad AFTER DELETE ON passage WHEN old.id <= {indexed} BEGIN "
-            "INSERT INTO passage_fts(passage_fts, rowid, text) VALUES('delete', old.id, old.text); END"
+            "INSERT INTO passage_fts(passage_fts, rowid, tokens) VALUES('delete', old.id, gc_bigrams(old.text)); END"
         )
         op.execute(
             f"CREATE TRIGGER passage_fts_au AFTER UPDATE OF text ON passage WHEN old.id <= {indexed} BEGIN "
-            "INSERT INTO passage_fts(passage_fts, rowid, text) VALUES('delete', old.id, old.text); "
-            "INSERT INTO passage_fts(rowid, text) VALUES (new.id, new.text); END"
+            "INSERT INTO passage_fts(passage_fts, rowid, tokens) VALUES('delete', old.id, gc_bigrams(old.text)); "
+            "INSERT INTO passage_fts(rowid, tokens) VALUES (new.id, gc_bigrams(new.text)); END"
         )
         op.execute("INSERT OR REPLACE INTO setting(key, value) VALUES ('search_indexed_upto', '0')")
     elif bind.dialect.name == "postgresql":
