@@ -186,7 +186,7 @@ class GroundcodeApp(App[None]):
         """The one place a failed worker is reported: a one-line notification."""
         if event.state == WorkerState.ERROR:
             self.notify(one_line(event.worker.error), title=tr("出错了", "Error"),
-                        severity="error", timeout=8)
+                        severity="error", timeout=8, markup=False)
 
     # -- documents -------------------------------------------------------
     def open_document(self, number: str, passage: int | None = None) -> None:

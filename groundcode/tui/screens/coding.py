@@ -25,7 +25,7 @@ from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import OpenDocument, ServiceResult
 from groundcode.tui.widgets.passage_view import PassageView, Span, concept_colour
@@ -46,7 +46,7 @@ def _recent_keys() -> tuple[Key, ...]:
 
 
 @localised
-class CodingScreen(Screen[None]):
+class CodingScreen(ReportsWorkerErrors, Screen[None]):
     """Read a document, select a passage or a span, apply concepts."""
 
     CSS_PATH = "coding.tcss"

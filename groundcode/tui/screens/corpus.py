@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.widgets.funnel import EXCLUSION_LABELS
@@ -76,7 +76,7 @@ def _status_label(row: DocRow) -> str:
 
 
 @localised
-class CorpusScreen(Screen[None]):
+class CorpusScreen(ReportsWorkerErrors, Screen[None]):
     """All documents with filters, search, preview and screening."""
 
     CSS_PATH = "corpus.tcss"

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.widgets.funnel import FunnelTable
@@ -28,7 +28,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 @localised
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     """Funnel, progress, blind mode; kappa and saturation for a lead."""
 
     CSS_PATH = "dashboard.tcss"

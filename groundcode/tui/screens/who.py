@@ -19,7 +19,7 @@ from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import project_of
+from groundcode.tui.context import ReportsWorkerErrors, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 
@@ -30,7 +30,7 @@ ROLE = {"lead": ("负责人", "lead"), "coder": ("编码人员", "coder")}
 
 
 @localised
-class WhoScreen(Screen[str | None]):
+class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
     """Pick the acting coder from the project's people, or add one."""
 
     CSS_PATH = "who.tcss"
