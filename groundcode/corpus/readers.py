@@ -7,8 +7,9 @@ and, for row formats, the row, so the researcher can find it.
 Row numbers are what a spreadsheet shows: the header is row 1 and the first
 data record is row 2 (for ``.csv`` a record with a quoted multi-line cell is
 still one row, as in Excel; blank lines count as rows, as Excel shows them).
-For ``.jsonl`` the row is the line number. Problems found before the records
-are split (NUL bytes) name the physical ``line``.
+For ``.jsonl`` messages name the ``line`` (and ``origin_row`` is the line
+number). Problems found before the records are split (NUL bytes) name the
+physical ``line`` of the file.
 """
 
 from __future__ import annotations
@@ -349,6 +350,7 @@ def _rows_to_docs(
     columns: list[str],
     rows: Iterable[tuple[int, dict[str, Any]]],
     options: dict[str, str | None],
+    unit: str = "row",
 ) -> list[RawDocument]:
     if len({c.strip().lower() for c in columns}) != len(columns):
         dup = sorted(
@@ -375,7 +377,7 @@ def _rows_to_docs(
     for rowno, row in rows:
         if all(_blank(v) for v in row.values()):
             continue
-        where = f"{path}: row {rowno}"
+        where = f"{path}: {unit} {rowno}"
         raw_text = _cell(row.get(tcol))
         if raw_text is None:
             raise UsageError(f"{where}: empty text")
@@ -526,9 +528,9 @@ def _read_jsonl(path: Path, raw: bytes, options: dict[str, str | None]) -> list[
             obj = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            raise UsageError(f"{path}: row {lineno}: not valid JSON ({msg})") from None
+            raise UsageError(f"{path}: line {lineno}: not valid JSON ({msg})") from None
         if not isinstance(obj, dict):
-            raise UsageError(f"{path}: row {lineno}: each line must be one JSON object")
+            raise UsageError(f"{path}: line {lineno}: each line must be one JSON object")
         row: dict[str, Any] = {}
         for k, v in obj.items():
             if k not in known:
@@ -538,7 +540,7 @@ def _read_jsonl(path: Path, raw: bytes, options: dict[str, str | None]) -> list[
         records.append((lineno, row))
     if not records:
         raise UsageError(f"{path}: no JSON lines in the file")
-    return _rows_to_docs(path, columns, records, options)
+    return _rows_to_docs(path, columns, records, options, unit="line")
 
 
 def read_file(

@@ -376,10 +376,13 @@ def test_jsonl_rows_and_bad_line(tmp_path: Path) -> None:
     assert docs[0].meta == {"tags": '["a", "b"]'} and docs[1].author == "王"
     g = tmp_path / "bad.jsonl"
     g.write_text('{"text": "ok"}\n{"text": \n', encoding="utf-8")
-    _refused(g, match="row 2: not valid JSON")
+    _refused(g, match="line 2: not valid JSON")
     h = tmp_path / "list.jsonl"
     h.write_text('["text"]\n', encoding="utf-8")
-    _refused(h, match="row 1: each line must be one JSON object")
+    _refused(h, match="line 1: each line must be one JSON object")
+    e = tmp_path / "empty_text.jsonl"
+    e.write_text('{"text": "ok"}\n\n{"text": "  ", "user": "王"}\n', encoding="utf-8")
+    _refused(e, match="line 3: empty text")
 
 
 # -- damaged and hostile zip files ---------------------------------------------------
