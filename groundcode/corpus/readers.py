@@ -260,19 +260,31 @@ def _read_docx(path: Path) -> RawDocument:
 
 
 def _read_pdf(path: Path) -> RawDocument:
+    import logging
+    import warnings
+
     from pypdf import PdfReader
 
+    # pypdf logs its repairs of damaged files ("EOF marker not found"); the user
+    # gets our one line or the text, not library chatter on stderr.
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
     try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            raise UsageError(f"{path}: the PDF is encrypted (save an unprotected copy)")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta = reader.metadata
-        title = str(meta.title).strip() if meta is not None and meta.title else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(str(path))
+            if reader.is_encrypted:
+                raise UsageError(f"{path}: the PDF is encrypted (save an unprotected copy)")
+            pages = [page.extract_text() or "" for page in reader.pages]
+            meta = reader.metadata
+            title = str(meta.title).strip() if meta is not None and meta.title else None
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on damaged files
         raise UsageError(f"{path}: not a readable PDF ({type(exc).__name__})") from None
+    finally:
+        log.setLevel(level)
     text = normalise("\n".join(p.strip("\n") for p in pages))
     if not text.strip():
         raise UsageError(f"{path}: no text layer (scanned PDF?)")

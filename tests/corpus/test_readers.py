@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from groundcode.corpus.encoding import decode_bytes
 from groundcode.corpus.readers import RawDocument, read_file
@@ -461,3 +463,30 @@ def test_check_zip_accepts_a_real_docx(tmp_path: Path) -> None:
     f = _docx(tmp_path / "ok.docx")
     check_zip(f, ".docx")  # no exception: real office files pass
     assert read_file(f)[0].text == "内容" * 200
+
+
+# -- anything at all: a clean read or one clear line ----------------------------------
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.one_of(
+        st.binary(max_size=3000),
+        st.text(max_size=400).map(lambda t: t.encode("utf-8")),
+        st.text(max_size=400).map(lambda t: t.encode("gb18030", errors="replace")),
+    ),
+    suffix=st.sampled_from([".txt", ".md", ".html", ".csv", ".jsonl", ".docx", ".xlsx", ".pdf"]),
+)
+def test_random_input_reads_or_fails_with_one_line(
+    tmp_path: Path, data: bytes, suffix: str
+) -> None:
+    f = tmp_path / f"fuzz{suffix}"
+    f.write_bytes(data)
+    try:
+        docs = read_file(f)
+    except UsageError as exc:
+        assert "\n" not in str(exc) and "fuzz" in str(exc)
+    else:
+        assert all(isinstance(d, RawDocument) and d.text.strip() for d in docs)
