@@ -79,6 +79,8 @@ def build(data: Path, db: Path) -> None:
     r = child(code)
     record("import 100k comments from CSV", r["t"], "s", "<= 15 s")
     with Project.open(db, user="lead") as p:
+        t, n = timed(lambda: p.corpus.build_search_index())
+        record(f"build the search index after import ({n:,} passages)", t, "s", "- (background)")
         t, res = timed(lambda: p.coding.import_csv(data / "codings.csv"))
         record(f"import {res.codings:,} codings from CSV (one transaction)", t, "s", "-")
         p.corpus.split()
