@@ -160,8 +160,8 @@ class Segmenter:
         """Content words of ``text``, in order, lower-cased Latin.
 
         Drops whitespace, punctuation, pure numbers, single Latin letters,
-        URLs, e-mail addresses and stop words; keeps mixed tokens ("5g",
-        "app", "covid-19").
+        URLs, e-mail addresses and stop words; keeps Latin and mixed tokens
+        ("app", "5g", "c++").
         """
         tok = self._jieba()
         clean = _EMAIL.sub(" ", _URL.sub(" ", text.translate(_FOLD)))
@@ -188,16 +188,12 @@ class Segmenter:
         n_chars = sum(len(t) for t in texts)
         if workers <= 1 or n_chars < _POOL_MIN_CHARS or "fork" not in mp.get_all_start_methods():
             return [self.tokens(t) for t in texts]
-        self._jieba()  # load before forking so every child shares it
+        self._jieba()  # load before forking so every child shares the dictionary
         chunk = max(1, min(2000, len(texts) // (workers * 8) or 1))
-        global _WORKER_SEGMENTER
-        _WORKER_SEGMENTER = self
-        try:
-            ctx = mp.get_context("fork")
-            with ctx.Pool(processes=workers) as pool:
-                return list(pool.map(_worker_tokens, texts, chunksize=chunk))
-        finally:
-            _WORKER_SEGMENTER = None
+        ctx = mp.get_context("fork")
+        # With fork, initargs reach the children by inheritance, not pickling.
+        with ctx.Pool(processes=workers, initializer=_init_worker, initargs=(self,)) as pool:
+            return list(pool.map(_worker_tokens, texts, chunksize=chunk))
 
     def __getstate__(self) -> dict[str, Any]:
         # A loaded jieba dictionary is large and the lock cannot be pickled;
@@ -258,6 +254,11 @@ def _with_user_words(base: Any, entries: list[tuple[str, int | None, str | None]
     for word, freq, pos in entries:
         tok.add_word(word, freq, pos)
     return tok
+
+
+def _init_worker(seg: Segmenter) -> None:
+    global _WORKER_SEGMENTER
+    _WORKER_SEGMENTER = seg
 
 
 def _worker_tokens(text: str) -> list[str]:
