@@ -110,7 +110,12 @@ def _normalizer_guess(data: bytes) -> str | None:
     return None
 
 
+def _han_count(text: str) -> int:
+    return sum(1 for ch in text[:20_000] if "\u4e00" <= ch <= "\u9fff")
+
+
 def _decode_chinese(data: bytes, name: str) -> str:
+    unsupported = f"{name}: not text in a supported encoding (UTF-8, UTF-16, GB18030/GBK, Big5)"
     decoded: dict[str, str] = {}
     for codec in CHINESE_CODECS:
         try:
@@ -118,19 +123,18 @@ def _decode_chinese(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             continue
     if not decoded:
-        raise UsageError(
-            f"{name}: not text in a supported encoding (UTF-8, UTF-16, GB18030/GBK, Big5)"
-        )
-    if len(decoded) == 1:
-        codec = next(iter(decoded))
-        return _check_text(decoded[codec], name)
+        raise UsageError(unsupported)
     scores = {codec: _common_share(text, codec) for codec, text in decoded.items()}
     ranked = sorted(scores, key=lambda c: scores[c], reverse=True)
-    if scores[ranked[0]] - scores[ranked[1]] >= 0.1:
-        return _check_text(decoded[ranked[0]], name)
-    guess = _normalizer_guess(data)
-    codec = guess if guess in decoded else "gb18030"
-    return _check_text(decoded[codec], name)
+    best = ranked[0]
+    if len(ranked) > 1 and scores[best] - scores[ranked[1]] < 0.1:
+        guess = _normalizer_guess(data)
+        best = guess if guess in decoded else "gb18030"
+    # Real Chinese is overwhelmingly common characters; scattered rare ones mean
+    # some other encoding (Latin-1, BOM-less UTF-16 ...) read as GB or Big5.
+    if _han_count(decoded[best]) >= 20 and scores[best] < 0.5:
+        raise UsageError(unsupported)
+    return _check_text(decoded[best], name)
 
 
 def decode_bytes(data: bytes, name: str) -> str:

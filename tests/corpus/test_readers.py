@@ -490,3 +490,11 @@ def test_random_input_reads_or_fails_with_one_line(
         assert "\n" not in str(exc) and "fuzz" in str(exc)
     else:
         assert all(isinstance(d, RawDocument) and d.text.strip() for d in docs)
+
+
+def test_byte_soup_that_decodes_as_rare_characters_is_refused(tmp_path: Path) -> None:
+    # Every pair is a valid GBK code, but in the rare extension area: not Chinese text.
+    soup = bytes(b for i in range(80) for b in (0x81 + (i * 7) % 0x20, 0x40 + (i * 5) % 0x3E))
+    f = tmp_path / "soup.txt"
+    f.write_bytes(soup)
+    _refused(f, match="not text in a supported encoding")
