@@ -13,19 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from groundcode.errors import GroundcodeError
+from groundcode.tui.commands import Key, localised
+from groundcode.tui.context import ReportsWorkerErrors, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
@@ -125,20 +127,29 @@ def names_at(tree: CodebookTree, level: str) -> list[str]:
     return [rc.name for rc in tree.relation_classes]
 
 
-class CodebookScreen(Screen[None]):
+@localised
+class CodebookScreen(ReportsWorkerErrors, Screen[None]):
     """Open and axial coding: browse, rename, define, merge, move, renumber, create, delete."""
 
     CSS_PATH = "codebook.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "rename", tr("重命名", "Rename"), id="codebook.rename"),
-        Binding("d", "define", tr("定义", "Define"), id="codebook.define"),
-        Binding("m", "merge", tr("合并到…", "Merge into…"), id="codebook.merge"),
-        Binding("v", "move", tr("移动到…", "Move to…"), id="codebook.move"),
-        Binding("number_sign", "renumber", tr("重新编号", "Renumber"), id="codebook.renumber"),
-        Binding("n", "new", tr("新建", "New"), id="codebook.new"),
-        Binding("delete", "delete", tr("删除", "Delete"), id="codebook.delete"),
-        Binding("ctrl+r", "reload", tr("刷新", "Reload"), id="codebook.reload"),
-    ]
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("r", "rename", "重命名", "Rename", id="codebook.rename"),
+        Key("d", "define", "定义", "Define", id="codebook.define"),
+        Key("m", "merge", "合并到…", "Merge into…", id="codebook.merge"),
+        Key("v", "move", "移动到…", "Move to…", id="codebook.move"),
+        Key(
+            "number_sign",
+            "renumber",
+            "重新编号",
+            "Renumber",
+            id="codebook.renumber",
+            key_display="#",
+        ),
+        Key("n", "new", "新建", "New", id="codebook.new"),
+        Key("delete", "delete", "删除", "Delete", id="codebook.delete"),
+        Key("ctrl+r", "reload", "刷新", "Reload", id="codebook.reload"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
 
     class Loaded(Message):
         """A fresh tree from the service, with the item to put the cursor on."""
@@ -172,6 +183,7 @@ class CodebookScreen(Screen[None]):
 
     # -- layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
+        yield Header()
         with Horizontal(id="codebook-body"):
             tree: Tree[CodeNode] = Tree(
                 tr("编码本", "Codebook"), data=CodeNode(ROOT, ""), id="codebook-tree"
@@ -199,7 +211,7 @@ class CodebookScreen(Screen[None]):
     # -- service access ---------------------------------------------------------
     @property
     def project(self) -> Project:
-        return cast("Project", self.app.project)  # type: ignore[attr-defined]
+        return project_of(self)
 
     @staticmethod
     def fetch(p: Project) -> CodebookTree:

@@ -11,23 +11,26 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from groundcode.tui.commands import Key, localised
 from groundcode.tui.i18n import tr
 
 
+@localised
 class ConfirmScreen(ModalScreen[bool]):
     """Ask one question; ``y``/Enter confirm, ``n``/Escape decline."""
 
     CSS_PATH = "confirm.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "confirm", tr("是", "Yes"), id="confirm.yes"),
-        Binding("n", "cancel", tr("否", "No"), id="confirm.no"),
-        Binding("escape", "cancel", tr("取消", "Cancel"), id="confirm.cancel"),
-    ]
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("y", "confirm", "是", "Yes", id="confirm.yes"),
+        Key("n", "cancel", "否", "No", id="confirm.no"),
+        Key("escape", "cancel", "取消", "Cancel", id="confirm.cancel"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.fuzzy import FuzzySearch
@@ -22,20 +22,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from groundcode.tui.commands import Key, localised
 from groundcode.tui.i18n import tr
 
 _MAX_SHOWN = 200
 
 
+@localised
 class PromptScreen(ModalScreen[str | None]):
     """Ask for one line of text; Enter accepts, Escape cancels, Up/Down walk the choices."""
 
     CSS_PATH = "prompt.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", tr("取消", "Cancel"), id="prompt.cancel"),
-        Binding("down", "cursor(1)", tr("下一个", "Next choice"), show=False, id="prompt.next"),
-        Binding("up", "cursor(-1)", tr("上一个", "Previous choice"), show=False, id="prompt.prev"),
-    ]
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("escape", "cancel", "取消", "Cancel", id="prompt.cancel"),
+        Key("down", "cursor(1)", "下一个", "Next choice", id="prompt.next", show=False),
+        Key("up", "cursor(-1)", "上一个", "Previous choice", id="prompt.prev", show=False),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
 
     def __init__(
         self,
