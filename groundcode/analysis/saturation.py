@@ -94,68 +94,114 @@ class SaturationReport:
         }
 
 
-def guest_rule(new_per_doc: Sequence[set[str]], *, base: int = 4, run: int = 2, threshold: float = 0.05) -> GuestResult:
-    """Apply the Guest, Namey & Chen (2020) stopping rule to concepts per document in order."""
+def _first_seen_counts(new_per_doc: Sequence[set[str]]) -> list[int]:
+    seen: set[str] = set()
+    counts = []
+    for concepts in new_per_doc:
+        fresh = concepts - seen
+        counts.append(len(fresh))
+        seen |= fresh
+    return counts
+
+
+def guest_rule(
+    new_per_doc: Sequence[set[str]] | None = None,
+    *,
+    base: int = 4,
+    run: int = 2,
+    threshold: float = 0.05,
+    first_counts: Sequence[int] | None = None,
+) -> GuestResult:
+    """Apply the Guest, Namey & Chen (2020) stopping rule to concepts per document in order.
+
+    ``first_counts[i]`` (how many concepts document i brought first) may be
+    passed instead of the concept sets; runs are then prefix-sum differences.
+    """
     if base < 1 or run < 1:
         raise ValueError("base and run must be at least 1")
     if not 0 <= threshold < 1:
         raise ValueError("threshold must be in [0, 1)")
-    n = len(new_per_doc)
+    counts = list(first_counts) if first_counts is not None else _first_seen_counts(new_per_doc or [])
+    n = len(counts)
     if n < base + run:
         return GuestResult(base, run, threshold, None, 0, (),
                            f"{n} documents: the rule needs at least base + run = {base + run}")
-    seen: set[str] = set()
-    first_at: dict[str, int] = {}
-    for i, concepts in enumerate(new_per_doc):
-        for c in concepts:
-            if c not in seen:
-                seen.add(c)
-                first_at[c] = i
-    base_set = {c for c, i in first_at.items() if i < base}
-    if not base_set:
+    prefix = [0]
+    for c in counts:
+        prefix.append(prefix[-1] + c)
+    base_size = prefix[base]
+    if not base_size:
         return GuestResult(base, run, threshold, None, 0, (), "no concepts in the base documents")
     runs: list[tuple[int, int, float | None]] = []
     reached: int | None = None
     for start in range(base, n - run + 1):
-        new = sum(1 for i in first_at.values() if start <= i < start + run)
-        ratio = new / len(base_set)
+        new = prefix[start + run] - prefix[start]
+        ratio = new / base_size
         runs.append((start + run, new, ratio))
         if reached is None and ratio <= threshold:
             reached = start + run
-    return GuestResult(base, run, threshold, reached, len(base_set), tuple(runs))
+    return GuestResult(base, run, threshold, reached, base_size, tuple(runs))
+
+
+def _rows_frame(rows: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(rows, pd.DataFrame):
+        return rows
+    return pd.DataFrame(
+        [(r.document, r.split, r.concept, r.category, r.at, r.order) for r in rows],
+        columns=["document", "split", "concept", "category", "at", "order"],
+    )
+
+
+def _doc_key(number: str) -> tuple[int, int]:
+    t, _, n = str(number).partition("-")
+    return (int(t), int(n)) if t.isdigit() and n.isdigit() else (10**9, 0)
+
+
+def curve_points(frame: Any, *, order: str = "coding") -> tuple[list[CurvePoint], list[int]]:
+    """Cumulative distinct concepts and categories over documents (vectorised), and first-seen counts."""
+    if order not in ("coding", "document"):
+        raise ValueError("order must be 'coding' or 'document'")
+    if len(frame) == 0:
+        return [], []
+    ordered = frame.sort_values(["at", "order"], kind="stable")
+    if order == "coding":
+        docs = ordered.drop_duplicates("document")["document"].tolist()
+    else:
+        docs = sorted(frame["document"].unique().tolist(), key=_doc_key)
+    pos = {d: i for i, d in enumerate(docs)}
+    f = frame.assign(pos=frame["document"].map(pos))
+    concept_first = f.groupby("concept")["pos"].min()
+    cat_first = f.dropna(subset=["category"]).groupby("category")["pos"].min()
+    n = len(docs)
+    new_c = [0] * n
+    for p in concept_first.tolist():
+        new_c[int(p)] += 1
+    new_k = [0] * n
+    for p in cat_first.tolist():
+        new_k[int(p)] += 1
+    points = []
+    cc = ck = 0
+    for i, d in enumerate(docs):
+        cc += new_c[i]
+        ck += new_k[i]
+        points.append(CurvePoint(i + 1, d, new_c[i], cc, ck))
+    return points, new_c
 
 
 def curve(rows: Sequence[CodingRow], *, order: str = "coding") -> tuple[list[CurvePoint], list[set[str]]]:
     """Cumulative distinct concepts (and categories) over documents, and each document's concepts."""
-    if order not in ("coding", "document"):
-        raise ValueError("order must be 'coding' or 'document'")
-    per_doc: dict[str, list[CodingRow]] = {}
-    for r in rows:
-        per_doc.setdefault(r.document, []).append(r)
-    if order == "coding":
-        docs = sorted(per_doc, key=lambda d: min((r.at, r.order) for r in per_doc[d]))
-    else:
-        def _key(number: str) -> tuple[int, int]:
-            t, _, n = number.partition("-")
-            return (int(t), int(n)) if t.isdigit() and n.isdigit() else (10**9, 0)
-
-        docs = sorted(per_doc, key=_key)
-    seen: set[str] = set()
-    seen_cat: set[str] = set()
-    points: list[CurvePoint] = []
-    concepts_per_doc: list[set[str]] = []
-    for i, d in enumerate(docs, start=1):
-        concepts = {r.concept for r in per_doc[d]}
-        concepts_per_doc.append(concepts)
-        new = concepts - seen
-        seen |= concepts
-        seen_cat |= {r.category for r in per_doc[d] if r.category}
-        points.append(CurvePoint(i, d, len(new), len(seen), len(seen_cat)))
-    return points, concepts_per_doc
+    frame = _rows_frame(rows)
+    points, _ = curve_points(frame, order=order)
+    by_doc: dict[str, set[str]] = {}
+    for d, c in zip(frame["document"], frame["concept"], strict=True):
+        by_doc.setdefault(d, set()).add(c)
+    return points, [by_doc[p.document] for p in points]
 
 
 def holdout_test(
-    rows: Sequence[CodingRow],
+    rows: Any,
     nodes: Sequence[NodeRow],
     *,
     holdout_documents: int,
@@ -169,29 +215,30 @@ def holdout_test(
 ) -> SaturationReport:
     """The verdict of SPEC §5 with its reasons, plus the curve and the Guest rule.
 
-    ``placement`` maps each concept to its current initial category (None when
-    not placed yet); new concepts are judged by where they are now.
+    ``rows`` are CodingRow objects or a DataFrame with columns document, split,
+    concept, category, at, order. ``placement`` maps each concept to its current
+    initial category (None when not placed yet); new concepts are judged by
+    where they are now.
     """
-    points, per_doc = curve(rows, order=order)
-    guest = guest_rule(per_doc, base=base, run=run, threshold=threshold)
-    holdout_rows = [r for r in rows if r.split == "holdout"]
-    coded_docs = {r.document for r in holdout_rows}
+    frame = _rows_frame(rows)
+    points, first_counts = curve_points(frame, order=order)
+    guest = guest_rule(base=base, run=run, threshold=threshold, first_counts=first_counts)
+    holdout_rows = frame[frame["split"] == "holdout"]
+    coded_docs = set(holdout_rows["document"].tolist())
     reasons: list[str] = []
     if holdout_documents == 0:
         return SaturationReport(None, ("the holdout is empty: run `groundcode split` first",), (), (), 0, 0,
                                 guest, tuple(points), basis, None, coverage or {})
-    if not holdout_rows:
+    if holdout_rows.empty:
         return SaturationReport(
             None, (f"none of the {holdout_documents} holdout documents is coded yet ({basis})",),
             (), (), holdout_documents, 0, guest, tuple(points), basis, None, coverage or {},
         )
-    started = min((r.at, r.order) for r in holdout_rows)[0]
-    first: dict[str, CodingRow] = {}
-    for r in sorted(rows, key=lambda r: (r.at, r.order)):
-        first.setdefault(r.concept, r)
-    new_concepts = sorted(
-        ((c, placement.get(c)) for c, r in first.items() if r.split == "holdout"), key=lambda x: x[0]
-    )
+    started = holdout_rows.sort_values(["at", "order"], kind="stable")["at"].iloc[0]
+    started = started.to_pydatetime() if hasattr(started, "to_pydatetime") else started
+    firsts = frame.sort_values(["at", "order"], kind="stable").drop_duplicates("concept")
+    new_names = sorted(firsts.loc[firsts["split"] == "holdout", "concept"].tolist())
+    new_concepts = [(c, placement.get(c)) for c in new_names]
     new_nodes = [n for n in nodes if n.created_at > started]
     for n in new_nodes:
         reasons.append(f"{n.level.replace('_', ' ')} '{n.name}' was created after holdout coding began")

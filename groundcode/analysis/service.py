@@ -6,6 +6,7 @@ in blind mode (SPEC §7); that rule lives here, not in the screens.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from groundcode.analysis.saturation import CodingRow, NodeRow, SaturationReport, holdout_test
+from groundcode.analysis.saturation import NodeRow, SaturationReport, holdout_test
 from groundcode.errors import NotFound, PermissionDenied, UsageError
 from groundcode.store.access import (
     blind_active,
@@ -100,63 +101,71 @@ class AnalysisService:
         return picked
 
     # -- agreement data --------------------------------------------------
-    def _coded_frame(self, s: Session, coder_ids: Sequence[int], split: str) -> pd.DataFrame:
-        """Codings of the given coders with every level of the category path."""
-        import pandas as pd
+    def _coded_frame(self, s: Session, coder_ids: Sequence[int], split: str, *, with_time: bool = False) -> pd.DataFrame:
+        """Codings of the given coders on included documents, with every level of the category path.
 
-        q = (
-            select(Coding.id, Coding.coder_id, Coding.document_id, Coding.passage_id, Coding.start,
-                   Coding.end, Coding.created_at, Concept.name.label("concept"),  # type: ignore[attr-defined]
-                   Category.name.label("category"), MainCategory.name.label("main_category"),  # type: ignore[attr-defined]
-                   Document.split)
-            .join(Concept, Concept.id == Coding.concept_id)
-            .join(Document, Document.id == Coding.document_id)
-            .outerjoin(Category, Category.id == Concept.category_id)
-            .outerjoin(MainCategory, MainCategory.id == Category.main_category_id)
-            .where(Coding.coder_id.in_(list(coder_ids)), Document.status == "included")  # type: ignore[attr-defined]
-        )
+        Bulk reads of plain columns joined in pandas: at 400,000 codings a SQL
+        join with per-row processing costs seconds, this costs a fraction.
+        """
+        from groundcode.store.raw import fetch_frame, id_list
+
+        cols = ["id", "coder_id", "document_id", "passage_id", "start", "end", "concept_id"]
+        sql_cols = 'id, coder_id, document_id, passage_id, start, "end", concept_id'
+        if with_time:
+            cols.append("created_at")
+            sql_cols += ", created_at"
+        frame = fetch_frame(s, f"SELECT {sql_cols} FROM coding WHERE coder_id IN {id_list(list(coder_ids))}", cols)
+        if with_time:
+            import pandas as pd
+
+            frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+        docs = fetch_frame(s, "SELECT id, split FROM document WHERE status = 'included'", ["document_id", "split"])
         if split != "all":
-            q = q.where(Document.split == split)
-        rows = s.execute(q).all()
-        return pd.DataFrame(rows, columns=["id", "coder_id", "document_id", "passage_id", "start", "end",
-                                           "created_at", "concept", "category", "main_category", "split"])
+            docs = docs[docs["split"] == split]
+        frame = frame.merge(docs, on="document_id", how="inner")
+        names = fetch_frame(
+            s,
+            "SELECT k.id, k.name, cat.name, m.name FROM concept k LEFT JOIN category cat ON cat.id = k.category_id "
+            "LEFT JOIN main_category m ON m.id = cat.main_category_id",
+            ["concept_id", "concept", "category", "main_category"],
+        )
+        return frame.merge(names, on="concept_id", how="left")
 
     def _passage_units(self, s: Session, codings: pd.DataFrame, coders: list[Coder], level: str) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
         """Long rows (unit, coder, code) over the passages of documents each coder judged."""
         import pandas as pd
 
+        from groundcode.store.raw import fetch_frame, id_list
+
         col = LEVELS[level]
         names = {c.id: c.name for c in coders}
         doc_ids = sorted(set(codings["document_id"].tolist()))
-        passages = pd.DataFrame(
-            s.execute(select(Passage.id, Passage.document_id, Passage.start, Passage.end, Passage.idx)
-                      .where(Passage.document_id.in_(doc_ids))).all() if doc_ids else [],  # type: ignore[attr-defined]
-            columns=["passage_id", "document_id", "pstart", "pend", "idx"],
+        passages = fetch_frame(
+            s, f'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN {id_list(doc_ids)}',
+            ["passage_id", "document_id", "pstart", "pend", "idx"],
         )
-        where = {int(r.passage_id): (int(r.document_id), int(r.idx)) for r in passages.itertuples(index=False)}
-        coded = codings.copy()
+        where = dict(zip(passages["passage_id"].tolist(),
+                         zip(passages["document_id"].tolist(), passages["idx"].tolist(), strict=True), strict=True))
+        coded = codings[["coder_id", "document_id", "passage_id", "start", "end", col]]
         # Spans that cross passage boundaries count for every passage they touch.
         loose = coded[coded["passage_id"].isna()]
         if not loose.empty:
-            extra = loose.merge(passages, on="document_id")
+            extra = loose.drop(columns="passage_id").merge(passages, on="document_id")
             extra = extra[(extra["start"] < extra["pend"]) & (extra["end"] > extra["pstart"])]
-            coded = pd.concat([coded[coded["passage_id"].notna()], extra.drop(columns=["passage_id_x"], errors="ignore")
-                               .rename(columns={"passage_id_y": "passage_id"})[coded.columns]], ignore_index=True)
-        coded = coded.assign(code=coded[col]).dropna(subset=["code", "passage_id"])
+            coded = pd.concat([coded[coded["passage_id"].notna()], extra[coded.columns]], ignore_index=True)
+        coded = coded.dropna(subset=[col, "passage_id"])
         judged = codings[["coder_id", "document_id"]].drop_duplicates()
         judged_units = judged.merge(passages[["passage_id", "document_id"]], on="document_id")
-        rows = pd.concat([
-            pd.DataFrame({"unit": judged_units["passage_id"].astype(int), "coder": judged_units["coder_id"].map(names),
-                          "code": None}),
-            pd.DataFrame({"unit": coded["passage_id"].astype(int), "coder": coded["coder_id"].map(names),
-                          "code": coded["code"]}),
-        ], ignore_index=True)
-        rows = rows.drop_duplicates()
-        # A (unit, coder) with codes needs no "judged, nothing applied" row.
-        has_code = rows.dropna(subset=["code"])[["unit", "coder"]].drop_duplicates()
-        empty = rows[rows["code"].isna()].merge(has_code, on=["unit", "coder"], how="left", indicator=True)
-        empty = empty[empty["_merge"] == "left_only"].drop(columns="_merge")
-        rows = pd.concat([rows.dropna(subset=["code"]), empty], ignore_index=True)
+        applied = pd.DataFrame({"unit": coded["passage_id"].astype("int64").to_numpy(),
+                                "coder": coded["coder_id"].map(names).to_numpy(),
+                                "code": coded[col].to_numpy()}).drop_duplicates()
+        # "Judged, nothing applied" rows only where the coder applied nothing in that unit.
+        empty = pd.DataFrame({"unit": judged_units["passage_id"].astype("int64").to_numpy(),
+                              "coder": judged_units["coder_id"].map(names).to_numpy()})
+        has = applied[["unit", "coder"]].drop_duplicates()
+        empty = empty.merge(has, on=["unit", "coder"], how="left", indicator=True)
+        empty = empty[empty["_merge"] == "left_only"].drop(columns="_merge").assign(code=None)
+        rows = pd.concat([applied, empty], ignore_index=True)
         return rows, where
 
     def agreement(
@@ -200,6 +209,13 @@ class AnalysisService:
         self._last_where = where
         return result
 
+    def _numbers(self, s: Session, frame: pd.DataFrame) -> dict[int, str]:
+        from groundcode.store.raw import fetch_frame, id_list
+
+        ids = sorted(set(frame["document_id"].tolist()))
+        docs = fetch_frame(s, f"SELECT id, number FROM document WHERE id IN {id_list(ids)}", ["id", "number"])
+        return dict(zip(docs["id"].tolist(), docs["number"].tolist(), strict=True))
+
     def _doc_lengths(self, s: Session, frame: pd.DataFrame) -> dict[int, int]:
         ids = sorted(set(frame["document_id"].tolist()))
         if not ids:
@@ -242,7 +258,7 @@ class AnalysisService:
         with self.ctx.db.read() as s:
             require_lead(s, self.ctx.actor, "reconcile")
             picked = self._pick_coders(s, coders)
-            frame = self._coded_frame(s, [c.id for c in picked if c.id is not None], split)
+            frame = self._coded_frame(s, [c.id for c in picked if c.id is not None], split, with_time=True)
         frame = frame.dropna(subset=["passage_id"])
         n_coders = len(picked)
         agreed = frame.groupby(["passage_id", "concept"]).filter(lambda g: g["coder_id"].nunique() == n_coders)
@@ -358,14 +374,10 @@ class AnalysisService:
             who = find_coder(s, basis)
             if basis == CONSENSUS and visible is not None:
                 raise PermissionDenied("blind mode: the consensus coding is for a lead to see")
-            rows = s.execute(
-                select(Document.number, Document.split, Concept.name, Category.name, Coding.created_at, Coding.id)
-                .join(Document, Document.id == Coding.document_id)
-                .join(Concept, Concept.id == Coding.concept_id)
-                .outerjoin(Category, Category.id == Concept.category_id)
-                .where(Coding.coder_id == who.id, Document.status == "included")
-            ).all()
-            coding_rows = [CodingRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+            frame = self._coded_frame(s, [int(who.id)], "all", with_time=True)  # type: ignore[arg-type]
+            numbers = self._numbers(s, frame)
+            coding_rows = frame.assign(document=frame["document_id"].map(numbers)).rename(
+                columns={"created_at": "at", "id": "order"})[["document", "split", "concept", "category", "at", "order"]]
             nodes = [NodeRow(level, name, at) for table, level in
                      ((Category, "category"), (MainCategory, "main_category"), (RelationClass, "relation_class"))
                      for name, at in s.execute(select(table.name, table.created_at)).all()]  # type: ignore[attr-defined]
@@ -489,7 +501,11 @@ class AnalysisService:
                     cached[pid] = toks.split(" ") if toks else []
         missing = [(pid, t) for pid, t in zip(ids, passages["text"], strict=True) if pid not in cached]
         if missing:
-            workers = 2 if sum(len(t) for _, t in missing) > 2_000_000 else 1
+            import threading
+
+            # Forking a pool from a worker thread (the TUI) can deadlock on held locks.
+            big = sum(len(t) for _, t in missing) > 2_000_000
+            workers = 2 if big and threading.current_thread() is threading.main_thread() else 1
             fresh = seg.tokens_many([t for _, t in missing], workers=workers)
             for (pid, _), toks in zip(missing, fresh, strict=True):
                 cached[pid] = toks
@@ -502,10 +518,9 @@ class AnalysisService:
                 for lo in range(0, len(rows), 5000):
                     s.execute(insert(TokenCache), rows[lo:lo + 5000])
 
-            try:
+            # The cache is an optimisation: a failed write (e.g. a read-only project) costs only time.
+            with contextlib.suppress(Exception):
                 self.ctx.db.run(_store)
-            except Exception:  # noqa: BLE001 - the cache is an optimisation; a failed write costs only time
-                pass
         return [cached[pid] for pid in ids]
 
     def words(self, *, by: str = "type", top: int = 20, distinctive: bool = False) -> pd.DataFrame:
@@ -593,9 +608,13 @@ class AnalysisService:
         memo = getattr(self, "_models", {})
         if digest in memo:
             return memo[digest]
+        model = None
         if cache.exists():
-            model = SuggestModel.from_bytes(cache.read_bytes())
-        else:
+            try:
+                model = SuggestModel.from_bytes(cache.read_bytes())
+            except ValueError:
+                model = None  # another format or scikit-learn version: train again below
+        if model is None:
             tokens = self.passage_tokens(pd.DataFrame({"passage_id": ids, "text": texts}))
             model = SuggestModel.train(texts, labels, tokens=tokens)
             tmp = cache.with_suffix(".tmp")
