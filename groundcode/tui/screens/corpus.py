@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
@@ -31,9 +32,11 @@ from groundcode.tui.widgets.funnel import EXCLUSION_LABELS
 if TYPE_CHECKING:
     from groundcode.corpus.views import DocumentView, SearchResult
 
-BATCH = 2000
+BATCH = 100
+PAGE = 500  # rows in the table at a time: a DataTable slows down with 100,000 rows
 TITLE_CELLS = 30
 PREVIEW_CHARS = 1500
+PREVIEW_DELAY = 0.15  # seconds
 SPLITS: tuple[str | None, ...] = (None, "build", "holdout")
 STATUSES: tuple[str | None, ...] = (None, "included", "excluded")
 SPLIT_LABELS = {"build": ("建模集", "build"), "holdout": ("检验集", "holdout")}
@@ -91,6 +94,10 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         Key("escape", "close_hits", "关闭搜索结果", "Close hits", id="corpus.close_hits",
             show=False),
         Key("r", "reload", "刷新", "Refresh", id="corpus.reload", show=False),
+        Key("right_square_bracket", "page(1)", "下一页", "Next page", id="corpus.next_page",
+            key_display="]"),
+        Key("left_square_bracket", "page(-1)", "上一页", "Previous page", id="corpus.prev_page",
+            key_display="[", show=False),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
 
@@ -102,10 +109,12 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         self.split_filter: str | None = None
         self.status_filter: str | None = None
         self.shown: list[DocRow] = []
+        self.page = 0
         self.has_dates = False
         self._title_cells = TITLE_CELLS
         self._generation = 0
         self._preview_for: str | None = None
+        self._preview_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -185,13 +194,28 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     def refill(self) -> None:
-        """Show the rows that pass the filters, added in batches so the UI stays live."""
-        self._generation += 1
+        """Show the rows that pass the filters (first page), added in small batches."""
         self.shown = [r for r in self.rows if self._matches(r)]
+        self.page = 0
+        self._show_page()
+
+    def _show_page(self) -> None:
+        self._generation += 1
         self.query_one("#docs", DataTable).clear()
         self._show_filters()
-        self.run_worker(self._fill(self._generation, self.shown), exclusive=True,
+        rows = self.shown[self.page * PAGE:(self.page + 1) * PAGE]
+        self.run_worker(self._fill(self._generation, rows), exclusive=True,
                         group="corpus-fill", exit_on_error=False)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.shown) // PAGE))
+
+    def action_page(self, delta: int) -> None:
+        page = max(0, min(self.pages - 1, self.page + delta))
+        if page != self.page:
+            self.page = page
+            self._show_page()
 
     async def _fill(self, generation: int, rows: list[DocRow]) -> None:
         table = self.query_one("#docs", DataTable)
@@ -220,6 +244,8 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
             f"type(t) {show(self.type_filter, type_label)} · split(s) {show(self.split_filter, split_label)}"
             f" · status(f) {show(self.status_filter, status_label)} · {len(self.shown)}/{len(self.rows)} documents",
         )
+        if self.pages > 1:
+            text += tr(f" · 第 {self.page + 1}/{self.pages} 页 ([ ])", f" · page {self.page + 1}/{self.pages} ([ ])")
         self.query_one("#filters", Static).update(text)
 
     # -- results from workers --------------------------------------------
@@ -273,7 +299,10 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
 
     @on(DataTable.RowHighlighted, "#docs")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._preview_highlighted()
+        # Wait until the cursor rests, so scrolling fast does not queue a fetch per row.
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, self._preview_highlighted)
 
     def _preview_highlighted(self) -> None:
         number = self._current_number()
@@ -363,6 +392,8 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
             app_of(self).open_document(number)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            return self.pages > 1
         if action in ("exclude", "include"):
             return app_of(self).is_lead
         if action == "close_hits":

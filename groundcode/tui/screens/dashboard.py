@@ -7,6 +7,7 @@ in blind mode, so a coder's dashboard does not even ask).
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -21,6 +22,8 @@ from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.widgets.funnel import FunnelTable
+
+RELOAD_AFTER = 20.0  # seconds
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -37,6 +40,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         Key("b", "toggle_blind", "切换盲编", "Blind mode", id="dashboard.blind"),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
+    _loaded_at: float = -1e9
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -56,18 +60,18 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
                 yield Static("", id="saturation")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.reload()
-
     def on_screen_resume(self) -> None:
-        if self.is_mounted:
-            self.reload()
+        # Also sent when the mode first opens. Paint first; the queries (and pandas) follow.
+        # Progress is costly on a large project, so coming back within a while reuses it.
+        if time.monotonic() - self._loaded_at > RELOAD_AFTER:
+            self.call_after_refresh(self.reload)
 
     def action_reload(self) -> None:
         self.reload()
 
     def reload(self) -> None:
         """Fetch everything; the lead-only numbers in their own workers (they are slower)."""
+        self._loaded_at = time.monotonic()
         self.query_one("#funnel").loading = True
         self.query_one("#progress").loading = True
         self.load_overview()
