@@ -13,11 +13,11 @@ from textual.widgets import DataTable
 from groundcode.tui.i18n import tr
 
 EXCLUSION_LABELS: dict[str, tuple[str, str]] = {
-    "duplicate": ("重复", "duplicate"),
-    "irrelevant": ("无关", "irrelevant"),
-    "no_substance": ("无实质", "no substance"),
-    "out_of_range": ("超出时间", "out of range"),
-    "not_sampled": ("未抽中", "not sampled"),
+    "duplicate": ("重复", "dup"),
+    "irrelevant": ("无关", "irrel"),
+    "no_substance": ("无实质", "empty"),
+    "out_of_range": ("超出时间", "dates"),
+    "not_sampled": ("未抽中", "unsampled"),
     "manual": ("人工排除", "manual"),
 }
 
@@ -46,7 +46,7 @@ class FunnelTable(DataTable[Any]):
         for kind in self.kinds:
             zh, en = EXCLUSION_LABELS.get(kind, (kind, kind))
             self.add_column(tr(f"−{zh}", f"−{en}"), key=f"x:{kind}")
-        self.add_column(tr("纳入", "Included"), key="included")
+        self.add_column(tr("纳入", "Incl."), key="included")
         self.add_column(tr("建模集", "Build"), key="build")
         self.add_column(tr("检验集", "Holdout"), key="holdout")
         for slug, entry in funnel.get("by_type", {}).items():
