@@ -91,3 +91,42 @@ async def test_codebook_export_offers_its_own_formats(
         assert screen.request().fmt == "yaml"
         await _export_to(app, pilot, screen, tmp_path)
         assert (tmp_path / "codebook.yaml").exists()
+
+
+@sync
+async def test_progress_dialog_reports_and_can_be_cancelled(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    import threading
+
+    from groundcode.tui.screens.progress import ProgressReport
+
+    results: list[object] = []
+    started = threading.Event()
+    steps: list[int] = []
+
+    def job(report: ProgressReport) -> str:
+        started.set()
+        for i in range(10_000):
+            report(i, 10_000)  # raises JobCancelled once Escape was pressed
+            steps.append(i)
+            threading.Event().wait(0.001)
+        return "finished"
+
+    def quick(report: ProgressReport) -> str:
+        report(1, 1)
+        return "finished"
+
+    app = make_test_app(demo_project, "chen")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ProgressScreen(quick, title="quick"), results.append)
+        await settle(app, pilot)
+        app.push_screen(ProgressScreen(job, title="long"), results.append)
+        await pilot.pause()
+        assert started.wait(5)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ProgressScreen)
+    assert results == ["finished", None]
+    assert len(steps) < 10_000

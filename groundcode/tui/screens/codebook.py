@@ -249,7 +249,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         self.post_message(self.Loaded(tree, select, note))
 
     @work(thread=True, exit_on_error=False, group="codebook-change")
-    def remove(self, node: CodeNode, force: bool) -> None:
+    def delete_item(self, node: CodeNode, force: bool) -> None:
         """Delete an item; a refusal because it is coded comes back as ``DeleteRefused``."""
         p = self.project
         try:
@@ -313,7 +313,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
 
         def answered(force: bool | None) -> None:
             if force:
-                self.remove(node, True)
+                self.delete_item(node, True)
 
         question = (
             message.message
@@ -672,4 +672,4 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
             )
         )
         if sure:
-            self.remove(node, False)
+            self.delete_item(node, False)
