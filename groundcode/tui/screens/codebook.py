@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
@@ -180,6 +180,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.codebook: CodebookTree | None = None
+        self._loaded_once = False
 
     # -- layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -207,6 +208,15 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         tree.loading = True
         tree.focus()
         self.load()
+
+    def on_screen_suspend(self) -> None:
+        # A dialog on top is not "leaving": its own worker refreshes what it changed.
+        self._left_for_modal = isinstance(self.app.screen, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        """Coming back from coding: counts may have changed, so read the tree again."""
+        if self._loaded_once and not getattr(self, "_left_for_modal", False):
+            self.load()
 
     # -- service access ---------------------------------------------------------
     @property
@@ -287,6 +297,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
     @on(Loaded)
     def _show_tree(self, message: Loaded) -> None:
         self.codebook = message.tree
+        self._loaded_once = True
         tree = self.query_one("#codebook-tree", Tree)
         tree.loading = False
         expanded = self._expanded_keys(tree)

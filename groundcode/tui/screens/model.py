@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
 from groundcode.errors import GroundcodeError
@@ -89,6 +89,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
         super().__init__()
         self.model: ModelView | None = None
         self.saved_storyline: str | None = None
+        self._loaded_once = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -118,6 +119,15 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
         for selector in ("#model-left", "#model-right"):
             self.query_one(selector).loading = True
         self.load()
+
+    def on_screen_suspend(self) -> None:
+        # A dialog on top is not "leaving": its own worker refreshes what it changed.
+        self._left_for_modal = isinstance(self.app.screen, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        """Coming back from the codebook: nodes may have been renamed; unsaved text is kept."""
+        if self._loaded_once and not getattr(self, "_left_for_modal", False):
+            self.load()
 
     def _title_storyline(self, *, modified: bool) -> None:
         mark = " ●" if modified else ""
@@ -164,6 +174,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
     def _show(self, message: Loaded) -> None:
         model = message.model
         self.model = model
+        self._loaded_once = True
         for selector in ("#model-left", "#model-right"):
             self.query_one(selector).loading = False
         core = Text()

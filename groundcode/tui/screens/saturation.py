@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.errors import GroundcodeError
@@ -98,6 +98,15 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
         table.add_column(tr("归入初步范畴", "Placed in category"), key="category")
         self.recompute()
 
+    def on_screen_suspend(self) -> None:
+        # A dialog on top is not "leaving": its own worker refreshes what it changed.
+        self._left_for_modal = isinstance(self.app.screen, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        """Coming back after coding or placing concepts: the verdict may have changed."""
+        if self.report is not None and not getattr(self, "_left_for_modal", False):
+            self.recompute()
+
     # -- work ---------------------------------------------------------------
     def recompute(self) -> None:
         for selector in ("#saturation-top", "#saturation-curve"):
@@ -110,7 +119,9 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
         try:
             report = p.analysis.saturation(coder=basis)
             progress = p.coding.progress()
-            coded = [str(c) for c, n in zip(progress["coder"], progress["codings"], strict=True) if n]
+            coded = [
+                str(c) for c, n in zip(progress["coder"], progress["codings"], strict=True) if n
+            ]
             bases = [CONSENSUS, *(c for c in coded if c != CONSENSUS)]
         except GroundcodeError as exc:
             self.post_message(self.Failed(str(exc)))
