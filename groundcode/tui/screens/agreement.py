@@ -290,11 +290,13 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             tr(f"仅 {b}", f"{b} only"),
             tr("都未用", "neither"),
         )
+        # Long concept names must not push the counts off screen: the name column takes the rest.
+        name_width = max(14, self.size.width - 70)
         for key, header in zip(PER_CODE_COLUMNS, headers, strict=True):
             marker = ""
             if self.sort_index >= 0 and PER_CODE_COLUMNS[self.sort_index] == key:
                 marker = " ▼" if self.sort_reverse else " ▲"
-            table.add_column(header + marker, key=key)
+            table.add_column(header + marker, key=key, width=name_width if key == "code" else None)
         for row in self.sorted_rows():
             table.add_row(
                 Text(str(row["code"])),
