@@ -735,14 +735,25 @@ class CorpusService:
                 upto = int(get_setting(s, "search_indexed_upto") or 0)
                 grams = query_bigrams(term)
                 if grams and upto > 0:
-                    # Each bigram is quoted, so FTS syntax in the term is never interpreted.
+                    # Candidates: the index's matches plus passages not indexed yet, probed by
+                    # primary key (CROSS JOIN keeps SQLite from scanning documents first);
+                    # each bigram is quoted, so FTS syntax in the term is inert.
                     quoted = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
-                    in_index = Passage.id.in_(  # type: ignore[union-attr]
-                        text("SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q").bindparams(q=quoted)
+                    status = "" if include_excluded else "AND d.status = 'included' "
+                    core = (
+                        "FROM passage p CROSS JOIN document d ON d.id = p.document_id "
+                        "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q "
+                        "UNION ALL SELECT id FROM passage WHERE id > :upto) "
+                        f"AND instr(p.text, :term) > 0 {status}"
                     )
-                    cond = ((Passage.id <= upto) & in_index | (Passage.id > upto)) & literal
-                else:
-                    cond = literal
+                    params = {"q": quoted, "upto": upto, "term": term}
+                    total = s.execute(text("SELECT count(*) " + core), params).scalar() or 0
+                    rows = s.execute(text("SELECT p.idx AS idx, p.text AS text, d.number AS number " + core
+                                          + "ORDER BY d.source_type_id, d.seq, p.idx LIMIT :limit"),
+                                     params | {"limit": limit}).all()
+                    hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
+                    return SearchResult(term, int(total), hits)
+                cond = literal
             else:
                 cond = func.strpos(Passage.text, term) > 0
             q = base.where(cond)
