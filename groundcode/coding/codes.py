@@ -6,6 +6,7 @@ new, uncategorised concept) and the codebook service.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from groundcode.errors import NotFound, UsageError
@@ -45,8 +46,17 @@ def ensure_concept(
         return concept, False
     position = session.exec(select(func.coalesce(func.max(Concept.position), 0))).one() + 1
     concept = Concept(name=name, category_id=category_id, created_by=actor, position=position)
-    session.add(concept)
-    session.flush()
+    try:
+        # A savepoint: another coder may create the same concept at the same moment
+        # (PostgreSQL, read committed); then theirs is the one to use.
+        with session.begin_nested():
+            session.add(concept)
+            session.flush()
+    except IntegrityError:
+        existing = find_concept(session, name)
+        if existing is None:
+            raise
+        return existing, False
     record(
         session,
         actor=actor,

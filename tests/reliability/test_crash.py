@@ -45,11 +45,18 @@ def test_killed_imports_leave_no_partial_document(tmp_path: Path) -> None:
     big = tmp_path / "big.csv"
     big.write_text("\n".join(rows) + "\n", encoding="utf-8")
     rng = random.Random(20)
+    # How long one uninterrupted import takes here (interpreter start included), on a scratch project.
+    (tmp_path / "scratch").mkdir()
+    scratch = _project(tmp_path / "scratch")
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "tests.reliability.worker", "import", scratch, str(big)],
+                   capture_output=True, cwd=ROOT, env=ENV, check=True)
+    duration = time.monotonic() - t0
     outcomes = {"killed": 0, "finished": 0}
     for _ in range(KILLS):
         proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", "import", db, str(big)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
-        time.sleep(rng.uniform(0.3, 3.0))
+        time.sleep(rng.uniform(0.05, 0.95) * duration)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             outcomes["killed"] += 1
