@@ -53,7 +53,6 @@ from groundcode.store.tables import (
     Memo,
     Passage,
     RelationClass,
-    SourceType,
 )
 
 if TYPE_CHECKING:
@@ -429,47 +428,54 @@ class CodingService:
         split: str | None = None,
         include_personal: bool = True,
     ) -> pd.DataFrame:
-        """Codings with their full category path, as a DataFrame (blind mode applies)."""
+        """Codings with their full category path, as a DataFrame (blind mode applies).
+
+        Read in bulk (plain tuples, joined in pandas): large projects hold
+        hundreds of thousands of codings and this feeds exports and queries.
+        """
         import pandas as pd
 
-        with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
-            q = (
-                select(
-                    Coding.id, Coder.name.label("coder"), Document.number.label("document"),  # type: ignore[attr-defined]
-                    SourceType.slug.label("type"), Document.split, Passage.idx.label("passage"),
-                    Coding.start, Coding.end, Coding.snippet.label("text"),  # type: ignore[attr-defined]
-                    Concept.name.label("concept"), Category.number.label("category_number"),  # type: ignore[attr-defined]
-                    Category.name.label("category"), MainCategory.name.label("main_category"),  # type: ignore[attr-defined]
-                    RelationClass.name.label("relation_class"), Coding.assisted, Coding.created_at,  # type: ignore[attr-defined]
-                )
-                .join(Coder, Coder.id == Coding.coder_id)
-                .join(Document, Document.id == Coding.document_id)
-                .join(SourceType, SourceType.id == Document.source_type_id)
-                .join(Concept, Concept.id == Coding.concept_id)
-                .outerjoin(Passage, Passage.id == Coding.passage_id)
-                .outerjoin(Category, Category.id == Concept.category_id)
-                .outerjoin(MainCategory, MainCategory.id == Category.main_category_id)
-                .outerjoin(RelationClass, RelationClass.id == MainCategory.relation_class_id)
-                .order_by(Document.source_type_id, Document.seq, Coding.start, Coding.id)
-            )
-            if visible is not None:
-                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
-            if document:
-                q = q.where(Document.number == document)
-            if concept:
-                q = q.where(Concept.name == concept)
-            if category:
-                q = q.where(Category.name == category)
-            if split:
-                q = q.where(Document.split == split)
-            if not include_personal:
-                q = q.where(Document.personal.is_(False))  # type: ignore[attr-defined]
-            rows = s.execute(q).all()
+        from groundcode.store.raw import fetch_frame, id_list
+
         cols = ["id", "coder", "document", "type", "split", "passage", "start", "end", "text", "concept",
                 "category_number", "category", "main_category", "relation_class", "assisted", "created_at"]
-        frame = pd.DataFrame(rows, columns=cols)
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            where = ["1=1"]
+            params: list[Any] = []
+            if visible is not None:
+                where.append(f"c.coder_id IN {id_list(visible)}")
+            if document:
+                where.append("d.number = ?")
+                params.append(str(document).replace(" ", ""))
+            if concept:
+                where.append("k.name = ?")
+                params.append(concept)
+            if category:
+                where.append("cat.name = ?")
+                params.append(category)
+            if split:
+                where.append("d.split = ?")
+                params.append(split)
+            if not include_personal:
+                where.append("d.personal = ?")
+                params.append(False)
+            frame = fetch_frame(
+                s,
+                'SELECT c.id, co.name, d.number, st.slug, d.split, p.idx, c.start, c."end", c.snippet, k.name, '
+                "cat.number, cat.name, m.name, r.name, c.assisted, c.created_at, d.source_type_id, d.seq "
+                "FROM coding c JOIN coder co ON co.id = c.coder_id JOIN document d ON d.id = c.document_id "
+                "JOIN source_type st ON st.id = d.source_type_id JOIN concept k ON k.id = c.concept_id "
+                "LEFT JOIN passage p ON p.id = c.passage_id LEFT JOIN category cat ON cat.id = k.category_id "
+                "LEFT JOIN main_category m ON m.id = cat.main_category_id "
+                "LEFT JOIN relation_class r ON r.id = m.relation_class_id WHERE " + " AND ".join(where),
+                [*cols, "_t", "_n"], params,
+            )
+        frame = frame.sort_values(["_t", "_n", "start", "id"], kind="stable").drop(columns=["_t", "_n"])
+        frame = frame.reset_index(drop=True)
         frame["passage"] = frame["passage"].astype("Int64")
+        frame["assisted"] = frame["assisted"].astype(bool)
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
         return frame
 
     def next_uncoded(
@@ -856,15 +862,17 @@ class CodingService:
 
     def progress(self) -> pd.DataFrame:
         """Per coder: codings, documents and passages coded (blind mode applies)."""
-        import pandas as pd
+        from groundcode.store.raw import fetch_frame, id_list
 
-        frame = self.codings()
-        if frame.empty:
-            return pd.DataFrame(columns=["coder", "codings", "documents", "passages"])
-        frame = frame.assign(unit=frame["document"] + "#" + frame["passage"].astype(str))
-        return frame.groupby("coder").agg(codings=("id", "size"), documents=("document", "nunique"),
-                                          passages=("unit", "nunique")).reset_index()
-
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor)
+            where = f"WHERE c.coder_id IN {id_list(visible)} " if visible is not None else ""
+            return fetch_frame(
+                s,
+                "SELECT co.name, count(c.id), count(DISTINCT c.document_id), count(DISTINCT c.passage_id) "
+                f"FROM coding c JOIN coder co ON co.id = c.coder_id {where}GROUP BY co.name ORDER BY co.name",
+                ["coder", "codings", "documents", "passages"],
+            )
 
 def _level_column(level: str) -> str:
     cols = {"concept": "concept", "category": "category", "main": "main_category",

@@ -285,51 +285,39 @@ class CorpusService:
         status: str | None = None,
     ) -> pd.DataFrame:
         """One row per document: number, type, title, date, views, split, status, passages."""
-        import pandas as pd
 
         if split not in (None, "build", "holdout"):
             raise UsageError(f"--split must be build or holdout, not '{split}'")
         if status not in (None, "included", "excluded"):
             raise UsageError(f"--status must be included or excluded, not '{status}'")
-        n_pass = (
-            select(Passage.document_id, func.count().label("n"))
-            .group_by(Passage.document_id)
-            .subquery()
-        )
-        q = (
-            select(
-                Document.id, Document.number, Document.source_type_id, SourceType.slug,
-                SourceType.name_zh, Document.title, Document.date, Document.views, Document.split,
-                Document.status, Document.exclusion_kind, Document.exclusion_detail,
-                Document.personal, func.coalesce(n_pass.c.n, 0).label("passages"),
-                func.length(Document.text).label("chars"),
-            )
-            .join(SourceType, SourceType.id == Document.source_type_id)
-            .outerjoin(n_pass, n_pass.c.document_id == Document.id)
-            .order_by(Document.source_type_id, Document.seq)
-        )
+        from groundcode.store.raw import fetch_frame
+
+        where = ["1=1"]
+        params: list[Any] = []
         if type is not None:
-            q = q.where(Document.source_type_id == self.resolve_type(type).id)
+            where.append("d.source_type_id = ?")
+            params.append(self.resolve_type(type).id)
         if split:
-            q = q.where(Document.split == split)
+            where.append("d.split = ?")
+            params.append(split)
         if status:
-            q = q.where(Document.status == status)
+            where.append("d.status = ?")
+            params.append(status)
+        cols = ["id", "number", "type_id", "type", "type_zh", "title", "date", "views", "split", "status",
+                "exclusion", "detail", "personal", "passages"]
         with self.ctx.db.read() as s:
-            rows = s.execute(q).all()
-        return pd.DataFrame(
-            [
-                {
-                    "id": r.id, "number": r.number, "type_id": r.source_type_id, "type": r.slug,
-                    "type_zh": r.name_zh, "title": r.title, "date": r.date, "views": r.views,
-                    "split": r.split, "status": r.status, "exclusion": r.exclusion_kind,
-                    "detail": r.exclusion_detail, "personal": bool(r.personal),
-                    "passages": int(r.passages), "chars": int(r.chars or 0),
-                }
-                for r in rows
-            ],
-            columns=["id", "number", "type_id", "type", "type_zh", "title", "date", "views",
-                     "split", "status", "exclusion", "detail", "personal", "passages", "chars"],
-        )
+            frame = fetch_frame(
+                s,
+                "SELECT d.id, d.number, d.source_type_id, st.slug, st.name_zh, d.title, d.date, d.views, d.split, "
+                "d.status, d.exclusion_kind, d.exclusion_detail, d.personal, coalesce(np.n, 0) "
+                "FROM document d JOIN source_type st ON st.id = d.source_type_id "
+                "LEFT JOIN (SELECT document_id, count(*) AS n FROM passage GROUP BY document_id) np "
+                "ON np.document_id = d.id WHERE " + " AND ".join(where) + " ORDER BY d.source_type_id, d.seq",
+                cols, params,
+            )
+        frame["personal"] = frame["personal"].astype(bool)
+        frame["passages"] = frame["passages"].astype(int)
+        return frame
 
     def passages(self, *, split: str | None = None, status: str | None = "included") -> pd.DataFrame:
         """Every passage with its document number, type and split (for analysis and words)."""

@@ -9,6 +9,7 @@ through here: callers interpolate integers and fixed keywords, never user text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -17,14 +18,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def fetch_frame(session: Session, sql: str, columns: list[str]) -> pd.DataFrame:
+def fetch_frame(session: Session, sql: str, columns: list[str], params: Sequence[Any] = ()) -> pd.DataFrame:
+    """Rows of ``sql`` as a DataFrame; ``?`` placeholders take ``params`` on every backend."""
     import pandas as pd
 
-    dbapi = session.connection().connection.dbapi_connection
+    conn = session.connection()
+    dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
+    if conn.dialect.name != "sqlite":
+        sql = sql.replace("%", "%%").replace("?", "%s")
     cur: Any = dbapi.cursor()
     try:
-        cur.execute(sql)
+        cur.execute(sql, tuple(params))
         rows = cur.fetchall()
     finally:
         cur.close()

@@ -1,0 +1,116 @@
+"""TUI figures on a project, measured by driving the real app headless with Pilot.
+
+    python bench/bench_tui.py bench/data/bench.db
+
+* start: a fresh interpreter imports the app and shows the first screen (dashboard)
+* open a document: ``open_document`` until the coding screen shows its text
+* apply a code: the coding screen's apply until "saved" (the commit) is shown
+* corpus search: the corpus screen's search until the hits are shown
+* memory: peak resident set size of the process after the run
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+START_CODE = r"""
+import time, json, asyncio, sys
+t0 = time.perf_counter()
+from groundcode.tui.app import make_app
+async def main():
+    app = make_app(sys.argv[1], "lead")
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(200):
+            await pilot.pause()
+            if type(app.screen).__name__ == "DashboardScreen":
+                break
+        first = time.perf_counter() - t0
+        print(json.dumps({"first_screen": first}))
+asyncio.run(main())
+"""
+
+
+async def _until(pilot: Any, check: Any, limit: float = 30.0) -> float:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        await pilot.pause(0.005)
+        if check():
+            return time.perf_counter() - t0
+    raise TimeoutError("the TUI did not get there in time")
+
+
+async def _drive(db: str, document: str, concept: str, term: str) -> dict[str, float]:
+    from textual.widgets import Static
+
+    from groundcode.tui.app import make_app
+
+    app = make_app(db, "coder_a")
+    out: dict[str, float] = {}
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        # Warm: the first visit builds the coding screen; measure a later open, as a coder works.
+        app.open_document(document)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen: Any = app.screen
+        other = document.rsplit("-", 1)[0] + "-" + str(int(document.rsplit("-", 1)[1]) - 1)
+        t0 = time.perf_counter()
+        app.open_document(other)
+        await _until(pilot, lambda: getattr(app.screen, "number", None) == other and not app.workers._workers)
+        out["open_document"] = time.perf_counter() - t0
+        screen = app.screen
+        t0 = time.perf_counter()
+        screen.apply_concept(concept)
+        saved = screen.query_one("#saved", Static)
+        await _until(pilot, lambda: "✓" in str(saved.render()))
+        out["apply_code"] = time.perf_counter() - t0
+        app.switch_mode("corpus")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        corpus: Any = app.screen
+        t0 = time.perf_counter()
+        corpus.run_search(term)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        out["corpus_search"] = time.perf_counter() - t0
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def measure(db: Path, *, document: str = "2-1500", concept: str = "概念010", term: str = "健康码互认") -> list[tuple[str, float, str, str]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    starts = []
+    for _ in range(3):
+        proc = subprocess.run([sys.executable, "-c", START_CODE, str(db)], capture_output=True, text=True,
+                              env=env, cwd=ROOT, check=True)
+        starts.append(json.loads(proc.stdout.strip().splitlines()[-1])["first_screen"])
+    code = (f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.bench_tui import _drive; "
+            f"print(json.dumps(asyncio.run(_drive({str(db)!r}, {document!r}, {concept!r}, {term!r}))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                          check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-3000:])
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    return [
+        ("TUI start to first screen", min(starts), "s", "<= 1.5 s"),
+        ("TUI open a document (coding screen)", r["open_document"], "s", "<= 0.1 s"),
+        ("TUI apply a code until shown saved", r["apply_code"], "s", "<= 0.05 s"),
+        ("TUI corpus search until hits shown", r["corpus_search"], "s", "<= 0.2 s"),
+        ("TUI peak memory", r["rss_mb"], "MB", "<= 400 MB"),
+    ]
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "data" / "bench.db"
+    for name, value, unit, budget in measure(target):
+        print(f"{name}: {value:.3f} {unit} (budget {budget})")
