@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import resource
@@ -66,7 +65,9 @@ async def _drive(db: str, document: str, concept: str, term: str) -> dict[str, f
         other = document.rsplit("-", 1)[0] + "-" + str(int(document.rsplit("-", 1)[1]) - 1)
         t0 = time.perf_counter()
         app.open_document(other)
-        await _until(pilot, lambda: getattr(app.screen, "number", None) == other and not app.workers._workers)
+        await _until(
+            pilot, lambda: getattr(app.screen, "number", None) == other and not app.workers._workers
+        )
         out["open_document"] = time.perf_counter() - t0
         screen = app.screen
         t0 = time.perf_counter()
@@ -87,17 +88,28 @@ async def _drive(db: str, document: str, concept: str, term: str) -> dict[str, f
     return out
 
 
-def measure(db: Path, *, document: str = "2-1500", concept: str = "概念010", term: str = "健康码互认") -> list[tuple[str, float, str, str]]:
+def measure(
+    db: Path, *, document: str = "2-1500", concept: str = "概念010", term: str = "健康码互认"
+) -> list[tuple[str, float, str, str]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     starts = []
     for _ in range(3):
-        proc = subprocess.run([sys.executable, "-c", START_CODE, str(db)], capture_output=True, text=True,
-                              env=env, cwd=ROOT, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", START_CODE, str(db)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
         starts.append(json.loads(proc.stdout.strip().splitlines()[-1])["first_screen"])
-    code = (f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.bench_tui import _drive; "
-            f"print(json.dumps(asyncio.run(_drive({str(db)!r}, {document!r}, {concept!r}, {term!r}))))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
-                          check=False)
+    code = (
+        f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.bench_tui import _drive; "
+        f"print(json.dumps(asyncio.run(_drive({str(db)!r}, {document!r}, {concept!r}, {term!r}))))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     r = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -21,12 +21,86 @@ import json
 import random
 from pathlib import Path
 
-WORDS = (
-    "健康码 行程码 场所码 绿码 黄码 红码 赋码 转码 互认 扫码 亮码 核酸 检测 疫情 防控 数据 信息 共享 平台 "
-    "政务 部门 社区 网格 出行 复工 复产 隐私 安全 存储 销毁 申诉 纠错 弹窗 更新 规则 标准 接口 对接 省份 "
-    "城市 地区 风险 等级 密接 隔离 核查 授权 调用 采集 上传 比对 研判 轨迹 定位 场景 公共 交通 小区 医院 "
-    "学校 企业 员工 老人 手机 应用 小程序 系统 故障 延迟 排队 通行 证明 报备 登记 身份 证件 姓名 电话"
-).split()
+WORDS = [
+    "健康码",
+    "行程码",
+    "场所码",
+    "绿码",
+    "黄码",
+    "红码",
+    "赋码",
+    "转码",
+    "互认",
+    "扫码",
+    "亮码",
+    "核酸",
+    "检测",
+    "疫情",
+    "防控",
+    "数据",
+    "信息",
+    "共享",
+    "平台",
+    "政务",
+    "部门",
+    "社区",
+    "网格",
+    "出行",
+    "复工",
+    "复产",
+    "隐私",
+    "安全",
+    "存储",
+    "销毁",
+    "申诉",
+    "纠错",
+    "弹窗",
+    "更新",
+    "规则",
+    "标准",
+    "接口",
+    "对接",
+    "省份",
+    "城市",
+    "地区",
+    "风险",
+    "等级",
+    "密接",
+    "隔离",
+    "核查",
+    "授权",
+    "调用",
+    "采集",
+    "上传",
+    "比对",
+    "研判",
+    "轨迹",
+    "定位",
+    "场景",
+    "公共",
+    "交通",
+    "小区",
+    "医院",
+    "学校",
+    "企业",
+    "员工",
+    "老人",
+    "手机",
+    "应用",
+    "小程序",
+    "系统",
+    "故障",
+    "延迟",
+    "排队",
+    "通行",
+    "证明",
+    "报备",
+    "登记",
+    "身份",
+    "证件",
+    "姓名",
+    "电话",
+]
 FILLER = "的了在是和也就都而及与等这那我们他们一个没有可以进行通过相关已经还是因为所以但是如果"
 PUNCT = "，。！？；、"
 
@@ -36,7 +110,11 @@ def sentence(rng: random.Random, lo: int, hi: int) -> str:
     parts: list[str] = []
     length = 0
     while length < n:
-        w = rng.choice(WORDS) if rng.random() < 0.6 else "".join(rng.choice(FILLER) for _ in range(rng.randint(1, 3)))
+        w = (
+            rng.choice(WORDS)
+            if rng.random() < 0.6
+            else "".join(rng.choice(FILLER) for _ in range(rng.randint(1, 3)))
+        )
         parts.append(w)
         length += len(w)
         if rng.random() < 0.12:
@@ -62,16 +140,26 @@ def make(out: Path, *, seed: int = 7, scale: float = 1.0) -> dict[str, int]:
         for m in range(13):
             if m % 6 != r:
                 continue
-            cats = [{"number": str(c + 1), "name": f"范畴{c + 1:02d}", "definition": f"范畴{c + 1:02d}的定义",
-                     "concepts": [k for k in concepts if cat_of[k] == c]}
-                    for c in range(40) if c % 13 == m]
+            cats = [
+                {
+                    "number": str(c + 1),
+                    "name": f"范畴{c + 1:02d}",
+                    "definition": f"范畴{c + 1:02d}的定义",
+                    "concepts": [k for k in concepts if cat_of[k] == c],
+                }
+                for c in range(40)
+                if c % 13 == m
+            ]
             mains.append({"number": str(m + 1), "name": f"主范畴{m + 1:02d}", "categories": cats})
         rcs.append({"name": f"关系类别{r + 1}", "main_categories": mains})
     import yaml
 
     (out / "codebook.yaml").write_text(
-        yaml.safe_dump({"name": "bench", "relation_classes": rcs}, allow_unicode=True, sort_keys=False),
-        encoding="utf-8")
+        yaml.safe_dump(
+            {"name": "bench", "relation_classes": rcs}, allow_unicode=True, sort_keys=False
+        ),
+        encoding="utf-8",
+    )
 
     # Comments, with 2% reposts of earlier ones.
     comments: list[str] = []
@@ -86,8 +174,16 @@ def make(out: Path, *, seed: int = 7, scale: float = 1.0) -> dict[str, int]:
                 text = sentence(rng, 50, 290)
             comments.append(text)
             day = 1 + (i * 365) // max(1, n_comments)
-            w.writerow([i + 1, text, f"2022-{1 + (day - 1) // 31 % 12:02d}-{1 + (day - 1) % 28:02d} 12:00",
-                        int(10 ** rng.uniform(1, 6)), f"https://weibo.example/p/{i + 1}", f"user{rng.randint(1, 20000)}"])
+            w.writerow(
+                [
+                    i + 1,
+                    text,
+                    f"2022-{1 + (day - 1) // 31 % 12:02d}-{1 + (day - 1) % 28:02d} 12:00",
+                    int(10 ** rng.uniform(1, 6)),
+                    f"https://weibo.example/p/{i + 1}",
+                    f"user{rng.randint(1, 20000)}",
+                ]
+            )
 
     # Long documents: paragraphs on separate lines.
     paragraphs_per_doc: list[int] = []
@@ -101,8 +197,13 @@ def make(out: Path, *, seed: int = 7, scale: float = 1.0) -> dict[str, int]:
                 paras.append(p)
                 size += len(p) + 1
             paragraphs_per_doc.append(len(paras))
-            fh.write(json.dumps({"title": f"报道{i + 1}", "text": "\n".join(paras), "date": "2022-05-01"},
-                                ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {"title": f"报道{i + 1}", "text": "\n".join(paras), "date": "2022-05-01"},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
     # Codings: coder A ~200k over comments and document paragraphs; B agrees ~85%.
     units = [(f"4-{i + 1}", 1) for i in range(n_comments)]
@@ -130,7 +231,13 @@ def make(out: Path, *, seed: int = 7, scale: float = 1.0) -> dict[str, int]:
             if rng.random() < 0.03:
                 w.writerow([doc, pas, rng.choice(concepts), "coder_b"])
                 n_b += 1
-    return {"comments": n_comments, "documents": n_docs, "concepts": n_concepts, "codings_a": n_a, "codings_b": n_b}
+    return {
+        "comments": n_comments,
+        "documents": n_docs,
+        "concepts": n_concepts,
+        "codings_a": n_a,
+        "codings_b": n_b,
+    }
 
 
 def main() -> None:

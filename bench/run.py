@@ -29,7 +29,11 @@ RESULTS: list[tuple[str, str, str, str]] = []
 
 
 def record(name: str, value: float, unit: str, budget: str) -> None:
-    shown = f"{value:.3f}" if unit == "s" else (f"{value:.1f}" if isinstance(value, float) else str(value))
+    shown = (
+        f"{value:.3f}"
+        if unit == "s"
+        else (f"{value:.1f}" if isinstance(value, float) else str(value))
+    )
     RESULTS.append((name, shown, unit, budget))
     print(f"  {name}: {shown} {unit} (budget {budget})", flush=True)
 
@@ -46,8 +50,14 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
 
 def child(code: str) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; it prints one JSON object; peak RSS is added."""
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     data = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -65,7 +75,11 @@ def build(data: Path, db: Path) -> None:
         lead.coding.add_coder("coder_a")
         lead.coding.add_coder("coder_b")
         lead.codebook.import_yaml(data / "codebook.yaml")
-        t, _ = timed(lambda: lead.corpus.import_files([data / "documents.jsonl"], type=2, segment="paragraph"))
+        t, _ = timed(
+            lambda: lead.corpus.import_files(
+                [data / "documents.jsonl"], type=2, segment="paragraph"
+            )
+        )
         record("import 2,000 long documents (jsonl)", t, "s", "-")
     code = (
         "import json,time,resource\n"
@@ -103,7 +117,9 @@ def run(db: Path, only: set[str] | None) -> None:
             "print(json.dumps({'t':t,'groups':len(r.groups),'rss':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))\n"
         )
         r = child(code)
-        record(f"near-duplicate pass over all documents ({r['groups']} groups)", r["t"], "s", "<= 60 s")
+        record(
+            f"near-duplicate pass over all documents ({r['groups']} groups)", r["t"], "s", "<= 60 s"
+        )
         record("near-duplicate pass, peak memory", r["rss"], "MB", "<= 2048 MB")
     with Project.open(db, user="lead") as p:
         if want("search"):
@@ -122,7 +138,9 @@ def run(db: Path, only: set[str] | None) -> None:
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmp:
-                t, _ = timed(lambda: p.exports.tables(fmt="xlsx", out_dir=Path(tmp) / "t", coder="coder_a"))
+                t, _ = timed(
+                    lambda: p.exports.tables(fmt="xlsx", out_dir=Path(tmp) / "t", coder="coder_a")
+                )
                 record("all tables to xlsx", t, "s", "<= 5 s")
                 t, _ = timed(lambda: p.exports.qdpx(Path(tmp) / "p.qdpx"))
                 record("whole project to .qdpx", t, "s", "-")
@@ -159,7 +177,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
     ap.add_argument("--skip-build", action="store_true")
-    ap.add_argument("--only", default=None, help="comma-separated: dedup,search,agree,saturation,export,coding,tui,words")
+    ap.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated: dedup,search,agree,saturation,export,coding,tui,words",
+    )
     args = ap.parse_args()
     data: Path = args.data
     if not (data / "comments.csv").exists():
@@ -174,11 +196,13 @@ def main() -> None:
     only = set(args.only.split(",")) if args.only else None
     run(db, only)
     print()
-    print(f"| operation | measured | unit | budget |\n|---|---|---|---|")
+    print("| operation | measured | unit | budget |\n|---|---|---|---|")
     for name, value, unit, budget in RESULTS:
         print(f"| {name} | {value} | {unit} | {budget} |")
-    print(f"\n(peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
-          f"{os.cpu_count()} cores)")
+    print(
+        f"\n(peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+        f"{os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,50 @@ CODERS = ("lin", "zhou")
 TYPE_FOLDERS = (("1-policy", 1), ("2-media", 2), ("3-academic", 3), ("4-selfmedia", 4))
 ROW_FILES = {"4-selfmedia": ("comments.csv",)}
 KEYWORDS = (
-    "码", "疫", "核酸", "风险", "隔离", "扫", "行程", "隐私", "申诉", "密接", "防控", "卡口", "复工", "封控",
-    "健康", "病", "传染", "流调", "报备", "体温", "证明", "场所", "康复", "感染", "跨省", "核查", "返乡", "加密",
-    "销毁", "采集", "平台", "部门", "个人信息", "授权", "接口", "互认", "弹窗", "监管", "上报", "纠正", "网格",
-    "阳", "泄露", "聚集",
+    "码",
+    "疫",
+    "核酸",
+    "风险",
+    "隔离",
+    "扫",
+    "行程",
+    "隐私",
+    "申诉",
+    "密接",
+    "防控",
+    "卡口",
+    "复工",
+    "封控",
+    "健康",
+    "病",
+    "传染",
+    "流调",
+    "报备",
+    "体温",
+    "证明",
+    "场所",
+    "康复",
+    "感染",
+    "跨省",
+    "核查",
+    "返乡",
+    "加密",
+    "销毁",
+    "采集",
+    "平台",
+    "部门",
+    "个人信息",
+    "授权",
+    "接口",
+    "互认",
+    "弹窗",
+    "监管",
+    "上报",
+    "纠正",
+    "网格",
+    "阳",
+    "泄露",
+    "聚集",
 )
 DEMO_NAME = "健康码信息资源共享机制（示例项目）"
 # The demo's split seed: under it every document that mentions 药品购买经历 falls in the
@@ -49,9 +89,15 @@ def find_root(start: Path | None = None) -> Path:
     candidates = [start] if start else []
     candidates += [Path.cwd(), Path(__file__).resolve().parent.parent]
     for c in candidates:
-        if c and (c / "corpora" / "health-code").is_dir() and (c / "codebooks" / "health-code.yaml").is_file():
+        if (
+            c
+            and (c / "corpora" / "health-code").is_dir()
+            and (c / "codebooks" / "health-code.yaml").is_file()
+        ):
             return c
-    raise UsageError("cannot find corpora/health-code and codebooks/health-code.yaml (run from the groundcode folder)")
+    raise UsageError(
+        "cannot find corpora/health-code and codebooks/health-code.yaml (run from the groundcode folder)"
+    )
 
 
 def _split_codings(src: Path, holdout: set[str], tmp: Path) -> tuple[Path, Path]:
@@ -68,7 +114,9 @@ def _split_codings(src: Path, holdout: set[str], tmp: Path) -> tuple[Path, Path]
     return build_path, hold_path
 
 
-def build_demo(path: Path, *, root: Path | None = None, echo: Callable[[str], None] = lambda _m: None) -> DemoSummary:
+def build_demo(
+    path: Path, *, root: Path | None = None, echo: Callable[[str], None] = lambda _m: None
+) -> DemoSummary:
     from groundcode.project import Project
 
     base = find_root(root)
@@ -90,8 +138,15 @@ def build_demo(path: Path, *, root: Path | None = None, echo: Callable[[str], No
             if not d.is_dir():
                 continue
             names = ROW_FILES.get(folder)
-            files = [d / n for n in names] if names else sorted(
-                f for f in d.iterdir() if f.suffix.lower() in (".txt", ".md", ".docx", ".html", ".pdf"))
+            files = (
+                [d / n for n in names]
+                if names
+                else sorted(
+                    f
+                    for f in d.iterdir()
+                    if f.suffix.lower() in (".txt", ".md", ".docx", ".html", ".pdf")
+                )
+            )
             report = lead.corpus.import_files(files, type=type_id)
             echo(f"  imported {report.documents} documents of type {type_id}")
         screened = lead.corpus.screen(keywords=KEYWORDS, min_chars=8)
@@ -110,8 +165,10 @@ def build_demo(path: Path, *, root: Path | None = None, echo: Callable[[str], No
                     total += lead.coding.import_csv(part).codings
             echo(f"  imported {total} codings by {', '.join(CODERS)}")
             rec = lead.analysis.reconcile(coders=list(CODERS))
-            echo(f"  reconciled: {rec.copied} agreed codings in consensus, "
-                 f"{len(rec.disagreements)} disagreements left for the lead")
+            echo(
+                f"  reconciled: {rec.copied} agreed codings in consensus, "
+                f"{len(rec.disagreements)} disagreements left for the lead"
+            )
             consensus = rec.copied
         else:
             consensus = 0

@@ -52,9 +52,7 @@ class Project:
         """Open an existing project, upgrading an older schema in place."""
         url = to_url(path_or_url)
         if is_sqlite(url) and url.database and not Path(url.database).exists():
-            raise UsageError(
-                f"{url.database}: no project here (create one with: groundcode init)"
-            )
+            raise UsageError(f"{url.database}: no project here (create one with: groundcode init)")
         db = Database(url)
         try:
             current = migrate.current_revision(db)

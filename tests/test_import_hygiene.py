@@ -24,6 +24,10 @@ def test_core_does_not_import_textual() -> None:
 
 def test_layer_contracts_hold() -> None:
     out = subprocess.run(
-                         [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], capture_output=True, text=True, check=False,
-                         cwd=__file__.rsplit("/tests/", 1)[0])
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=__file__.rsplit("/tests/", 1)[0],
+    )
     assert out.returncode == 0, out.stdout + out.stderr

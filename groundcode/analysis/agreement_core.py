@@ -524,9 +524,9 @@ def compute_agreement(
         "percent_agreement and per-code agreement are proportions (0-1) of agreeing (unit, code) decisions"
     )
     undefined: dict[str, list[str]] = {}
-    for c in per_code:
-        if c.kappa is None and c.reason:
-            undefined.setdefault(c.reason, []).append(c.code)
+    for c in per_code:  # type: ignore[assignment]
+        if c.kappa is None and c.reason:  # type: ignore[attr-defined]
+            undefined.setdefault(c.reason, []).append(c.code)  # type: ignore[attr-defined]
     for reason, names in undefined.items():
         if n_units:
             notes.append(
@@ -781,7 +781,7 @@ def _alpha(
         return stats.Alpha(None, "no codes were applied", alpha_level, int(units.size), 0)
     # Patterns (m, c): a decision judged by m coders, c of whom applied the code.
     pattern_id = {}
-    pat_rows = []
+    pat_rows = []  # type: ignore[var-annotated]
     for m in range(2, n_coders + 1):
         for c in range(m + 1):
             pattern_id[(m, c)] = len(pat_rows)

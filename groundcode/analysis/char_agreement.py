@@ -30,7 +30,9 @@ class CharCounts:
         return self.both + self.a_only + self.b_only + self.neither
 
 
-def kappa_from_counts(both: float, a_only: float, b_only: float, neither: float) -> tuple[float | None, str | None]:
+def kappa_from_counts(
+    both: float, a_only: float, b_only: float, neither: float
+) -> tuple[float | None, str | None]:
     """Cohen's kappa of a 2x2 table; None with a reason when undefined."""
     n = both + a_only + b_only + neither
     if n == 0:
@@ -68,8 +70,9 @@ def _overlap(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> int:
     return total
 
 
-def char_counts(codings: pd.DataFrame, coder_a: int, coder_b: int, column: str,
-                doc_lengths: dict[int, int]) -> list[CharCounts]:
+def char_counts(
+    codings: pd.DataFrame, coder_a: int, coder_b: int, column: str, doc_lengths: dict[int, int]
+) -> list[CharCounts]:
     """Per-code character counts over the documents both coders coded."""
     a_docs = set(codings.loc[codings["coder_id"] == coder_a, "document_id"])
     b_docs = set(codings.loc[codings["coder_id"] == coder_b, "document_id"])
@@ -80,44 +83,79 @@ def char_counts(codings: pd.DataFrame, coder_a: int, coder_b: int, column: str,
     for code, g in frame.groupby(column, sort=True):
         both = a_len = b_len = 0
         for _doc, gd in g.groupby("document_id"):
-            sa = _union_length([(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_a].itertuples()])
-            sb = _union_length([(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_b].itertuples()])
+            sa = _union_length(
+                [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_a].itertuples()]  # type: ignore[arg-type]
+            )
+            sb = _union_length(
+                [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_b].itertuples()]  # type: ignore[arg-type]
+            )
             ov = _overlap(sa, sb)
             both += ov
             a_len += sum(b - a for a, b in sa)
             b_len += sum(b - a for a, b in sb)
-        out.append(CharCounts(str(code), both, a_len - both, b_len - both, total_chars - a_len - b_len + both))
+        out.append(
+            CharCounts(
+                str(code), both, a_len - both, b_len - both, total_chars - a_len - b_len + both
+            )
+        )
     return out
 
 
-def char_agreement_json(codings: pd.DataFrame, coders: dict[int, str], column: str,
-                        doc_lengths: dict[int, int], level: str) -> dict[str, Any]:
+def char_agreement_json(
+    codings: pd.DataFrame,
+    coders: dict[int, str],
+    column: str,
+    doc_lengths: dict[int, int],
+    level: str,
+) -> dict[str, Any]:
     """SPEC §4's JSON shape for the character unit (two coders)."""
     ids = list(coders)
     if len(ids) != 2:
         raise ValueError("character-level agreement compares exactly two coders")
     counts = char_counts(codings, ids[0], ids[1], column, doc_lengths)
     per_code = []
-    notes: list[str] = ["unit: characters of the documents both coders coded (NVivo's convention; "
-                        "characters neither coder coded count as agreement)"]
+    notes: list[str] = [
+        "unit: characters of the documents both coders coded (NVivo's convention; "
+        "characters neither coder coded count as agreement)"
+    ]
     tb = ta = tbb = tn = 0
     for c in counts:
         k, why = kappa_from_counts(c.both, c.a_only, c.b_only, c.neither)
         if why:
             notes.append(f"{c.code}: kappa undefined ({why})")
-        per_code.append({"code": c.code, "kappa": k, "agreement": (c.both + c.neither) / c.n if c.n else 0.0,
-                         "both": c.both, "a_only": c.a_only, "b_only": c.b_only, "neither": c.neither})
+        per_code.append(
+            {
+                "code": c.code,
+                "kappa": k,
+                "agreement": (c.both + c.neither) / c.n if c.n else 0.0,
+                "both": c.both,
+                "a_only": c.a_only,
+                "b_only": c.b_only,
+                "neither": c.neither,
+            }
+        )
         tb, ta, tbb, tn = tb + c.both, ta + c.a_only, tbb + c.b_only, tn + c.neither
     pooled, why = kappa_from_counts(tb, ta, tbb, tn)
     if why:
         notes.append(f"pooled kappa undefined ({why})")
-    n_units = sum(doc_lengths[d] for d in set(codings.loc[codings["coder_id"] == ids[0], "document_id"])
-                  & set(codings.loc[codings["coder_id"] == ids[1], "document_id"]))
+    n_units = sum(
+        doc_lengths[d]
+        for d in set(codings.loc[codings["coder_id"] == ids[0], "document_id"])
+        & set(codings.loc[codings["coder_id"] == ids[1], "document_id"])
+    )
     total = tb + ta + tbb + tn
     return {
-        "coders": [coders[i] for i in ids], "level": level, "unit": "char", "n_units": int(n_units),
-        "percent_agreement": (tb + tn) / total if total else 0.0, "kappa": pooled, "kappa_pooled": pooled,
-        "alpha": None, "fleiss_kappa": None, "per_code": per_code, "notes": notes,
+        "coders": [coders[i] for i in ids],
+        "level": level,
+        "unit": "char",
+        "n_units": int(n_units),
+        "percent_agreement": (tb + tn) / total if total else 0.0,
+        "kappa": pooled,
+        "kappa_pooled": pooled,
+        "alpha": None,
+        "fleiss_kappa": None,
+        "per_code": per_code,
+        "notes": notes,
     }
 
 

@@ -76,8 +76,12 @@ def _dot_text(text: str) -> str:
 
 
 def to_dot(g: Graph) -> str:
-    lines = ["digraph model {", "  rankdir=LR;", '  node [shape=box, fontname="Noto Sans CJK SC"];',
-             '  edge [fontname="Noto Sans CJK SC"];']
+    lines = [
+        "digraph model {",
+        "  rankdir=LR;",
+        '  node [shape=box, fontname="Noto Sans CJK SC"];',
+        '  edge [fontname="Noto Sans CJK SC"];',
+    ]
     groups: dict[str, list[Node]] = {}
     for n in g.nodes:
         if n.group:
@@ -137,7 +141,11 @@ def _width(text: str) -> int:
 
 def to_svg(g: Graph) -> str:
     """A self-contained SVG: layers left to right, boxes sized to their (CJK) labels."""
-    nodes = [n for n in g.nodes if n.kind != "relation_class" or any(e.source == n.id or e.target == n.id for e in g.edges)]
+    nodes = [
+        n
+        for n in g.nodes
+        if n.kind != "relation_class" or any(e.source == n.id or e.target == n.id for e in g.edges)
+    ]
     sub = Graph(tuple(nodes), g.edges, g.title)
     layer = _layers(sub)
     cols: dict[int, list[Node]] = {}
@@ -156,12 +164,16 @@ def to_svg(g: Graph) -> str:
         height = max(height, y)
         x += col_w[c] + gap_x
     width = x - gap_x + pad
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + pad}" '
-           f'viewBox="0 0 {width} {height + pad}" font-family="Noto Sans CJK SC, SimSun, sans-serif" font-size="13">',
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-           'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#444"/></marker></defs>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + pad}" '
+        f'viewBox="0 0 {width} {height + pad}" font-family="Noto Sans CJK SC, SimSun, sans-serif" font-size="13">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#444"/></marker></defs>',
+    ]
     if g.title:
-        out.append(f'<text x="{pad}" y="{pad + 8}" font-size="16" font-weight="bold">{html.escape(g.title)}</text>')
+        out.append(
+            f'<text x="{pad}" y="{pad + 8}" font-size="16" font-weight="bold">{html.escape(g.title)}</text>'
+        )
     for e in g.edges:
         if e.source not in pos or e.target not in pos:
             continue
@@ -172,19 +184,29 @@ def to_svg(g: Graph) -> str:
         if tx <= sx:  # same or earlier layer: route under the boxes
             sx, sy, tx, ty = x1 + w1 / 2, y1 + box_h, x2 + 10, y2 + box_h
         mx = (sx + tx) / 2
-        out.append(f'<path d="M {sx} {sy} C {mx} {sy}, {mx} {ty}, {tx} {ty}" fill="none" stroke="#444" '
-                   f'stroke-width="1.2" marker-end="url(#arrow)"/>')
+        out.append(
+            f'<path d="M {sx} {sy} C {mx} {sy}, {mx} {ty}, {tx} {ty}" fill="none" stroke="#444" '
+            f'stroke-width="1.2" marker-end="url(#arrow)"/>'
+        )
         if e.label:
-            out.append(f'<text x="{mx}" y="{(sy + ty) / 2 - 4}" text-anchor="middle" fill="#333" '
-                       f'font-size="11">{html.escape(e.label)}</text>')
+            out.append(
+                f'<text x="{mx}" y="{(sy + ty) / 2 - 4}" text-anchor="middle" fill="#333" '
+                f'font-size="11">{html.escape(e.label)}</text>'
+            )
     for n in nodes:
         x0, y0, w = pos[n.id]
         stroke = "3" if n.kind == "core" else "1.2"
         rx = "16" if n.kind == "core" else "4"
-        fill = {"core": "#fde9c9", "relation_class": "#e3ecf7", "main_category": "#ffffff"}.get(n.kind, "#f5f5f5")
-        out.append(f'<rect x="{x0}" y="{y0}" width="{w}" height="{box_h}" rx="{rx}" fill="{fill}" '
-                   f'stroke="#333" stroke-width="{stroke}"/>')
-        out.append(f'<text x="{x0 + w / 2}" y="{y0 + box_h / 2 + 4}" text-anchor="middle">{html.escape(n.label)}</text>')
+        fill = {"core": "#fde9c9", "relation_class": "#e3ecf7", "main_category": "#ffffff"}.get(
+            n.kind, "#f5f5f5"
+        )
+        out.append(
+            f'<rect x="{x0}" y="{y0}" width="{w}" height="{box_h}" rx="{rx}" fill="{fill}" '
+            f'stroke="#333" stroke-width="{stroke}"/>'
+        )
+        out.append(
+            f'<text x="{x0 + w / 2}" y="{y0 + box_h / 2 + 4}" text-anchor="middle">{html.escape(n.label)}</text>'
+        )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -229,7 +251,7 @@ def find_cycles(edges: Sequence[Edge]) -> list[list[str]]:
         stack.append(v)
         for w in succ.get(v, []):
             if state.get(w) == 1:
-                cycles.append(stack[stack.index(w):] + [w])
+                cycles.append(stack[stack.index(w) :] + [w])
             elif w not in state:
                 visit(w)
         stack.pop()

@@ -52,7 +52,12 @@ class GuestResult:
     note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"base": self.base, "run": self.run, "threshold": self.threshold, "reached_at": self.reached_at}
+        return {
+            "base": self.base,
+            "run": self.run,
+            "threshold": self.threshold,
+            "reached_at": self.reached_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,8 @@ class SaturationReport:
             "guest": self.guest.to_json(),
             "basis": self.basis,
             "holdout_started_at": self.holdout_started_at.isoformat(timespec="seconds")
-            if self.holdout_started_at else None,
+            if self.holdout_started_at
+            else None,
             "coverage": self.coverage,
             "curve": [p.__dict__ for p in self.curve],
         }
@@ -121,11 +127,20 @@ def guest_rule(
         raise ValueError("base and run must be at least 1")
     if not 0 <= threshold < 1:
         raise ValueError("threshold must be in [0, 1)")
-    counts = list(first_counts) if first_counts is not None else _first_seen_counts(new_per_doc or [])
+    counts = (
+        list(first_counts) if first_counts is not None else _first_seen_counts(new_per_doc or [])
+    )
     n = len(counts)
     if n < base + run:
-        return GuestResult(base, run, threshold, None, 0, (),
-                           f"{n} documents: the rule needs at least base + run = {base + run}")
+        return GuestResult(
+            base,
+            run,
+            threshold,
+            None,
+            0,
+            (),
+            f"{n} documents: the rule needs at least base + run = {base + run}",
+        )
     prefix = [0]
     for c in counts:
         prefix.append(prefix[-1] + c)
@@ -190,7 +205,9 @@ def curve_points(frame: Any, *, order: str = "coding") -> tuple[list[CurvePoint]
     return points, new_c
 
 
-def curve(rows: Sequence[CodingRow], *, order: str = "coding") -> tuple[list[CurvePoint], list[set[str]]]:
+def curve(
+    rows: Sequence[CodingRow], *, order: str = "coding"
+) -> tuple[list[CurvePoint], list[set[str]]]:
     """Cumulative distinct concepts (and categories) over documents, and each document's concepts."""
     frame = _rows_frame(rows)
     points, _ = curve_points(frame, order=order)
@@ -227,12 +244,32 @@ def holdout_test(
     coded_docs = set(holdout_rows["document"].tolist())
     reasons: list[str] = []
     if holdout_documents == 0:
-        return SaturationReport(None, ("the holdout is empty: run `groundcode split` first",), (), (), 0, 0,
-                                guest, tuple(points), basis, None, coverage or {})
+        return SaturationReport(
+            None,
+            ("the holdout is empty: run `groundcode split` first",),
+            (),
+            (),
+            0,
+            0,
+            guest,
+            tuple(points),
+            basis,
+            None,
+            coverage or {},
+        )
     if holdout_rows.empty:
         return SaturationReport(
-            None, (f"none of the {holdout_documents} holdout documents is coded yet ({basis})",),
-            (), (), holdout_documents, 0, guest, tuple(points), basis, None, coverage or {},
+            None,
+            (f"none of the {holdout_documents} holdout documents is coded yet ({basis})",),
+            (),
+            (),
+            holdout_documents,
+            0,
+            guest,
+            tuple(points),
+            basis,
+            None,
+            coverage or {},
         )
     started = holdout_rows.sort_values(["at", "order"], kind="stable")["at"].iloc[0]
     started = started.to_pydatetime() if hasattr(started, "to_pydatetime") else started
@@ -241,7 +278,9 @@ def holdout_test(
     new_concepts = [(c, placement.get(c)) for c in new_names]
     new_nodes = [n for n in nodes if n.created_at > started]
     for n in new_nodes:
-        reasons.append(f"{n.level.replace('_', ' ')} '{n.name}' was created after holdout coding began")
+        reasons.append(
+            f"{n.level.replace('_', ' ')} '{n.name}' was created after holdout coding began"
+        )
     unplaced = [c for c, cat in new_concepts if cat is None]
     for c in unplaced:
         reasons.append(f"new concept '{c}' is not placed in any initial category yet")
@@ -255,6 +294,15 @@ def holdout_test(
         else:
             reasons.append("the holdout brought no new concept and no new category")
     return SaturationReport(
-        saturated, tuple(reasons), tuple(new_concepts), tuple(n.name for n in new_nodes),
-        holdout_documents, len(coded_docs), guest, tuple(points), basis, started, coverage or {},
+        saturated,
+        tuple(reasons),
+        tuple(new_concepts),
+        tuple(n.name for n in new_nodes),
+        holdout_documents,
+        len(coded_docs),
+        guest,
+        tuple(points),
+        basis,
+        started,
+        coverage or {},
     )

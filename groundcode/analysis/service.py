@@ -49,7 +49,12 @@ if TYPE_CHECKING:
     from groundcode.analysis.agreement_core import AgreementResult
     from groundcode.analysis.model_render import Graph
 
-LEVELS = {"concept": "concept", "category": "category", "main": "main_category", "main_category": "main_category"}
+LEVELS = {
+    "concept": "concept",
+    "category": "category",
+    "main": "main_category",
+    "main_category": "main_category",
+}
 SPLITS = ("build", "holdout", "all")
 
 
@@ -62,8 +67,13 @@ class Disagreement:
     decided: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"document": self.document, "passage": self.passage, "text": self.text,
-                "codes": self.codes, "decided": self.decided}
+        return {
+            "document": self.document,
+            "passage": self.passage,
+            "text": self.text,
+            "codes": self.codes,
+            "decided": self.decided,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,9 +84,13 @@ class ReconcileReport:
     disagreements: tuple[Disagreement, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
-        return {"coders": list(self.coders), "copied": self.copied, "already": self.already,
-                "open": len([d for d in self.disagreements if d.decided is None]),
-                "disagreements": [d.to_json() for d in self.disagreements]}
+        return {
+            "coders": list(self.coders),
+            "copied": self.copied,
+            "already": self.already,
+            "open": len([d for d in self.disagreements if d.decided is None]),
+            "disagreements": [d.to_json() for d in self.disagreements],
+        }
 
 
 class AnalysisService:
@@ -92,16 +106,23 @@ class AnalysisService:
         if coders:
             picked = [find_coder(s, c) for c in coders]
         else:
-            picked = list(s.execute(
-                select(Coder).where(Coder.role != "consensus",
-                                    Coder.id.in_(select(Coding.coder_id).distinct()))  # type: ignore[union-attr]
-                .order_by(Coder.id)).scalars())
+            picked = list(
+                s.execute(
+                    select(Coder)
+                    .where(
+                        Coder.role != "consensus", Coder.id.in_(select(Coding.coder_id).distinct())
+                    )  # type: ignore[union-attr]
+                    .order_by(Coder.id)
+                ).scalars()
+            )
         if len({c.id for c in picked}) < 2:
             raise UsageError("agreement needs at least two coders with codings (--coders A,B)")
         return picked
 
     # -- agreement data --------------------------------------------------
-    def _coded_frame(self, s: Session, coder_ids: Sequence[int], split: str, *, with_time: bool = False) -> pd.DataFrame:
+    def _coded_frame(
+        self, s: Session, coder_ids: Sequence[int], split: str, *, with_time: bool = False
+    ) -> pd.DataFrame:
         """Codings of the given coders on included documents, with every level of the category path.
 
         Bulk reads of plain columns joined in pandas: at 400,000 codings a SQL
@@ -114,12 +135,16 @@ class AnalysisService:
         if with_time:
             cols.append("created_at")
             sql_cols += ", created_at"
-        frame = fetch_frame(s, f"SELECT {sql_cols} FROM coding WHERE coder_id IN {id_list(list(coder_ids))}", cols)
+        frame = fetch_frame(
+            s, f"SELECT {sql_cols} FROM coding WHERE coder_id IN {id_list(list(coder_ids))}", cols
+        )
         if with_time:
             import pandas as pd
 
             frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
-        docs = fetch_frame(s, "SELECT id, split FROM document WHERE status = 'included'", ["document_id", "split"])
+        docs = fetch_frame(
+            s, "SELECT id, split FROM document WHERE status = 'included'", ["document_id", "split"]
+        )
         if split != "all":
             docs = docs[docs["split"] == split]
         frame = frame.merge(docs, on="document_id", how="inner")
@@ -131,7 +156,9 @@ class AnalysisService:
         )
         return frame.merge(names, on="concept_id", how="left")
 
-    def _passage_units(self, s: Session, codings: pd.DataFrame, coders: list[Coder], level: str) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
+    def _passage_units(
+        self, s: Session, codings: pd.DataFrame, coders: list[Coder], level: str
+    ) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
         """Long rows (unit, coder, code) over the passages of documents each coder judged."""
         import pandas as pd
 
@@ -141,27 +168,43 @@ class AnalysisService:
         names = {c.id: c.name for c in coders}
         doc_ids = sorted(set(codings["document_id"].tolist()))
         passages = fetch_frame(
-            s, f'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN {id_list(doc_ids)}',
+            s,
+            f'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN {id_list(doc_ids)}',
             ["passage_id", "document_id", "pstart", "pend", "idx"],
         )
-        where = dict(zip(passages["passage_id"].tolist(),
-                         zip(passages["document_id"].tolist(), passages["idx"].tolist(), strict=True), strict=True))
+        where = dict(
+            zip(
+                passages["passage_id"].tolist(),
+                zip(passages["document_id"].tolist(), passages["idx"].tolist(), strict=True),
+                strict=True,
+            )
+        )
         coded = codings[["coder_id", "document_id", "passage_id", "start", "end", col]]
         # Spans that cross passage boundaries count for every passage they touch.
         loose = coded[coded["passage_id"].isna()]
         if not loose.empty:
             extra = loose.drop(columns="passage_id").merge(passages, on="document_id")
             extra = extra[(extra["start"] < extra["pend"]) & (extra["end"] > extra["pstart"])]
-            coded = pd.concat([coded[coded["passage_id"].notna()], extra[coded.columns]], ignore_index=True)
+            coded = pd.concat(
+                [coded[coded["passage_id"].notna()], extra[coded.columns]], ignore_index=True
+            )
         coded = coded.dropna(subset=[col, "passage_id"])
         judged = codings[["coder_id", "document_id"]].drop_duplicates()
         judged_units = judged.merge(passages[["passage_id", "document_id"]], on="document_id")
-        applied = pd.DataFrame({"unit": coded["passage_id"].astype("int64").to_numpy(),
-                                "coder": coded["coder_id"].map(names).to_numpy(),
-                                "code": coded[col].to_numpy()}).drop_duplicates()
+        applied = pd.DataFrame(
+            {
+                "unit": coded["passage_id"].astype("int64").to_numpy(),
+                "coder": coded["coder_id"].map(names).to_numpy(),
+                "code": coded[col].to_numpy(),
+            }
+        ).drop_duplicates()
         # "Judged, nothing applied" rows only where the coder applied nothing in that unit.
-        empty = pd.DataFrame({"unit": judged_units["passage_id"].astype("int64").to_numpy(),
-                              "coder": judged_units["coder_id"].map(names).to_numpy()})
+        empty = pd.DataFrame(
+            {
+                "unit": judged_units["passage_id"].astype("int64").to_numpy(),
+                "coder": judged_units["coder_id"].map(names).to_numpy(),
+            }
+        )
         has = applied[["unit", "coder"]].drop_duplicates()
         empty = empty.merge(has, on=["unit", "coder"], how="left", indicator=True)
         empty = empty[empty["_merge"] == "left_only"].drop(columns="_merge").assign(code=None)
@@ -197,14 +240,24 @@ class AnalysisService:
 
                 if len(picked) != 2:
                     raise UsageError("--unit char compares exactly two coders (--coders A,B)")
-                data = char_agreement_json(frame, {c.id: c.name for c in picked}, LEVELS[level],  # type: ignore[misc]
-                                           self._doc_lengths(s, frame), level)
+                data = char_agreement_json(
+                    frame,
+                    {c.id: c.name for c in picked},
+                    LEVELS[level],  # type: ignore[misc]
+                    self._doc_lengths(s, frame),
+                    level,
+                )
                 self._last_where = {}
                 return CharAgreement(data)  # type: ignore[return-value]
             rows, where = self._passage_units(s, frame, picked, level)
         result = compute_agreement(
-            rows, coders=[c.name for c in picked], ignore_uncoded=ignore_uncoded, seed=seed,
-            level=level, unit_kind=unit, bootstrap=bootstrap,
+            rows,
+            coders=[c.name for c in picked],
+            ignore_uncoded=ignore_uncoded,
+            seed=seed,
+            level=level,
+            unit_kind=unit,
+            bootstrap=bootstrap,
         )
         self._last_where = where
         return result
@@ -213,14 +266,20 @@ class AnalysisService:
         from groundcode.store.raw import fetch_frame, id_list
 
         ids = sorted(set(frame["document_id"].tolist()))
-        docs = fetch_frame(s, f"SELECT id, number FROM document WHERE id IN {id_list(ids)}", ["id", "number"])
+        docs = fetch_frame(
+            s, f"SELECT id, number FROM document WHERE id IN {id_list(ids)}", ["id", "number"]
+        )
         return dict(zip(docs["id"].tolist(), docs["number"].tolist(), strict=True))
 
     def _doc_lengths(self, s: Session, frame: pd.DataFrame) -> dict[int, int]:
         ids = sorted(set(frame["document_id"].tolist()))
         if not ids:
             return {}
-        return dict(s.execute(select(Document.id, func.length(Document.text)).where(Document.id.in_(ids))).all())  # type: ignore[attr-defined,arg-type]
+        return dict(
+            s.execute(
+                select(Document.id, func.length(Document.text)).where(Document.id.in_(ids))
+            ).all()
+        )  # type: ignore[attr-defined,arg-type]
 
     def disagreements(
         self, *, coders: Sequence[str] | None = None, level: str = "concept", split: str = "all"
@@ -231,21 +290,41 @@ class AnalysisService:
         decided = self._decisions()
         with self.ctx.db.read() as s:
             ids = [int(u) for u, _ in result.disagreements]
-            texts = dict(s.execute(select(Passage.id, Passage.text).where(Passage.id.in_(ids))).all()) if ids else {}  # type: ignore[attr-defined]
+            texts = (
+                dict(s.execute(select(Passage.id, Passage.text).where(Passage.id.in_(ids))).all())
+                if ids
+                else {}
+            )  # type: ignore[attr-defined]
             numbers = dict(s.execute(select(Document.id, Document.number)).all())
         out = []
         for unit_id, codes in result.disagreements:
             doc_id, idx = where[int(unit_id)]
             number = numbers[doc_id]
-            out.append(Disagreement(number, idx, texts.get(int(unit_id), ""), {k: list(v) for k, v in codes.items()},
-                                    decided.get((number, idx))))
-        out.sort(key=lambda d: (int(d.document.split("-")[0]), int(d.document.split("-")[1]), d.passage))
+            out.append(
+                Disagreement(
+                    number,
+                    idx,
+                    texts.get(int(unit_id), ""),
+                    {k: list(v) for k, v in codes.items()},
+                    decided.get((number, idx)),
+                )
+            )
+        out.sort(
+            key=lambda d: (int(d.document.split("-")[0]), int(d.document.split("-")[1]), d.passage)
+        )
         return out
 
     def _decisions(self) -> dict[tuple[str, int], str]:
         with self.ctx.db.read() as s:
-            rows = s.execute(select(AuditLog.after).where(AuditLog.action == "reconcile.decide")
-                             .order_by(AuditLog.id)).scalars().all()
+            rows = (
+                s.execute(
+                    select(AuditLog.after)
+                    .where(AuditLog.action == "reconcile.decide")
+                    .order_by(AuditLog.id)
+                )
+                .scalars()
+                .all()
+            )
         out: dict[tuple[str, int], str] = {}
         for raw in rows:
             info = json.loads(raw or "{}")
@@ -253,23 +332,32 @@ class AnalysisService:
         return out
 
     # -- reconciliation --------------------------------------------------
-    def reconcile(self, *, coders: Sequence[str] | None = None, split: str = "all") -> ReconcileReport:
+    def reconcile(
+        self, *, coders: Sequence[str] | None = None, split: str = "all"
+    ) -> ReconcileReport:
         """Copy codings all coders agree on (same concept, same passage) into consensus."""
         with self.ctx.db.read() as s:
             require_lead(s, self.ctx.actor, "reconcile")
             picked = self._pick_coders(s, coders)
-            frame = self._coded_frame(s, [c.id for c in picked if c.id is not None], split, with_time=True)
+            frame = self._coded_frame(
+                s, [c.id for c in picked if c.id is not None], split, with_time=True
+            )
         frame = frame.dropna(subset=["passage_id"])
         n_coders = len(picked)
-        agreed = frame.groupby(["passage_id", "concept"]).filter(lambda g: g["coder_id"].nunique() == n_coders)
+        agreed = frame.groupby(["passage_id", "concept"]).filter(
+            lambda g: g["coder_id"].nunique() == n_coders
+        )
         actor = self.ctx.actor
 
         def _do(s: Session) -> tuple[int, int]:
             cons = find_coder(s, CONSENSUS)
             existing = {
-                (p, c) for p, c in s.execute(
-                    select(Coding.passage_id, Concept.name).join(Concept, Concept.id == Coding.concept_id)
-                    .where(Coding.coder_id == cons.id)).all()
+                (p, c)
+                for p, c in s.execute(
+                    select(Coding.passage_id, Concept.name)
+                    .join(Concept, Concept.id == Coding.concept_id)
+                    .where(Coding.coder_id == cons.id)
+                ).all()
             }
             concept_ids = dict(s.execute(select(Concept.name, Concept.id)).all())
             texts: dict[int, str] = {}
@@ -283,20 +371,41 @@ class AnalysisService:
                 if doc_id not in texts:
                     texts[doc_id] = s.get(Document, doc_id).text  # type: ignore[union-attr]
                 a, b = int(g["start"].min()), int(g["end"].max())
-                values.append({"coder_id": cons.id, "concept_id": concept_ids[concept], "document_id": doc_id,
-                               "passage_id": int(pid), "start": a, "end": b, "snippet": texts[doc_id][a:b][:4000],
-                               "assisted": False, "created_at": g["created_at"].min().to_pydatetime()})
+                values.append(
+                    {
+                        "coder_id": cons.id,
+                        "concept_id": concept_ids[concept],
+                        "document_id": doc_id,
+                        "passage_id": int(pid),
+                        "start": a,
+                        "end": b,
+                        "snippet": texts[doc_id][a:b][:4000],
+                        "assisted": False,
+                        "created_at": g["created_at"].min().to_pydatetime(),
+                    }
+                )
             for lo in range(0, len(values), 2000):
-                s.execute(insert(Coding), values[lo:lo + 2000])
-            record(s, actor=actor, action="reconcile.agreed", entity="project",
-                   after={"coders": [c.name for c in picked], "copied": len(values), "already": already})
+                s.execute(insert(Coding), values[lo : lo + 2000])
+            record(
+                s,
+                actor=actor,
+                action="reconcile.agreed",
+                entity="project",
+                after={
+                    "coders": [c.name for c in picked],
+                    "copied": len(values),
+                    "already": already,
+                },
+            )
             return len(values), already
 
         copied, already = self.ctx.db.run(_do)
         open_items = self.disagreements(coders=[c.name for c in picked], split=split)
         return ReconcileReport(tuple(c.name for c in picked), copied, already, tuple(open_items))
 
-    def decide(self, document: str, passage: int, choice: str, *, coders: Sequence[str] | None = None) -> int:
+    def decide(
+        self, document: str, passage: int, choice: str, *, coders: Sequence[str] | None = None
+    ) -> int:
         """Settle one disagreement: keep coder A's codes, B's, both, or neither (audited)."""
         with self.ctx.db.read() as s:
             require_lead(s, self.ctx.actor, "reconcile")
@@ -304,7 +413,9 @@ class AnalysisService:
         names = [c.name for c in picked]
         valid = {"a", "b", "both", "neither", *names}
         if choice not in valid:
-            raise UsageError(f"choice must be a, b, both, neither or a coder's name, not '{choice}'")
+            raise UsageError(
+                f"choice must be a, b, both, neither or a coder's name, not '{choice}'"
+            )
         if choice == "a":
             keep = [picked[0]]
         elif choice == "b":
@@ -321,26 +432,65 @@ class AnalysisService:
             doc = s.execute(select(Document).where(Document.number == document)).scalars().first()
             if doc is None:
                 raise NotFound(f"no document {document}")
-            pas = s.execute(select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)).scalars().first()
+            pas = (
+                s.execute(
+                    select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)
+                )
+                .scalars()
+                .first()
+            )
             if pas is None:
                 raise NotFound(f"{document} has no passage {passage}")
             cons = find_coder(s, CONSENSUS)
-            have = {(c.concept_id) for c in s.execute(select(Coding).where(Coding.coder_id == cons.id,
-                                                                          Coding.passage_id == pas.id)).scalars()}
-            src = s.execute(select(Coding).where(Coding.passage_id == pas.id,
-                                                 Coding.coder_id.in_([c.id for c in keep]))).scalars().all() if keep else []  # type: ignore[union-attr]
+            have = {
+                (c.concept_id)
+                for c in s.execute(
+                    select(Coding).where(Coding.coder_id == cons.id, Coding.passage_id == pas.id)
+                ).scalars()
+            }
+            src = (
+                s.execute(
+                    select(Coding).where(
+                        Coding.passage_id == pas.id, Coding.coder_id.in_([c.id for c in keep])
+                    )
+                )
+                .scalars()
+                .all()
+                if keep
+                else []
+            )  # type: ignore[union-attr]
             added = 0
             for c in src:
                 if c.concept_id in have:
                     continue
                 have.add(c.concept_id)
-                s.add(Coding(coder_id=cons.id, concept_id=c.concept_id, document_id=c.document_id,  # type: ignore[arg-type]
-                             passage_id=c.passage_id, start=c.start, end=c.end, snippet=c.snippet,
-                             created_at=c.created_at))
+                s.add(
+                    Coding(
+                        coder_id=cons.id,
+                        concept_id=c.concept_id,
+                        document_id=c.document_id,  # type: ignore[arg-type]
+                        passage_id=c.passage_id,
+                        start=c.start,
+                        end=c.end,
+                        snippet=c.snippet,
+                        created_at=c.created_at,
+                    )
+                )
                 added += 1
-            record(s, actor=actor, action="reconcile.decide", entity="passage", entity_id=pas.id,
-                   after={"document": document, "passage": passage, "choice": choice, "added": added,
-                          "coders": names})
+            record(
+                s,
+                actor=actor,
+                action="reconcile.decide",
+                entity="passage",
+                entity_id=pas.id,
+                after={
+                    "document": document,
+                    "passage": passage,
+                    "choice": choice,
+                    "added": added,
+                    "coders": names,
+                },
+            )
             return added
 
         return self.ctx.db.run(_do)
@@ -366,7 +516,9 @@ class AnalysisService:
             if coder is None and blind_active(s):
                 me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
                 if me is None:
-                    raise PermissionDenied("the project is in blind mode: say who you are with --as NAME")
+                    raise PermissionDenied(
+                        "the project is in blind mode: say who you are with --as NAME"
+                    )
                 basis = CONSENSUS if me.role == "lead" else me.name
             else:
                 basis = coder or CONSENSUS
@@ -377,25 +529,64 @@ class AnalysisService:
             frame = self._coded_frame(s, [int(who.id)], "all", with_time=True)  # type: ignore[arg-type]
             numbers = self._numbers(s, frame)
             coding_rows = frame.assign(document=frame["document_id"].map(numbers)).rename(
-                columns={"created_at": "at", "id": "order"})[["document", "split", "concept", "category", "at", "order"]]
-            nodes = [NodeRow(level, name, at) for table, level in
-                     ((Category, "category"), (MainCategory, "main_category"), (RelationClass, "relation_class"))
-                     for name, at in s.execute(select(table.name, table.created_at)).all()]  # type: ignore[attr-defined]
-            placement = {name: cat for name, cat in s.execute(
-                select(Concept.name, Category.name).outerjoin(Category, Category.id == Concept.category_id)).all()}
-            holdout_docs = s.execute(select(func.count()).select_from(Document)
-                                     .where(Document.split == "holdout", Document.status == "included")).scalar() or 0
+                columns={"created_at": "at", "id": "order"}
+            )[["document", "split", "concept", "category", "at", "order"]]
+            nodes = [
+                NodeRow(level, name, at)
+                for table, level in (
+                    (Category, "category"),
+                    (MainCategory, "main_category"),
+                    (RelationClass, "relation_class"),
+                )
+                for name, at in s.execute(select(table.name, table.created_at)).all()
+            ]  # type: ignore[attr-defined]
+            placement = {
+                name: cat
+                for name, cat in s.execute(
+                    select(Concept.name, Category.name).outerjoin(
+                        Category, Category.id == Concept.category_id
+                    )
+                ).all()
+            }
+            holdout_docs = (
+                s.execute(
+                    select(func.count())
+                    .select_from(Document)
+                    .where(Document.split == "holdout", Document.status == "included")
+                ).scalar()
+                or 0
+            )
             coverage = self._holdout_coverage(s, visible)
-        return holdout_test(coding_rows, nodes, holdout_documents=int(holdout_docs), placement=placement,
-                            base=base, run=run, threshold=threshold, order=order, basis=basis, coverage=coverage)
+        return holdout_test(
+            coding_rows,
+            nodes,
+            holdout_documents=int(holdout_docs),
+            placement=placement,
+            base=base,
+            run=run,
+            threshold=threshold,
+            order=order,
+            basis=basis,
+            coverage=coverage,
+        )
 
     def _holdout_coverage(self, s: Session, visible: list[int] | None) -> dict[str, dict[str, int]]:
-        q = (select(Coder.name, func.count(func.distinct(Coding.document_id)), func.count(func.distinct(Coding.passage_id)))
-             .join(Coding, Coding.coder_id == Coder.id).join(Document, Document.id == Coding.document_id)
-             .where(Document.split == "holdout", Document.status == "included").group_by(Coder.name))
+        q = (
+            select(
+                Coder.name,
+                func.count(func.distinct(Coding.document_id)),
+                func.count(func.distinct(Coding.passage_id)),
+            )
+            .join(Coding, Coding.coder_id == Coder.id)
+            .join(Document, Document.id == Coding.document_id)
+            .where(Document.split == "holdout", Document.status == "included")
+            .group_by(Coder.name)
+        )
         if visible is not None:
             q = q.where(Coder.id.in_(visible))  # type: ignore[union-attr]
-        return {name: {"documents": int(d), "passages": int(p)} for name, d, p in s.execute(q).all()}
+        return {
+            name: {"documents": int(d), "passages": int(p)} for name, d, p in s.execute(q).all()
+        }
 
     # -- the model -------------------------------------------------------
     def model_graph(self) -> Graph:
@@ -409,7 +600,12 @@ class AnalysisService:
         def nid(kind: str, name: str) -> str:
             key = (kind, name)
             if key not in ids:
-                prefix = {"core": "core", "relation_class": "rc", "main_category": "mc", "category": "ic"}.get(kind, "n")
+                prefix = {
+                    "core": "core",
+                    "relation_class": "rc",
+                    "main_category": "mc",
+                    "category": "ic",
+                }.get(kind, "n")
                 ids[key] = f"{prefix}{len(ids) + 1}"
             return ids[key]
 
@@ -420,7 +616,9 @@ class AnalysisService:
             rc_id = nid("relation_class", rc.name)
             nodes.append(Node(rc_id, rc.name, "relation_class"))
             for m in rc.main_categories:
-                nodes.append(Node(nid("main_category", m.name), m.name, "main_category", group=rc_id))
+                nodes.append(
+                    Node(nid("main_category", m.name), m.name, "main_category", group=rc_id)
+                )
         edges = []
         known = {(n.kind, n.label) for n in nodes}
         for e in model.edges:
@@ -435,14 +633,20 @@ class AnalysisService:
     def render_model(self, fmt: str = "mermaid") -> str:
         from groundcode.analysis import model_render
 
-        renderers = {"mermaid": model_render.to_mermaid, "dot": model_render.to_dot,
-                     "svg": model_render.to_svg, "text": model_render.to_text}
+        renderers = {
+            "mermaid": model_render.to_mermaid,
+            "dot": model_render.to_dot,
+            "svg": model_render.to_svg,
+            "text": model_render.to_text,
+        }
         if fmt not in renderers:
             raise UsageError(f"--format must be one of {', '.join(renderers)}, not '{fmt}'")
         graph = self.model_graph()
         if graph.problems:
-            raise UsageError(f"the model has problems: {graph.problems[0]}"
-                             + (f" (and {len(graph.problems) - 1} more)" if len(graph.problems) > 1 else ""))
+            raise UsageError(
+                f"the model has problems: {graph.problems[0]}"
+                + (f" (and {len(graph.problems) - 1} more)" if len(graph.problems) > 1 else "")
+            )
         forbid = get_setting_value(self.ctx, "forbid_cycles") == "1"
         if forbid:
             from groundcode.analysis.model_render import find_cycles
@@ -450,8 +654,10 @@ class AnalysisService:
             cycles = find_cycles(graph.edges)
             if cycles:
                 labels = {n.id: n.label for n in graph.nodes}
-                raise UsageError("the model has a cycle, which this project forbids: "
-                                 + " -> ".join(labels.get(x, x) for x in cycles[0]))
+                raise UsageError(
+                    "the model has a cycle, which this project forbids: "
+                    + " -> ".join(labels.get(x, x) for x in cycles[0])
+                )
         return renderers[fmt](graph)
 
     # -- words and suggestions -------------------------------------------
@@ -481,8 +687,13 @@ class AnalysisService:
 
         def _do(s: Session) -> None:
             set_setting(s, "user_dict", "\n".join(lines) + "\n")
-            record(s, actor=self.ctx.actor, action="project.user_dict", entity="project",
-                   after={"entries": len(lines), "file": path.name})
+            record(
+                s,
+                actor=self.ctx.actor,
+                action="project.user_dict",
+                entity="project",
+                after={"entries": len(lines), "file": path.name},
+            )
 
         self.ctx.db.run(_do)
         self._segmenter = None
@@ -496,10 +707,16 @@ class AnalysisService:
         cached: dict[int, list[str]] = {}
         with self.ctx.db.read() as s:
             for lo in range(0, len(ids), 5000):
-                for pid, toks in s.execute(select(TokenCache.passage_id, TokenCache.tokens).where(
-                        TokenCache.passage_id.in_(ids[lo:lo + 5000]), TokenCache.dict_version == version)).all():  # type: ignore[attr-defined]
+                for pid, toks in s.execute(
+                    select(TokenCache.passage_id, TokenCache.tokens).where(
+                        TokenCache.passage_id.in_(ids[lo : lo + 5000]),
+                        TokenCache.dict_version == version,
+                    )
+                ).all():  # type: ignore[attr-defined]
                     cached[pid] = toks.split(" ") if toks else []
-        missing = [(pid, t) for pid, t in zip(ids, passages["text"], strict=True) if pid not in cached]
+        missing = [
+            (pid, t) for pid, t in zip(ids, passages["text"], strict=True) if pid not in cached
+        ]
         if missing:
             import threading
 
@@ -513,10 +730,17 @@ class AnalysisService:
             def _store(s: Session) -> None:
                 pids = [pid for pid, _ in missing]
                 for lo in range(0, len(pids), 5000):
-                    s.execute(TokenCache.__table__.delete().where(TokenCache.passage_id.in_(pids[lo:lo + 5000])))  # type: ignore[attr-defined]
-                rows = [{"passage_id": pid, "dict_version": version, "tokens": " ".join(cached[pid])} for pid in pids]
+                    s.execute(
+                        TokenCache.__table__.delete().where(
+                            TokenCache.passage_id.in_(pids[lo : lo + 5000])
+                        )
+                    )  # type: ignore[attr-defined]
+                rows = [
+                    {"passage_id": pid, "dict_version": version, "tokens": " ".join(cached[pid])}
+                    for pid in pids
+                ]
                 for lo in range(0, len(rows), 5000):
-                    s.execute(insert(TokenCache), rows[lo:lo + 5000])
+                    s.execute(insert(TokenCache), rows[lo : lo + 5000])
 
             # The cache is an optimisation: a failed write (e.g. a read-only project) costs only time.
             with contextlib.suppress(Exception):
@@ -539,7 +763,9 @@ class AnalysisService:
             codings = CodingService(self.ctx).codings()
             codings = codings.dropna(subset=["passage"])
             keys = passages.assign(key=passages["document"] + "#" + passages["passage"].astype(str))
-            codings = codings.assign(key=codings["document"] + "#" + codings["passage"].astype(int).astype(str))
+            codings = codings.assign(
+                key=codings["document"] + "#" + codings["passage"].astype(int).astype(str)
+            )
             passages = keys.merge(codings[["key", "concept"]].drop_duplicates(), on="key")
             groups = passages["concept"].tolist()
         elif by == "type":
@@ -549,7 +775,9 @@ class AnalysisService:
         else:
             groups = passages["document"].tolist()
         tokens = self.passage_tokens(passages.drop_duplicates(subset=["passage_id"]))
-        tok_by_id = dict(zip(passages.drop_duplicates(subset=["passage_id"])["passage_id"], tokens, strict=True))
+        tok_by_id = dict(
+            zip(passages.drop_duplicates(subset=["passage_id"])["passage_id"], tokens, strict=True)
+        )
         token_lists = [tok_by_id[p] for p in passages["passage_id"]]
         if distinctive:
             return distinctive_terms(token_lists, groups, top=top)
@@ -562,11 +790,17 @@ class AnalysisService:
                 if blind_active(s):
                     me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
                     if me is None:
-                        raise PermissionDenied("the project is in blind mode: say who you are with --as NAME")
+                        raise PermissionDenied(
+                            "the project is in blind mode: say who you are with --as NAME"
+                        )
                     coder = CONSENSUS if me.role == "lead" else me.name
                 else:
-                    has_cons = s.execute(select(Coding.id).join(Coder, Coder.id == Coding.coder_id)
-                                         .where(Coder.name == CONSENSUS).limit(1)).first()
+                    has_cons = s.execute(
+                        select(Coding.id)
+                        .join(Coder, Coder.id == Coding.coder_id)
+                        .where(Coder.name == CONSENSUS)
+                        .limit(1)
+                    ).first()
                     if has_cons:
                         coder = CONSENSUS
                     elif self.ctx.actor:
@@ -575,15 +809,20 @@ class AnalysisService:
                         raise UsageError("no consensus codings yet: name a coder with --coder")
             visible = readable_coder_ids(s, self.ctx.actor, None if coder == CONSENSUS else [coder])
             if coder == CONSENSUS and visible is not None:
-                raise PermissionDenied("blind mode: a coder's suggestions learn only from their own codings")
+                raise PermissionDenied(
+                    "blind mode: a coder's suggestions learn only from their own codings"
+                )
             who = find_coder(s, coder)
             rows = s.execute(
                 select(Passage.id, Passage.text, Concept.name)
                 .join(Coding, Coding.passage_id == Passage.id)
                 .join(Concept, Concept.id == Coding.concept_id)
                 .join(Document, Document.id == Passage.document_id)
-                .where(Coding.coder_id == who.id, Document.status == "included",
-                       (Document.split == "build") | Document.split.is_(None))  # type: ignore[union-attr]
+                .where(
+                    Coding.coder_id == who.id,
+                    Document.status == "included",
+                    (Document.split == "build") | Document.split.is_(None),
+                )  # type: ignore[union-attr]
                 .order_by(Passage.id)
             ).all()
         labels: dict[int, set[str]] = {}
@@ -602,8 +841,12 @@ class AnalysisService:
 
         who, texts, labels, ids = self._training_set(coder)
         if len(texts) < 4:
-            raise UsageError(f"too few coded build-set passages of {who} to learn from ({len(texts)})")
-        digest = hashlib.sha256(json.dumps([who, ids, labels], ensure_ascii=False).encode()).hexdigest()[:24]
+            raise UsageError(
+                f"too few coded build-set passages of {who} to learn from ({len(texts)})"
+            )
+        digest = hashlib.sha256(
+            json.dumps([who, ids, labels], ensure_ascii=False).encode()
+        ).hexdigest()[:24]
         cache = _cache_dir() / f"suggest-{digest}.model"
         memo = getattr(self, "_models", {})
         if digest in memo:
@@ -624,8 +867,9 @@ class AnalysisService:
         self._models = memo
         return model
 
-    def suggest(self, document: str, *, passage: int | None = None, coder: str | None = None,
-                top: int = 5) -> list[dict[str, Any]]:
+    def suggest(
+        self, document: str, *, passage: int | None = None, coder: str | None = None, top: int = 5
+    ) -> list[dict[str, Any]]:
         """Ranked concepts for a passage, best first; never applied without the coder's say."""
         import pandas as pd
 
@@ -653,7 +897,9 @@ class AnalysisService:
 
         who, texts, labels, ids = self._training_set(coder)
         if len(texts) < 8:
-            raise UsageError(f"too few coded build-set passages of {who} to evaluate ({len(texts)})")
+            raise UsageError(
+                f"too few coded build-set passages of {who} to evaluate ({len(texts)})"
+            )
         tokens = self.passage_tokens(pd.DataFrame({"passage_id": ids, "text": texts}))
         return evaluate(texts, labels, tokens=tokens, seed=seed)
 

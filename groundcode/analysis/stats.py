@@ -271,7 +271,7 @@ def pooled_kappa_from_counts(
 ) -> BinaryKappa:
     """Kappa over all (unit, code) decisions: the per-code tables summed."""
     sums = [int(np.asarray(x, dtype=np.int64).sum()) for x in (both, a_only, b_only, neither)]
-    return binary_kappas_from_counts(*([s] for s in sums), labels=["(pooled)"])[0]
+    return binary_kappas_from_counts(*([s] for s in sums), labels=["(pooled)"])[0]  # type: ignore[arg-type,misc]
 
 
 def pooled_kappa(a: Any, b: Any) -> BinaryKappa:
@@ -530,7 +530,7 @@ class _Patterns:
             weights=weights[self.pair_row] * self.pair_coef,
             minlength=self.n_values * self.n_values,
         )
-        return flat.reshape(self.n_values, self.n_values)
+        return flat.reshape(self.n_values, self.n_values)  # type: ignore[return-value]
 
 
 def alpha_from_patterns(
@@ -635,7 +635,7 @@ def alpha_from_unit_counts(
             krippendorff.alpha(
                 value_counts=counts.toarray(),
                 value_domain=vals,
-                level_of_measurement=level,
+                level_of_measurement=level,  # type: ignore[arg-type]
             )
         )
         if np.isfinite(pkg):

@@ -77,8 +77,17 @@ class SuggestModel:
     skipped: list[str]
     n_train: int
 
-    def __init__(self, *, word_vec: Any, char_vec: Any, coef: np.ndarray, intercept: np.ndarray,
-                 concepts: list[str], skipped: list[str], n_train: int) -> None:
+    def __init__(
+        self,
+        *,
+        word_vec: Any,
+        char_vec: Any,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        concepts: list[str],
+        skipped: list[str],
+        n_train: int,
+    ) -> None:
         self._word_vec = word_vec
         self._char_vec = char_vec
         self._coef = coef  # (n_features, n_concepts) float32, C order: fast sparse @ dense
@@ -89,8 +98,14 @@ class SuggestModel:
 
     # -- training ----------------------------------------------------------
     @classmethod
-    def train(cls, texts: Sequence[str], labels: Sequence[Sequence[str]], *,
-              tokens: Sequence[list[str]] | None = None, seed: int = 0) -> SuggestModel:
+    def train(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[Sequence[str]],
+        *,
+        tokens: Sequence[list[str]] | None = None,
+        seed: int = 0,
+    ) -> SuggestModel:
         """Learn concepts from coded passages (each may carry several concepts).
 
         Raises UsageError when no concept was applied to at least two passages:
@@ -98,13 +113,21 @@ class SuggestModel:
         """
         model = cls._fit(texts, labels, tokens=tokens, seed=seed)
         if not model.concepts:
-            raise UsageError("no concept has been applied to at least two passages yet; "
-                             "code more passages before asking for suggestions")
+            raise UsageError(
+                "no concept has been applied to at least two passages yet; "
+                "code more passages before asking for suggestions"
+            )
         return model
 
     @classmethod
-    def _fit(cls, texts: Sequence[str], labels: Sequence[Sequence[str]], *,
-             tokens: Sequence[list[str]] | None, seed: int) -> SuggestModel:
+    def _fit(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[Sequence[str]],
+        *,
+        tokens: Sequence[list[str]] | None,
+        seed: int,
+    ) -> SuggestModel:
         """Train, allowing a model that knows no concept (evaluate needs that)."""
         import scipy.sparse as sp
         from sklearn.exceptions import ConvergenceWarning
@@ -120,14 +143,31 @@ class SuggestModel:
         concepts = sorted(c for c, n in support.items() if n >= _MIN_PASSAGES)
         skipped = sorted(c for c, n in support.items() if n < _MIN_PASSAGES)
 
-        word_vec = TfidfVectorizer(analyzer=_identity, lowercase=False, sublinear_tf=True,
-                                   max_features=_WORD_FEATURES, dtype=np.float32)
-        char_vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
-                                   min_df=2 if len(texts) >= 50 else 1,
-                                   max_features=_CHAR_FEATURES, dtype=np.float32)
+        word_vec = TfidfVectorizer(
+            analyzer=_identity,
+            lowercase=False,
+            sublinear_tf=True,
+            max_features=_WORD_FEATURES,
+            dtype=np.float32,
+        )
+        char_vec = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=(1, 3),
+            sublinear_tf=True,
+            min_df=2 if len(texts) >= 50 else 1,
+            max_features=_CHAR_FEATURES,
+            dtype=np.float32,
+        )
         if not concepts or not texts:
-            return cls(word_vec=None, char_vec=None, coef=np.zeros((0, 0), np.float32),
-                       intercept=np.zeros(0), concepts=[], skipped=skipped, n_train=len(texts))
+            return cls(
+                word_vec=None,
+                char_vec=None,
+                coef=np.zeros((0, 0), np.float32),
+                intercept=np.zeros(0),
+                concepts=[],
+                skipped=skipped,
+                n_train=len(texts),
+            )
         word_vec, x_word = _fit_or_none(word_vec, toks)
         char_vec, x_char = _fit_or_none(char_vec, list(texts))
         x = sp.hstack([x_word, x_char], format="csr", dtype=np.float32)
@@ -140,12 +180,20 @@ class SuggestModel:
             warnings.simplefilter("ignore", ConvergenceWarning)
             for i, concept in enumerate(concepts):
                 coef[:, i], intercept[i] = _fit_one(x, concept, label_sets, seed)
-        return cls(word_vec=word_vec, char_vec=char_vec, coef=coef, intercept=intercept,
-                   concepts=concepts, skipped=skipped, n_train=len(texts))
+        return cls(
+            word_vec=word_vec,
+            char_vec=char_vec,
+            coef=coef,
+            intercept=intercept,
+            concepts=concepts,
+            skipped=skipped,
+            n_train=len(texts),
+        )
 
     # -- prediction --------------------------------------------------------
-    def predict(self, texts: Sequence[str], *, tokens: Sequence[list[str]] | None = None,
-                top: int = 3) -> list[list[tuple[str, float]]]:
+    def predict(
+        self, texts: Sequence[str], *, tokens: Sequence[list[str]] | None = None, top: int = 3
+    ) -> list[list[tuple[str, float]]]:
         """Up to ``top`` concepts per text, best first, with a confidence in [0, 1].
 
         The confidence is the concept's own logistic probability, so several
@@ -164,8 +212,9 @@ class SuggestModel:
             out.append([(self.concepts[j], float(row[j])) for j in order])
         return out
 
-    def probabilities(self, texts: Sequence[str], *,
-                      tokens: Sequence[list[str]] | None = None) -> np.ndarray:
+    def probabilities(
+        self, texts: Sequence[str], *, tokens: Sequence[list[str]] | None = None
+    ) -> np.ndarray:
         """The (n_texts, n_concepts) matrix of confidences, columns as ``concepts``."""
         import scipy.sparse as sp
 
@@ -217,13 +266,23 @@ class SuggestModel:
         if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
             raise ValueError("cached suggestion model has another format; retrain it")
         if state.get("sklearn") != sklearn.__version__:
-            raise ValueError("cached suggestion model was built with another scikit-learn; retrain it")
-        return cls(word_vec=state["word_vec"], char_vec=state["char_vec"], coef=state["coef"],
-                   intercept=state["intercept"], concepts=list(state["concepts"]),
-                   skipped=list(state["skipped"]), n_train=int(state["n_train"]))
+            raise ValueError(
+                "cached suggestion model was built with another scikit-learn; retrain it"
+            )
+        return cls(
+            word_vec=state["word_vec"],
+            char_vec=state["char_vec"],
+            coef=state["coef"],
+            intercept=state["intercept"],
+            concepts=list(state["concepts"]),
+            skipped=list(state["skipped"]),
+            n_train=int(state["n_train"]),
+        )
 
 
-def _fit_one(x: Any, concept: str, label_sets: list[set[str]], seed: int) -> tuple[np.ndarray, float]:
+def _fit_one(
+    x: Any, concept: str, label_sets: list[set[str]], seed: int
+) -> tuple[np.ndarray, float]:
     """Weights and intercept of one concept's binary logistic regression."""
     from sklearn.linear_model import LogisticRegression
 
@@ -251,9 +310,14 @@ def _fit_or_none(vec: Any, docs: list[Any]) -> tuple[Any, Any]:
         return None, sp.csr_matrix((len(docs), 0), dtype=np.float32)
 
 
-def evaluate(texts: Sequence[str], labels: Sequence[Sequence[str]], *,
-             tokens: Sequence[list[str]] | None = None, test_size: float = 0.25,
-             seed: int = 0) -> dict[str, Any]:
+def evaluate(
+    texts: Sequence[str],
+    labels: Sequence[Sequence[str]],
+    *,
+    tokens: Sequence[list[str]] | None = None,
+    test_size: float = 0.25,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Hold out a seeded share of the coded passages and score the suggestions.
 
     Returns ``precision_at_1``, ``precision_at_3`` (mean of |top-k ∩ true| / k),
@@ -276,8 +340,12 @@ def evaluate(texts: Sequence[str], labels: Sequence[Sequence[str]], *,
     n_eval = min(len(coded) - 1, max(1, round(len(coded) * test_size)))
     eval_idx, train_idx = order[:n_eval], order[n_eval:]
 
-    model = SuggestModel._fit([texts[i] for i in train_idx], [labels[i] for i in train_idx],
-                              tokens=[toks[i] for i in train_idx], seed=seed)
+    model = SuggestModel._fit(
+        [texts[i] for i in train_idx],
+        [labels[i] for i in train_idx],
+        tokens=[toks[i] for i in train_idx],
+        seed=seed,
+    )
     ranked = model.predict([texts[i] for i in eval_idx], tokens=[toks[i] for i in eval_idx], top=3)
     p1 = p3 = r3 = 0.0
     for i, guesses in zip(eval_idx, ranked, strict=True):

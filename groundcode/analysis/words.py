@@ -57,7 +57,9 @@ def default_stopwords() -> frozenset[str]:
 def _bundled_stopwords_text() -> str:
     # A plain path next to the package: works for source trees, wheels and
     # editable installs alike (package data is installed as ``data/*``).
-    return (Path(__file__).resolve().parent.parent / "data" / "stopwords-zh.txt").read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "data" / "stopwords-zh.txt").read_text(
+        encoding="utf-8"
+    )
 
 
 def _parse_stopwords(text: str) -> set[str]:
@@ -153,7 +155,9 @@ class Segmenter:
         with self._lock:
             if self._tokenizer is None:
                 base = _base_tokenizer()
-                self._tokenizer = _with_user_words(base, self._user_entries) if self._user_entries else base
+                self._tokenizer = (
+                    _with_user_words(base, self._user_entries) if self._user_entries else base
+                )
             return self._tokenizer
 
     def tokens(self, text: str) -> list[str]:
@@ -245,7 +249,9 @@ def _with_user_words(base: Any, entries: list[tuple[str, int | None, str | None]
     import jieba
 
     tok = jieba.Tokenizer()
-    if isinstance(getattr(base, "FREQ", None), dict) and isinstance(getattr(base, "total", None), int):
+    if isinstance(getattr(base, "FREQ", None), dict) and isinstance(
+        getattr(base, "total", None), int
+    ):
         tok.FREQ = dict(base.FREQ)
         tok.total = base.total
         tok.initialized = True
@@ -291,7 +297,9 @@ def _is_content(word: str) -> bool:
 
 def _natural_key(value: str) -> list[Any]:
     """Sort "1-10" after "1-9" and type "10" after type "2"."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", value)]
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", value)
+    ]
 
 
 def _group_tokens(
@@ -378,7 +386,9 @@ def invivo_suggestions(
     if not passage_tokens or top <= 0:
         return []
     tf = Counter(passage_tokens)
-    words = [w for w in dict.fromkeys(passage_tokens) if len(w) >= 2] or list(dict.fromkeys(passage_tokens))
+    words = [w for w in dict.fromkeys(passage_tokens) if len(w) >= 2] or list(
+        dict.fromkeys(passage_tokens)
+    )
     wanted = set(words)
     df: Counter[str] = Counter()
     for toks in corpus_token_lists:

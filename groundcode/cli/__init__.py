@@ -16,7 +16,7 @@ import typer
 try:  # typer vendors its own click from 0.2x on; older releases use the click package
     from typer._click import exceptions as click_exceptions  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover
-    from click import exceptions as click_exceptions
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from groundcode.cli import analysis_cmds, coding_cmds, corpus_cmds, export_cmds, project_cmds
 from groundcode.cli.common import State, one_line
@@ -63,7 +63,10 @@ def root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Project: an SQLite path or a database URL [env GROUNDCODE_DB; default ./groundcode.db]."),
+        typer.Option(
+            "--db",
+            help="Project: an SQLite path or a database URL [env GROUNDCODE_DB; default ./groundcode.db].",
+        ),
     ] = None,
     as_: Annotated[
         str | None,

@@ -36,27 +36,48 @@ def _fmt(x: Any, digits: int = 3) -> str:
 @guarded
 def agree(
     ctx: typer.Context,
-    coders: Annotated[str | None, typer.Option(help="Coders to compare, e.g. lin,zhou (default: all).")] = None,
+    coders: Annotated[
+        str | None, typer.Option(help="Coders to compare, e.g. lin,zhou (default: all).")
+    ] = None,
     level: Annotated[str, typer.Option(help="concept, category or main.")] = "concept",
     unit: Annotated[str, typer.Option(help="passage (default) or char (NVivo-style).")] = "passage",
     split: Annotated[str, typer.Option(help="build, holdout or all.")] = "all",
-    csv_file: Annotated[Path | None, typer.Option("--csv", help="Standalone: a unit,coder,code file, no project.")] = None,
-    alpha_level: Annotated[str, typer.Option(help="Krippendorff's alpha level for --csv: nominal, ordinal, interval, ratio.")] = "nominal",
-    ignore_uncoded: Annotated[bool, typer.Option(help="Leave out units no coder coded (NVivo counts them as agreement).")] = False,
-    explain: Annotated[str | None, typer.Option(help="Show the 2x2 table and the formula for one code.")] = None,
-    disagreements: Annotated[bool, typer.Option(help="List the passages where coders differ.")] = False,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap draws for alpha's confidence interval (0: none).")] = 0,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Standalone: a unit,coder,code file, no project.")
+    ] = None,
+    alpha_level: Annotated[
+        str,
+        typer.Option(
+            help="Krippendorff's alpha level for --csv: nominal, ordinal, interval, ratio."
+        ),
+    ] = "nominal",
+    ignore_uncoded: Annotated[
+        bool, typer.Option(help="Leave out units no coder coded (NVivo counts them as agreement).")
+    ] = False,
+    explain: Annotated[
+        str | None, typer.Option(help="Show the 2x2 table and the formula for one code.")
+    ] = None,
+    disagreements: Annotated[
+        bool, typer.Option(help="List the passages where coders differ.")
+    ] = False,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap draws for alpha's confidence interval (0: none).")
+    ] = 0,
     json_: JsonOpt = False,
 ) -> None:
     """Inter-coder agreement: Cohen's kappa per code and pooled, alpha, Fleiss' kappa."""
     if csv_file is not None:
         from groundcode.analysis.agreement_csv import agreement_from_csv
 
-        result = agreement_from_csv(csv_file, alpha_level=alpha_level, ignore_uncoded=ignore_uncoded)
+        result = agreement_from_csv(
+            csv_file, alpha_level=alpha_level, ignore_uncoded=ignore_uncoded
+        )
     else:
         p = state(ctx).open()
         if disagreements:
-            items = p.analysis.disagreements(coders=split_csv(coders) or None, level=level, split=split)
+            items = p.analysis.disagreements(
+                coders=split_csv(coders) or None, level=level, split=split
+            )
             if json_:
                 emit_json([d.to_json() for d in items])
                 return
@@ -66,8 +87,14 @@ def agree(
                 typer.echo(f"{d.document} #{d.passage}{mark}: {codes}\n    {d.text[:80]}")
             typer.echo(f"{len(items)} passages with disagreements")
             return
-        result = p.analysis.agreement(coders=split_csv(coders) or None, level=level, unit=unit, split=split,
-                                      ignore_uncoded=ignore_uncoded, bootstrap=bootstrap)
+        result = p.analysis.agreement(
+            coders=split_csv(coders) or None,
+            level=level,
+            unit=unit,
+            split=split,
+            ignore_uncoded=ignore_uncoded,
+            bootstrap=bootstrap,
+        )
     data = result.to_json()
     if explain:
         if hasattr(result, "explain"):
@@ -78,21 +105,42 @@ def agree(
         row = next((r for r in data["per_code"] if r["code"] == explain), None)
         if row is None:
             raise UsageError(f"no code '{explain}' in this agreement table")
-        typer.echo(explain_binary(row["both"], row["a_only"], row["b_only"], row["neither"], code=explain))
+        typer.echo(
+            explain_binary(row["both"], row["a_only"], row["b_only"], row["neither"], code=explain)
+        )
         return
     if json_:
         emit_json(data)
         return
-    typer.echo(f"coders: {', '.join(data['coders'])}   level: {data['level']}   unit: {data['unit']}   "
-               f"units: {data['n_units']}")
+    typer.echo(
+        f"coders: {', '.join(data['coders'])}   level: {data['level']}   unit: {data['unit']}   "
+        f"units: {data['n_units']}"
+    )
     typer.echo(f"percent agreement: {_fmt(data['percent_agreement'])}")
-    typer.echo(f"Cohen's kappa: {_fmt(data['kappa'])} {landis_koch(data['kappa'])}   "
-               f"pooled kappa: {_fmt(data['kappa_pooled'])} {landis_koch(data['kappa_pooled'])}")
+    typer.echo(
+        f"Cohen's kappa: {_fmt(data['kappa'])} {landis_koch(data['kappa'])}   "
+        f"pooled kappa: {_fmt(data['kappa_pooled'])} {landis_koch(data['kappa_pooled'])}"
+    )
     if data.get("alpha") is not None or data.get("fleiss_kappa") is not None:
-        typer.echo(f"Krippendorff's alpha: {_fmt(data.get('alpha'))}   Fleiss' kappa: {_fmt(data.get('fleiss_kappa'))}")
-    print_table(["code", "kappa", "", "agreement", "both", "a only", "b only", "neither"],
-                [(r["code"], _fmt(r["kappa"]), landis_koch(r["kappa"]), _fmt(r["agreement"]), r["both"],
-                  r["a_only"], r["b_only"], r["neither"]) for r in data["per_code"]])
+        typer.echo(
+            f"Krippendorff's alpha: {_fmt(data.get('alpha'))}   Fleiss' kappa: {_fmt(data.get('fleiss_kappa'))}"
+        )
+    print_table(
+        ["code", "kappa", "", "agreement", "both", "a only", "b only", "neither"],
+        [
+            (
+                r["code"],
+                _fmt(r["kappa"]),
+                landis_koch(r["kappa"]),
+                _fmt(r["agreement"]),
+                r["both"],
+                r["a_only"],
+                r["b_only"],
+                r["neither"],
+            )
+            for r in data["per_code"]
+        ],
+    )
     for note in data.get("notes", []):
         typer.echo(f"note: {note}")
 
@@ -100,10 +148,17 @@ def agree(
 @guarded
 def reconcile(
     ctx: typer.Context,
-    coders: Annotated[str | None, typer.Option(help="The coders to reconcile, e.g. lin,zhou.")] = None,
-    document: Annotated[str | None, typer.Option(help="Decide one disagreement: the document number.")] = None,
+    coders: Annotated[
+        str | None, typer.Option(help="The coders to reconcile, e.g. lin,zhou.")
+    ] = None,
+    document: Annotated[
+        str | None, typer.Option(help="Decide one disagreement: the document number.")
+    ] = None,
     passage: Annotated[int | None, typer.Option(help="... and its passage.")] = None,
-    keep: Annotated[str | None, typer.Option(help="... keep a (first coder), b, both, neither, or a coder's name.")] = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(help="... keep a (first coder), b, both, neither, or a coder's name."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Copy agreed codings to consensus and list the disagreements (or decide one)."""
@@ -118,14 +173,18 @@ def reconcile(
     if json_:
         emit_json(report.to_json())
         return
-    typer.echo(f"{report.copied} agreed codings copied to consensus ({report.already} were there already)")
+    typer.echo(
+        f"{report.copied} agreed codings copied to consensus ({report.already} were there already)"
+    )
     open_items = [d for d in report.disagreements if d.decided is None]
     for d in open_items[:50]:
         codes = "  |  ".join(f"{c}: {', '.join(v) or '-'}" for c, v in d.codes.items())
         typer.echo(f"  {d.document} #{d.passage}: {codes}")
     if len(open_items) > 50:
         typer.echo(f"  ... and {len(open_items) - 50} more (agree --disagreements lists them all)")
-    typer.echo(f"{len(open_items)} disagreements to decide: groundcode reconcile --document D --passage N --keep a|b|both|neither")
+    typer.echo(
+        f"{len(open_items)} disagreements to decide: groundcode reconcile --document D --passage N --keep a|b|both|neither"
+    )
 
 
 @guarded
@@ -134,15 +193,21 @@ def saturation(
     base: Annotated[int, typer.Option(help="Guest et al. base size (documents).")] = 4,
     run: Annotated[int, typer.Option(help="Guest et al. run length (documents).")] = 2,
     threshold: Annotated[float, typer.Option(help="New-information threshold (0.05 = 5%).")] = 0.05,
-    coder: Annotated[str | None, typer.Option(help="One coder's codings instead of the consensus.")] = None,
+    coder: Annotated[
+        str | None, typer.Option(help="One coder's codings instead of the consensus.")
+    ] = None,
     order: Annotated[str, typer.Option(help="Curve order: coding or document.")] = "coding",
     strict: Annotated[bool, typer.Option(help="Exit with code 1 when not saturated.")] = False,
-    plot: Annotated[Path | None, typer.Option(help="Write the saturation curve (.png or .svg).")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write the saturation curve (.png or .svg).")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """The holdout test of theoretical saturation, and the saturation curve."""
     p = state(ctx).open()
-    report = p.analysis.saturation(coder=coder, base=base, run=run, threshold=threshold, order=order)
+    report = p.analysis.saturation(
+        coder=coder, base=base, run=run, threshold=threshold, order=order
+    )
     data = report.to_json()
     if plot is not None:
         p.exports.saturation_plot(report, plot, force=True)
@@ -155,23 +220,33 @@ def saturation(
             typer.echo(f"  - {r}")
         typer.echo(f"holdout: {report.holdout_coded} of {report.holdout_documents} documents coded")
         if report.new_concepts:
-            print_table(["new concept (first met in the holdout)", "placed in"],
-                        [(c, cat or "(not placed)") for c, cat in report.new_concepts])
+            print_table(
+                ["new concept (first met in the holdout)", "placed in"],
+                [(c, cat or "(not placed)") for c, cat in report.new_concepts],
+            )
         g = report.guest
         reached = f"reached after {g.reached_at} documents" if g.reached_at else "not reached"
-        typer.echo(f"Guest et al. (base {g.base}, run {g.run}, threshold {g.threshold:.0%}): {reached}"
-                   + (f" ({g.note})" if g.note else ""))
+        typer.echo(
+            f"Guest et al. (base {g.base}, run {g.run}, threshold {g.threshold:.0%}): {reached}"
+            + (f" ({g.note})" if g.note else "")
+        )
         if plot is not None:
             typer.echo(f"curve written to {plot}")
     if strict and report.saturated is not True:
-        raise ProblemFound("not saturated" if report.saturated is False else "no saturation verdict")
+        raise ProblemFound(
+            "not saturated" if report.saturated is False else "no saturation verdict"
+        )
 
 
 @guarded
 def model(
     ctx: typer.Context,
-    format_: Annotated[str, typer.Option("--format", help="mermaid, dot, svg or text.")] = "mermaid",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="mermaid, dot, svg or text.")
+    ] = "mermaid",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Draw the selective-coding model (core category, relation classes, edges)."""
@@ -194,7 +269,9 @@ def words(
     ctx: typer.Context,
     by: Annotated[str, typer.Option(help="type, split, document or code.")] = "type",
     top: Annotated[int, typer.Option(help="Words per group.")] = 20,
-    tfidf: Annotated[bool, typer.Option(help="Distinctive terms (TF-IDF) instead of counts.")] = False,
+    tfidf: Annotated[
+        bool, typer.Option(help="Distinctive terms (TF-IDF) instead of counts.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Word frequencies (jieba, with the project dictionary) or distinctive terms."""
@@ -210,8 +287,13 @@ def suggest(
     ctx: typer.Context,
     document: Annotated[str | None, typer.Argument(help="Document number, e.g. 4-12.")] = None,
     passage: Annotated[int | None, typer.Option(help="Passage number (default 1).")] = None,
-    coder: Annotated[str | None, typer.Option(help="Learn from this coder (default: consensus, or yourself in blind mode).")] = None,
-    evaluate: Annotated[bool, typer.Option(help="Measure the suggestions on held-out coded passages.")] = False,
+    coder: Annotated[
+        str | None,
+        typer.Option(help="Learn from this coder (default: consensus, or yourself in blind mode)."),
+    ] = None,
+    evaluate: Annotated[
+        bool, typer.Option(help="Measure the suggestions on held-out coded passages.")
+    ] = False,
     top: Annotated[int, typer.Option(help="How many concepts to list.")] = 5,
     json_: JsonOpt = False,
 ) -> None:
@@ -237,7 +319,9 @@ def suggest(
 @guarded
 def dictionary(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A jieba user dictionary: 'word freq pos' per line.")],
+    file: Annotated[
+        Path, typer.Argument(help="A jieba user dictionary: 'word freq pos' per line.")
+    ],
 ) -> None:
     """Load the project's user dictionary for word segmentation."""
     n = state(ctx).open().analysis.set_user_dictionary(file)

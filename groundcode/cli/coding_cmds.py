@@ -73,19 +73,35 @@ def codebook_show(ctx: typer.Context, json_: JsonOpt = False) -> None:
     if json_:
         emit_json(frame.to_dict(orient="records"))
         return
-    print_table(["relation class", "main category", "no.", "category", "concept", "codings"],
-                frame[["relation_class", "main_category", "category_number", "category", "concept",
-                       "n_codings"]].itertuples(index=False))
+    print_table(
+        ["relation class", "main category", "no.", "category", "concept", "codings"],
+        frame[
+            [
+                "relation_class",
+                "main_category",
+                "category_number",
+                "category",
+                "concept",
+                "n_codings",
+            ]
+        ].itertuples(index=False),
+    )
 
 
 @codebook_app.command("create")
 @guarded
 def codebook_create(
     ctx: typer.Context,
-    level: Annotated[str, typer.Argument(help="concept, category, main_category or relation_class.")],
+    level: Annotated[
+        str, typer.Argument(help="concept, category, main_category or relation_class.")
+    ],
     name: Annotated[str, typer.Argument()],
-    parent: Annotated[str | None, typer.Option(help="The parent (category / main category / relation class).")] = None,
-    number: Annotated[str | None, typer.Option(help="Number (categories and main categories).")] = None,
+    parent: Annotated[
+        str | None, typer.Option(help="The parent (category / main category / relation class).")
+    ] = None,
+    number: Annotated[
+        str | None, typer.Option(help="Number (categories and main categories).")
+    ] = None,
     definition: Annotated[str | None, typer.Option(help="A short definition.")] = None,
 ) -> None:
     """Create a concept or a category at any level."""
@@ -99,14 +115,20 @@ def codebook_create(
     elif level in ("relation", "relation_class"):
         cb.create_relation_class(name, definition=definition)
     else:
-        raise UsageError(f"unknown level '{level}' (concept, category, main_category, relation_class)")
+        raise UsageError(
+            f"unknown level '{level}' (concept, category, main_category, relation_class)"
+        )
     typer.echo(f"created {level} {name}")
 
 
 @codebook_app.command("rename")
 @guarded
-def codebook_rename(ctx: typer.Context, level: Annotated[str, typer.Argument()],
-                    old: Annotated[str, typer.Argument()], new: Annotated[str, typer.Argument()]) -> None:
+def codebook_rename(
+    ctx: typer.Context,
+    level: Annotated[str, typer.Argument()],
+    old: Annotated[str, typer.Argument()],
+    new: Annotated[str, typer.Argument()],
+) -> None:
     """Rename a code at any level (model edges follow)."""
     state(ctx).open().codebook.rename(level, old, new)
     typer.echo(f"renamed {old} -> {new}")
@@ -114,8 +136,12 @@ def codebook_rename(ctx: typer.Context, level: Annotated[str, typer.Argument()],
 
 @codebook_app.command("define")
 @guarded
-def codebook_define(ctx: typer.Context, level: Annotated[str, typer.Argument()],
-                    name: Annotated[str, typer.Argument()], definition: Annotated[str, typer.Argument()]) -> None:
+def codebook_define(
+    ctx: typer.Context,
+    level: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument()],
+    definition: Annotated[str, typer.Argument()],
+) -> None:
     """Set a code's definition."""
     state(ctx).open().codebook.define(level, name, definition)
     typer.echo(f"defined {name}")
@@ -149,7 +175,9 @@ def codebook_move(
 
 @codebook_app.command("renumber")
 @guarded
-def codebook_renumber(ctx: typer.Context, level: Annotated[str, typer.Argument()] = "category") -> None:
+def codebook_renumber(
+    ctx: typer.Context, level: Annotated[str, typer.Argument()] = "category"
+) -> None:
     """Renumber categories (or main categories) 1..n in their current order."""
     state(ctx).open().codebook.renumber(level)
     typer.echo(f"renumbered {level}")
@@ -161,7 +189,9 @@ def codebook_delete(
     ctx: typer.Context,
     level: Annotated[str, typer.Argument()],
     name: Annotated[str, typer.Argument()],
-    force: Annotated[bool, typer.Option(help="Delete even if coded (codings become uncategorised).")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Delete even if coded (codings become uncategorised).")
+    ] = False,
 ) -> None:
     """Delete a code that nothing is coded with (or --force)."""
     state(ctx).open().codebook.delete(level, name, force=force)
@@ -184,7 +214,9 @@ def codebook_core(
 @guarded
 def codebook_storyline(
     ctx: typer.Context,
-    text: Annotated[str | None, typer.Argument(help="The storyline; '-' reads it from stdin.")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="The storyline; '-' reads it from stdin.")
+    ] = None,
 ) -> None:
     """Set (or, without text, print) the storyline."""
     import sys
@@ -225,8 +257,15 @@ def codebook_edge(
 @guarded
 def codings_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV: document,start,end,code[,coder][,memo] or document,passage,code[,coder][,memo].")],
-    coder: Annotated[str | None, typer.Option(help="Whose codings, when the file has no coder column.")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: document,start,end,code[,coder][,memo] or document,passage,code[,coder][,memo]."
+        ),
+    ],
+    coder: Annotated[
+        str | None, typer.Option(help="Whose codings, when the file has no coder column.")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Import codings in one transaction; a bad row changes nothing."""
@@ -234,23 +273,34 @@ def codings_import(
     if json_:
         emit_json(result.to_json())
         return
-    typer.echo(f"{file}: {result.codings} codings imported for {', '.join(result.coders)}"
-               + (f"; {result.skipped_existing} already present" if result.skipped_existing else "")
-               + (f"; new concepts: {', '.join(result.new_concepts)}" if result.new_concepts else ""))
+    typer.echo(
+        f"{file}: {result.codings} codings imported for {', '.join(result.coders)}"
+        + (f"; {result.skipped_existing} already present" if result.skipped_existing else "")
+        + (f"; new concepts: {', '.join(result.new_concepts)}" if result.new_concepts else "")
+    )
 
 
 @codings_app.command("export")
 @guarded
 def codings_export(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Target .csv (span form with coder, passage, text).")],
+    file: Annotated[
+        Path, typer.Argument(help="Target .csv (span form with coder, passage, text).")
+    ],
     coders: Annotated[str | None, typer.Option(help="Only these coders (comma-separated).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
-    include_personal: Annotated[bool, typer.Option(help="Include documents marked as personal data.")] = False,
+    include_personal: Annotated[
+        bool, typer.Option(help="Include documents marked as personal data.")
+    ] = False,
 ) -> None:
     """Export codings you may read (blind mode applies)."""
-    n = state(ctx).open().exports.codings_csv(file, coders=split_csv(coders) or None, force=force,
-                                            include_personal=include_personal)
+    n = (
+        state(ctx)
+        .open()
+        .exports.codings_csv(
+            file, coders=split_csv(coders) or None, force=force, include_personal=include_personal
+        )
+    )
     typer.echo(f"wrote {n} codings to {file}")
 
 
@@ -267,15 +317,23 @@ def code(
     json_: JsonOpt = False,
 ) -> None:
     """Apply a concept to a passage or span, as the acting coder (--as)."""
-    c = state(ctx).open().coding.apply(document, concept, passage=passage, start=start, end=end, memo=memo)
+    c = (
+        state(ctx)
+        .open()
+        .coding.apply(document, concept, passage=passage, start=start, end=end, memo=memo)
+    )
     if json_:
         emit_json(c.to_json())
     else:
-        typer.echo(f"coding {c.id}: {c.concept} on {c.document} [{c.start}:{c.end}] {c.snippet[:40]}")
+        typer.echo(
+            f"coding {c.id}: {c.concept} on {c.document} [{c.start}:{c.end}] {c.snippet[:40]}"
+        )
 
 
 @guarded
-def uncode(ctx: typer.Context, coding_id: Annotated[int, typer.Argument(help="The coding's id.")]) -> None:
+def uncode(
+    ctx: typer.Context, coding_id: Annotated[int, typer.Argument(help="The coding's id.")]
+) -> None:
     """Remove one of your codings."""
     state(ctx).open().coding.remove(coding_id)
     typer.echo(f"removed coding {coding_id}")

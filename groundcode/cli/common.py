@@ -42,7 +42,10 @@ class State:
 def state(ctx: typer.Context) -> State:
     root = ctx.find_root()
     if not isinstance(root.obj, State):
-        root.obj = State(db=os.environ.get("GROUNDCODE_DB", DEFAULT_DB), user=os.environ.get("GROUNDCODE_USER") or None)
+        root.obj = State(
+            db=os.environ.get("GROUNDCODE_DB", DEFAULT_DB),
+            user=os.environ.get("GROUNDCODE_USER") or None,
+        )
     return root.obj
 
 
@@ -82,7 +85,10 @@ def guarded(fn: F) -> F:
             # Anything unexpected: one line for the user, the traceback only on request.
             if os.environ.get("GROUNDCODE_DEBUG"):
                 raise
-            fail(f"internal error: {type(exc).__name__}: {exc} (set GROUNDCODE_DEBUG=1 for details)", 3)
+            fail(
+                f"internal error: {type(exc).__name__}: {exc} (set GROUNDCODE_DEBUG=1 for details)",
+                3,
+            )
         finally:
             if isinstance(ctx, typer.Context):
                 state(ctx).close()

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from groundcode.cli.common import cell, emit_json, guarded, print_table, progress_printer, split_csv, state
+from groundcode.cli.common import (
+    cell,
+    emit_json,
+    guarded,
+    print_table,
+    progress_printer,
+    split_csv,
+    state,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -32,22 +40,37 @@ def register(app: typer.Typer) -> None:
 @guarded
 def import_(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Files: .txt .md .html .docx .pdf, or .csv .xlsx .jsonl (a row each).")],
-    type_: Annotated[str, typer.Option("--type", help="Source type: number or name (4, selfmedia, 自媒体).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Files: .txt .md .html .docx .pdf, or .csv .xlsx .jsonl (a row each)."),
+    ],
+    type_: Annotated[
+        str, typer.Option("--type", help="Source type: number or name (4, selfmedia, 自媒体).")
+    ],
     text_column: Annotated[str | None, typer.Option(help="Column holding the text.")] = None,
     title_column: Annotated[str | None, typer.Option(help="Column holding the title.")] = None,
     date_column: Annotated[str | None, typer.Option(help="Column holding the date.")] = None,
     views_column: Annotated[str | None, typer.Option(help="Column holding view counts.")] = None,
     url_column: Annotated[str | None, typer.Option(help="Column holding the URL.")] = None,
     author_column: Annotated[str | None, typer.Option(help="Column holding the author.")] = None,
-    segment: Annotated[str | None, typer.Option(help="paragraph, sentence or whole (default: paragraph; a row is whole).")] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(help="paragraph, sentence or whole (default: paragraph; a row is whole)."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Import documents; each file is all-or-nothing, and a file imported before is skipped."""
     p = state(ctx).open()
     report = p.corpus.import_files(
-        files, type=type_, text_column=text_column, title_column=title_column, date_column=date_column,
-        views_column=views_column, url_column=url_column, author_column=author_column, segment=segment,
+        files,
+        type=type_,
+        text_column=text_column,
+        title_column=title_column,
+        date_column=date_column,
+        views_column=views_column,
+        url_column=url_column,
+        author_column=author_column,
+        segment=segment,
         progress=progress_printer("importing", not json_),
     )
     if json_:
@@ -63,12 +86,23 @@ def import_(
 @guarded
 def screen(
     ctx: typer.Context,
-    keywords: Annotated[str | None, typer.Option(help="Comma-separated keywords a relevant document contains.")] = None,
-    any_: Annotated[bool, typer.Option("--any", help="Keep documents with any keyword (default).")] = False,
-    all_: Annotated[bool, typer.Option("--all", help="Keep only documents with all keywords.")] = False,
-    from_: Annotated[str | None, typer.Option("--from", help="Earliest date kept (YYYY-MM-DD).")] = None,
+    keywords: Annotated[
+        str | None, typer.Option(help="Comma-separated keywords a relevant document contains.")
+    ] = None,
+    any_: Annotated[
+        bool, typer.Option("--any", help="Keep documents with any keyword (default).")
+    ] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Keep only documents with all keywords.")
+    ] = False,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Earliest date kept (YYYY-MM-DD).")
+    ] = None,
     to: Annotated[str | None, typer.Option(help="Latest date kept (YYYY-MM-DD).")] = None,
-    min_chars: Annotated[int | None, typer.Option(help="Fewest substantive characters (no URLs, emoji, punctuation).")] = None,
+    min_chars: Annotated[
+        int | None,
+        typer.Option(help="Fewest substantive characters (no URLs, emoji, punctuation)."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Only count what would be excluded.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -77,9 +111,17 @@ def screen(
         from groundcode.errors import UsageError
 
         raise UsageError("choose --any or --all, not both")
-    report = state(ctx).open().corpus.screen(
-        keywords=split_csv(keywords), mode="all" if all_ else "any", date_from=from_, date_to=to,
-        min_chars=min_chars, dry_run=dry_run,
+    report = (
+        state(ctx)
+        .open()
+        .corpus.screen(
+            keywords=split_csv(keywords),
+            mode="all" if all_ else "any",
+            date_from=from_,
+            date_to=to,
+            min_chars=min_chars,
+            dry_run=dry_run,
+        )
     )
     if json_:
         emit_json(report.to_json())
@@ -113,8 +155,12 @@ def include(
 @guarded
 def dedup(
     ctx: typer.Context,
-    threshold: Annotated[float, typer.Option(help="Similarity (Jaccard of character 3-grams) that makes a repost.")] = 0.9,
-    dry_run: Annotated[bool, typer.Option(help="List the groups without excluding anything.")] = False,
+    threshold: Annotated[
+        float, typer.Option(help="Similarity (Jaccard of character 3-grams) that makes a repost.")
+    ] = 0.9,
+    dry_run: Annotated[
+        bool, typer.Option(help="List the groups without excluding anything.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Exclude exact and near-duplicate reposts, keeping the earliest of each group."""
@@ -135,18 +181,26 @@ def sample(
     ctx: typer.Context,
     type_: Annotated[str, typer.Option("--type", help="Source type to sample.")],
     n: Annotated[int, typer.Option("--n", help="How many documents to keep.")],
-    stratify_by: Annotated[str | None, typer.Option(help="Stratify by quantile bins of: views.")] = None,
+    stratify_by: Annotated[
+        str | None, typer.Option(help="Stratify by quantile bins of: views.")
+    ] = None,
     bins: Annotated[int, typer.Option(help="Number of quantile bins.")] = 5,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the project's).")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Keep a seeded, stratified random sample of one source type."""
-    report = state(ctx).open().corpus.sample(type=type_, n=n, stratify_by=stratify_by, bins=bins, seed=seed)
+    report = (
+        state(ctx)
+        .open()
+        .corpus.sample(type=type_, n=n, stratify_by=stratify_by, bins=bins, seed=seed)
+    )
     if json_:
         emit_json(report.to_json())
         return
-    typer.echo(f"{report.type_name}: kept {len(report.sampled)} of {report.population}; "
-               f"excluded {report.excluded} as not sampled")
+    typer.echo(
+        f"{report.type_name}: kept {len(report.sampled)} of {report.population}; "
+        f"excluded {report.excluded} as not sampled"
+    )
     if report.strata and len(report.strata) > 1:
         print_table(["stratum", "size", "taken"], report.strata)
 
@@ -154,9 +208,13 @@ def sample(
 @guarded
 def split(
     ctx: typer.Context,
-    holdout: Annotated[float | None, typer.Option(help="Share held out for the saturation test.")] = None,
+    holdout: Annotated[
+        float | None, typer.Option(help="Share held out for the saturation test.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the project's).")] = None,
-    force: Annotated[bool, typer.Option(help="Allow moving documents that already have codings.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Allow moving documents that already have codings.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Split the included documents into build set and holdout, stratified by source type."""
@@ -164,9 +222,11 @@ def split(
     if json_:
         emit_json(report.to_json())
         return
-    print_table(["type", "build", "holdout"],
-                [(t, v["build"], v["holdout"]) for t, v in report.by_type.items()],
-                title=f"split (holdout {report.holdout_ratio:g}, seed {report.seed})")
+    print_table(
+        ["type", "build", "holdout"],
+        [(t, v["build"], v["holdout"]) for t, v in report.by_type.items()],
+        title=f"split (holdout {report.holdout_ratio:g}, seed {report.seed})",
+    )
 
 
 @guarded
@@ -174,20 +234,50 @@ def corpus(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """The screening funnel: imported -> excluded by reason -> included, by type and split."""
     f = state(ctx).open().corpus.funnel()
     if json_:
-        emit_json({k: f[k] for k in ("documents", "included", "excluded", "by_type", "by_split")}
-                  | {"by_type": {t: {"documents": v["documents"], "included": v["included"],
-                                     "excluded": v["excluded"], "build": v["build"], "holdout": v["holdout"]}
-                                 for t, v in f["by_type"].items()}})
+        emit_json(
+            {k: f[k] for k in ("documents", "included", "excluded", "by_type", "by_split")}
+            | {
+                "by_type": {
+                    t: {
+                        "documents": v["documents"],
+                        "included": v["included"],
+                        "excluded": v["excluded"],
+                        "build": v["build"],
+                        "holdout": v["holdout"],
+                    }
+                    for t, v in f["by_type"].items()
+                }
+            }
+        )
         return
     kinds = [k for k, n in f["excluded"].items() if n]
     rows = []
-    for slug, v in f["by_type"].items():
-        rows.append([f"{v['id']} {v['name']}", v["documents"], *[v["excluded"].get(k, 0) for k in kinds],
-                     v["included"], v["build"], v["holdout"]])
-    rows.append(["all", f["documents"], *[f["excluded"][k] for k in kinds], f["included"],
-                 f["by_split"]["build"], f["by_split"]["holdout"]])
-    print_table(["type", "imported", *[f"- {k}" for k in kinds], "included", "build", "holdout"], rows,
-                title="corpus funnel")
+    for v in f["by_type"].values():
+        rows.append(
+            [
+                f"{v['id']} {v['name']}",
+                v["documents"],
+                *[v["excluded"].get(k, 0) for k in kinds],
+                v["included"],
+                v["build"],
+                v["holdout"],
+            ]
+        )
+    rows.append(
+        [
+            "all",
+            f["documents"],
+            *[f["excluded"][k] for k in kinds],
+            f["included"],
+            f["by_split"]["build"],
+            f["by_split"]["holdout"],
+        ]
+    )
+    print_table(
+        ["type", "imported", *[f"- {k}" for k in kinds], "included", "build", "holdout"],
+        rows,
+        title="corpus funnel",
+    )
     if f.get("unsplit"):
         typer.echo(f"{f['unsplit']} included documents are not split yet (run: groundcode split)")
 
@@ -205,7 +295,10 @@ def search(
         emit_json(result.to_json())
         return
     typer.echo(f"{result.total} passages contain '{result.term}'")
-    print_table(["document", "passage", "snippet"], [(h.document, h.passage, h.snippet) for h in result.hits])
+    print_table(
+        ["document", "passage", "snippet"],
+        [(h.document, h.passage, h.snippet) for h in result.hits],
+    )
 
 
 @guarded
@@ -219,16 +312,34 @@ def documents(
     """List documents with their number, type, title, split, status and passages."""
     frame = state(ctx).open().corpus.documents(type=type_, split=split, status=status)
     if json_:
-        emit_json([
-            {"number": r.number, "type": r.type, "title": cell(r.title) or None, "split": cell(r.split) or None,
-             "status": r.status, "passages": int(r.passages)}
-            for r in frame.itertuples(index=False)
-        ])
+        emit_json(
+            [
+                {
+                    "number": r.number,
+                    "type": r.type,
+                    "title": cell(r.title) or None,
+                    "split": cell(r.split) or None,
+                    "status": r.status,
+                    "passages": int(r.passages),
+                }
+                for r in frame.itertuples(index=False)
+            ]
+        )
         return
-    print_table(["number", "type", "title", "split", "status", "passages"],
-                [(r.number, r.type_zh, cell(r.title)[:30], cell(r.split), r.status
-                  + (f" ({cell(r.exclusion)})" if cell(r.exclusion) else ""), r.passages)
-                 for r in frame.itertuples(index=False)])
+    print_table(
+        ["number", "type", "title", "split", "status", "passages"],
+        [
+            (
+                r.number,
+                r.type_zh,
+                cell(r.title)[:30],
+                cell(r.split),
+                r.status + (f" ({cell(r.exclusion)})" if cell(r.exclusion) else ""),
+                r.passages,
+            )
+            for r in frame.itertuples(index=False)
+        ],
+    )
 
 
 @guarded
@@ -240,12 +351,24 @@ def show(
     """Print one document, passage by passage."""
     d = state(ctx).open().corpus.document(number)
     if json_:
-        emit_json({"number": d.number, "type": d.type_name, "title": d.title, "date": d.date,
-                   "status": d.status, "split": d.split,
-                   "passages": [{"passage": p.idx, "start": p.start, "end": p.end, "text": p.text}
-                                for p in d.passages]})
+        emit_json(
+            {
+                "number": d.number,
+                "type": d.type_name,
+                "title": d.title,
+                "date": d.date,
+                "status": d.status,
+                "split": d.split,
+                "passages": [
+                    {"passage": p.idx, "start": p.start, "end": p.end, "text": p.text}
+                    for p in d.passages
+                ],
+            }
+        )
         return
-    typer.echo(f"{d.number}  {d.type_name}  {d.title or ''}  [{d.status}{', ' + d.split if d.split else ''}]")
+    typer.echo(
+        f"{d.number}  {d.type_name}  {d.title or ''}  [{d.status}{', ' + d.split if d.split else ''}]"
+    )
     for p in d.passages:
         typer.echo(f"[{p.idx}] {p.text}")
 
@@ -253,7 +376,9 @@ def show(
 @guarded
 def redact(
     ctx: typer.Context,
-    patterns: Annotated[str, typer.Option(help="Which personal data to mask: phone,id,email.")] = "phone,id,email",
+    patterns: Annotated[
+        str, typer.Option(help="Which personal data to mask: phone,id,email.")
+    ] = "phone,id,email",
     dry_run: Annotated[bool, typer.Option(help="Only report what would be masked.")] = False,
     json_: JsonOpt = False,
 ) -> None:

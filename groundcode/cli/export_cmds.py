@@ -9,8 +9,10 @@ import typer
 
 from groundcode.cli.common import guarded, split_csv, state
 
-export_app = typer.Typer(help="Exports for papers and for other QDA tools (default folder: exports/).",
-                         no_args_is_help=True)
+export_app = typer.Typer(
+    help="Exports for papers and for other QDA tools (default folder: exports/).",
+    no_args_is_help=True,
+)
 
 OutDir = Annotated[Path, typer.Option("-o", "--output", help="Folder to write into.")]
 Force = Annotated[bool, typer.Option(help="Overwrite existing files.")]
@@ -35,41 +37,67 @@ def tables(
     lang: Annotated[str, typer.Option(help="Headers in zh or en.")] = "zh",
     output: OutDir = Path("exports"),
     refs: Annotated[int, typer.Option(help="Document numbers shown per concept in Table 1.")] = 1,
-    coder: Annotated[str | None, typer.Option(help="Document refs from this coder (default: consensus).")] = None,
+    coder: Annotated[
+        str | None, typer.Option(help="Document refs from this coder (default: consensus).")
+    ] = None,
     force: Force = False,
 ) -> None:
     """Table 1 (initial categories and concepts) and Table 2 (relation classes and main categories)."""
-    _done(state(ctx).open().exports.tables(fmt=format_, lang=lang, out_dir=output, refs=refs, coder=coder,
-                                           force=force))
+    _done(
+        state(ctx)
+        .open()
+        .exports.tables(fmt=format_, lang=lang, out_dir=output, refs=refs, coder=coder, force=force)
+    )
 
 
 @export_app.command("segments")
 @guarded
 def segments(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("-o", "--output", help="File: .xlsx, .csv, .md or .json.")] = Path("exports/segments.xlsx"),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File: .xlsx, .csv, .md or .json.")
+    ] = Path("exports/segments.xlsx"),
     coders: Annotated[str | None, typer.Option(help="Only these coders.")] = None,
     include_personal: Personal = False,
     force: Force = False,
 ) -> None:
     """Coded segments, one row per coding, with the full category path."""
-    _done([state(ctx).open().exports.segments(output, coders=split_csv(coders) or None,
-                                              include_personal=include_personal, force=force)])
+    _done(
+        [
+            state(ctx)
+            .open()
+            .exports.segments(
+                output,
+                coders=split_csv(coders) or None,
+                include_personal=include_personal,
+                force=force,
+            )
+        ]
+    )
 
 
 @export_app.command("matrix")
 @guarded
 def matrix(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("-o", "--output", help="File: .xlsx or .csv.")] = Path("exports/matrix.csv"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="File: .xlsx or .csv.")] = Path(
+        "exports/matrix.csv"
+    ),
     level: Annotated[str, typer.Option(help="concept, category or main.")] = "concept",
     coder: Annotated[str | None, typer.Option(help="Whose codings (default: consensus).")] = None,
     include_personal: Personal = False,
     force: Force = False,
 ) -> None:
     """One row per passage, one 0/1 column per code, with document attributes (for SPSS/R)."""
-    _done([state(ctx).open().exports.matrix(output, level=level, coder=coder, include_personal=include_personal,
-                                            force=force)])
+    _done(
+        [
+            state(ctx)
+            .open()
+            .exports.matrix(
+                output, level=level, coder=coder, include_personal=include_personal, force=force
+            )
+        ]
+    )
 
 
 @export_app.command("memos")
@@ -93,8 +121,13 @@ def agreement(
     force: Force = False,
 ) -> None:
     """The per-code agreement table and the disagreements."""
-    _done([state(ctx).open().exports.agreement(output, coders=split_csv(coders) or None, level=level,
-                                               force=force)])
+    _done(
+        [
+            state(ctx)
+            .open()
+            .exports.agreement(output, coders=split_csv(coders) or None, level=level, force=force)
+        ]
+    )
 
 
 @export_app.command("saturation")
@@ -113,7 +146,9 @@ def saturation(
 @guarded
 def codebook(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("-o", "--output", help="File: .yaml, .xlsx or .qdc.")] = Path("exports/codebook.yaml"),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File: .yaml, .xlsx or .qdc.")
+    ] = Path("exports/codebook.yaml"),
     force: Force = False,
 ) -> None:
     """The codebook as YAML (lossless), xlsx or REFI-QDA .qdc."""
@@ -135,12 +170,16 @@ def model_report(
 @guarded
 def qdpx(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("-o", "--output", help="The .qdpx file.")] = Path("exports/project.qdpx"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="The .qdpx file.")] = Path(
+        "exports/project.qdpx"
+    ),
     include_personal: Personal = False,
     force: Force = False,
 ) -> None:
     """The project for NVivo, ATLAS.ti, MAXQDA, QualCoder or Taguette (REFI-QDA)."""
-    path, warnings = state(ctx).open().exports.qdpx(output, include_personal=include_personal, force=force)
+    path, warnings = (
+        state(ctx).open().exports.qdpx(output, include_personal=include_personal, force=force)
+    )
     for w in warnings:
         typer.echo(f"warning: {w}", err=True)
     _done([path])
@@ -155,7 +194,9 @@ def all_(
     include_personal: Personal = False,
 ) -> None:
     """Everything above into a dated folder under exports/."""
-    folder, paths = state(ctx).open().exports.all(output, lang=lang, include_personal=include_personal)
+    folder, paths = (
+        state(ctx).open().exports.all(output, lang=lang, include_personal=include_personal)
+    )
     typer.echo(f"{len(paths)} files in {folder}")
 
 

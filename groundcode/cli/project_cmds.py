@@ -10,8 +10,12 @@ import typer
 from groundcode.cli.common import emit_json, fail, guarded, print_table, state
 
 coder_app = typer.Typer(help="People: coders and leads.", no_args_is_help=True)
-memo_app = typer.Typer(help="Memos on the project, a document, a code or a coding.", no_args_is_help=True)
-blind_app = typer.Typer(help="Blind coding: each coder sees only their own work.", no_args_is_help=True)
+memo_app = typer.Typer(
+    help="Memos on the project, a document, a code or a coding.", no_args_is_help=True
+)
+blind_app = typer.Typer(
+    help="Blind coding: each coder sees only their own work.", no_args_is_help=True
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -98,8 +102,15 @@ def blind_off(ctx: typer.Context) -> None:
 def memo_add(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="The memo text.")],
-    on: Annotated[str, typer.Option(help="project, document, concept, category, main_category, relation_class or coding.")] = "project",
-    target: Annotated[str | None, typer.Option(help="Document number, code name or coding id.")] = None,
+    on: Annotated[
+        str,
+        typer.Option(
+            help="project, document, concept, category, main_category, relation_class or coding."
+        ),
+    ] = "project",
+    target: Annotated[
+        str | None, typer.Option(help="Document number, code name or coding id.")
+    ] = None,
 ) -> None:
     """Write a memo."""
     m = state(ctx).open().coding.add_memo(on, target, text)
@@ -119,8 +130,10 @@ def memo_list(
     if json_:
         emit_json(frame.to_dict(orient="records"))
     else:
-        print_table(["id", "on", "target", "author", "text"],
-                    frame[["id", "kind", "target", "author", "text"]].itertuples(index=False))
+        print_table(
+            ["id", "on", "target", "author", "text"],
+            frame[["id", "kind", "target", "author", "text"]].itertuples(index=False),
+        )
 
 
 @guarded

@@ -59,7 +59,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ROLES = ("coder", "lead")
-MEMO_KINDS = ("project", "document", "concept", "category", "main_category", "relation_class", "coding")
+MEMO_KINDS = (
+    "project",
+    "document",
+    "concept",
+    "category",
+    "main_category",
+    "relation_class",
+    "coding",
+)
 CODING_ACTIONS = ("coding.apply", "coding.remove", "coding.span")
 MAX_SNIPPET = 4000
 
@@ -125,8 +133,14 @@ class CodingService:
             c = Coder(name=name, role=role)
             s.add(c)
             s.flush()
-            record(s, actor=self.ctx.actor, action="coder.add", entity="coder", entity_id=c.id,
-                   after={"name": name, "role": role})
+            record(
+                s,
+                actor=self.ctx.actor,
+                action="coder.add",
+                entity="coder",
+                entity_id=c.id,
+                after={"name": name, "role": role},
+            )
             return CoderView(c.id, c.name, c.role)  # type: ignore[arg-type]
 
         return self.ctx.db.run(_do)
@@ -139,8 +153,12 @@ class CodingService:
             info = {
                 "name": get_setting(s, "name"),
                 "blind": blind_active(s),
-                "coders": [{"name": c.name, "role": c.role}
-                           for c in s.execute(select(Coder).where(Coder.role != "consensus").order_by(Coder.id)).scalars()],
+                "coders": [
+                    {"name": c.name, "role": c.role}
+                    for c in s.execute(
+                        select(Coder).where(Coder.role != "consensus").order_by(Coder.id)
+                    ).scalars()
+                ],
                 "actor": self.ctx.actor,
             }
         info["schema"] = current_revision(self.ctx.db)
@@ -171,8 +189,14 @@ class CodingService:
                 require_lead(s, self.ctx.actor, "ending blind mode")
             before = get_setting(s, "blind_mode")
             set_setting(s, "blind_mode", "on" if on else "off")
-            record(s, actor=self.ctx.actor, action="project.blind_mode", entity="project",
-                   before={"blind_mode": before}, after={"blind_mode": "on" if on else "off"})
+            record(
+                s,
+                actor=self.ctx.actor,
+                action="project.blind_mode",
+                entity="project",
+                before={"blind_mode": before},
+                after={"blind_mode": "on" if on else "off"},
+            )
 
         self.ctx.db.run(_do)
 
@@ -195,22 +219,42 @@ class CodingService:
             doc = _doc(s, document)
             a, b, pas = self._resolve_span(s, doc, passage, start, end)
             con, created = ensure_concept(s, concept, actor=me.name)
-            existing = s.execute(
-                select(Coding).where(
-                    Coding.coder_id == me.id, Coding.concept_id == con.id,
-                    Coding.document_id == doc.id, Coding.start == a, Coding.end == b,
+            existing = (
+                s.execute(
+                    select(Coding).where(
+                        Coding.coder_id == me.id,
+                        Coding.concept_id == con.id,
+                        Coding.document_id == doc.id,
+                        Coding.start == a,
+                        Coding.end == b,
+                    )
                 )
-            ).scalars().first()
+                .scalars()
+                .first()
+            )
             if existing is not None:
                 return self._view(s, existing)
-            c = Coding(coder_id=me.id, concept_id=con.id, document_id=doc.id,  # type: ignore[arg-type]
-                       passage_id=pas.id if pas else None, start=a, end=b,
-                       snippet=doc.text[a:b][:MAX_SNIPPET], assisted=assisted)
+            c = Coding(
+                coder_id=me.id,
+                concept_id=con.id,
+                document_id=doc.id,  # type: ignore[arg-type]
+                passage_id=pas.id if pas else None,
+                start=a,
+                end=b,
+                snippet=doc.text[a:b][:MAX_SNIPPET],
+                assisted=assisted,
+            )
             s.add(c)
             s.flush()
-            record(s, actor=me.name, action="coding.apply", entity="coding", entity_id=c.id,
-                   after=_coding_state(c) | {"concept": con.name, "document": doc.number,
-                                              "new_concept": created})
+            record(
+                s,
+                actor=me.name,
+                action="coding.apply",
+                entity="coding",
+                entity_id=c.id,
+                after=_coding_state(c)
+                | {"concept": con.name, "document": doc.number, "new_concept": created},
+            )
             if memo:
                 s.add(Memo(target_kind="coding", target_id=c.id, author=me.name, text=memo))
             return self._view(s, c)
@@ -222,7 +266,9 @@ class CodingService:
         with self.ctx.db.read() as s:
             doc = _doc(s, document)
             if not (0 <= start < end <= len(doc.text)):
-                raise UsageError(f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})")
+                raise UsageError(
+                    f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})"
+                )
             words = name or " ".join(doc.text[start:end].split())[:40]
         return self.apply(document, words, start=start, end=end)
 
@@ -230,9 +276,13 @@ class CodingService:
         self, s: Session, doc: Document, passage: int | None, start: int | None, end: int | None
     ) -> tuple[int, int, Passage | None]:
         if passage is not None:
-            pas = s.execute(
-                select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)
-            ).scalars().first()
+            pas = (
+                s.execute(
+                    select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)
+                )
+                .scalars()
+                .first()
+            )
             if pas is None:
                 raise UsageError(f"{doc.number} has no passage {passage}")
             if start is None and end is None:
@@ -242,7 +292,9 @@ class CodingService:
         if start is None or end is None:
             raise UsageError("say where: a passage, or start and end offsets")
         if not (0 <= start < end <= len(doc.text)):
-            raise UsageError(f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})")
+            raise UsageError(
+                f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})"
+            )
         return start, end, _passage_of(s, doc.id, start, end)  # type: ignore[arg-type]
 
     def _own_coding(self, s: Session, coding_id: int) -> tuple[Coder, Coding]:
@@ -256,12 +308,21 @@ class CodingService:
     def remove(self, coding_id: int) -> None:
         def _do(s: Session) -> None:
             me, c = self._own_coding(s, coding_id)
-            state = _coding_state(c) | {"id": c.id, "snippet": c.snippet,
-                                        "created_at": c.created_at.isoformat()}
+            state = _coding_state(c) | {
+                "id": c.id,
+                "snippet": c.snippet,
+                "created_at": c.created_at.isoformat(),
+            }
             s.execute(delete(Memo).where(Memo.target_kind == "coding", Memo.target_id == c.id))
             s.delete(c)
-            record(s, actor=me.name, action="coding.remove", entity="coding", entity_id=coding_id,
-                   before=state)
+            record(
+                s,
+                actor=me.name,
+                action="coding.remove",
+                entity="coding",
+                entity_id=coding_id,
+                before=state,
+            )
 
         self.ctx.db.run(_do)
 
@@ -275,8 +336,15 @@ class CodingService:
             c.start, c.end, c.passage_id = a, b, pas.id if pas else None
             c.snippet = doc.text[a:b][:MAX_SNIPPET]
             s.add(c)
-            record(s, actor=me.name, action="coding.span", entity="coding", entity_id=c.id,
-                   before=before, after=_coding_state(c))
+            record(
+                s,
+                actor=me.name,
+                action="coding.span",
+                entity="coding",
+                entity_id=c.id,
+                before=before,
+                after=_coding_state(c),
+            )
             return self._view(s, c)
 
         return self.ctx.db.run(_do)
@@ -287,18 +355,32 @@ class CodingService:
 
         def _do(s: Session) -> UndoResult | None:
             me = require_actor(s, self.ctx.actor)
-            row = s.execute(
-                select(AuditLog).where(AuditLog.actor == me.name, AuditLog.action.in_(CODING_ACTIONS),  # type: ignore[attr-defined]
-                                       AuditLog.undone.is_(False))  # type: ignore[attr-defined]
-                .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
-            ).scalars().first()
+            row = (
+                s.execute(
+                    select(AuditLog)
+                    .where(
+                        AuditLog.actor == me.name,
+                        AuditLog.action.in_(CODING_ACTIONS),  # type: ignore[attr-defined]
+                        AuditLog.undone.is_(False),
+                    )  # type: ignore[attr-defined]
+                    .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+                )
+                .scalars()
+                .first()
+            )
             if row is None:
                 return None
             desc = self._revert(s, me, row, reverse=True)
             row.undone = True
             s.add(row)
-            record(s, actor=me.name, action="coding.undo", entity="audit_log", entity_id=row.id,
-                   after={"undid": row.action})
+            record(
+                s,
+                actor=me.name,
+                action="coding.undo",
+                entity="audit_log",
+                entity_id=row.id,
+                after={"undid": row.action},
+            )
             return UndoResult("undo", desc)
 
         return self.ctx.db.run(_do)
@@ -308,11 +390,18 @@ class CodingService:
 
         def _do(s: Session) -> UndoResult | None:
             me = require_actor(s, self.ctx.actor)
-            last = s.execute(
-                select(AuditLog).where(AuditLog.actor == me.name,
-                                       AuditLog.action.in_((*CODING_ACTIONS, "coding.undo", "coding.redo")))  # type: ignore[attr-defined]
-                .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
-            ).scalars().all()
+            last = (
+                s.execute(
+                    select(AuditLog)
+                    .where(
+                        AuditLog.actor == me.name,
+                        AuditLog.action.in_((*CODING_ACTIONS, "coding.undo", "coding.redo")),
+                    )  # type: ignore[attr-defined]
+                    .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+                )
+                .scalars()
+                .all()
+            )
             # Walk back over undo/redo entries; a fresh change ends the redo chain.
             pending: list[int] = []
             redone: set[int] = set()
@@ -332,8 +421,14 @@ class CodingService:
             desc = self._revert(s, me, target, reverse=False)
             target.undone = False
             s.add(target)
-            record(s, actor=me.name, action="coding.redo", entity="audit_log", entity_id=target.id,
-                   after={"redid": target.action})
+            record(
+                s,
+                actor=me.name,
+                action="coding.redo",
+                entity="audit_log",
+                entity_id=target.id,
+                after={"redid": target.action},
+            )
             return UndoResult("redo", desc)
 
         return self.ctx.db.run(_do)
@@ -346,7 +441,9 @@ class CodingService:
             if reverse:
                 c = s.get(Coding, coding_id)
                 if c is not None:
-                    s.execute(delete(Memo).where(Memo.target_kind == "coding", Memo.target_id == c.id))
+                    s.execute(
+                        delete(Memo).where(Memo.target_kind == "coding", Memo.target_id == c.id)
+                    )
                     s.delete(c)
                 return f"removed {after.get('concept', '') if after else ''}"
             return self._restore(s, coding_id, after)
@@ -377,10 +474,17 @@ class CodingService:
         con = s.get(Concept, state["concept_id"])
         if doc is None or con is None:
             raise UsageError("the document or concept of that coding no longer exists")
-        c = Coding(id=coding_id, coder_id=state["coder_id"], concept_id=state["concept_id"],
-                   document_id=state["document_id"], passage_id=state["passage_id"],
-                   start=state["start"], end=state["end"], snippet=doc.text[state["start"]:state["end"]][:MAX_SNIPPET],
-                   assisted=bool(state.get("assisted", False)))
+        c = Coding(
+            id=coding_id,
+            coder_id=state["coder_id"],
+            concept_id=state["concept_id"],
+            document_id=state["document_id"],
+            passage_id=state["passage_id"],
+            start=state["start"],
+            end=state["end"],
+            snippet=doc.text[state["start"] : state["end"]][:MAX_SNIPPET],
+            assisted=bool(state.get("assisted", False)),
+        )
         s.add(c)
         s.flush()
         return f"restored {con.name}"
@@ -393,10 +497,24 @@ class CodingService:
         pas = s.get(Passage, c.passage_id) if c.passage_id else None
         cat = s.get(Category, con.category_id) if con and con.category_id else None
         assert coder and con and doc
-        return CodingView(c.id, coder.name, con.name, con.id, cat.name if cat else None, doc.number,  # type: ignore[arg-type]
-                          pas.idx if pas else None, c.start, c.end, c.snippet, c.assisted, c.created_at)
+        return CodingView(
+            c.id,
+            coder.name,
+            con.name,
+            con.id,
+            cat.name if cat else None,
+            doc.number,  # type: ignore[arg-type]
+            pas.idx if pas else None,
+            c.start,
+            c.end,
+            c.snippet,
+            c.assisted,
+            c.created_at,
+        )
 
-    def document_codings(self, document: str, *, coders: Sequence[str] | None = None) -> list[CodingView]:
+    def document_codings(
+        self, document: str, *, coders: Sequence[str] | None = None
+    ) -> list[CodingView]:
         """The codings on one document that the acting user may see, in text order."""
         with self.ctx.db.read() as s:
             visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
@@ -413,8 +531,20 @@ class CodingService:
             if visible is not None:
                 q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
             return [
-                CodingView(c.id, coder, concept, c.concept_id, cat, doc.number, idx, c.start, c.end,
-                           c.snippet, c.assisted, c.created_at)
+                CodingView(
+                    c.id,
+                    coder,
+                    concept,
+                    c.concept_id,
+                    cat,
+                    doc.number,
+                    idx,
+                    c.start,
+                    c.end,
+                    c.snippet,
+                    c.assisted,
+                    c.created_at,
+                )
                 for c, coder, concept, cat, idx in s.execute(q).all()
             ]
 
@@ -437,8 +567,24 @@ class CodingService:
 
         from groundcode.store.raw import fetch_frame, id_list
 
-        cols = ["id", "coder", "document", "type", "split", "passage", "start", "end", "text", "concept",
-                "category_number", "category", "main_category", "relation_class", "assisted", "created_at"]
+        cols = [
+            "id",
+            "coder",
+            "document",
+            "type",
+            "split",
+            "passage",
+            "start",
+            "end",
+            "text",
+            "concept",
+            "category_number",
+            "category",
+            "main_category",
+            "relation_class",
+            "assisted",
+            "created_at",
+        ]
         with self.ctx.db.read() as s:
             visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
             where = ["1=1"]
@@ -468,10 +614,14 @@ class CodingService:
                 "JOIN source_type st ON st.id = d.source_type_id JOIN concept k ON k.id = c.concept_id "
                 "LEFT JOIN passage p ON p.id = c.passage_id LEFT JOIN category cat ON cat.id = k.category_id "
                 "LEFT JOIN main_category m ON m.id = cat.main_category_id "
-                "LEFT JOIN relation_class r ON r.id = m.relation_class_id WHERE " + " AND ".join(where),
-                [*cols, "_t", "_n"], params,
+                "LEFT JOIN relation_class r ON r.id = m.relation_class_id WHERE "
+                + " AND ".join(where),
+                [*cols, "_t", "_n"],
+                params,
             )
-        frame = frame.sort_values(["_t", "_n", "start", "id"], kind="stable").drop(columns=["_t", "_n"])
+        frame = frame.sort_values(["_t", "_n", "start", "id"], kind="stable").drop(
+            columns=["_t", "_n"]
+        )
         frame = frame.reset_index(drop=True)
         frame["passage"] = frame["passage"].astype("Int64")
         frame["assisted"] = frame["assisted"].astype(bool)
@@ -484,7 +634,9 @@ class CodingService:
         """The acting coder's next passage with no coding of theirs, in document order."""
         with self.ctx.db.read() as s:
             me = require_actor(s, self.ctx.actor)
-            coded = select(Coding.passage_id).where(Coding.coder_id == me.id, Coding.passage_id.is_not(None))  # type: ignore[union-attr]
+            coded = select(Coding.passage_id).where(
+                Coding.coder_id == me.id, Coding.passage_id.is_not(None)
+            )  # type: ignore[union-attr]
             q = (
                 select(Document.number, Passage.idx, Document.source_type_id, Document.seq)
                 .join(Document, Document.id == Passage.document_id)
@@ -519,8 +671,12 @@ class CodingService:
             if c is None or (visible is not None and c.coder_id not in visible):
                 raise NotFound(f"no coding {target}")
             return c.id
-        table = {"concept": Concept, "category": Category, "main_category": MainCategory,
-                 "relation_class": RelationClass}[kind]
+        table = {
+            "concept": Concept,
+            "category": Category,
+            "main_category": MainCategory,
+            "relation_class": RelationClass,
+        }[kind]
         row = s.execute(select(table).where(table.name == str(target))).scalars().first()  # type: ignore[attr-defined]
         if row is None:
             raise NotFound(f"no {kind.replace('_', ' ')} named '{target}'")
@@ -536,10 +692,23 @@ class CodingService:
             m = Memo(target_kind=kind, target_id=tid, author=me.name, text=text)
             s.add(m)
             s.flush()
-            record(s, actor=me.name, action="memo.add", entity="memo", entity_id=m.id,
-                   after={"kind": kind, "target": tid})
-            return MemoView(m.id, kind, None if target is None else str(target), me.name, text,  # type: ignore[arg-type]
-                            m.created_at, m.updated_at)
+            record(
+                s,
+                actor=me.name,
+                action="memo.add",
+                entity="memo",
+                entity_id=m.id,
+                after={"kind": kind, "target": tid},
+            )
+            return MemoView(
+                m.id,
+                kind,
+                None if target is None else str(target),
+                me.name,
+                text,  # type: ignore[arg-type]
+                m.created_at,
+                m.updated_at,
+            )
 
         return self.ctx.db.run(_do)
 
@@ -554,8 +723,15 @@ class CodingService:
             before = m.text
             m.text, m.updated_at = text, utcnow()
             s.add(m)
-            record(s, actor=me.name, action="memo.edit", entity="memo", entity_id=m.id,
-                   before={"text": before}, after={"text": text})
+            record(
+                s,
+                actor=me.name,
+                action="memo.edit",
+                entity="memo",
+                entity_id=m.id,
+                before={"text": before},
+                after={"text": text},
+            )
 
         self.ctx.db.run(_do)
 
@@ -565,8 +741,14 @@ class CodingService:
             m = s.get(Memo, memo_id)
             if m is None or m.author != me.name:
                 raise NotFound(f"no memo {memo_id} of {me.name}")
-            record(s, actor=me.name, action="memo.delete", entity="memo", entity_id=m.id,
-                   before={"text": m.text, "kind": m.target_kind, "target": m.target_id})
+            record(
+                s,
+                actor=me.name,
+                action="memo.delete",
+                entity="memo",
+                entity_id=m.id,
+                before={"text": m.text, "kind": m.target_kind, "target": m.target_id},
+            )
             s.delete(m)
 
         self.ctx.db.run(_do)
@@ -581,13 +763,19 @@ class CodingService:
             if kind:
                 q = q.where(Memo.target_kind == kind)
             if visible is not None:
-                names = [c.name for c in s.execute(select(Coder).where(Coder.id.in_(visible))).scalars()]  # type: ignore[union-attr]
+                names = [
+                    c.name for c in s.execute(select(Coder).where(Coder.id.in_(visible))).scalars()
+                ]  # type: ignore[union-attr]
                 q = q.where(Memo.author.in_(names))  # type: ignore[attr-defined]
             rows = s.execute(q).scalars().all()
             docs = dict(s.execute(select(Document.id, Document.number)).all()) if rows else {}
             labels: dict[tuple[str, int], str] = {}
-            for table, k in ((Concept, "concept"), (Category, "category"), (MainCategory, "main_category"),
-                             (RelationClass, "relation_class")):
+            for table, k in (
+                (Concept, "concept"),
+                (Category, "category"),
+                (MainCategory, "main_category"),
+                (RelationClass, "relation_class"),
+            ):
                 for rid, name in s.execute(select(table.id, table.name)).all():  # type: ignore[attr-defined]
                     labels[(k, rid)] = name
         out = []
@@ -602,9 +790,20 @@ class CodingService:
                 target = str(m.target_id)
             else:
                 target = labels.get((m.target_kind, m.target_id or 0))
-            out.append({"id": m.id, "kind": m.target_kind, "target": target, "author": m.author,
-                        "text": m.text, "created_at": m.created_at, "updated_at": m.updated_at})
-        return pd.DataFrame(out, columns=["id", "kind", "target", "author", "text", "created_at", "updated_at"])
+            out.append(
+                {
+                    "id": m.id,
+                    "kind": m.target_kind,
+                    "target": target,
+                    "author": m.author,
+                    "text": m.text,
+                    "created_at": m.created_at,
+                    "updated_at": m.updated_at,
+                }
+            )
+        return pd.DataFrame(
+            out, columns=["id", "kind", "target", "author", "text", "created_at", "updated_at"]
+        )
 
     # -- codings files ---------------------------------------------------
     def import_csv(self, path: str | Path, *, coder: str | None = None) -> CodingsImport:
@@ -628,7 +827,9 @@ class CodingService:
             )
         col = {name: i for i, name in enumerate(header)}
         if "coder" not in col and not coder:
-            raise UsageError(f"{path}: no coder column; say whose codings these are with --coder NAME")
+            raise UsageError(
+                f"{path}: no coder column; say whose codings these are with --coder NAME"
+            )
         rows: list[tuple[int, dict[str, str]]] = []
         for lineno, raw in enumerate(reader, start=2):
             if not any(cell.strip() for cell in raw):
@@ -640,8 +841,9 @@ class CodingService:
             raise UsageError(f"{path}: no codings in the file")
 
         def _do(s: Session) -> CodingsImport:
-            return self._import_rows(s, path, rows, span_form=span_form, passage_form=passage_form,
-                                     default_coder=coder)
+            return self._import_rows(
+                s, path, rows, span_form=span_form, passage_form=passage_form, default_coder=coder
+            )
 
         return self.ctx.db.run(_do)
 
@@ -674,14 +876,17 @@ class CodingService:
             if coders[name].role == "consensus" and not lead and actor_coder is not None:
                 raise PermissionDenied(f"{where}: only a lead imports consensus codings")
             if blind and not lead and (actor_coder is None or actor_coder.name != name):
-                raise PermissionDenied(f"{where}: blind mode: only {name} or a lead may import {name}'s codings")
+                raise PermissionDenied(
+                    f"{where}: blind mode: only {name} or a lead may import {name}'s codings"
+                )
         # Every referenced document and its passages, fetched in bulk.
         numbers = sorted({r["document"].replace(" ", "") for _, r in rows})
         docs: dict[str, tuple[int, int]] = {}
         for lo in range(0, len(numbers), 5000):
             for did, num, length in s.execute(
-                select(Document.id, Document.number, func.length(Document.text))
-                .where(Document.number.in_(numbers[lo:lo + 5000]))  # type: ignore[attr-defined]
+                select(Document.id, Document.number, func.length(Document.text)).where(
+                    Document.number.in_(numbers[lo : lo + 5000])
+                )  # type: ignore[attr-defined]
             ).all():
                 docs[num] = (did, int(length))
         doc_ids = [d for d, _ in docs.values()]
@@ -689,8 +894,14 @@ class CodingService:
         by_doc: dict[int, list[tuple[int, int, int]]] = {}
         for lo in range(0, len(doc_ids), 5000):
             for pid, did, idx, a, b, ptext in s.execute(
-                select(Passage.id, Passage.document_id, Passage.idx, Passage.start, Passage.end, Passage.text)
-                .where(Passage.document_id.in_(doc_ids[lo:lo + 5000]))  # type: ignore[attr-defined]
+                select(
+                    Passage.id,
+                    Passage.document_id,
+                    Passage.idx,
+                    Passage.start,
+                    Passage.end,
+                    Passage.text,
+                ).where(Passage.document_id.in_(doc_ids[lo : lo + 5000]))  # type: ignore[attr-defined]
             ).all():
                 passages[(did, idx)] = (pid, a, b, ptext)
                 by_doc.setdefault(did, []).append((pid, a, b))
@@ -711,7 +922,7 @@ class CodingService:
             code = r.get("code", "")
             if not code:
                 raise UsageError(f"{where}: empty code")
-            pid: int | None = None
+            pid = None
             snippet: str | None = None
             try:
                 if span_form and r.get("start", "") != "":
@@ -724,9 +935,14 @@ class CodingService:
                             raise UsageError(f"{where}: {number} has no passage {r['passage']}")
                         pid, pa, pb, _t = passages[key]
                         if not (pa <= a and b <= pb):
-                            raise UsageError(f"{where}: span {a}-{b} is not inside passage {r['passage']} of {number}")
+                            raise UsageError(
+                                f"{where}: span {a}-{b} is not inside passage {r['passage']} of {number}"
+                            )
                     else:
-                        pid = next((p_id for p_id, pa, pb in by_doc.get(did, []) if pa <= a and b <= pb), None)
+                        pid = next(
+                            (p_id for p_id, pa, pb in by_doc.get(did, []) if pa <= a and b <= pb),
+                            None,
+                        )
                     need_text.add(did)
                 else:
                     key = (did, int(r["passage"]))
@@ -748,28 +964,50 @@ class CodingService:
                 skipped += 1
                 continue
             seen.add(key5)
-            values.append({"coder_id": cd.id, "concept_id": concept_ids[code], "document_id": did,
-                           "passage_id": pid, "start": a, "end": b, "snippet": snippet, "assisted": False})
+            values.append(
+                {
+                    "coder_id": cd.id,
+                    "concept_id": concept_ids[code],
+                    "document_id": did,
+                    "passage_id": pid,
+                    "start": a,
+                    "end": b,
+                    "snippet": snippet,
+                    "assisted": False,
+                }
+            )
             memos.append(r.get("memo") or None)
         texts: dict[int, str] = {}
         need = sorted(need_text)
         for lo in range(0, len(need), 2000):
-            texts.update(dict(s.execute(select(Document.id, Document.text)
-                                        .where(Document.id.in_(need[lo:lo + 2000]))).all()))  # type: ignore[attr-defined]
+            texts.update(
+                dict(
+                    s.execute(
+                        select(Document.id, Document.text).where(
+                            Document.id.in_(need[lo : lo + 2000])
+                        )
+                    ).all()
+                )
+            )  # type: ignore[attr-defined]
         for v in values:
             if v["snippet"] is None:
-                v["snippet"] = texts[v["document_id"]][v["start"]:v["end"]]
+                v["snippet"] = texts[v["document_id"]][v["start"] : v["end"]]
             v["snippet"] = v["snippet"][:MAX_SNIPPET]
         # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
         existing_keys: set[tuple[int, int, int, int, int]] = set()
         for lo in range(0, len(doc_ids), 5000):
             for row in s.execute(
-                select(Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end)
-                .where(Coding.document_id.in_(doc_ids[lo:lo + 5000]))  # type: ignore[attr-defined]
+                select(
+                    Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end
+                ).where(Coding.document_id.in_(doc_ids[lo : lo + 5000]))  # type: ignore[attr-defined]
             ).all():
                 existing_keys.add(tuple(row))  # type: ignore[arg-type]
-        keep = [(v, m) for v, m in zip(values, memos, strict=True)
-                if (v["coder_id"], v["concept_id"], v["document_id"], v["start"], v["end"]) not in existing_keys]
+        keep = [
+            (v, m)
+            for v, m in zip(values, memos, strict=True)
+            if (v["coder_id"], v["concept_id"], v["document_id"], v["start"], v["end"])
+            not in existing_keys
+        ]
         skipped += len(values) - len(keep)
         fresh = [v for v, _ in keep]
         now = utcnow()
@@ -777,7 +1015,10 @@ class CodingService:
             v["created_at"] = now
         ids: list[int] = []
         for lo in range(0, len(fresh), 5000):
-            res = s.execute(insert(Coding).returning(Coding.id, sort_by_parameter_order=True), fresh[lo:lo + 5000])  # type: ignore[arg-type]
+            res = s.execute(
+                insert(Coding).returning(Coding.id, sort_by_parameter_order=True),
+                fresh[lo : lo + 5000],
+            )  # type: ignore[arg-type]
             ids.extend(r[0] for r in res)
         id_to_coder = {c.id: c.name for c in coders.values()}
         actor_name = self.ctx.actor
@@ -785,22 +1026,49 @@ class CodingService:
         memo_rows = []
         for cid, (v, memo) in zip(ids, keep, strict=True):
             # Imported codings are logged as imports, which undo leaves alone.
-            audit_rows.append({"at": now, "actor": actor_name or id_to_coder[v["coder_id"]],
-                               "action": "coding.import", "entity": "coding", "entity_id": cid, "undone": False,
-                               "after": json.dumps({"coder_id": v["coder_id"], "concept_id": v["concept_id"],
-                                                    "document_id": v["document_id"], "start": v["start"],
-                                                    "end": v["end"], "source": path.name})})
+            audit_rows.append(
+                {
+                    "at": now,
+                    "actor": actor_name or id_to_coder[v["coder_id"]],
+                    "action": "coding.import",
+                    "entity": "coding",
+                    "entity_id": cid,
+                    "undone": False,
+                    "after": json.dumps(
+                        {
+                            "coder_id": v["coder_id"],
+                            "concept_id": v["concept_id"],
+                            "document_id": v["document_id"],
+                            "start": v["start"],
+                            "end": v["end"],
+                            "source": path.name,
+                        }
+                    ),
+                }
+            )
             if memo:
-                memo_rows.append({"target_kind": "coding", "target_id": cid, "author": id_to_coder[v["coder_id"]],
-                                  "text": memo, "created_at": now, "updated_at": now})
+                memo_rows.append(
+                    {
+                        "target_kind": "coding",
+                        "target_id": cid,
+                        "author": id_to_coder[v["coder_id"]],
+                        "text": memo,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
         for lo in range(0, len(audit_rows), 5000):
-            s.execute(insert(AuditLog), audit_rows[lo:lo + 5000])
+            s.execute(insert(AuditLog), audit_rows[lo : lo + 5000])
         if memo_rows:
             s.execute(insert(Memo), memo_rows)
-        return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders)))
+        return CodingsImport(
+            str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders))
+        )
 
     # -- queries ---------------------------------------------------------
-    def frequencies(self, *, by: str = "type", level: str = "concept", coders: Sequence[str] | None = None) -> pd.DataFrame:
+    def frequencies(
+        self, *, by: str = "type", level: str = "concept", coders: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Code frequencies (codings and distinct documents) by source type or split."""
         if by not in ("type", "split", "coder"):
             raise UsageError("--by must be type, split or coder")
@@ -815,7 +1083,9 @@ class CodingService:
         )
         return grouped.reset_index().sort_values([col, by]).reset_index(drop=True)
 
-    def cooccurrence(self, *, level: str = "concept", coders: Sequence[str] | None = None) -> pd.DataFrame:
+    def cooccurrence(
+        self, *, level: str = "concept", coders: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Passage-level co-occurrence: how many passages carry both codes (square frame)."""
         import pandas as pd
 
@@ -829,8 +1099,14 @@ class CodingService:
         co = incidence.T.dot(incidence)
         return co
 
-    def retrieve(self, code: str, *, level: str = "concept", context: int = 30,
-                 coders: Sequence[str] | None = None) -> pd.DataFrame:
+    def retrieve(
+        self,
+        code: str,
+        *,
+        level: str = "concept",
+        context: int = 30,
+        coders: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
         """Every coded segment of a code with some text around it."""
         col = _level_column(level)
         frame = self.codings(coders=coders)
@@ -838,10 +1114,20 @@ class CodingService:
         if frame.empty:
             return frame.assign(before=[], after=[])
         with self.ctx.db.read() as s:
-            texts = dict(s.execute(select(Document.number, Document.text)
-                                   .where(Document.number.in_(frame["document"].unique().tolist()))).all())  # type: ignore[attr-defined]
-        frame["before"] = [texts[d][max(0, a - context):a] for d, a in zip(frame["document"], frame["start"], strict=True)]
-        frame["after"] = [texts[d][b:b + context] for d, b in zip(frame["document"], frame["end"], strict=True)]
+            texts = dict(
+                s.execute(
+                    select(Document.number, Document.text).where(
+                        Document.number.in_(frame["document"].unique().tolist())
+                    )
+                ).all()
+            )  # type: ignore[attr-defined]
+        frame["before"] = [
+            texts[d][max(0, a - context) : a]
+            for d, a in zip(frame["document"], frame["start"], strict=True)
+        ]
+        frame["after"] = [
+            texts[d][b : b + context] for d, b in zip(frame["document"], frame["end"], strict=True)
+        ]
         return frame.reset_index(drop=True)
 
     def coverage(self, *, coders: Sequence[str] | None = None) -> pd.DataFrame:
@@ -850,12 +1136,21 @@ class CodingService:
 
         frame = self.codings(coders=coders)
         with self.ctx.db.read() as s:
-            totals = dict(s.execute(
-                select(Document.number, func.count(Passage.id)).join(Passage, Passage.document_id == Document.id)
-                .group_by(Document.number)).all())
+            totals = dict(
+                s.execute(
+                    select(Document.number, func.count(Passage.id))
+                    .join(Passage, Passage.document_id == Document.id)
+                    .group_by(Document.number)
+                ).all()
+            )
         if frame.empty:
             return pd.DataFrame(columns=["document", "coder", "coded", "passages", "coverage"])
-        got = frame.dropna(subset=["passage"]).groupby(["document", "coder"])["passage"].nunique().reset_index(name="coded")
+        got = (
+            frame.dropna(subset=["passage"])
+            .groupby(["document", "coder"])["passage"]
+            .nunique()
+            .reset_index(name="coded")
+        )
         got["passages"] = got["document"].map(totals).astype(int)
         got["coverage"] = (got["coded"] / got["passages"]).round(4)
         return got
@@ -874,9 +1169,16 @@ class CodingService:
                 ["coder", "codings", "documents", "passages"],
             )
 
+
 def _level_column(level: str) -> str:
-    cols = {"concept": "concept", "category": "category", "main": "main_category",
-            "main_category": "main_category", "relation": "relation_class", "relation_class": "relation_class"}
+    cols = {
+        "concept": "concept",
+        "category": "category",
+        "main": "main_category",
+        "main_category": "main_category",
+        "relation": "relation_class",
+        "relation_class": "relation_class",
+    }
     if level not in cols:
         raise UsageError(f"--level must be concept, category or main, not '{level}'")
     return cols[level]

@@ -397,7 +397,7 @@ def _rows_to_docs(
         try:
             date = parse_date(row.get(date_col)) if date_col else None
         except ValueError:
-            shown = str(row.get(date_col)).strip()[:40]
+            shown = str(row.get(date_col)).strip()[:40]  # type: ignore[arg-type]
             raise UsageError(f"{where}: cannot read date '{shown}'") from None
         meta = {k: str(v) for k, v in row.items() if k not in used and not _blank(v)}
         out.append(

@@ -109,8 +109,14 @@ class CorpusService:
             next_id = (s.exec(select(func.max(SourceType.id))).scalar() or 0) + 1  # type: ignore[call-overload]
             row = SourceType(id=next_id, name_zh=name_zh, name_en=name_en, slug=slug)
             s.add(row)
-            record(s, actor=self.ctx.actor, action="source_type.create", entity="source_type",
-                   entity_id=next_id, after={"name_zh": name_zh, "slug": slug})
+            record(
+                s,
+                actor=self.ctx.actor,
+                action="source_type.create",
+                entity="source_type",
+                entity_id=next_id,
+                after={"name_zh": name_zh, "slug": slug},
+            )
             return SourceTypeView(next_id, name_zh, name_en, slug)
 
         return self.ctx.db.run(_add)
@@ -135,7 +141,9 @@ class CorpusService:
 
         stype = self.resolve_type(type)
         if segment is not None and segment not in SEGMENT_MODES:
-            raise UsageError(f"--segment must be one of {', '.join(SEGMENT_MODES)}, not '{segment}'")
+            raise UsageError(
+                f"--segment must be one of {', '.join(SEGMENT_MODES)}, not '{segment}'"
+            )
         files: list[FileImport] = []
         for raw_path in paths:
             path = Path(raw_path)
@@ -143,7 +151,11 @@ class CorpusService:
                 raise UsageError(f"{path}: no such file")
             digest = _file_hash(path)
             with self.ctx.db.read() as s:
-                seen = s.exec(select(ImportBatch).where(ImportBatch.file_hash == digest)).scalars().first()  # type: ignore[call-overload]
+                seen = (
+                    s.exec(select(ImportBatch).where(ImportBatch.file_hash == digest))
+                    .scalars()
+                    .first()
+                )  # type: ignore[call-overload]
             if seen is not None:
                 files.append(FileImport(str(path), "already imported", 0))
                 continue
@@ -192,8 +204,11 @@ class CorpusService:
             st.next_seq = first_seq + len(prepared)
             s.add(st)
             batch = ImportBatch(
-                file_name=path.name, file_hash=digest, source_type_id=stype.id,
-                imported_by=actor, n_documents=len(prepared),
+                file_name=path.name,
+                file_hash=digest,
+                source_type_id=stype.id,
+                imported_by=actor,
+                n_documents=len(prepared),
             )
             s.add(batch)
             s.flush()
@@ -226,7 +241,9 @@ class CorpusService:
             chunk = 2000
             for lo in range(0, total, chunk):
                 part = rows[lo : lo + chunk]
-                result = s.execute(insert(Document).returning(Document.id, sort_by_parameter_order=True), part)  # type: ignore[arg-type]
+                result = s.execute(
+                    insert(Document).returning(Document.id, sort_by_parameter_order=True), part
+                )  # type: ignore[arg-type]
                 ids.extend(r[0] for r in result)
                 if progress:
                     progress(min(lo + chunk, total) // 2, total)
@@ -241,10 +258,20 @@ class CorpusService:
                 if progress:
                     done = min(lo + 5000, len(passages)) / max(1, len(passages))
                     progress(total // 2 + int(done * total) // 2, total)
-            record(s, actor=actor, action="corpus.import", entity="import_batch", entity_id=batch.id,
-                   after={"file": path.name, "documents": total, "type": stype.slug})
+            record(
+                s,
+                actor=actor,
+                action="corpus.import",
+                entity="import_batch",
+                entity_id=batch.id,
+                after={"file": path.name, "documents": total, "type": stype.slug},
+            )
             return FileImport(
-                str(path), "imported", total, f"{stype.id}-{first_seq}", f"{stype.id}-{first_seq + total - 1}"
+                str(path),
+                "imported",
+                total,
+                f"{stype.id}-{first_seq}",
+                f"{stype.id}-{first_seq + total - 1}",
             )
 
         return self.ctx.db.run(_write)
@@ -263,16 +290,31 @@ class CorpusService:
     def document(self, number: str) -> DocumentView:
         with self.ctx.db.read() as s:
             doc = self._doc_by_number(s, number)
-            passages = s.exec(
-                select(Passage).where(Passage.document_id == doc.id).order_by(Passage.idx)  # type: ignore[arg-type]
-            ).scalars().all()  # type: ignore[call-overload]
+            passages = (
+                s.exec(
+                    select(Passage).where(Passage.document_id == doc.id).order_by(Passage.idx)  # type: ignore[arg-type]
+                )
+                .scalars()
+                .all()
+            )  # type: ignore[call-overload]
             stype = s.get(SourceType, doc.source_type_id)
             assert doc.id is not None and stype is not None
             return DocumentView(
-                id=doc.id, number=doc.number, type_id=doc.source_type_id, type_name=stype.name_zh,
-                title=doc.title, author=doc.author, date=doc.date, url=doc.url, views=doc.views,
-                text=doc.text, status=doc.status, exclusion_kind=doc.exclusion_kind,
-                exclusion_detail=doc.exclusion_detail, split=doc.split, personal=doc.personal,
+                id=doc.id,
+                number=doc.number,
+                type_id=doc.source_type_id,
+                type_name=stype.name_zh,
+                title=doc.title,
+                author=doc.author,
+                date=doc.date,
+                url=doc.url,
+                views=doc.views,
+                text=doc.text,
+                status=doc.status,
+                exclusion_kind=doc.exclusion_kind,
+                exclusion_detail=doc.exclusion_detail,
+                split=doc.split,
+                personal=doc.personal,
                 meta=json.loads(doc.meta) if doc.meta else {},
                 passages=tuple(PassageView(p.id, p.idx, p.start, p.end, p.text) for p in passages),
             )
@@ -303,8 +345,22 @@ class CorpusService:
         if status:
             where.append("d.status = ?")
             params.append(status)
-        cols = ["id", "number", "type_id", "type", "type_zh", "title", "date", "views", "split", "status",
-                "exclusion", "detail", "personal", "passages"]
+        cols = [
+            "id",
+            "number",
+            "type_id",
+            "type",
+            "type_zh",
+            "title",
+            "date",
+            "views",
+            "split",
+            "status",
+            "exclusion",
+            "detail",
+            "personal",
+            "passages",
+        ]
         with self.ctx.db.read() as s:
             frame = fetch_frame(
                 s,
@@ -312,20 +368,32 @@ class CorpusService:
                 "d.status, d.exclusion_kind, d.exclusion_detail, d.personal, coalesce(np.n, 0) "
                 "FROM document d JOIN source_type st ON st.id = d.source_type_id "
                 "LEFT JOIN (SELECT document_id, count(*) AS n FROM passage GROUP BY document_id) np "
-                "ON np.document_id = d.id WHERE " + " AND ".join(where) + " ORDER BY d.source_type_id, d.seq",
-                cols, params,
+                "ON np.document_id = d.id WHERE "
+                + " AND ".join(where)
+                + " ORDER BY d.source_type_id, d.seq",
+                cols,
+                params,
             )
         frame["personal"] = frame["personal"].astype(bool)
         frame["passages"] = frame["passages"].astype(int)
         return frame
 
-    def passages(self, *, split: str | None = None, status: str | None = "included") -> pd.DataFrame:
+    def passages(
+        self, *, split: str | None = None, status: str | None = "included"
+    ) -> pd.DataFrame:
         """Every passage with its document number, type and split (for analysis and words)."""
         import pandas as pd
 
         q = (
-            select(Passage.id, Passage.idx, Passage.text, Document.number, Document.source_type_id,
-                   Document.split, Document.id.label("document_id"))
+            select(
+                Passage.id,
+                Passage.idx,
+                Passage.text,
+                Document.number,
+                Document.source_type_id,
+                Document.split,
+                Document.id.label("document_id"),
+            )
             .join(Document, Document.id == Passage.document_id)
             .order_by(Document.source_type_id, Document.seq, Passage.idx)
         )
@@ -335,7 +403,18 @@ class CorpusService:
             q = q.where(Document.split == split)
         with self.ctx.db.read() as s:
             rows = s.execute(q).all()
-        return pd.DataFrame(rows, columns=["passage_id", "passage", "text", "document", "type_id", "split", "document_id"])
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "passage_id",
+                "passage",
+                "text",
+                "document",
+                "type_id",
+                "split",
+                "document_id",
+            ],
+        )
 
     # -- screening -------------------------------------------------------
     def _set_status(
@@ -346,15 +425,30 @@ class CorpusService:
         doc.exclusion_kind = kind if exclude else None
         doc.exclusion_detail = detail if exclude else None
         s.add(doc)
-        s.add(ScreeningDecision(document_id=doc.id, action="exclude" if exclude else "include",  # type: ignore[arg-type]
-                                kind=kind, detail=detail, decided_by=self.ctx.actor))
-        record(s, actor=self.ctx.actor, action="corpus.exclude" if exclude else "corpus.include",
-               entity="document", entity_id=doc.id, before=before,
-               after={"status": doc.status, "kind": kind, "detail": detail})
+        s.add(
+            ScreeningDecision(
+                document_id=doc.id,
+                action="exclude" if exclude else "include",  # type: ignore[arg-type]
+                kind=kind,
+                detail=detail,
+                decided_by=self.ctx.actor,
+            )
+        )
+        record(
+            s,
+            actor=self.ctx.actor,
+            action="corpus.exclude" if exclude else "corpus.include",
+            entity="document",
+            entity_id=doc.id,
+            before=before,
+            after={"status": doc.status, "kind": kind, "detail": detail},
+        )
 
     def exclude(self, numbers: Iterable[str], *, reason: str, kind: str = "manual") -> int:
         if kind not in EXCLUSION_KINDS:
-            raise UsageError(f"unknown exclusion kind '{kind}' (known: {', '.join(EXCLUSION_KINDS)})")
+            raise UsageError(
+                f"unknown exclusion kind '{kind}' (known: {', '.join(EXCLUSION_KINDS)})"
+            )
         if not reason.strip():
             raise UsageError("an exclusion needs a reason (--reason TEXT)")
         nums = list(numbers)
@@ -405,8 +499,15 @@ class CorpusService:
             raise UsageError("--min-chars must be zero or more")
 
         def _do(s: Session) -> ScreenReport:
-            docs = s.exec(select(Document).where(Document.status == "included")  # type: ignore[call-overload]
-                          .order_by(Document.source_type_id, Document.seq)).scalars().all()
+            docs = (
+                s.exec(
+                    select(Document)
+                    .where(Document.status == "included")  # type: ignore[call-overload]
+                    .order_by(Document.source_type_id, Document.seq)
+                )
+                .scalars()
+                .all()
+            )
             excluded: dict[str, int] = {}
             for d in docs:
                 verdict: tuple[str, str] | None = None
@@ -421,7 +522,10 @@ class CorpusService:
                     if not d.date:
                         verdict = ("out_of_range", "no date")
                     elif (lo and d.date < lo) or (hi and d.date > hi):
-                        verdict = ("out_of_range", f"date {d.date} outside {date_from or ''}..{date_to or ''}")
+                        verdict = (
+                            "out_of_range",
+                            f"date {d.date} outside {date_from or ''}..{date_to or ''}",
+                        )
                 if verdict is not None:
                     excluded[verdict[0]] = excluded.get(verdict[0], 0) + 1
                     if not dry_run:
@@ -440,16 +544,23 @@ class CorpusService:
             raise UsageError("--threshold must be in (0, 1]")
         with self.ctx.db.read() as s:
             rows = s.execute(
-                select(Document.id, Document.number, Document.text, Document.date,
-                       Document.source_type_id, Document.seq)
-                .where(Document.status == "included")
+                select(
+                    Document.id,
+                    Document.number,
+                    Document.text,
+                    Document.date,
+                    Document.source_type_id,
+                    Document.seq,
+                ).where(Document.status == "included")
             ).all()
         # Earliest first: dated documents by date, then undated, ties by type and sequence.
         rows = sorted(rows, key=lambda r: (r.date is None, r.date or "", r.source_type_id, r.seq))
         number = {r.id: r.number for r in rows}
         groups = find_duplicates([(r.id, r.text) for r in rows], threshold=threshold)
         views = tuple(
-            DuplicateGroupView(number[g.keep], tuple((number[k], float(sim)) for k, sim in g.members))
+            DuplicateGroupView(
+                number[g.keep], tuple((number[k], float(sim)) for k, sim in g.members)
+            )
             for g in groups
         )
         n_dups = sum(len(g.duplicates) for g in views)
@@ -463,8 +574,13 @@ class CorpusService:
                     doc = s.get(Document, key)
                     if doc is None or doc.status != "included":
                         continue
-                    self._set_status(s, doc, exclude=True, kind="duplicate",
-                                     detail=f"duplicate of {number[g.keep]} (similarity {sim:.2f})")
+                    self._set_status(
+                        s,
+                        doc,
+                        exclude=True,
+                        kind="duplicate",
+                        detail=f"duplicate of {number[g.keep]} (similarity {sim:.2f})",
+                    )
                     n += 1
             return n
 
@@ -498,7 +614,9 @@ class CorpusService:
                 .order_by(Document.seq)
             ).all()
         if n > len(rows):
-            raise UsageError(f"--n {n} is more than the {len(rows)} included documents of type {stype.slug}")
+            raise UsageError(
+                f"--n {n} is more than the {len(rows)} included documents of type {stype.slug}"
+            )
         rng = np.random.default_rng([seed, stype.id])
         strata: list[tuple[str, list[Any]]]
         if stratify_by == "views":
@@ -506,8 +624,13 @@ class CorpusService:
             # Quantile bins of the view counts (rank-based, so ties do not empty a bin).
             ranks = views.argsort(kind="stable").argsort(kind="stable")
             labels = (ranks * bins) // max(1, len(rows))
-            strata = [(f"views q{b + 1}/{bins}", [r for r, lab in zip(rows, labels, strict=True) if lab == b])
-                      for b in range(bins)]
+            strata = [
+                (
+                    f"views q{b + 1}/{bins}",
+                    [r for r, lab in zip(rows, labels, strict=True) if lab == b],
+                )
+                for b in range(bins)
+            ]
         else:
             strata = [("all", list(rows))]
         sizes = np.array([len(m) for _, m in strata], dtype=float)
@@ -538,7 +661,9 @@ class CorpusService:
         sampled = tuple(r.number for r in sorted(chosen, key=lambda r: rows.index(r)))
         return SampleReport(stype.slug, len(rows), sampled, excluded, tuple(report_strata))
 
-    def split(self, *, holdout: float | None = None, seed: int | None = None, force: bool = False) -> SplitReport:
+    def split(
+        self, *, holdout: float | None = None, seed: int | None = None, force: bool = False
+    ) -> SplitReport:
         """Stratified build/holdout split of the included documents, per source type."""
         import numpy as np
 
@@ -550,8 +675,15 @@ class CorpusService:
         actor = self.ctx.actor
 
         def _do(s: Session) -> SplitReport:
-            docs = s.exec(select(Document).where(Document.status == "included")  # type: ignore[call-overload]
-                          .order_by(Document.source_type_id, Document.seq)).scalars().all()
+            docs = (
+                s.exec(
+                    select(Document)
+                    .where(Document.status == "included")  # type: ignore[call-overload]
+                    .order_by(Document.source_type_id, Document.seq)
+                )
+                .scalars()
+                .all()
+            )
             plan: dict[int, str] = {}
             by_type: dict[str, dict[str, int]] = {}
             slugs = {t.id: t.slug for t in s.exec(select(SourceType)).scalars().all()}  # type: ignore[call-overload]
@@ -577,14 +709,26 @@ class CorpusService:
                 d.split = plan[d.id]  # type: ignore[index]
                 s.add(d)
                 if before is not None:
-                    record(s, actor=actor, action="corpus.resplit", entity="document", entity_id=d.id,
-                           before={"split": before}, after={"split": d.split})
+                    record(
+                        s,
+                        actor=actor,
+                        action="corpus.resplit",
+                        entity="document",
+                        entity_id=d.id,
+                        before={"split": before},
+                        after={"split": d.split},
+                    )
             # Excluded documents take no part in the split.
             s.execute(update(Document).where(Document.status == "excluded").values(split=None))
             set_setting(s, "seed", str(seed))
             set_setting(s, "holdout_ratio", str(holdout))
-            record(s, actor=actor, action="corpus.split", entity="project",
-                   after={"seed": seed, "holdout": holdout, "changed": len(changed)})
+            record(
+                s,
+                actor=actor,
+                action="corpus.split",
+                entity="project",
+                after={"seed": seed, "holdout": holdout, "changed": len(changed)},
+            )
             return SplitReport(seed, holdout, by_type, len(changed))
 
         return self.ctx.db.run(_do)
@@ -594,15 +738,25 @@ class CorpusService:
         """SPEC §2 ``corpus --json``: imported -> excluded by kind -> included, by type and split."""
         with self.ctx.db.read() as s:
             total = s.execute(select(func.count()).select_from(Document)).scalar() or 0
-            included = s.execute(
-                select(func.count()).select_from(Document).where(Document.status == "included")
-            ).scalar() or 0
+            included = (
+                s.execute(
+                    select(func.count()).select_from(Document).where(Document.status == "included")
+                ).scalar()
+                or 0
+            )
             excl = s.execute(
                 select(Document.exclusion_kind, func.count())
-                .where(Document.status == "excluded").group_by(Document.exclusion_kind)
+                .where(Document.status == "excluded")
+                .group_by(Document.exclusion_kind)
             ).all()
             per_type = s.execute(
-                select(SourceType.id, SourceType.slug, SourceType.name_zh, Document.status, func.count(Document.id))
+                select(
+                    SourceType.id,
+                    SourceType.slug,
+                    SourceType.name_zh,
+                    Document.status,
+                    func.count(Document.id),
+                )
                 .join(Document, Document.source_type_id == SourceType.id, isouter=True)
                 .group_by(SourceType.id, SourceType.slug, SourceType.name_zh, Document.status)
                 .order_by(SourceType.id)
@@ -614,21 +768,33 @@ class CorpusService:
                 .group_by(SourceType.slug, Document.exclusion_kind)
             ).all()
             per_split = s.execute(
-                select(Document.split, func.count()).where(Document.status == "included")
+                select(Document.split, func.count())
+                .where(Document.status == "included")
                 .group_by(Document.split)
             ).all()
             per_type_split = s.execute(
                 select(SourceType.slug, Document.split, func.count())
                 .join(Document, Document.source_type_id == SourceType.id)
-                .where(Document.status == "included").group_by(SourceType.slug, Document.split)
+                .where(Document.status == "included")
+                .group_by(SourceType.slug, Document.split)
             ).all()
         excluded = {k: 0 for k in EXCLUSION_KINDS}
         for kind, n in excl:
             excluded[kind or "manual"] = excluded.get(kind or "manual", 0) + int(n)
         by_type: dict[str, dict[str, Any]] = {}
         for tid, slug, zh, status, n in per_type:
-            entry = by_type.setdefault(slug, {"documents": 0, "included": 0, "id": tid, "name": zh,
-                                              "excluded": {}, "build": 0, "holdout": 0})
+            entry = by_type.setdefault(
+                slug,
+                {
+                    "documents": 0,
+                    "included": 0,
+                    "id": tid,
+                    "name": zh,
+                    "excluded": {},
+                    "build": 0,
+                    "holdout": 0,
+                },
+            )
             if status is None:
                 continue
             entry["documents"] += int(n)
@@ -663,7 +829,12 @@ class CorpusService:
             if not self.ctx.db.is_sqlite:
                 return total, total
             upto = int(get_setting(s, "search_indexed_upto") or 0)
-            done = int(s.execute(select(func.count()).select_from(Passage).where(Passage.id <= upto)).scalar() or 0)
+            done = int(
+                s.execute(
+                    select(func.count()).select_from(Passage).where(Passage.id <= upto)
+                ).scalar()
+                or 0
+            )
         return done, total
 
     def build_search_index(self, *, progress: Progress | None = None, chunk: int = 5000) -> int:
@@ -678,13 +849,23 @@ class CorpusService:
 
         def _step(s: Session) -> int:
             upto = int(get_setting(s, "search_indexed_upto") or 0)
-            ids = s.execute(select(Passage.id).where(Passage.id > upto).order_by(Passage.id).limit(chunk)).scalars().all()
+            ids = (
+                s.execute(
+                    select(Passage.id).where(Passage.id > upto).order_by(Passage.id).limit(chunk)
+                )
+                .scalars()
+                .all()
+            )
             if not ids:
                 return 0
             hi = ids[-1]
-            rows = s.execute(select(Passage.id, Passage.text).where(Passage.id > upto, Passage.id <= hi)).all()
-            s.execute(text("INSERT INTO passage_fts(rowid, tokens) VALUES (:id, :tokens)"),
-                      [{"id": pid, "tokens": bigrams(t)} for pid, t in rows])
+            rows = s.execute(
+                select(Passage.id, Passage.text).where(Passage.id > upto, Passage.id <= hi)
+            ).all()
+            s.execute(
+                text("INSERT INTO passage_fts(rowid, tokens) VALUES (:id, :tokens)"),
+                [{"id": pid, "tokens": bigrams(t)} for pid, t in rows],
+            )
             set_setting(s, "search_indexed_upto", str(hi))
             return len(ids)
 
@@ -736,9 +917,14 @@ class CorpusService:
                     )
                     params = {"q": quoted, "upto": upto, "term": term}
                     total = s.execute(text("SELECT count(*) " + core), params).scalar() or 0
-                    rows = s.execute(text("SELECT p.idx AS idx, p.text AS text, d.number AS number " + core
-                                          + "ORDER BY d.source_type_id, d.seq, p.idx LIMIT :limit"),
-                                     params | {"limit": limit}).all()
+                    rows = s.execute(
+                        text(
+                            "SELECT p.idx AS idx, p.text AS text, d.number AS number "
+                            + core
+                            + "ORDER BY d.source_type_id, d.seq, p.idx LIMIT :limit"
+                        ),
+                        params | {"limit": limit},
+                    ).all()
                     hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
                     return SearchResult(term, int(total), hits)
                 cond = literal
@@ -746,7 +932,9 @@ class CorpusService:
                 cond = func.strpos(Passage.text, term) > 0
             q = base.where(cond)
             total = s.execute(select(func.count()).select_from(q.subquery())).scalar() or 0
-            rows = s.execute(q.order_by(Document.source_type_id, Document.seq, Passage.idx).limit(limit)).all()
+            rows = s.execute(
+                q.order_by(Document.source_type_id, Document.seq, Passage.idx).limit(limit)
+            ).all()
         hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
         return SearchResult(term, int(total), hits)
 
@@ -759,13 +947,21 @@ class CorpusService:
                 d = self._doc_by_number(s, n)
                 d.personal = personal
                 s.add(d)
-                record(s, actor=self.ctx.actor, action="corpus.personal", entity="document",
-                       entity_id=d.id, after={"personal": personal})
+                record(
+                    s,
+                    actor=self.ctx.actor,
+                    action="corpus.personal",
+                    entity="document",
+                    entity_id=d.id,
+                    after={"personal": personal},
+                )
             return len(nums)
 
         return self.ctx.db.run(_do)
 
-    def redact(self, *, patterns: Sequence[str] = ("phone", "id", "email"), dry_run: bool = False) -> RedactReport:
+    def redact(
+        self, *, patterns: Sequence[str] = ("phone", "id", "email"), dry_run: bool = False
+    ) -> RedactReport:
         """Mask personal data in document text before coding starts.
 
         Masks keep the length of what they replace (``*`` per character), so
@@ -776,11 +972,17 @@ class CorpusService:
 
         unknown = [p for p in patterns if p not in PATTERNS]
         if unknown:
-            raise UsageError(f"unknown redaction pattern {unknown[0]} (known: {', '.join(PATTERNS)})")
+            raise UsageError(
+                f"unknown redaction pattern {unknown[0]} (known: {', '.join(PATTERNS)})"
+            )
 
         def _do(s: Session) -> RedactReport:
             coded = set(s.exec(select(Coding.document_id).distinct()).scalars().all())  # type: ignore[call-overload]
-            docs = s.exec(select(Document).order_by(Document.source_type_id, Document.seq)).scalars().all()  # type: ignore[call-overload]
+            docs = (
+                s.exec(select(Document).order_by(Document.source_type_id, Document.seq))
+                .scalars()
+                .all()
+            )  # type: ignore[call-overload]
             counts: dict[str, int] = {p: 0 for p in patterns}
             changed_docs = 0
             blocked: list[str] = []
@@ -801,8 +1003,14 @@ class CorpusService:
                 for p in s.exec(select(Passage).where(Passage.document_id == d.id)).scalars().all():  # type: ignore[call-overload]
                     p.text = new_text[p.start : p.end]
                     s.add(p)
-                record(s, actor=self.ctx.actor, action="corpus.redact", entity="document",
-                       entity_id=d.id, after={k: v for k, v in found.items() if v})
+                record(
+                    s,
+                    actor=self.ctx.actor,
+                    action="corpus.redact",
+                    entity="document",
+                    entity_id=d.id,
+                    after={k: v for k, v in found.items() if v},
+                )
             if dry_run:
                 s.rollback()
             return RedactReport(changed_docs, counts, tuple(blocked))

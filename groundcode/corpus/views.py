@@ -98,7 +98,9 @@ class DedupReport:
             "groups": [
                 {
                     "keep": g.keep,
-                    "duplicates": [{"document": d, "similarity": round(s, 4)} for d, s in g.duplicates],
+                    "duplicates": [
+                        {"document": d, "similarity": round(s, 4)} for d, s in g.duplicates
+                    ],
                 }
                 for g in self.groups
             ],

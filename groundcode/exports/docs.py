@@ -54,10 +54,29 @@ _DRAWN = re.compile(r"^(?:\s{2,}\S|[\u2500-\u25ff])")
 
 # Children of w:tblPr and w:tcPr that must follow w:tblBorders / w:tcBorders
 # (OOXML fixes the order and Word refuses files that break it).
-_AFTER_TBL_BORDERS = ("shd", "tblLayout", "tblCellMar", "tblLook", "tblCaption", "tblDescription",
-                      "tblPrChange")
-_AFTER_TC_BORDERS = ("shd", "noWrap", "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark",
-                     "headers", "cellIns", "cellDel", "cellMerge", "tcPrChange")
+_AFTER_TBL_BORDERS = (
+    "shd",
+    "tblLayout",
+    "tblCellMar",
+    "tblLook",
+    "tblCaption",
+    "tblDescription",
+    "tblPrChange",
+)
+_AFTER_TC_BORDERS = (
+    "shd",
+    "noWrap",
+    "tcMar",
+    "textDirection",
+    "tcFitText",
+    "vAlign",
+    "hideMark",
+    "headers",
+    "cellIns",
+    "cellDel",
+    "cellMerge",
+    "tcPrChange",
+)
 
 
 def _w(tag: str) -> str:
@@ -158,9 +177,15 @@ def _set_cell(cell: _Cell, text: str, *, bold: bool = False, center: bool = Fals
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
-def three_line_table(doc: DocxDocument, header: Sequence[str], rows: Sequence[Sequence[str]], *,
-                     widths_cm: Sequence[float] | None = None, center_cols: Sequence[int] = (),
-                     merge_first: Sequence[tuple[int, int]] = ()) -> Table:
+def three_line_table(
+    doc: DocxDocument,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    widths_cm: Sequence[float] | None = None,
+    center_cols: Sequence[int] = (),
+    merge_first: Sequence[tuple[int, int]] = (),
+) -> Table:
     """Add a 三线表 to ``doc`` and return it.
 
     The outer rules are table borders (``w:tblBorders`` top/bottom), the header
@@ -178,9 +203,21 @@ def three_line_table(doc: DocxDocument, header: Sequence[str], rows: Sequence[Se
     old = tblpr.find(_w("tblBorders"))
     if old is not None:
         tblpr.remove(old)
-    _insert_ordered(tblpr, _borders_element("tblBorders", {
-        "top": THICK, "left": None, "bottom": THICK, "right": None, "insideH": None, "insideV": None,
-    }), _AFTER_TBL_BORDERS)
+    _insert_ordered(
+        tblpr,
+        _borders_element(
+            "tblBorders",
+            {
+                "top": THICK,
+                "left": None,
+                "bottom": THICK,
+                "right": None,
+                "insideH": None,
+                "insideV": None,
+            },
+        ),
+        _AFTER_TBL_BORDERS,
+    )
     head = table.rows[0]
     head._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeat on each page
     for j, name in enumerate(header):
@@ -258,8 +295,13 @@ def _docx_text(doc: DocxDocument, text: str) -> None:
                 doc.add_paragraph(stripped)
 
 
-def write_report_docx(path: Path, *, title: str, sections: Sequence[tuple[str, str | pd.DataFrame]],
-                      force: bool = False) -> Path:
+def write_report_docx(
+    path: Path,
+    *,
+    title: str,
+    sections: Sequence[tuple[str, str | pd.DataFrame]],
+    force: bool = False,
+) -> Path:
     """A Word report: title, then each section as a heading and its text or three-line table."""
     path = Path(path)
     _check_sections(path, sections)
@@ -283,8 +325,13 @@ def _md_text(text: str) -> str:
     return text.strip("\n")
 
 
-def write_report_md(path: Path, *, title: str, sections: Sequence[tuple[str, str | pd.DataFrame]],
-                    force: bool = False) -> Path:
+def write_report_md(
+    path: Path,
+    *,
+    title: str,
+    sections: Sequence[tuple[str, str | pd.DataFrame]],
+    force: bool = False,
+) -> Path:
     """A Markdown report: ``# title``, ``## heading`` per section, text as given or a GitHub table."""
     path = Path(path)
     _check_sections(path, sections)
@@ -294,7 +341,9 @@ def write_report_md(path: Path, *, title: str, sections: Sequence[tuple[str, str
         if isinstance(content, str):
             parts.append(_md_text(content))
         else:
-            parts.append(md_table([str(c) for c in content.columns], _frame_rows(content)).rstrip("\n"))
+            parts.append(
+                md_table([str(c) for c in content.columns], _frame_rows(content)).rstrip("\n")
+            )
     with atomic_output(path, force=force) as tmp:
         tmp.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return path

@@ -108,8 +108,10 @@ def md_escape(value: object) -> str:
 
 def md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A GitHub-flavoured Markdown table, ending with a newline."""
-    lines = ["| " + " | ".join(md_escape(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = [
+        "| " + " | ".join(md_escape(h) for h in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     for row in rows:
         lines.append("| " + " | ".join(md_escape(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
@@ -139,7 +141,9 @@ def _fill_sheet(ws: Worksheet, df: pd.DataFrame, *, widths: bool) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
     for idx, name in enumerate(columns, start=1):
         letter = get_column_letter(idx)
-        longest = max([display_width(name)] + [display_width(cell_text(v)) for v in df.iloc[:, idx - 1]])
+        longest = max(
+            [display_width(name)] + [display_width(cell_text(v)) for v in df.iloc[:, idx - 1]]
+        )
         if widths:
             ws.column_dimensions[letter].width = min(max(longest, 6), MAX_WIDTH) + 2
         if longest > WRAP_FROM:
@@ -158,8 +162,14 @@ def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_frame(df: pd.DataFrame, path: Path, *, force: bool = False, sheet_name: str = "Sheet1",
-                widths: bool = True) -> Path:
+def write_frame(
+    df: pd.DataFrame,
+    path: Path,
+    *,
+    force: bool = False,
+    sheet_name: str = "Sheet1",
+    widths: bool = True,
+) -> Path:
     """Write ``df`` in the format its suffix names (.xlsx, .csv, .md, .json) and return the path.
 
     csv is UTF-8 with a BOM so Excel on Chinese Windows opens it without
@@ -175,16 +185,19 @@ def write_frame(df: pd.DataFrame, path: Path, *, force: bool = False, sheet_name
         if suffix == ".csv":
             _neutralised(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
         elif suffix == ".md":
-            tmp.write_text(md_table([str(c) for c in df.columns], df.itertuples(index=False, name=None)),
-                           encoding="utf-8")
+            tmp.write_text(
+                md_table([str(c) for c in df.columns], df.itertuples(index=False, name=None)),
+                encoding="utf-8",
+            )
         else:
             text = df.to_json(orient="records", force_ascii=False, date_format="iso", indent=2)
             tmp.write_text((text or "[]") + "\n", encoding="utf-8")
     return path
 
 
-def write_frames(sheets: dict[str, pd.DataFrame], path: Path, *, force: bool = False,
-                 widths: bool = True) -> Path:
+def write_frames(
+    sheets: dict[str, pd.DataFrame], path: Path, *, force: bool = False, widths: bool = True
+) -> Path:
     """Write several DataFrames as the sheets of one xlsx workbook (in dict order)."""
     from openpyxl import Workbook
 

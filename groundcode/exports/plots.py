@@ -19,8 +19,18 @@ from groundcode.exports.safety import atomic_output
 if TYPE_CHECKING:
     from groundcode.analysis.saturation import SaturationReport
 
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
-                "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Droid Sans Fallback")
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Droid Sans Fallback",
+)
 
 
 def cjk_font() -> Any | None:
@@ -59,23 +69,45 @@ def saturation_curve(report: SaturationReport, path: Path, *, force: bool = Fals
     xs = [p.index for p in report.curve]
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=150)
     try:
-        ax.plot(xs, [p.cumulative_concepts for p in report.curve], marker="o", ms=3,
-                label="累计初始概念 concepts" if zh else "concepts (cumulative)")
-        ax.plot(xs, [p.cumulative_categories for p in report.curve], marker="s", ms=3,
-                label="累计初步范畴 categories" if zh else "categories (cumulative)")
+        ax.plot(
+            xs,
+            [p.cumulative_concepts for p in report.curve],
+            marker="o",
+            ms=3,
+            label="累计初始概念 concepts" if zh else "concepts (cumulative)",
+        )
+        ax.plot(
+            xs,
+            [p.cumulative_categories for p in report.curve],
+            marker="s",
+            ms=3,
+            label="累计初步范畴 categories" if zh else "categories (cumulative)",
+        )
         g = report.guest
         if g.reached_at:
             ax.axvline(g.reached_at, color="grey", ls="--", lw=1)
-            ax.annotate(f"Guest et al. ({g.base}, {g.run}, {g.threshold:.0%})", (g.reached_at, 0),
-                        xytext=(4, 8), textcoords="offset points", fontsize=8, color="grey")
+            ax.annotate(
+                f"Guest et al. ({g.base}, {g.run}, {g.threshold:.0%})",
+                (g.reached_at, 0),
+                xytext=(4, 8),
+                textcoords="offset points",
+                fontsize=8,
+                color="grey",
+            )
         kw = {"fontproperties": font} if font is not None else {}
-        ax.set_xlabel("文本（按编码顺序）documents in coding order" if zh else "documents in coding order", **kw)
+        ax.set_xlabel(
+            "文本（按编码顺序）documents in coding order" if zh else "documents in coding order",
+            **kw,
+        )
         ax.set_ylabel("数量 count" if zh else "count", **kw)
         ax.set_title("理论饱和度曲线 saturation curve" if zh else "saturation curve", **kw)
         ax.legend(prop=font) if font is not None else ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        with atomic_output(path, force=force) as tmp, matplotlib.rc_context({"svg.fonttype": "none"}):
+        with (
+            atomic_output(path, force=force) as tmp,
+            matplotlib.rc_context({"svg.fonttype": "none"}),
+        ):
             fig.savefig(tmp, format=suffix[1:])
     finally:
         plt.close(fig)

@@ -72,8 +72,12 @@ def atomic_output(path: Path, *, force: bool) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from exc
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        raise UsageError(
+            f"{path.parent}: cannot create the folder ({exc.strerror or exc})"
+        ) from exc
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(name)
     try:

@@ -8,6 +8,7 @@ documents marked as personal data stay out unless ``include_personal``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import shutil
@@ -29,8 +30,6 @@ from groundcode.store.settings import get_setting
 from groundcode.store.tables import Coder, Coding, Document, metadata
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from groundcode.analysis.saturation import SaturationReport
 
 ORIGIN = "groundcode 0.1.0"
@@ -48,8 +47,12 @@ class ExportService:
         from groundcode.coding.service import CodingService
         from groundcode.corpus.service import CorpusService
 
-        return (CorpusService(self.ctx), CodingService(self.ctx), CodebookService(self.ctx),
-                AnalysisService(self.ctx))
+        return (
+            CorpusService(self.ctx),
+            CodingService(self.ctx),
+            CodebookService(self.ctx),
+            AnalysisService(self.ctx),
+        )
 
     def _ref_coders(self, coder: str | None) -> list[str] | None:
         """Whose codings give Table 1's document refs: consensus, else a named coder, else everyone visible."""
@@ -81,19 +84,36 @@ class ExportService:
             for concept, g in order.groupby("concept", sort=False):
                 refs[str(concept)] = list(dict.fromkeys(g["document"]))
         t1 = [
-            Table1Row(number=cat.number or "", category=cat.name, definition=cat.definition,
-                      concepts=[(k.name, refs.get(k.name, [])) for k in cat.concepts])
+            Table1Row(
+                number=cat.number or "",
+                category=cat.name,
+                definition=cat.definition,
+                concepts=[(k.name, refs.get(k.name, [])) for k in cat.concepts],
+            )
             for cat in tree.categories()
         ]
         t2 = [
-            Table2Group(relation_class=rc.name,
-                        mains=[(m.number or "", m.name, [c.name for c in m.categories]) for m in rc.main_categories])
+            Table2Group(
+                relation_class=rc.name,
+                mains=[
+                    (m.number or "", m.name, [c.name for c in m.categories])
+                    for m in rc.main_categories
+                ],
+            )
             for rc in tree.relation_classes
         ]
         return t1, t2
 
-    def tables(self, *, fmt: str = "xlsx", lang: str = "zh", out_dir: Path = Path("exports"), refs: int = 1,
-               coder: str | None = None, force: bool = False) -> list[Path]:
+    def tables(
+        self,
+        *,
+        fmt: str = "xlsx",
+        lang: str = "zh",
+        out_dir: Path = Path("exports"),
+        refs: int = 1,
+        coder: str | None = None,
+        force: bool = False,
+    ) -> list[Path]:
         from groundcode.exports.tables import write_tables
 
         if fmt not in TABLE_FORMATS:
@@ -104,12 +124,22 @@ class ExportService:
             raise UsageError("--refs must be zero or more")
         t1, t2 = self.table_rows(coder=coder)
         if not t1:
-            raise UsageError("the codebook has no initial categories yet (groundcode codebook import FILE)")
-        return list(write_tables(t1, t2, fmt=fmt, lang=lang, out_dir=Path(out_dir), force=force, refs=refs))
+            raise UsageError(
+                "the codebook has no initial categories yet (groundcode codebook import FILE)"
+            )
+        return list(
+            write_tables(t1, t2, fmt=fmt, lang=lang, out_dir=Path(out_dir), force=force, refs=refs)
+        )
 
     # -- data exports ----------------------------------------------------
-    def segments(self, path: Path, *, coders: Sequence[str] | None = None, include_personal: bool = False,
-                 force: bool = False) -> Path:
+    def segments(
+        self,
+        path: Path,
+        *,
+        coders: Sequence[str] | None = None,
+        include_personal: bool = False,
+        force: bool = False,
+    ) -> Path:
         from groundcode.exports.frames import write_frame
 
         _corpus, coding, _cb, _an = self._services()
@@ -121,32 +151,54 @@ class ExportService:
         frame["created_at"] = frame["created_at"].astype(str)
         return write_frame(frame, Path(path), force=force, sheet_name="segments")
 
-    def matrix(self, path: Path, *, level: str = "concept", coder: str | None = None,
-               include_personal: bool = False, force: bool = False) -> Path:
+    def matrix(
+        self,
+        path: Path,
+        *,
+        level: str = "concept",
+        coder: str | None = None,
+        include_personal: bool = False,
+        force: bool = False,
+    ) -> Path:
         """One row per passage, one 0/1 column per code, with document attributes."""
         import pandas as pd
 
         from groundcode.exports.frames import write_frame
 
         corpus, coding, _cb, _an = self._services()
-        col = {"concept": "concept", "category": "category", "main": "main_category",
-               "main_category": "main_category"}.get(level)
+        col = {
+            "concept": "concept",
+            "category": "category",
+            "main": "main_category",
+            "main_category": "main_category",
+        }.get(level)
         if col is None:
             raise UsageError(f"--level must be concept, category or main, not '{level}'")
         who = [coder] if coder else self._ref_coders(None)
-        frame = coding.codings(coders=who, include_personal=include_personal).dropna(subset=["passage", col])
+        frame = coding.codings(coders=who, include_personal=include_personal).dropna(
+            subset=["passage", col]
+        )
         docs = corpus.documents(status="included")
         if not include_personal:
             docs = docs[~docs["personal"]]
         passages = corpus.passages()
         passages = passages[passages["document"].isin(docs["number"])]
-        base = passages.merge(docs[["number", "type", "title", "date", "views", "split"]].rename(
-            columns={"number": "document", "split": "doc_split"}), on="document")
-        base = base[["document", "passage", "type", "doc_split", "date", "views", "title", "text"]].rename(
-            columns={"doc_split": "split"})
+        base = passages.merge(
+            docs[["number", "type", "title", "date", "views", "split"]].rename(
+                columns={"number": "document", "split": "doc_split"}
+            ),
+            on="document",
+        )
+        base = base[
+            ["document", "passage", "type", "doc_split", "date", "views", "title", "text"]
+        ].rename(columns={"doc_split": "split"})
         if not frame.empty:
             frame = frame.assign(passage=frame["passage"].astype(int))
-            hits = pd.crosstab([frame["document"], frame["passage"]], frame[col]).clip(upper=1).reset_index()
+            hits = (
+                pd.crosstab([frame["document"], frame["passage"]], frame[col])
+                .clip(upper=1)
+                .reset_index()
+            )
             base = base.merge(hits, on=["document", "passage"], how="left")
             codes = [c for c in hits.columns if c not in ("document", "passage")]
             base[codes] = base[codes].fillna(0).astype(int)
@@ -160,8 +212,14 @@ class ExportService:
         frame["updated_at"] = frame["updated_at"].astype(str)
         return write_frame(frame, Path(path), force=force, sheet_name="memos")
 
-    def agreement(self, path: Path, *, coders: Sequence[str] | None = None, level: str = "concept",
-                  force: bool = False) -> Path:
+    def agreement(
+        self,
+        path: Path,
+        *,
+        coders: Sequence[str] | None = None,
+        level: str = "concept",
+        force: bool = False,
+    ) -> Path:
         import pandas as pd
 
         from groundcode.exports.frames import write_frames
@@ -169,26 +227,56 @@ class ExportService:
         analysis = self._services()[3]
         result = analysis.agreement(coders=coders, level=level)
         data = result.to_json()
-        summary = pd.DataFrame([
-            {"statistic": k, "value": data.get(k)}
-            for k in ("n_units", "percent_agreement", "kappa", "kappa_pooled", "alpha", "fleiss_kappa")
-        ] + [{"statistic": "coders", "value": ", ".join(data["coders"])},
-             {"statistic": "level", "value": data["level"]}, {"statistic": "unit", "value": data["unit"]}]
-          + [{"statistic": "note", "value": n} for n in data.get("notes", [])])
+        summary = pd.DataFrame(
+            [
+                {"statistic": k, "value": data.get(k)}
+                for k in (
+                    "n_units",
+                    "percent_agreement",
+                    "kappa",
+                    "kappa_pooled",
+                    "alpha",
+                    "fleiss_kappa",
+                )
+            ]
+            + [
+                {"statistic": "coders", "value": ", ".join(data["coders"])},
+                {"statistic": "level", "value": data["level"]},
+                {"statistic": "unit", "value": data["unit"]},
+            ]
+            + [{"statistic": "note", "value": n} for n in data.get("notes", [])]
+        )
         per_code = pd.DataFrame(data["per_code"])
         items = analysis.disagreements(coders=coders, level=level)
-        dis = pd.DataFrame([{"document": d.document, "passage": d.passage, "text": d.text,
-                             **{c: ", ".join(v) for c, v in d.codes.items()}, "decided": d.decided or ""}
-                            for d in items])
-        return write_frames({"summary": summary, "per_code": per_code, "disagreements": dis}, Path(path),
-                            force=force)
+        dis = pd.DataFrame(
+            [
+                {
+                    "document": d.document,
+                    "passage": d.passage,
+                    "text": d.text,
+                    **{c: ", ".join(v) for c, v in d.codes.items()},
+                    "decided": d.decided or "",
+                }
+                for d in items
+            ]
+        )
+        return write_frames(
+            {"summary": summary, "per_code": per_code, "disagreements": dis},
+            Path(path),
+            force=force,
+        )
 
-    def codings_csv(self, path: str | Path, *, coders: Sequence[str] | None = None, force: bool = False,
-                   include_personal: bool = True) -> int:
+    def codings_csv(
+        self,
+        path: str | Path,
+        *,
+        coders: Sequence[str] | None = None,
+        force: bool = False,
+        include_personal: bool = True,
+    ) -> int:
         """Write codings in the span form with coder, passage and text (SPEC §3)."""
-        from groundcode.exports.safety import atomic_output, neutralise
-
         from groundcode.coding.service import CodingService
+        from groundcode.exports.safety import atomic_output, neutralise
 
         coding = CodingService(self.ctx)
         frame = coding.codings(coders=coders, include_personal=include_personal)
@@ -196,13 +284,25 @@ class ExportService:
         memo_by_coding: dict[str, str] = {}
         for _, m in memo_frame.iterrows():
             memo_by_coding.setdefault(str(m["target"]), m["text"])
-        with atomic_output(Path(path), force=force) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        with (
+            atomic_output(Path(path), force=force) as tmp,
+            tmp.open("w", encoding="utf-8-sig", newline="") as fh,
+        ):
             w = csv.writer(fh)
             w.writerow(["document", "start", "end", "code", "coder", "passage", "text", "memo"])
             for r in frame.itertuples(index=False):
-                w.writerow([r.document, r.start, r.end, neutralise(r.concept), neutralise(r.coder),
-                            "" if r.passage is None or str(r.passage) == "<NA>" else int(r.passage),
-                            neutralise(r.text), neutralise(memo_by_coding.get(str(r.id), ""))])
+                w.writerow(
+                    [
+                        r.document,
+                        r.start,
+                        r.end,
+                        neutralise(r.concept),
+                        neutralise(r.coder),
+                        "" if r.passage is None or str(r.passage) == "<NA>" else int(r.passage),
+                        neutralise(r.text),
+                        neutralise(memo_by_coding.get(str(r.id), "")),
+                    ]
+                )
         return len(frame)
 
     # -- saturation ------------------------------------------------------
@@ -211,7 +311,9 @@ class ExportService:
 
         return saturation_curve(report, Path(path), force=force)
 
-    def saturation(self, out_dir: Path, *, coder: str | None = None, force: bool = False) -> list[Path]:
+    def saturation(
+        self, out_dir: Path, *, coder: str | None = None, force: bool = False
+    ) -> list[Path]:
         import pandas as pd
 
         from groundcode.exports.docs import write_report_docx, write_report_md
@@ -220,30 +322,57 @@ class ExportService:
         report = self._services()[3].saturation(coder=coder)
         out_dir = Path(out_dir)
         curve = pd.DataFrame([p.__dict__ for p in report.curve])
-        verdict = {True: "saturated / 已饱和", False: "not saturated / 未饱和", None: "no verdict / 无结论"}[report.saturated]
-        new = pd.DataFrame([{"concept": c, "category": cat or ""} for c, cat in report.new_concepts],
-                           columns=["concept", "category"])
+        verdict = {
+            True: "saturated / 已饱和",
+            False: "not saturated / 未饱和",
+            None: "no verdict / 无结论",
+        }[report.saturated]
+        new = pd.DataFrame(
+            [{"concept": c, "category": cat or ""} for c, cat in report.new_concepts],
+            columns=["concept", "category"],
+        )
         g = report.guest
         sections: list[tuple[str, Any]] = [
-            ("Verdict", f"{verdict} (basis: {report.basis})\n" + "\n".join(f"- {r}" for r in report.reasons)),
-            ("Holdout", f"{report.holdout_coded} of {report.holdout_documents} holdout documents coded."),
+            (
+                "Verdict",
+                f"{verdict} (basis: {report.basis})\n"
+                + "\n".join(f"- {r}" for r in report.reasons),
+            ),
+            (
+                "Holdout",
+                f"{report.holdout_coded} of {report.holdout_documents} holdout documents coded.",
+            ),
             ("New concepts in the holdout", new if not new.empty else "None."),
-            ("Guest, Namey & Chen (2020) stopping rule",
-             f"base {g.base}, run {g.run}, threshold {g.threshold:.0%}: "
-             + (f"reached after {g.reached_at} documents" if g.reached_at else "not reached")
-             + (f" ({g.note})" if g.note else "")),
+            (
+                "Guest, Namey & Chen (2020) stopping rule",
+                f"base {g.base}, run {g.run}, threshold {g.threshold:.0%}: "
+                + (f"reached after {g.reached_at} documents" if g.reached_at else "not reached")
+                + (f" ({g.note})" if g.note else ""),
+            ),
         ]
         paths = [
-            write_report_md(out_dir / "saturation.md", title="Theoretical saturation / 理论饱和度检验",
-                            sections=sections, force=force),
-            write_report_docx(out_dir / "saturation.docx", title="Theoretical saturation / 理论饱和度检验",
-                              sections=sections, force=force),
+            write_report_md(
+                out_dir / "saturation.md",
+                title="Theoretical saturation / 理论饱和度检验",
+                sections=sections,
+                force=force,
+            ),
+            write_report_docx(
+                out_dir / "saturation.docx",
+                title="Theoretical saturation / 理论饱和度检验",
+                sections=sections,
+                force=force,
+            ),
             write_frame(curve, out_dir / "saturation-curve.csv", force=force),
             write_frame(curve, out_dir / "saturation-curve.xlsx", force=force, sheet_name="curve"),
         ]
         if not curve.empty:
-            paths.append(self.saturation_plot(report, out_dir / "saturation-curve.png", force=force))
-            paths.append(self.saturation_plot(report, out_dir / "saturation-curve.svg", force=force))
+            paths.append(
+                self.saturation_plot(report, out_dir / "saturation-curve.png", force=force)
+            )
+            paths.append(
+                self.saturation_plot(report, out_dir / "saturation-curve.svg", force=force)
+            )
         return paths
 
     # -- codebook and model ----------------------------------------------
@@ -277,10 +406,16 @@ class ExportService:
         mermaid = analysis.render_model("mermaid")
         svg = analysis.render_model("svg")
         text = analysis.render_model("text")
-        edges = "\n".join(f"- {e.from_name} → {e.to_name}" + (f" ({e.label})" if e.label else "") for e in model.edges)
+        edges = "\n".join(
+            f"- {e.from_name} → {e.to_name}" + (f" ({e.label})" if e.label else "")
+            for e in model.edges
+        )
         sections: list[tuple[str, Any]] = [
-            ("Core category / 核心范畴", f"{model.core or '(not named yet)'}"
-             + (f"\n\n{model.core_definition}" if model.core_definition else "")),
+            (
+                "Core category / 核心范畴",
+                f"{model.core or '(not named yet)'}"
+                + (f"\n\n{model.core_definition}" if model.core_definition else ""),
+            ),
             ("Storyline / 故事线", model.storyline or "(not written yet)"),
             ("Model / 模型", text),
             ("Edges / 关系", edges or "(none)"),
@@ -291,10 +426,22 @@ class ExportService:
                 tmp.write_text(content, encoding="utf-8")
             paths.append(out_dir / name)
         md_sections = [*sections, ("Diagram (Mermaid)", "```mermaid\n" + mermaid + "```")]
-        paths.append(write_report_md(out_dir / "model.md", title="Selective coding / 选择性编码",
-                                     sections=md_sections, force=force))
-        paths.append(write_report_docx(out_dir / "model.docx", title="Selective coding / 选择性编码",
-                                       sections=sections, force=force))
+        paths.append(
+            write_report_md(
+                out_dir / "model.md",
+                title="Selective coding / 选择性编码",
+                sections=md_sections,
+                force=force,
+            )
+        )
+        paths.append(
+            write_report_docx(
+                out_dir / "model.docx",
+                title="Selective coding / 选择性编码",
+                sections=sections,
+                force=force,
+            )
+        )
         return paths
 
     # -- REFI-QDA --------------------------------------------------------
@@ -302,29 +449,76 @@ class ExportService:
         from groundcode.exports.refi_model import QdaCode
 
         def concept(k: Any) -> Any:
-            return QdaCode(key=f"concept:{k.id}", name=k.name, codable=True, description=k.definition)
+            return QdaCode(
+                key=f"concept:{k.id}", name=k.name, codable=True, description=k.definition
+            )
 
         out = []
         for rc in tree.relation_classes:
             mains = []
             for m in rc.main_categories:
-                cats = [QdaCode(key=f"category:{c.id}", name=c.name, codable=False,
-                                description=c.definition, children=[concept(k) for k in c.concepts])
-                        for c in m.categories]
-                mains.append(QdaCode(key=f"main:{m.id}", name=m.name, codable=False, description=m.definition,
-                                     children=cats))
-            out.append(QdaCode(key=f"relation:{rc.id}", name=rc.name, codable=False, description=rc.definition,
-                               children=mains))
-        loose_mains = [QdaCode(key=f"main:{m.id}", name=m.name, codable=False, description=m.definition,
-                               children=[QdaCode(key=f"category:{c.id}", name=c.name, codable=False,
-                                                 description=c.definition, children=[concept(k) for k in c.concepts])
-                                         for c in m.categories])
-                       for m in tree.unassigned_main_categories]
-        loose_cats = [QdaCode(key=f"category:{c.id}", name=c.name, codable=False, description=c.definition,
-                              children=[concept(k) for k in c.concepts]) for c in tree.unassigned_categories]
+                cats = [
+                    QdaCode(
+                        key=f"category:{c.id}",
+                        name=c.name,
+                        codable=False,
+                        description=c.definition,
+                        children=[concept(k) for k in c.concepts],
+                    )
+                    for c in m.categories
+                ]
+                mains.append(
+                    QdaCode(
+                        key=f"main:{m.id}",
+                        name=m.name,
+                        codable=False,
+                        description=m.definition,
+                        children=cats,
+                    )
+                )
+            out.append(
+                QdaCode(
+                    key=f"relation:{rc.id}",
+                    name=rc.name,
+                    codable=False,
+                    description=rc.definition,
+                    children=mains,
+                )
+            )
+        loose_mains = [
+            QdaCode(
+                key=f"main:{m.id}",
+                name=m.name,
+                codable=False,
+                description=m.definition,
+                children=[
+                    QdaCode(
+                        key=f"category:{c.id}",
+                        name=c.name,
+                        codable=False,
+                        description=c.definition,
+                        children=[concept(k) for k in c.concepts],
+                    )
+                    for c in m.categories
+                ],
+            )
+            for m in tree.unassigned_main_categories
+        ]
+        loose_cats = [
+            QdaCode(
+                key=f"category:{c.id}",
+                name=c.name,
+                codable=False,
+                description=c.definition,
+                children=[concept(k) for k in c.concepts],
+            )
+            for c in tree.unassigned_categories
+        ]
         return out + loose_mains + loose_cats + [concept(k) for k in tree.uncategorised]
 
-    def qdpx(self, path: Path, *, include_personal: bool = False, force: bool = False) -> tuple[Path, list[str]]:
+    def qdpx(
+        self, path: Path, *, include_personal: bool = False, force: bool = False
+    ) -> tuple[Path, list[str]]:
         from groundcode.exports.refi import write_qdpx
         from groundcode.exports.refi_model import QdaCoding, QdaNote, QdaProject, QdaSource, QdaUser
         from groundcode.exports.safety import atomic_output
@@ -338,26 +532,52 @@ class ExportService:
         with self.ctx.db.read() as s:
             name = get_setting(s, "name")
             visible = readable_coder_ids(s, self.ctx.actor)
-            people = [c for c in s.execute(select(Coder).order_by(Coder.id)).scalars()
-                      if visible is None or c.id in visible]
-            texts = dict(s.execute(select(Document.number, Document.text)
-                                   .where(Document.number.in_(docs["number"].tolist()))).all())  # type: ignore[attr-defined]
+            people = [
+                c
+                for c in s.execute(select(Coder).order_by(Coder.id)).scalars()
+                if visible is None or c.id in visible
+            ]
+            texts = dict(
+                s.execute(
+                    select(Document.number, Document.text).where(
+                        Document.number.in_(docs["number"].tolist())
+                    )
+                ).all()
+            )  # type: ignore[attr-defined]
         concept_keys = {k.name: f"concept:{k.id}" for k in tree.concepts()}
         users = [QdaUser(key=f"coder:{c.id}", name=c.name) for c in people]
         user_key = {c.name: f"coder:{c.id}" for c in people}
-        sources = [QdaSource(key=f"document:{r.id}", name=f"{r.number} {r.title or ''}".strip(), text=texts[r.number],
-                             description=f"{r.type_zh}; split: {r.split or '-'}")
-                   for r in docs.itertuples(index=False)]
+        sources = [
+            QdaSource(
+                key=f"document:{r.id}",
+                name=f"{r.number} {r.title or ''}".strip(),
+                text=texts[r.number],
+                description=f"{r.type_zh}; split: {r.split or '-'}",
+            )
+            for r in docs.itertuples(index=False)
+        ]
         source_key = {r.number: f"document:{r.id}" for r in docs.itertuples(index=False)}
         memos = coding.memos()
-        coding_memo = {str(t): txt for k, t, txt in zip(memos["kind"], memos["target"], memos["text"], strict=True)
-                       if k == "coding"}
+        coding_memo = {
+            str(t): txt
+            for k, t, txt in zip(memos["kind"], memos["target"], memos["text"], strict=True)
+            if k == "coding"
+        }
         codings = [
-            QdaCoding(key=f"coding:{r.id}", source_key=source_key[r.document], start=int(r.start), end=int(r.end),
-                      code_key=concept_keys[r.concept], user_key=user_key[r.coder],
-                      created=r.created_at.to_pydatetime() if hasattr(r.created_at, "to_pydatetime") else r.created_at,
-                      memo=coding_memo.get(str(r.id)))
-            for r in frame.itertuples(index=False) if r.document in source_key and r.coder in user_key
+            QdaCoding(
+                key=f"coding:{r.id}",
+                source_key=source_key[r.document],
+                start=int(r.start),
+                end=int(r.end),
+                code_key=concept_keys[r.concept],
+                user_key=user_key[r.coder],
+                created=r.created_at.to_pydatetime()
+                if hasattr(r.created_at, "to_pydatetime")
+                else r.created_at,
+                memo=coding_memo.get(str(r.id)),
+            )
+            for r in frame.itertuples(index=False)
+            if r.document in source_key and r.coder in user_key
         ]
         notes = []
         for m in memos.itertuples(index=False):
@@ -372,18 +592,34 @@ class ExportService:
                 target = ("project", "")
             if target is None:
                 continue
-            notes.append(QdaNote(key=f"memo:{m.id}", name=(m.text.splitlines() or ["memo"])[0][:40], text=m.text,
-                                 user_key=user_key[m.author], created=m.created_at, target=target))
-        project = QdaProject(name=name, origin=ORIGIN, users=users, codes=self._qda_codes(tree), sources=sources,
-                             codings=codings, notes=notes)
+            notes.append(
+                QdaNote(
+                    key=f"memo:{m.id}",
+                    name=(m.text.splitlines() or ["memo"])[0][:40],
+                    text=m.text,
+                    user_key=user_key[m.author],
+                    created=m.created_at,
+                    target=target,
+                )
+            )
+        project = QdaProject(
+            name=name,
+            origin=ORIGIN,
+            users=users,
+            codes=self._qda_codes(tree),
+            sources=sources,
+            codings=codings,
+            notes=notes,
+        )
         path = Path(path)
         with atomic_output(path, force=force) as tmp:
             warnings = write_qdpx(project, tmp)
         return path, warnings
 
     # -- everything ------------------------------------------------------
-    def all(self, out_dir: Path = Path("exports"), *, lang: str = "zh",
-            include_personal: bool = False) -> tuple[Path, list[Path]]:
+    def all(
+        self, out_dir: Path = Path("exports"), *, lang: str = "zh", include_personal: bool = False
+    ) -> tuple[Path, list[Path]]:
         folder = Path(out_dir) / datetime.now().strftime("%Y-%m-%d-%H%M%S")
         if folder.exists():
             raise UsageError(f"{folder} exists already")
@@ -396,10 +632,9 @@ class ExportService:
         paths.append(self.segments(folder / "segments.xlsx", include_personal=include_personal))
         paths.append(self.matrix(folder / "matrix.csv", include_personal=include_personal))
         paths.append(self.memos(folder / "memos.xlsx"))
-        try:
+        # Fewer than two coders, or not a lead in blind mode: no agreement to report.
+        with contextlib.suppress(UsageError):
             paths.append(self.agreement(folder / "agreement.xlsx"))
-        except UsageError:
-            pass  # fewer than two coders, or not a lead in blind mode: nothing to report
         paths += self.saturation(folder / "saturation")
         paths += self.model_report(folder / "model")
         paths.append(self.qdpx(folder / "project.qdpx", include_personal=include_personal)[0])
@@ -428,19 +663,33 @@ class ExportService:
             with conn.begin(), zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
                 for table in metadata.sorted_tables:
                     rows = conn.execute(table.select()).mappings().all()
-                    body = "\n".join(json.dumps(dict(r), ensure_ascii=False, default=_json_default) for r in rows)
+                    body = "\n".join(
+                        json.dumps(dict(r), ensure_ascii=False, default=_json_default) for r in rows
+                    )
                     zf.writestr(f"{table.name}.jsonl", body)
-                zf.writestr("manifest.json", json.dumps({"format": "groundcode-backup", "version": 1,
-                                                         "tables": [t.name for t in metadata.sorted_tables]}))
-        return (f"backup written to {path} (restore with: groundcode --db URL restore {path}; "
-                f"or use pg_dump --format=custom for a server-level copy)")
+                zf.writestr(
+                    "manifest.json",
+                    json.dumps(
+                        {
+                            "format": "groundcode-backup",
+                            "version": 1,
+                            "tables": [t.name for t in metadata.sorted_tables],
+                        }
+                    ),
+                )
+        return (
+            f"backup written to {path} (restore with: groundcode --db URL restore {path}; "
+            f"or use pg_dump --format=custom for a server-level copy)"
+        )
 
     def restore(self, path: Path) -> str:
         """Load a PostgreSQL/any-backend table dump into an empty project."""
         path = Path(path)
         if not zipfile.is_zipfile(path):
             if path.is_file() and path.read_bytes()[:16].startswith(b"SQLite format 3"):
-                raise UsageError(f"{path}: an SQLite backup; copy it into place or open it with --db {path}")
+                raise UsageError(
+                    f"{path}: an SQLite backup; copy it into place or open it with --db {path}"
+                )
             raise UsageError(f"{path}: not a groundcode backup")
         from sqlalchemy import DateTime, func, insert
 
@@ -467,15 +716,24 @@ class ExportService:
                             if r.get(c):
                                 r[c] = datetime.fromisoformat(r[c])
                     for lo in range(0, len(rows), 2000):
-                        s.execute(insert(table), rows[lo:lo + 2000])
+                        s.execute(insert(table), rows[lo : lo + 2000])
                     total += len(rows)
                 if not self.ctx.db.is_sqlite:
                     for table in metadata.sorted_tables:
                         if "id" in table.columns and table.columns["id"].autoincrement is not False:
-                            s.execute(select(func.setval(
-                                func.pg_get_serial_sequence(table.name, "id"),
-                                func.coalesce(select(func.max(table.columns["id"])).scalar_subquery(), 0) + 1,
-                                False)))
+                            s.execute(
+                                select(
+                                    func.setval(
+                                        func.pg_get_serial_sequence(table.name, "id"),
+                                        func.coalesce(
+                                            select(func.max(table.columns["id"])).scalar_subquery(),
+                                            0,
+                                        )
+                                        + 1,
+                                        False,
+                                    )
+                                )
+                            )
                 return total
 
             total = self.ctx.db.run(_do)
@@ -516,22 +774,64 @@ class ExportService:
             d = depth(top)
             if d >= 4:
                 mains = tuple(
-                    MainCategorySpec(number=None, name=m.name, definition=m.description, categories=tuple(
-                        CategorySpec(number=None, name=c.name, definition=c.description, concepts=concept_specs(c))
-                        for c in m.children if c.children))
-                    for m in top.children if m.children)
-                rcs.append(RelationClassSpec(name=top.name, definition=top.description, main_categories=mains))
+                    MainCategorySpec(
+                        number=None,
+                        name=m.name,
+                        definition=m.description,
+                        categories=tuple(
+                            CategorySpec(
+                                number=None,
+                                name=c.name,
+                                definition=c.description,
+                                concepts=concept_specs(c),
+                            )
+                            for c in m.children
+                            if c.children
+                        ),
+                    )
+                    for m in top.children
+                    if m.children
+                )
+                rcs.append(
+                    RelationClassSpec(
+                        name=top.name, definition=top.description, main_categories=mains
+                    )
+                )
             elif d >= 2:
-                loose_cats.append(CategorySpec(number=None, name=top.name, definition=top.description,
-                                               concepts=concept_specs(top)))
+                loose_cats.append(
+                    CategorySpec(
+                        number=None,
+                        name=top.name,
+                        definition=top.description,
+                        concepts=concept_specs(top),
+                    )
+                )
             else:
                 loose.append(ConceptSpec(name=top.name, definition=top.description))
         if loose_cats:
-            rcs.append(RelationClassSpec(name="(imported)", definition=None, main_categories=(
-                MainCategorySpec(number=None, name="(imported categories)", definition=None,
-                                 categories=tuple(loose_cats)),)))
-        spec = CodebookSpec(name=None, core_category=None, core_definition=None, storyline=None,
-                            relation_classes=tuple(rcs), uncategorised=tuple(loose), edges=())
+            rcs.append(
+                RelationClassSpec(
+                    name="(imported)",
+                    definition=None,
+                    main_categories=(
+                        MainCategorySpec(
+                            number=None,
+                            name="(imported categories)",
+                            definition=None,
+                            categories=tuple(loose_cats),
+                        ),
+                    ),
+                )
+            )
+        spec = CodebookSpec(
+            name=None,
+            core_category=None,
+            core_definition=None,
+            storyline=None,
+            relation_classes=tuple(rcs),
+            uncategorised=tuple(loose),
+            edges=(),
+        )
         return codebook.import_spec(spec, source=source)
 
     def import_codebook_xlsx(self, path: Path) -> Any:
@@ -550,16 +850,35 @@ class ExportService:
         tree: dict[str, dict[str, dict[str, list[Any]]]] = {}
         loose: list[Any] = []
         for r in frame.itertuples(index=False):
-            leaf = QdaCode(key=r.concept, name=r.concept, description=getattr(r, "definition", "") or None)
+            leaf = QdaCode(
+                key=r.concept, name=r.concept, description=getattr(r, "definition", "") or None
+            )
             if not r.category:
                 loose.append(leaf)
                 continue
             tree.setdefault(r.relation_class or "(imported)", {}).setdefault(
-                r.main_category or "(imported categories)", {}).setdefault(r.category, []).append(leaf)
-        codes = [QdaCode(key=rc, name=rc, codable=False, children=[
-            QdaCode(key=m, name=m, codable=False, children=[
-                QdaCode(key=c, name=c, codable=False, children=leaves) for c, leaves in cats.items()])
-            for m, cats in mains.items()]) for rc, mains in tree.items()] + loose
+                r.main_category or "(imported categories)", {}
+            ).setdefault(r.category, []).append(leaf)
+        codes = [
+            QdaCode(
+                key=rc,
+                name=rc,
+                codable=False,
+                children=[
+                    QdaCode(
+                        key=m,
+                        name=m,
+                        codable=False,
+                        children=[
+                            QdaCode(key=c, name=c, codable=False, children=leaves)
+                            for c, leaves in cats.items()
+                        ],
+                    )
+                    for m, cats in mains.items()
+                ],
+            )
+            for rc, mains in tree.items()
+        ] + loose
         return self._import_code_tree(codes, source=str(path))
 
     def import_qdpx(self, path: Path, *, type: str | int = 1) -> tuple[str, list[str]]:
@@ -585,7 +904,9 @@ class ExportService:
             if u.name in existing:
                 continue
             lead = next((c.name for c in coding.coders() if c.role == "lead"), None)
-            CodingService(self.ctx.as_user(lead)).add_coder(u.name, role="coder" if lead else "lead")
+            CodingService(self.ctx.as_user(lead)).add_coder(
+                u.name, role="coder" if lead else "lead"
+            )
             existing.add(u.name)
         lead = next((c.name for c in coding.coders() if c.role == "lead"), None)
         acting = self.ctx.as_user(lead)
@@ -607,7 +928,15 @@ class ExportService:
             n = 0
             for c in qda.codings:
                 if c.source_key in numbers and c.code_key in codes and c.user_key in users:
-                    w.writerow([numbers[c.source_key], c.start, c.end, codes[c.code_key], users[c.user_key]])
+                    w.writerow(
+                        [
+                            numbers[c.source_key],
+                            c.start,
+                            c.end,
+                            codes[c.code_key],
+                            users[c.user_key],
+                        ]
+                    )
                     n += 1
             if n:
                 tmp = tmp_dir / "codings.csv"
@@ -615,8 +944,10 @@ class ExportService:
                 CodingService(acting).import_csv(tmp)
         finally:
             shutil.rmtree(tmp_dir, ignore_errors=True)
-        return (f"imported {len(numbers)} documents, {len(codes)} codes and {n} codings from {path}", warnings)
-
+        return (
+            f"imported {len(numbers)} documents, {len(codes)} codes and {n} codings from {path}",
+            warnings,
+        )
 
 
 def _json_default(value: Any) -> Any:

@@ -82,14 +82,21 @@ class Table2Group:
 
 _HEADERS = {
     "zh": (("编号", "初步范畴", "初始概念及分类"), ("关系类别", "编号", "主范畴", "初步范畴")),
-    "en": (("No.", "Initial category", "Initial concepts"),
-           ("Relation class", "No.", "Main category", "Initial categories")),
+    "en": (
+        ("No.", "Initial category", "Initial concepts"),
+        ("Relation class", "No.", "Main category", "Initial categories"),
+    ),
 }
 # (label, text): the label is "表1"/"Table 1"; LaTeX numbers tables itself and takes the text only.
 _CAPTIONS = {
-    "zh": (("表1", "开放性编码所得的初步范畴与初始概念"), ("表2", "主轴编码归纳的关系类别与主范畴")),
-    "en": (("Table 1", "Initial categories and concepts from open coding"),
-           ("Table 2", "Relation classes and main categories from axial coding")),
+    "zh": (
+        ("表1", "开放性编码所得的初步范畴与初始概念"),
+        ("表2", "主轴编码归纳的关系类别与主范畴"),
+    ),
+    "en": (
+        ("Table 1", "Initial categories and concepts from open coding"),
+        ("Table 2", "Relation classes and main categories from axial coding"),
+    ),
 }
 _SHEETS = {"zh": ("表1", "表2"), "en": ("Table 1", "Table 2")}
 _FONTS = {"zh": "SimSun", "en": "Times New Roman"}
@@ -147,7 +154,9 @@ def _table1_rows(rows: Sequence[Table1Row], lang: str, refs: int) -> list[list[s
     return [[str(r.number), str(r.category), concepts_text(r, lang=lang, refs=refs)] for r in rows]
 
 
-def _table2_rows(groups: Sequence[Table2Group], lang: str) -> tuple[list[list[str]], list[tuple[int, int]]]:
+def _table2_rows(
+    groups: Sequence[Table2Group], lang: str
+) -> tuple[list[list[str]], list[tuple[int, int]]]:
     """Body rows with the relation class on every row, and each group's (first, last) row index."""
     sep = _PUNCT[lang][5]
     rows: list[list[str]] = []
@@ -155,7 +164,9 @@ def _table2_rows(groups: Sequence[Table2Group], lang: str) -> tuple[list[list[st
     for g in groups:
         first = len(rows)
         for number, main, cats in g.mains or [("", "", [])]:
-            rows.append([str(g.relation_class), str(number), str(main), sep.join(str(c) for c in cats)])
+            rows.append(
+                [str(g.relation_class), str(number), str(main), sep.join(str(c) for c in cats)]
+            )
         spans.append((first, len(rows) - 1))
     return rows, spans
 
@@ -174,7 +185,9 @@ def table1_frame(rows: Sequence[Table1Row], *, lang: str = "zh", refs: int = 1) 
     import pandas as pd
 
     _check_lang(lang)
-    return pd.DataFrame(_table1_rows(rows, lang, refs), columns=list(_HEADERS[lang][0]), dtype=object)
+    return pd.DataFrame(
+        _table1_rows(rows, lang, refs), columns=list(_HEADERS[lang][0]), dtype=object
+    )
 
 
 def table2_frame(groups: Sequence[Table2Group], *, lang: str = "zh") -> pd.DataFrame:
@@ -188,9 +201,18 @@ def table2_frame(groups: Sequence[Table2Group], *, lang: str = "zh") -> pd.DataF
 
 # -- xlsx --------------------------------------------------------------------
 
-def _xlsx_sheet(ws: Worksheet, caption: str, header: Sequence[str], rows: Sequence[Sequence[str]], *,
-                font: str, caps: Sequence[int], center_cols: Sequence[int],
-                spans: Sequence[tuple[int, int]] = ()) -> None:
+
+def _xlsx_sheet(
+    ws: Worksheet,
+    caption: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    font: str,
+    caps: Sequence[int],
+    center_cols: Sequence[int],
+    spans: Sequence[tuple[int, int]] = (),
+) -> None:
     """Caption row, styled header (row 2, frozen) and bordered, wrapped body from row 3."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
@@ -215,8 +237,11 @@ def _xlsx_sheet(ws: Worksheet, caption: str, header: Sequence[str], rows: Sequen
         for j, value in enumerate(row, start=1):
             c = ws.cell(row=i, column=j, value=xlsx_value(value))
             c.font, c.border = plain, box
-            c.alignment = Alignment(wrap_text=True, vertical="top",
-                                    horizontal="center" if j - 1 in center_cols else "left")
+            c.alignment = Alignment(
+                wrap_text=True,
+                vertical="top",
+                horizontal="center" if j - 1 in center_cols else "left",
+            )
     for first, last in spans:
         top = ws.cell(row=first + 3, column=1)
         top.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
@@ -240,16 +265,32 @@ def _write_xlsx(path: Path, parts: _Parts, lang: str, force: bool) -> None:
     ws1 = wb.active
     ws1.title = _SHEETS[lang][0]
     font = _FONTS[lang]
-    _xlsx_sheet(ws1, parts.captions[0], parts.headers[0], parts.t1, font=font, caps=(8, 24, 80),
-                center_cols=(0,))
+    _xlsx_sheet(
+        ws1,
+        parts.captions[0],
+        parts.headers[0],
+        parts.t1,
+        font=font,
+        caps=(8, 24, 80),
+        center_cols=(0,),
+    )
     ws2 = wb.create_sheet(_SHEETS[lang][1])
-    _xlsx_sheet(ws2, parts.captions[1], parts.headers[1], parts.t2, font=font, caps=(20, 8, 24, 60),
-                center_cols=(1,), spans=parts.spans)
+    _xlsx_sheet(
+        ws2,
+        parts.captions[1],
+        parts.headers[1],
+        parts.t2,
+        font=font,
+        caps=(20, 8, 24, 60),
+        center_cols=(1,),
+        spans=parts.spans,
+    )
     with atomic_output(path, force=force) as tmp:
         wb.save(tmp)
 
 
 # -- csv / md ------------------------------------------------------------------
+
 
 def _csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     import csv
@@ -265,15 +306,25 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _md_text(parts: _Parts) -> str:
     t2 = _blank_repeats(parts.t2, parts.spans)
-    return (f"**{parts.captions[0]}**\n\n{md_table(parts.headers[0], parts.t1)}\n"
-            f"**{parts.captions[1]}**\n\n{md_table(parts.headers[1], t2)}")
+    return (
+        f"**{parts.captions[0]}**\n\n{md_table(parts.headers[0], parts.t1)}\n"
+        f"**{parts.captions[1]}**\n\n{md_table(parts.headers[1], t2)}"
+    )
 
 
 # -- LaTeX ---------------------------------------------------------------------
 
 _TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
 }
 _TEX_RE = re.compile(r"[\\&%$#_{}~^]")
 
@@ -289,20 +340,34 @@ def _tex_col(width: float, align: str = "raggedright") -> str:
     return rf">{{\{align}\arraybackslash}}p{{{width}\linewidth}}"
 
 
-def _longtable(spec: str, caption: str, label: str, header: Sequence[str], body: Sequence[str],
-               continued: str) -> str:
+def _longtable(
+    spec: str, caption: str, label: str, header: Sequence[str], body: Sequence[str], continued: str
+) -> str:
     head = " & ".join(latex_escape(h) for h in header) + r" \\"
-    return "\n".join([
-        rf"\begin{{longtable}}{{@{{}}{spec}@{{}}}}",
-        rf"\caption{{{latex_escape(caption)}}}\label{{{label}}} \\",
-        r"\toprule", head, r"\midrule", r"\endfirsthead",
-        rf"\caption[]{{{continued}}} \\",
-        r"\toprule", head, r"\midrule", r"\endhead",
-        r"\bottomrule", r"\endfoot",
-        r"\bottomrule", r"\endlastfoot",
-        *body,
-        r"\end{longtable}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                rf"\begin{{longtable}}{{@{{}}{spec}@{{}}}}",
+                rf"\caption{{{latex_escape(caption)}}}\label{{{label}}} \\",
+                r"\toprule",
+                head,
+                r"\midrule",
+                r"\endfirsthead",
+                rf"\caption[]{{{continued}}} \\",
+                r"\toprule",
+                head,
+                r"\midrule",
+                r"\endhead",
+                r"\bottomrule",
+                r"\endfoot",
+                r"\bottomrule",
+                r"\endlastfoot",
+                *body,
+                r"\end{longtable}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _tex_body(parts: _Parts, lang: str, title_prefix: str | None) -> str:
@@ -324,11 +389,23 @@ def _tex_body(parts: _Parts, lang: str, title_prefix: str | None) -> str:
     return (
         "% Table 1 and Table 2 of the grounded-theory analysis (written by groundcode).\n"
         "% Needs xeCJK (or ctex), booktabs, longtable, array and multirow; compile with xelatex.\n"
-        + _longtable(spec1, lead + _CAPTIONS[lang][0][1], "tab:open-coding", parts.headers[0], t1_body,
-                     continued)
+        + _longtable(
+            spec1,
+            lead + _CAPTIONS[lang][0][1],
+            "tab:open-coding",
+            parts.headers[0],
+            t1_body,
+            continued,
+        )
         + "\n"
-        + _longtable(spec2, lead + _CAPTIONS[lang][1][1], "tab:axial-coding", parts.headers[1], t2_body,
-                     continued)
+        + _longtable(
+            spec2,
+            lead + _CAPTIONS[lang][1][1],
+            "tab:axial-coding",
+            parts.headers[1],
+            t2_body,
+            continued,
+        )
     )
 
 
@@ -357,6 +434,7 @@ def _tex_document(body: str, lang: str) -> str:
 
 # -- docx ----------------------------------------------------------------------
 
+
 def _write_docx(path: Path, parts: _Parts, force: bool) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
@@ -364,10 +442,12 @@ def _write_docx(path: Path, parts: _Parts, force: bool) -> None:
 
     doc = new_document()
     t2 = _blank_repeats(parts.t2, parts.spans)
-    for k, (caption, header, rows, widths, center, spans) in enumerate((
-        (parts.captions[0], parts.headers[0], parts.t1, (1.2, 3.0, 11.8), (0,), ()),
-        (parts.captions[1], parts.headers[1], t2, (3.0, 1.2, 3.6, 8.2), (1,), parts.spans),
-    )):
+    for k, (caption, header, rows, widths, center, spans) in enumerate(
+        (
+            (parts.captions[0], parts.headers[0], parts.t1, (1.2, 3.0, 11.8), (0,), ()),
+            (parts.captions[1], parts.headers[1], t2, (3.0, 1.2, 3.6, 8.2), (1,), parts.spans),
+        )
+    ):
         if k:
             doc.add_paragraph()
         para = doc.add_paragraph()
@@ -381,6 +461,7 @@ def _write_docx(path: Path, parts: _Parts, force: bool) -> None:
 
 # -- entry point -------------------------------------------------------------------
 
+
 @dataclass
 class _Parts:
     captions: tuple[str, str]
@@ -390,8 +471,17 @@ class _Parts:
     spans: list[tuple[int, int]]
 
 
-def write_tables(t1: list[Table1Row], t2: list[Table2Group], *, fmt: str, lang: str, out_dir: Path,
-                 force: bool = False, refs: int = 1, title_prefix: str | None = None) -> list[Path]:
+def write_tables(
+    t1: list[Table1Row],
+    t2: list[Table2Group],
+    *,
+    fmt: str,
+    lang: str,
+    out_dir: Path,
+    force: bool = False,
+    refs: int = 1,
+    title_prefix: str | None = None,
+) -> list[Path]:
     """Write Table 1 and Table 2 in ``fmt`` into ``out_dir`` and return the files written.
 
     All targets are checked before anything is written, so without ``force`` an
@@ -410,16 +500,23 @@ def write_tables(t1: list[Table1Row], t2: list[Table2Group], *, fmt: str, lang: 
             if target.exists():
                 raise UsageError(f"{target} exists; use --force to overwrite")
     rows2, spans = _table2_rows(t2, lang)
-    parts = _Parts(captions=captions(lang, title_prefix), headers=_HEADERS[lang],
-                   t1=_table1_rows(t1, lang, refs), t2=rows2, spans=spans)
+    parts = _Parts(
+        captions=captions(lang, title_prefix),
+        headers=_HEADERS[lang],
+        t1=_table1_rows(t1, lang, refs),
+        t2=rows2,
+        spans=spans,
+    )
     if fmt == "xlsx":
         _write_xlsx(targets[0], parts, lang, force)
     elif fmt == "docx":
         _write_docx(targets[0], parts, force)
     else:
         if fmt == "csv":
-            texts = [_csv_text(parts.headers[0], parts.t1),
-                     _csv_text(parts.headers[1], _blank_repeats(parts.t2, parts.spans))]
+            texts = [
+                _csv_text(parts.headers[0], parts.t1),
+                _csv_text(parts.headers[1], _blank_repeats(parts.t2, parts.spans)),
+            ]
             encoding = "utf-8-sig"
         elif fmt == "md":
             texts, encoding = [_md_text(parts)], "utf-8"

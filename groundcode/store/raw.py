@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def fetch_frame(session: Session, sql: str, columns: list[str], params: Sequence[Any] = ()) -> pd.DataFrame:
+def fetch_frame(
+    session: Session, sql: str, columns: list[str], params: Sequence[Any] = ()
+) -> pd.DataFrame:
     """Rows of ``sql`` as a DataFrame; ``?`` placeholders take ``params`` on every backend."""
     import pandas as pd
 

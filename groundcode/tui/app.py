@@ -72,15 +72,13 @@ def _lazy_screen(module: str, name: str) -> Callable[[], Screen[Any]]:
 
 def _global_keys() -> tuple[Key, ...]:
     modes = tuple(
-        Key(str(i), f"app.switch_mode('{mode}')", zh, en, id=f"app.mode.{mode}",
-            show=i <= 3)
+        Key(str(i), f"app.switch_mode('{mode}')", zh, en, id=f"app.mode.{mode}", show=i <= 3)
         for i, (mode, (zh, en)) in enumerate(MODE_LABELS.items(), start=1)
     )
     return (
         *modes,
         Key("e", "app.export", "导出", "Export", id="app.export"),
-        Key("question_mark", "app.toggle_help", "按键帮助", "Keys", id="app.help",
-            key_display="?"),
+        Key("question_mark", "app.toggle_help", "按键帮助", "Keys", id="app.help", key_display="?"),
         Key("l", "app.switch_language", "English", "中文", id="app.language"),
         Key("q", "app.quit", "退出", "Quit", id="app.quit"),
     )
@@ -153,7 +151,10 @@ class GroundcodeApp(App[None]):
 
             if self.project.user:
                 self.notify(
-                    tr(f"项目中没有编码人员 {self.project.user}", f"{self.project.user} is not a coder of this project"),
+                    tr(
+                        f"项目中没有编码人员 {self.project.user}",
+                        f"{self.project.user} is not a coder of this project",
+                    ),
                     severity="warning",
                 )
             self.push_screen(WhoScreen(), callback=self._coder_picked)
@@ -185,8 +186,13 @@ class GroundcodeApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a failed worker is reported: a one-line notification."""
         if event.state == WorkerState.ERROR:
-            self.notify(one_line(event.worker.error), title=tr("出错了", "Error"),
-                        severity="error", timeout=8, markup=False)
+            self.notify(
+                one_line(event.worker.error),
+                title=tr("出错了", "Error"),
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
 
     # -- documents -------------------------------------------------------
     def open_document(self, number: str, passage: int | None = None) -> None:

@@ -34,8 +34,30 @@ def study(make_project: MakeProject, tmp_path: Path) -> Project:
     return p
 
 
-A = {1: ["a"], 2: ["a"], 3: ["b"], 4: [], 5: ["c"], 6: ["a", "b"], 7: [], 8: ["c"], 9: ["b"], 10: ["a"]}
-B = {1: ["a"], 2: ["b"], 3: ["b"], 4: [], 5: ["c"], 6: ["a"], 7: ["c"], 8: ["c"], 9: ["b"], 10: ["a"]}
+A = {
+    1: ["a"],
+    2: ["a"],
+    3: ["b"],
+    4: [],
+    5: ["c"],
+    6: ["a", "b"],
+    7: [],
+    8: ["c"],
+    9: ["b"],
+    10: ["a"],
+}
+B = {
+    1: ["a"],
+    2: ["b"],
+    3: ["b"],
+    4: [],
+    5: ["c"],
+    6: ["a"],
+    7: ["c"],
+    8: ["c"],
+    9: ["b"],
+    10: ["a"],
+}
 
 
 def _code(p: Project, coder: str, doc: str, plan: dict[int, list[str]]) -> None:
@@ -45,13 +67,26 @@ def _code(p: Project, coder: str, doc: str, plan: dict[int, list[str]]) -> None:
             q.coding.apply(doc, c, passage=passage)
 
 
-def test_project_agreement_equals_scikit_learn_and_the_csv_mode(study: Project, tmp_path: Path) -> None:
+def test_project_agreement_equals_scikit_learn_and_the_csv_mode(
+    study: Project, tmp_path: Path
+) -> None:
     _code(study, "lin", "1-1", A)
     _code(study, "zhou", "1-1", B)
     result = study.as_user("chen").analysis.agreement(coders=["lin", "zhou"])
     data = result.to_json()
-    assert list(data)[:11] == ["coders", "level", "unit", "n_units", "percent_agreement", "kappa",
-                               "kappa_pooled", "alpha", "fleiss_kappa", "per_code", "notes"]
+    assert list(data)[:11] == [
+        "coders",
+        "level",
+        "unit",
+        "n_units",
+        "percent_agreement",
+        "kappa",
+        "kappa_pooled",
+        "alpha",
+        "fleiss_kappa",
+        "per_code",
+        "notes",
+    ]
     assert data["n_units"] == 11  # ten coded passages and the closing line nobody coded
     for row in data["per_code"]:
         ya = [int(row["code"] in A.get(i, [])) for i in range(1, 12)]
@@ -74,7 +109,8 @@ def test_project_agreement_equals_scikit_learn_and_the_csv_mode(study: Project, 
     other = agreement_from_csv(f).to_json()
     assert other["kappa_pooled"] == pytest.approx(data["kappa_pooled"], abs=1e-12)
     assert {r["code"]: r["kappa"] for r in other["per_code"]} == pytest.approx(
-        {r["code"]: r["kappa"] for r in data["per_code"]})
+        {r["code"]: r["kappa"] for r in data["per_code"]}
+    )
 
 
 def test_category_level_and_char_unit(study: Project) -> None:
@@ -83,7 +119,9 @@ def test_category_level_and_char_unit(study: Project) -> None:
     lead = study.as_user("chen")
     cat = lead.analysis.agreement(level="category").to_json()
     assert [r["code"] for r in cat["per_code"]] == ["X"]
-    assert cat["per_code"][0]["both"] == 8  # passages 1,2,3,5,6,8,9,10 coded by both with something in X
+    assert (
+        cat["per_code"][0]["both"] == 8
+    )  # passages 1,2,3,5,6,8,9,10 coded by both with something in X
     char = lead.analysis.agreement(unit="char").to_json()
     n_chars = len(lead.corpus.document("1-1").text)
     assert char["unit"] == "char" and char["n_units"] == n_chars
@@ -109,14 +147,20 @@ def test_reconcile_copies_agreement_and_decisions_are_audited(study: Project) ->
     report = lead.analysis.reconcile(coders=["lin", "zhou"])
     agreed = sum(len(set(A[i]) & set(B[i])) for i in A)
     assert report.copied == agreed
-    assert {(d.document, d.passage) for d in report.disagreements} == {("1-1", 2), ("1-1", 6), ("1-1", 7)}
+    assert {(d.document, d.passage) for d in report.disagreements} == {
+        ("1-1", 2),
+        ("1-1", 6),
+        ("1-1", 7),
+    }
     again = lead.analysis.reconcile(coders=["lin", "zhou"])
     assert again.copied == 0 and again.already == agreed
     added = lead.analysis.decide("1-1", 2, "b", coders=["lin", "zhou"])
     assert added == 1
     cons = lead.coding.codings(coders=["consensus"])
     assert set(cons[cons["passage"] == 2]["concept"]) == {"b"}
-    open_items = [d for d in lead.analysis.disagreements(coders=["lin", "zhou"]) if d.decided is None]
+    open_items = [
+        d for d in lead.analysis.disagreements(coders=["lin", "zhou"]) if d.decided is None
+    ]
     assert {(d.document, d.passage) for d in open_items} == {("1-1", 6), ("1-1", 7)}
     with pytest.raises(PermissionDenied):
         study.as_user("lin").analysis.reconcile()

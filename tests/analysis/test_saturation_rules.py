@@ -36,8 +36,12 @@ def test_guest_rule_not_reached_and_too_short() -> None:
 
 
 def test_curve_orders() -> None:
-    rows = [CodingRow("1-2", "build", "a", "X", at(5)), CodingRow("1-1", "build", "b", "Y", at(9)),
-            CodingRow("1-1", "build", "a", "X", at(10)), CodingRow("2-1", "holdout", "c", None, at(20))]
+    rows = [
+        CodingRow("1-2", "build", "a", "X", at(5)),
+        CodingRow("1-1", "build", "b", "Y", at(9)),
+        CodingRow("1-1", "build", "a", "X", at(10)),
+        CodingRow("2-1", "holdout", "c", None, at(20)),
+    ]
     pts, per_doc = curve(rows, order="coding")
     assert [p.document for p in pts] == ["1-2", "1-1", "2-1"]
     assert [p.cumulative_concepts for p in pts] == [1, 2, 3]
@@ -47,10 +51,17 @@ def test_curve_orders() -> None:
 
 
 def _build_rows() -> list[CodingRow]:
-    return [CodingRow(f"1-{i}", "build", c, "X", at(i)) for i, c in enumerate(["a", "b", "a", "b", "a"], 1)]
+    return [
+        CodingRow(f"1-{i}", "build", c, "X", at(i))
+        for i, c in enumerate(["a", "b", "a", "b", "a"], 1)
+    ]
 
 
-NODES = [NodeRow("category", "X", at(0)), NodeRow("main_category", "M", at(0)), NodeRow("relation_class", "R", at(0))]
+NODES = [
+    NodeRow("category", "X", at(0)),
+    NodeRow("main_category", "M", at(0)),
+    NodeRow("relation_class", "R", at(0)),
+]
 
 
 def test_saturated_when_holdout_brings_nothing_new() -> None:
@@ -80,16 +91,23 @@ def test_unplaced_new_concept_fails_until_placed() -> None:
     rows = _build_rows() + [CodingRow("1-9", "holdout", "z", None, at(100))]
     r = holdout_test(rows, NODES, holdout_documents=1, placement={"a": "X", "b": "X", "z": None})
     assert r.saturated is False and any("'z' is not placed" in x for x in r.reasons)
-    placed = holdout_test(rows, NODES, holdout_documents=1, placement={"a": "X", "b": "X", "z": "X"})
+    placed = holdout_test(
+        rows, NODES, holdout_documents=1, placement={"a": "X", "b": "X", "z": "X"}
+    )
     assert placed.saturated is True
 
 
 def test_a_concept_first_seen_in_build_is_not_new() -> None:
     rows = _build_rows() + [CodingRow("1-9", "holdout", "b", "X", at(100))]
-    assert holdout_test(rows, NODES, holdout_documents=1, placement={"a": "X", "b": "X"}).new_concepts == ()
+    assert (
+        holdout_test(rows, NODES, holdout_documents=1, placement={"a": "X", "b": "X"}).new_concepts
+        == ()
+    )
 
 
-@pytest.mark.parametrize(("docs", "needle"), [(0, "holdout is empty"), (3, "none of the 3 holdout documents")])
+@pytest.mark.parametrize(
+    ("docs", "needle"), [(0, "holdout is empty"), (3, "none of the 3 holdout documents")]
+)
 def test_empty_holdout_gives_no_verdict(docs: int, needle: str) -> None:
     r = holdout_test(_build_rows(), NODES, holdout_documents=docs, placement={"a": "X", "b": "X"})
     assert r.saturated is None and needle in r.reasons[0]

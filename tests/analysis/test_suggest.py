@@ -13,7 +13,17 @@ from groundcode.errors import UsageError
 
 # Four concepts with their own vocabulary, plus words every comment uses.
 VOCAB = {
-    "核酸检测负担": ["核酸", "检测", "排队", "采样点", "做核酸", "阴性证明", "结果", "等了两个小时", "三天两检"],
+    "核酸检测负担": [
+        "核酸",
+        "检测",
+        "排队",
+        "采样点",
+        "做核酸",
+        "阴性证明",
+        "结果",
+        "等了两个小时",
+        "三天两检",
+    ],
     "物资保供困难": ["买菜", "团购", "蔬菜", "物资", "配送", "抢不到", "团长", "大米", "涨价"],
     "疫苗接种意愿": ["疫苗", "接种", "打针", "加强针", "副作用", "预约", "第三针", "发烧", "抗体"],
     "复工复产压力": ["复工", "上班", "工资", "老板", "企业", "停工", "房租", "收入", "裁员"],
@@ -74,7 +84,9 @@ def test_training_keeps_rare_concepts_out(model: SuggestModel) -> None:
     assert model.n_train == 62
 
 
-def test_typical_unseen_passages_rank_their_concept_first(model: SuggestModel, seg: Segmenter) -> None:
+def test_typical_unseen_passages_rank_their_concept_first(
+    model: SuggestModel, seg: Segmenter
+) -> None:
     texts = list(UNSEEN.values())
     ranked = model.predict(texts, tokens=[seg.tokens(t) for t in texts], top=3)
     assert [r[0][0] for r in ranked] == list(UNSEEN)
@@ -106,7 +118,11 @@ def test_round_trip_gives_identical_predictions(model: SuggestModel, seg: Segmen
     texts = list(UNSEEN.values())
     toks = [seg.tokens(t) for t in texts]
     assert restored.predict(texts, tokens=toks, top=4) == model.predict(texts, tokens=toks, top=4)
-    assert (restored.concepts, restored.skipped, restored.n_train) == (model.concepts, model.skipped, 62)
+    assert (restored.concepts, restored.skipped, restored.n_train) == (
+        model.concepts,
+        model.skipped,
+        62,
+    )
 
 
 def test_from_bytes_refuses_another_format(model: SuggestModel) -> None:
@@ -125,7 +141,9 @@ def test_training_without_learnable_concepts_is_a_usage_error(seg: Segmenter) ->
         SuggestModel.train(texts, [["甲"]], tokens=seg.tokens_many(texts))
 
 
-def test_evaluate_reports_the_agreed_keys(data: tuple[list[str], list[list[str]], list[list[str]]]) -> None:
+def test_evaluate_reports_the_agreed_keys(
+    data: tuple[list[str], list[list[str]], list[list[str]]],
+) -> None:
     texts, labels, tokens = data
     # An uncoded passage is not part of the evaluation.
     result = evaluate([*texts, "没有编码的片段"], [*labels, []], tokens=[*tokens, []], seed=3)
@@ -136,12 +154,21 @@ def test_evaluate_reports_the_agreed_keys(data: tuple[list[str], list[list[str]]
         assert 0.0 <= result[key] <= 1.0
     assert result["precision_at_1"] >= 0.75  # the four vocabularies are easy to tell apart
     assert result["precision_at_3"] <= 2 / 3 + 1e-9  # at most two true concepts per passage
-    assert evaluate(texts, labels, tokens=tokens, seed=3) == evaluate(texts, labels, tokens=tokens, seed=3)
+    assert evaluate(texts, labels, tokens=tokens, seed=3) == evaluate(
+        texts, labels, tokens=tokens, seed=3
+    )
 
 
 def test_evaluate_counts_unseen_concepts_as_misses(seg: Segmenter) -> None:
     """With nothing learnable, every held-out concept is missed: all scores are zero."""
     texts = ["核酸排队", "团购买菜", "打疫苗", "复工上班"]
-    result = evaluate(texts, [["甲"], ["乙"], ["丙"], ["丁"]], tokens=seg.tokens_many(texts), test_size=0.5)
-    assert result == {"precision_at_1": 0.0, "precision_at_3": 0.0, "recall_at_3": 0.0,
-                      "n_train": 2, "n_eval": 2}
+    result = evaluate(
+        texts, [["甲"], ["乙"], ["丙"], ["丁"]], tokens=seg.tokens_many(texts), test_size=0.5
+    )
+    assert result == {
+        "precision_at_1": 0.0,
+        "precision_at_3": 0.0,
+        "recall_at_3": 0.0,
+        "n_train": 2,
+        "n_eval": 2,
+    }

@@ -45,7 +45,21 @@ def seg_user(user_dict: Path) -> Segmenter:
 def test_bundled_stopwords_cover_function_words_but_not_content() -> None:
     stop = default_stopwords()
     assert 400 <= len(stop) <= 900
-    for word in ("的", "了", "是", "我们", "他们", "一个", "没有", "可以", "进行", "通过", "相关", "the", "and"):
+    for word in (
+        "的",
+        "了",
+        "是",
+        "我们",
+        "他们",
+        "一个",
+        "没有",
+        "可以",
+        "进行",
+        "通过",
+        "相关",
+        "the",
+        "and",
+    ):
         assert word in stop, word
     for word in ("政策", "疫苗", "健康码", "支持", "反对"):
         assert word not in stop, word
@@ -75,7 +89,9 @@ def test_stopwords_and_noise_are_removed(seg: Segmenter) -> None:
 
 
 def test_mixed_chinese_english_text(seg: Segmenter) -> None:
-    toks = seg.tokens("下载APP后用5G网络登录 https://www.example.com/login?id=3 ，the Government said A ok")
+    toks = seg.tokens(
+        "下载APP后用5G网络登录 https://www.example.com/login?id=3 ，the Government said A ok"
+    )
     assert "app" in toks and "5g" in toks and "government" in toks
     assert "网络" in toks or "网络覆盖" in toks or any("网络" in t for t in toks)
     assert "the" not in toks and "a" not in toks  # English stop word, single letter
@@ -126,7 +142,9 @@ def test_lazy_loading_is_thread_safe(user_dict: Path) -> None:
     s = Segmenter(user_dict=user_dict)
     assert s._tokenizer is None  # constructing does not load jieba's dictionary
     results: list[list[str]] = []
-    threads = [threading.Thread(target=lambda: results.append(s.tokens("出示互认码"))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(s.tokens("出示互认码"))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

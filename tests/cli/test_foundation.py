@@ -22,14 +22,19 @@ def _levels(doc: dict) -> tuple[int, int, int, list[tuple[str, str, tuple[str, .
     mains = [m for rc in rcs for m in rc["main_categories"]]
     cats = [c for m in mains for c in m["categories"]]
     flat = [
-        (c["name"], c.get("definition") or "",
-         tuple(k if isinstance(k, str) else k["name"] for k in c.get("concepts", [])))
+        (
+            c["name"],
+            c.get("definition") or "",
+            tuple(k if isinstance(k, str) else k["name"] for k in c.get("concepts", [])),
+        )
         for c in cats
     ]
     return len(rcs), len(mains), len(cats), flat
 
 
-def test_codebook_round_trip_is_structural_identity(db_url: str, tmp_path: Path, run_cli: RunCli) -> None:
+def test_codebook_round_trip_is_structural_identity(
+    db_url: str, tmp_path: Path, run_cli: RunCli
+) -> None:
     out = tmp_path / "out.yaml"
     assert run_cli("--db", db_url, "init").code == 0
     assert run_cli("--db", db_url, "codebook", "import", str(CODEBOOK)).code == 0
@@ -43,7 +48,12 @@ def test_codebook_round_trip_is_structural_identity(db_url: str, tmp_path: Path,
     assert back["core_category"] == original["core_category"]
     assert back["storyline"].strip() == original["storyline"].strip()
     assert back["model"]["edges"] == original["model"]["edges"]
-    numbers = [c["number"] for rc in back["relation_classes"] for m in rc["main_categories"] for c in m["categories"]]
+    numbers = [
+        c["number"]
+        for rc in back["relation_classes"]
+        for m in rc["main_categories"]
+        for c in m["categories"]
+    ]
     assert numbers == [str(i) for i in range(1, 41)]
 
 
@@ -96,8 +106,9 @@ def test_wrong_password_is_one_line_without_the_password(run_cli: RunCli) -> Non
         pytest.skip("GROUNDCODE_TEST_PG is not set")
     url = make_url(base)
     # The CI server trusts its socket, so ask for a TCP host that refuses the password instead.
-    wrong = url.set(username="nobody_here", password="s3cret-wrong", host="127.0.0.1", port=1,
-                    query={}).render_as_string(hide_password=False)
+    wrong = url.set(
+        username="nobody_here", password="s3cret-wrong", host="127.0.0.1", port=1, query={}
+    ).render_as_string(hide_password=False)
     r = run_cli("--db", wrong, "init")
     assert r.code == 2
     assert "s3cret-wrong" not in r.err and "cannot open the database" in r.err
@@ -116,7 +127,9 @@ def test_help_reads_like_a_guide(run_cli: RunCli) -> None:
         assert word in r.out
 
 
-def test_env_var_names_the_project(tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_var_names_the_project(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GROUNDCODE_DB", str(tmp_path / "env.db"))
     assert run_cli("init").code == 0
     assert (tmp_path / "env.db").exists()

@@ -34,9 +34,18 @@ def study(make_project: MakeProject, tmp_path: Path) -> Project:
 def test_apply_to_passage_and_span(study: Project) -> None:
     lin = study.as_user("lin")
     doc = lin.corpus.document("1-1")
-    assert [x.text for x in doc.passages] == ["健康码采集规定", "各地健康码采集姓名和证件号码。", "数据应当加密存储，到期销毁。"]
+    assert [x.text for x in doc.passages] == [
+        "健康码采集规定",
+        "各地健康码采集姓名和证件号码。",
+        "数据应当加密存储，到期销毁。",
+    ]
     c = lin.coding.apply("1-1", "采集内容", passage=2)
-    assert (c.start, c.end, c.passage, c.snippet) == (doc.passages[1].start, doc.passages[1].end, 2, doc.passages[1].text)
+    assert (c.start, c.end, c.passage, c.snippet) == (
+        doc.passages[1].start,
+        doc.passages[1].end,
+        2,
+        doc.passages[1].text,
+    )
     start = doc.text.index("加密存储")
     span = lin.coding.apply("1-1", "数据加密", start=start, end=start + 4)
     assert span.snippet == "加密存储" and span.passage == 3
@@ -103,9 +112,16 @@ def test_every_change_is_audited(study: Project) -> None:
     from groundcode.store.tables import AuditLog
 
     with study.db.read() as s:
-        rows = s.execute(select(AuditLog.action, AuditLog.actor).where(AuditLog.entity == "coding")
-                         .order_by(AuditLog.id)).all()
-    assert [tuple(r) for r in rows] == [("coding.apply", "lin"), ("coding.span", "lin"), ("coding.remove", "lin")]
+        rows = s.execute(
+            select(AuditLog.action, AuditLog.actor)
+            .where(AuditLog.entity == "coding")
+            .order_by(AuditLog.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("coding.apply", "lin"),
+        ("coding.span", "lin"),
+        ("coding.remove", "lin"),
+    ]
 
 
 def test_blind_mode_every_read_path(study: Project) -> None:
@@ -155,8 +171,11 @@ def test_memos_on_every_target(study: Project) -> None:
 def test_codings_csv_round_trip(study: Project, tmp_path: Path) -> None:
     lead = study.as_user("chen")
     src = tmp_path / "codings.csv"
-    src.write_text("document,passage,code,coder,memo\n1-1,2,采集内容,lin,看字段\n1-1,3,数据加密,zhou,\n"
-                   "4-1,2,红码误判,lin,\n", encoding="utf-8")
+    src.write_text(
+        "document,passage,code,coder,memo\n1-1,2,采集内容,lin,看字段\n1-1,3,数据加密,zhou,\n"
+        "4-1,2,红码误判,lin,\n",
+        encoding="utf-8",
+    )
     result = lead.coding.import_csv(src)
     assert result.codings == 3 and set(result.new_concepts) == {"采集内容", "数据加密", "红码误判"}
     out = tmp_path / "out.csv"
@@ -164,10 +183,13 @@ def test_codings_csv_round_trip(study: Project, tmp_path: Path) -> None:
     with out.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["document"], r["passage"], r["code"], r["coder"]) for r in rows] == [
-        ("1-1", "2", "采集内容", "lin"), ("1-1", "3", "数据加密", "zhou"), ("4-1", "2", "红码误判", "lin")]
+        ("1-1", "2", "采集内容", "lin"),
+        ("1-1", "3", "数据加密", "zhou"),
+        ("4-1", "2", "红码误判", "lin"),
+    ]
     assert rows[0]["memo"] == "看字段"
     doc = lead.corpus.document("1-1")
-    assert rows[0]["text"] == doc.text[int(rows[0]["start"]):int(rows[0]["end"])]
+    assert rows[0]["text"] == doc.text[int(rows[0]["start"]) : int(rows[0]["end"])]
     # The span form written out imports again into a fresh project with the same codings.
     assert lead.coding.import_csv(out).codings == 0  # already present: idempotent
 
@@ -175,15 +197,26 @@ def test_codings_csv_round_trip(study: Project, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ("document,passage,code,coder\n1-1,2,a,lin\n9-9,1,b,lin\n", "row 3: unknown document '9-9'"),
+        (
+            "document,passage,code,coder\n1-1,2,a,lin\n9-9,1,b,lin\n",
+            "row 3: unknown document '9-9'",
+        ),
         ("document,passage,code,coder\n1-1,2,a,lin\n1-1,7,b,lin\n", "row 3: 1-1 has no passage 7"),
-        ("document,start,end,code,coder\n1-1,0,5,a,lin\n1-1,3,999,b,lin\n", "row 3: span 3-999 is outside"),
-        ("document,passage,code,coder\n1-1,2,a,lin\n1-1,2,b,nobody\n", "row 3: unknown coder 'nobody'"),
+        (
+            "document,start,end,code,coder\n1-1,0,5,a,lin\n1-1,3,999,b,lin\n",
+            "row 3: span 3-999 is outside",
+        ),
+        (
+            "document,passage,code,coder\n1-1,2,a,lin\n1-1,2,b,nobody\n",
+            "row 3: unknown coder 'nobody'",
+        ),
         ("document,code\n1-1,a\n", "needs columns"),
         ("document,passage,code\n1-1,2,a\n", "no coder column"),
     ],
 )
-def test_bad_codings_file_changes_nothing(study: Project, tmp_path: Path, body: str, needle: str) -> None:
+def test_bad_codings_file_changes_nothing(
+    study: Project, tmp_path: Path, body: str, needle: str
+) -> None:
     f = tmp_path / "bad.csv"
     f.write_text(body, encoding="utf-8")
     lead = study.as_user("chen")
@@ -207,7 +240,9 @@ def test_ten_thousand_codings_in_one_transaction(study: Project, tmp_path: Path)
     good = tmp_path / "good.csv"
     good.write_text("\n".join(rows) + "\n", encoding="utf-8")
     bad = tmp_path / "bad.csv"
-    bad.write_text("\n".join(rows[:5001] + ["1-1,0,99999,x,lin"] + rows[5001:]) + "\n", encoding="utf-8")
+    bad.write_text(
+        "\n".join(rows[:5001] + ["1-1,0,99999,x,lin"] + rows[5001:]) + "\n", encoding="utf-8"
+    )
     with pytest.raises(UsageError, match="row 5002"):
         lead.coding.import_csv(bad)
     assert lead.coding.codings().empty
@@ -223,12 +258,20 @@ def test_queries(study: Project) -> None:
     lin.coding.apply("4-1", "红码误判", passage=2)
     freq = lin.coding.frequencies(by="type")
     assert set(zip(freq["concept"], freq["type"], freq["codings"], strict=True)) == {
-        ("采集内容", "policy", 1), ("数据加密", "policy", 1), ("红码误判", "selfmedia", 1)}
+        ("采集内容", "policy", 1),
+        ("数据加密", "policy", 1),
+        ("红码误判", "selfmedia", 1),
+    }
     co = lin.coding.cooccurrence()
     assert co.loc["采集内容", "数据加密"] == 1 and co.loc["采集内容", "红码误判"] == 0
     got = lin.coding.retrieve("数据加密", context=3)
-    assert got.loc[0, "text"] == "各地健康码采集姓名和证件号码。" and got.loc[0, "after"] == "\n\n数"
+    assert (
+        got.loc[0, "text"] == "各地健康码采集姓名和证件号码。" and got.loc[0, "after"] == "\n\n数"
+    )
     cov = lin.coding.coverage()
-    assert set(zip(cov["document"], cov["coded"], cov["passages"], strict=True)) == {("1-1", 1, 3), ("4-1", 1, 2)}
+    assert set(zip(cov["document"], cov["coded"], cov["passages"], strict=True)) == {
+        ("1-1", 1, 3),
+        ("4-1", 1, 2),
+    }
     assert lin.coding.next_uncoded() == ("1-1", 1)
     assert lin.coding.next_uncoded(after="4-1") == ("4-1", 1)

@@ -64,7 +64,14 @@ def test_funnel_json_shape_and_counts(lead: Project) -> None:
     assert set(f) >= {"documents", "included", "excluded", "by_type", "by_split"}
     assert f["documents"] == 337
     assert f["included"] + sum(f["excluded"].values()) == 337
-    assert set(f["excluded"]) >= {"duplicate", "irrelevant", "no_substance", "out_of_range", "not_sampled", "manual"}
+    assert set(f["excluded"]) >= {
+        "duplicate",
+        "irrelevant",
+        "no_substance",
+        "out_of_range",
+        "not_sampled",
+        "manual",
+    }
     assert f["by_split"]["build"] + f["by_split"]["holdout"] == f["included"]
     assert sum(v["documents"] for v in f["by_type"].values()) == 337
     json.dumps(f)
@@ -72,11 +79,44 @@ def test_funnel_json_shape_and_counts(lead: Project) -> None:
 
 def test_dedup_finds_planted_reposts_without_false_merges(lead: Project) -> None:
     lead.corpus.import_files([SAMPLE / "4-selfmedia" / "comments.csv"], type=4)
-    planted = {61: 43, 93: 60, 108: 49, 120: 66, 128: 123, 130: 91, 141: 84, 158: 116, 173: 89, 225: 211,
-               261: 139, 274: 266, 294: 184, 298: 292, 299: 259, 42: 27, 69: 65, 92: 76, 100: 64, 142: 87,
-               171: 90, 180: 79, 186: 67, 198: 124, 256: 150, 265: 151, 276: 275, 282: 217, 288: 269, 291: 239}
+    planted = {
+        61: 43,
+        93: 60,
+        108: 49,
+        120: 66,
+        128: 123,
+        130: 91,
+        141: 84,
+        158: 116,
+        173: 89,
+        225: 211,
+        261: 139,
+        274: 266,
+        294: 184,
+        298: 292,
+        299: 259,
+        42: 27,
+        69: 65,
+        92: 76,
+        100: 64,
+        142: 87,
+        171: 90,
+        180: 79,
+        186: 67,
+        198: 124,
+        256: 150,
+        265: 151,
+        276: 275,
+        282: 217,
+        288: 269,
+        291: 239,
+    }
     report = lead.corpus.dedup(threshold=0.8, dry_run=True)
-    found = {int(d.split("-")[1]): int(g.keep.split("-")[1]) for g in report.groups for d, _ in g.duplicates}
+    found = {
+        int(d.split("-")[1]): int(g.keep.split("-")[1])
+        for g in report.groups
+        for d, _ in g.duplicates
+    }
     hits = sum(1 for dup, orig in planted.items() if found.get(dup) == orig)
     assert hits / len(planted) >= 0.95
     false = {d: k for d, k in found.items() if d not in planted}
@@ -93,16 +133,25 @@ def test_screening_records_reasons_and_include_restores(lead: Project, tmp_path:
     rows = "text,date\n健康码又变黄了,2022-03-01\n今天天气不错,2022-03-02\n哈哈哈,2022-03-03\n健康码互认,2019-01-01\n"
     (tmp_path / "c.csv").write_text(rows, encoding="utf-8")
     lead.corpus.import_files([tmp_path / "c.csv"], type=4)
-    r = lead.corpus.screen(keywords=["健康码", "哈"], min_chars=4, date_from="2020-01-01", date_to="2022-12-31")
+    r = lead.corpus.screen(
+        keywords=["健康码", "哈"], min_chars=4, date_from="2020-01-01", date_to="2022-12-31"
+    )
     assert r.excluded == {"irrelevant": 1, "no_substance": 1, "out_of_range": 1}
     docs = lead.corpus.documents().set_index("number")
-    assert docs.loc["4-2", "exclusion"] == "irrelevant" and docs.loc["4-3", "exclusion"] == "no_substance"
-    assert docs.loc["4-4", "exclusion"] == "out_of_range" and docs.loc["4-1", "status"] == "included"
+    assert (
+        docs.loc["4-2", "exclusion"] == "irrelevant"
+        and docs.loc["4-3", "exclusion"] == "no_substance"
+    )
+    assert (
+        docs.loc["4-4", "exclusion"] == "out_of_range" and docs.loc["4-1", "status"] == "included"
+    )
     lead.corpus.include(["4-2"])
     assert lead.corpus.document("4-2").status == "included"
 
 
-def test_sample_and_split_are_reproducible(make_project: MakeProject, lead: Project, tmp_path: Path) -> None:
+def test_sample_and_split_are_reproducible(
+    make_project: MakeProject, lead: Project, tmp_path: Path
+) -> None:
     lead.corpus.import_files([SAMPLE / "4-selfmedia" / "comments.csv"], type=4)
     for folder, t in (("1-policy", 1), ("2-media", 2)):
         lead.corpus.import_files(sorted((SAMPLE / folder).iterdir()), type=t)
@@ -123,7 +172,9 @@ def test_sample_and_split_are_reproducible(make_project: MakeProject, lead: Proj
         b = q2.corpus.sample(type=4, n=120, stratify_by="views", bins=5, seed=11)
         q2.corpus.split(seed=3)
         assert b.sampled == a.sampled
-        assert list(q2.corpus.documents(split="holdout")["number"]) == list(lead.corpus.documents(split="holdout")["number"])
+        assert list(q2.corpus.documents(split="holdout")["number"]) == list(
+            lead.corpus.documents(split="holdout")["number"]
+        )
 
 
 def test_resplit_of_coded_documents_needs_force(lead: Project, tmp_path: Path) -> None:
@@ -163,7 +214,11 @@ def test_search_short_and_long_terms_with_snippets(lead: Project, indexed: bool)
 
 
 def test_index_and_scan_agree_and_follow_redaction(lead: Project, tmp_path: Path) -> None:
-    body = "text\n" + "\n".join(f"第{i}条：我的电话13812345678，健康码互认太慢" for i in range(30)) + "\n"
+    body = (
+        "text\n"
+        + "\n".join(f"第{i}条：我的电话13812345678，健康码互认太慢" for i in range(30))
+        + "\n"
+    )
     (tmp_path / "c.csv").write_text(body, encoding="utf-8")
     lead.corpus.import_files([tmp_path / "c.csv"], type=4)
     before = lead.corpus.search("13812345678")
@@ -177,7 +232,9 @@ def test_index_and_scan_agree_and_follow_redaction(lead: Project, tmp_path: Path
 
 
 def test_redaction_never_touches_coded_documents(lead: Project, tmp_path: Path) -> None:
-    (tmp_path / "c.csv").write_text("text\n联系邮箱 a.b@example.org 健康码\n另一个 c@example.org\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text(
+        "text\n联系邮箱 a.b@example.org 健康码\n另一个 c@example.org\n", encoding="utf-8"
+    )
     lead.corpus.import_files([tmp_path / "c.csv"], type=4)
     c = lead.coding.apply("4-1", "个人信息", passage=1)
     report = lead.corpus.redact(patterns=["email"])
@@ -192,7 +249,11 @@ def test_bad_files_are_one_line_and_change_nothing(lead: Project, tmp_path: Path
         "garbage.txt": bytes(range(256)) * 40,
         "nocol.csv": "title,date\n标题,2022-01-01\n".encode(),
         "baddate.csv": "text,date\n健康码,2022-01-01\n健康码,昨天下午\n".encode(),
-        "trunc.docx": (SAMPLE / "1-policy" / next(p.name for p in (SAMPLE / "1-policy").iterdir() if p.suffix == ".docx")).read_bytes()[:500],
+        "trunc.docx": (
+            SAMPLE
+            / "1-policy"
+            / next(p.name for p in (SAMPLE / "1-policy").iterdir() if p.suffix == ".docx")
+        ).read_bytes()[:500],
         "trunc.xlsx": (SAMPLE / "4-selfmedia" / "comments.xlsx").read_bytes()[:700],
     }
     for name, data in cases.items():

@@ -35,11 +35,28 @@ def demo(demo_file: Path, tmp_path: Path) -> Project:
 def test_export_all_writes_every_file(demo: Project, tmp_path: Path) -> None:
     folder, paths = demo.exports.all(tmp_path / "exports")
     names = {p.relative_to(folder).as_posix() for p in paths}
-    for expected in ("tables/tables.xlsx", "tables/table1.csv", "tables/table2.csv", "tables/tables.md",
-                     "tables/tables.tex", "tables/tables.docx", "codebook.yaml", "codebook.xlsx", "codebook.qdc",
-                     "segments.xlsx", "matrix.csv", "memos.xlsx", "agreement.xlsx", "saturation/saturation.md",
-                     "saturation/saturation-curve.png", "saturation/saturation-curve.svg", "model/model.svg",
-                     "model/model.mmd", "model/model.docx", "project.qdpx"):
+    for expected in (
+        "tables/tables.xlsx",
+        "tables/table1.csv",
+        "tables/table2.csv",
+        "tables/tables.md",
+        "tables/tables.tex",
+        "tables/tables.docx",
+        "codebook.yaml",
+        "codebook.xlsx",
+        "codebook.qdc",
+        "segments.xlsx",
+        "matrix.csv",
+        "memos.xlsx",
+        "agreement.xlsx",
+        "saturation/saturation.md",
+        "saturation/saturation-curve.png",
+        "saturation/saturation-curve.svg",
+        "model/model.svg",
+        "model/model.mmd",
+        "model/model.docx",
+        "project.qdpx",
+    ):
         assert expected in names, expected
         assert (folder / expected).stat().st_size > 0
 
@@ -48,14 +65,18 @@ def test_table1_and_table2_follow_the_paper(demo: Project, tmp_path: Path) -> No
     (xlsx,) = demo.exports.tables(fmt="xlsx", out_dir=tmp_path)
     wb = load_workbook(xlsx)
     t1, t2 = wb.worksheets[0], wb.worksheets[1]
-    rows = [r for r in t1.iter_rows(values_only=True) if r and r[0] is not None and str(r[0]).isdigit()]
+    rows = [
+        r for r in t1.iter_rows(values_only=True) if r and r[0] is not None and str(r[0]).isdigit()
+    ]
     assert [int(r[0]) for r in rows] == list(range(1, 41))
     first = rows[0]
     assert first[1] == "危害性"
     assert str(first[2]).startswith("新冠肺炎疫情对公众的危害：危及生命安全（")
     tree = demo.codebook.tree()
     assert [r[1] for r in rows] == [c.name for c in tree.categories()]
-    mains = [r for r in t2.iter_rows(values_only=True) if r and r[1] is not None and str(r[1]).isdigit()]
+    mains = [
+        r for r in t2.iter_rows(values_only=True) if r and r[1] is not None and str(r[1]).isdigit()
+    ]
     assert len(mains) == 13
     merged = [str(m) for m in t2.merged_cells.ranges]
     relation_cells = [m for m in merged if m.startswith("A") and ":A" in m]
@@ -111,8 +132,12 @@ def test_qdpx_validates_and_round_trips(demo: Project, tmp_path: Path) -> None:
     path, warnings = demo.exports.qdpx(tmp_path / "demo.qdpx")
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
-        assert "project.qde" in names and all(n == "project.qde" or n.startswith("sources/") for n in names)
-        xmlschema.XMLSchema(str(DATA / "Project-mrt2019.xsd")).validate(zf.read("project.qde").decode("utf-8"))
+        assert "project.qde" in names and all(
+            n == "project.qde" or n.startswith("sources/") for n in names
+        )
+        xmlschema.XMLSchema(str(DATA / "Project-mrt2019.xsd")).validate(
+            zf.read("project.qde").decode("utf-8")
+        )
     qdc = demo.exports.codebook(tmp_path / "cb.qdc")
     xmlschema.XMLSchema(str(DATA / "Codebook-mrt2019.xsd")).validate(str(qdc))
     target = tmp_path / "back.db"
@@ -124,5 +149,7 @@ def test_qdpx_validates_and_round_trips(demo: Project, tmp_path: Path) -> None:
         got = back.as_user(lead).coding.codings()
         want = demo.coding.codings()
         key = ["coder", "concept", "text"]
-        assert sorted(map(tuple, got[key].values.tolist())) == sorted(map(tuple, want[key].values.tolist()))
+        assert sorted(map(tuple, got[key].values.tolist())) == sorted(
+            map(tuple, want[key].values.tolist())
+        )
         assert sum(1 for _ in back.as_user(lead).codebook.tree().concepts()) >= 100

@@ -20,12 +20,14 @@ LONG = "健康码数据集中式采集，通过数据库与个体填报获取信
 
 
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "document": ["1-1", "2-5", "4-13"] + ["3-1"] * len(INJECT),
-        "start": [0, 12, 7] + list(range(len(INJECT))),
-        "score": [-5, 0.5, None] + [1.0] * len(INJECT),
-        "text": [LONG, "a|b", "-5"] + INJECT,
-    })
+    return pd.DataFrame(
+        {
+            "document": ["1-1", "2-5", "4-13"] + ["3-1"] * len(INJECT),
+            "start": [0, 12, 7] + list(range(len(INJECT))),
+            "score": [-5, 0.5, None] + [1.0] * len(INJECT),
+            "text": [LONG, "a|b", "-5"] + INJECT,
+        }
+    )
 
 
 def test_display_width_counts_cjk_double() -> None:
@@ -47,7 +49,9 @@ def test_xlsx(tmp_path: Path) -> None:
     assert ws["D2"].value == LONG and ws["D2"].alignment.wrap_text
     assert not ws["A2"].alignment.wrap_text
     assert ws["D4"].value == "-5"
-    assert [ws.cell(row=5 + i, column=4).value for i in range(len(INJECT))] == ["'" + v for v in INJECT]
+    assert [ws.cell(row=5 + i, column=4).value for i in range(len(INJECT))] == [
+        "'" + v for v in INJECT
+    ]
     assert ws.column_dimensions["D"].width > ws.column_dimensions["A"].width
 
 
@@ -69,7 +73,9 @@ def test_md_and_json_keep_text(tmp_path: Path) -> None:
     assert all(len(re.split(r"(?<!\\)\|", ln)) == 6 for ln in lines)
     assert "| 2-5 | 12 | 0.5 | a\\|b |" in md
     assert "=1+1" in md and "'=1+1" not in md
-    data = json.loads((write_frame(frame(), tmp_path / "segments.json")).read_text(encoding="utf-8"))
+    data = json.loads(
+        (write_frame(frame(), tmp_path / "segments.json")).read_text(encoding="utf-8")
+    )
     assert data[0]["text"] == LONG and data[3]["text"] == "=1+1"
     assert "健康码" in (tmp_path / "segments.json").read_text(encoding="utf-8")
 
@@ -78,8 +84,10 @@ def test_multi_sheet(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     summary = pd.DataFrame({"statistic": ["kappa"], "value": [0.85]})
-    path = write_frames({"summary": summary, "per/code": frame(), "empty": pd.DataFrame()},
-                        tmp_path / "agreement.xlsx")
+    path = write_frames(
+        {"summary": summary, "per/code": frame(), "empty": pd.DataFrame()},
+        tmp_path / "agreement.xlsx",
+    )
     wb = load_workbook(path)
     assert wb.sheetnames == ["summary", "per_code", "empty"]
     assert wb["summary"]["B2"].value == 0.85
@@ -136,17 +144,23 @@ def test_failure_keeps_the_old_file(tmp_path: Path) -> None:
 
 SECTIONS: list[tuple[str, str | pd.DataFrame]] = [
     ("Verdict", "saturated / 已饱和 (basis: holdout)\n- no new concept\n- 3 of 3 coded"),
-    ("New concepts", pd.DataFrame({"concept": ["数据真实性", "a|b"], "category": ["信息安全", ""]})),
+    (
+        "New concepts",
+        pd.DataFrame({"concept": ["数据真实性", "a|b"], "category": ["信息安全", ""]}),
+    ),
     ("Model / 模型", "◎ 健康码信息共享\n▣ 情境背景\n   └ 突发公共卫生事件\n"),
     ("Diagram", "```mermaid\ngraph TD\n  a --> b\n```"),
 ]
 
 
 def test_report_md(tmp_path: Path) -> None:
-    text = write_report_md(tmp_path / "r.md", title="Theoretical saturation / 理论饱和度检验",
-                           sections=SECTIONS).read_text(encoding="utf-8")
+    text = write_report_md(
+        tmp_path / "r.md", title="Theoretical saturation / 理论饱和度检验", sections=SECTIONS
+    ).read_text(encoding="utf-8")
     assert text.startswith("# Theoretical saturation / 理论饱和度检验\n")
-    assert [ln for ln in text.splitlines() if ln.startswith("## ")] == [f"## {h}" for h, _ in SECTIONS]
+    assert [ln for ln in text.splitlines() if ln.startswith("## ")] == [
+        f"## {h}" for h, _ in SECTIONS
+    ]
     assert "- no new concept" in text
     assert "| concept | category |" in text and "| a\\|b |  |" in text
     assert "```text\n◎ 健康码信息共享" in text
@@ -166,7 +180,10 @@ def test_report_docx(tmp_path: Path) -> None:
     assert bullets == ["no new concept", "3 of 3 coded"]
     (table,) = doc.tables
     assert [[c.text for c in r.cells] for r in table.rows] == [
-        ["concept", "category"], ["数据真实性", "信息安全"], ["a|b", ""]]
+        ["concept", "category"],
+        ["数据真实性", "信息安全"],
+        ["a|b", ""],
+    ]
     assert table._tbl.tblPr.find(f"{W}tblBorders/{W}top").get(f"{W}val") == "single"
     assert table._tbl.tblPr.find(f"{W}tblBorders/{W}insideV").get(f"{W}val") == "nil"
     mono = [p for p in doc.paragraphs if "健康码信息共享" in p.text]

@@ -12,7 +12,9 @@ from groundcode.errors import UsageError
 from groundcode.exports.safety import TRIGGERS, atomic_output, neutralise
 
 
-@pytest.mark.parametrize("raw", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", "=HYPERLINK(\"x\")"])
+@pytest.mark.parametrize(
+    "raw", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", '=HYPERLINK("x")']
+)
 def test_formula_starts_get_an_apostrophe(raw: str) -> None:
     assert neutralise(raw) == "'" + raw
 
@@ -50,8 +52,10 @@ def test_atomic_output_writes_on_success(tmp_path: Path) -> None:
 def test_atomic_output_refuses_existing_without_force(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     target.write_text("old", encoding="utf-8")
-    with pytest.raises(UsageError, match="exists; use --force to overwrite"), \
-            atomic_output(target, force=False) as tmp:
+    with (
+        pytest.raises(UsageError, match="exists; use --force to overwrite"),
+        atomic_output(target, force=False) as tmp,
+    ):
         tmp.write_text("new", encoding="utf-8")  # pragma: no cover - never reached
     assert target.read_text(encoding="utf-8") == "old"
     with atomic_output(target, force=True) as tmp:

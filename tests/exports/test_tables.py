@@ -26,8 +26,12 @@ SPECIAL = "指标|A & 50% 的 x_y"
 
 def t1_rows() -> list[Table1Row]:
     return [
-        Table1Row("1", "危害性", "新冠肺炎疫情对公众的危害",
-                  [("危及生命安全", ["2-5", "2-7"]), ("合并基础疾病", ["2-7"])]),
+        Table1Row(
+            "1",
+            "危害性",
+            "新冠肺炎疫情对公众的危害",
+            [("危及生命安全", ["2-5", "2-7"]), ("合并基础疾病", ["2-7"])],
+        ),
         Table1Row("2", "传染性", "传染特征", [(SPECIAL, ["1-6"]), ("未见于文本", [])]),
         Table1Row("3", "突发性", None, [("潜伏期不定", ["2-3"])]),
     ]
@@ -35,11 +39,14 @@ def t1_rows() -> list[Table1Row]:
 
 def t2_groups() -> list[Table2Group]:
     return [
-        Table2Group("情境背景", [
-            ("1", "突发公共卫生事件", ["危害性", "传染性"]),
-            ("2", "健康码驱动因素", ["精准防控", "复工复产"]),
-            ("3", "社会动员", ["突发性"]),
-        ]),
+        Table2Group(
+            "情境背景",
+            [
+                ("1", "突发公共卫生事件", ["危害性", "传染性"]),
+                ("2", "健康码驱动因素", ["精准防控", "复工复产"]),
+                ("3", "社会动员", ["突发性"]),
+            ],
+        ),
         Table2Group("信息采集", [("4", "采集方式", ["采集主体", "采集方法"])]),
     ]
 
@@ -49,6 +56,7 @@ def write(tmp_path: Path, fmt: str, lang: str = "zh", **kw: object) -> list[Path
 
 
 # -- frames ----------------------------------------------------------------------------
+
 
 def test_table1_frame_matches_the_paper_layout() -> None:
     zh = table1_frame(t1_rows(), lang="zh")
@@ -63,7 +71,10 @@ def test_table1_frame_matches_the_paper_layout() -> None:
 
 def test_refs_count() -> None:
     row = t1_rows()[0]
-    assert concepts_text(row, refs=2) == "新冠肺炎疫情对公众的危害：危及生命安全（2-5、2-7），合并基础疾病（2-7）"
+    assert (
+        concepts_text(row, refs=2)
+        == "新冠肺炎疫情对公众的危害：危及生命安全（2-5、2-7），合并基础疾病（2-7）"
+    )
     assert concepts_text(row, refs=0) == "新冠肺炎疫情对公众的危害：危及生命安全，合并基础疾病"
     assert concepts_text(Table1Row("9", "空", "只有定义", [])) == "只有定义"
 
@@ -79,6 +90,7 @@ def test_table2_frame_repeats_relation_class() -> None:
 
 
 # -- xlsx ----------------------------------------------------------------------------
+
 
 def test_xlsx_cells_merges_and_styles(tmp_path: Path) -> None:
     from openpyxl import load_workbook
@@ -125,6 +137,7 @@ def test_xlsx_english_font_and_sheets(tmp_path: Path) -> None:
 
 # -- csv -----------------------------------------------------------------------------
 
+
 def test_csv_bom_and_round_trip(tmp_path: Path) -> None:
     paths = write(tmp_path, "csv")
     assert paths == [tmp_path / "table1.csv", tmp_path / "table2.csv"]
@@ -141,6 +154,7 @@ def test_csv_bom_and_round_trip(tmp_path: Path) -> None:
 
 
 # -- Markdown --------------------------------------------------------------------------
+
 
 def test_markdown_tables(tmp_path: Path) -> None:
     (path,) = write(tmp_path, "md")
@@ -161,6 +175,7 @@ def test_markdown_tables(tmp_path: Path) -> None:
 
 # -- LaTeX ---------------------------------------------------------------------------
 
+
 def _balanced(tex: str) -> bool:
     depth = 0
     for m in re.finditer(r"\\[{}]|[{}]", tex):
@@ -179,7 +194,11 @@ def test_latex_document_and_body(tmp_path: Path) -> None:
     full = full_path.read_text(encoding="utf-8")
     body = body_path.read_text(encoding="utf-8")
     assert full.startswith("%") and "\\documentclass" in full
-    assert full.index("\\begin{document}") < full.index(body.splitlines()[2]) < full.index("\\end{document}")
+    assert (
+        full.index("\\begin{document}")
+        < full.index(body.splitlines()[2])
+        < full.index("\\end{document}")
+    )
     assert full.rstrip().endswith("\\end{document}")
     for pkg in ("xeCJK", "booktabs", "longtable", "multirow", "array"):
         assert f"\\usepackage{{{pkg}}}" in full
@@ -192,20 +211,25 @@ def test_latex_document_and_body(tmp_path: Path) -> None:
     assert "\\multirow" not in body.split("信息采集")[1].split("\\\\")[0]
     assert "指标|A \\& 50\\% 的 x\\_y（1-6）" in body
     assert _balanced(full) and _balanced(body)
-    rows2 = [ln for ln in body.split("\\begin{longtable}")[2].splitlines() if ln.endswith("\\\\")
-             and "&" in ln and "关系类别" not in ln]
+    rows2 = [
+        ln
+        for ln in body.split("\\begin{longtable}")[2].splitlines()
+        if ln.endswith("\\\\") and "&" in ln and "关系类别" not in ln
+    ]
     assert len(rows2) == 4 and all(ln.count(" & ") == 3 for ln in rows2)
 
 
 def test_latex_escape_every_special() -> None:
     raw = "\\ & % $ # _ { } ~ ^"
     out = latex_escape(raw)
-    assert out == ("\\textbackslash{} \\& \\% \\$ \\# \\_ \\{ \\} "
-                   "\\textasciitilde{} \\textasciicircum{}")
+    assert out == (
+        "\\textbackslash{} \\& \\% \\$ \\# \\_ \\{ \\} \\textasciitilde{} \\textasciicircum{}"
+    )
     assert _balanced(out)
 
 
 # -- docx ----------------------------------------------------------------------------
+
 
 def test_docx_three_line_tables(tmp_path: Path) -> None:
     import docx
@@ -216,7 +240,11 @@ def test_docx_three_line_tables(tmp_path: Path) -> None:
     assert captions[0].startswith("表1 ") and captions[1].startswith("表2 ")
     t1, t2 = doc.tables
     assert [c.text for c in t1.rows[0].cells] == ["编号", "初步范畴", "初始概念及分类"]
-    assert [c.text for c in t1.rows[2].cells] == ["2", "传染性", f"传染特征：{SPECIAL}（1-6），未见于文本"]
+    assert [c.text for c in t1.rows[2].cells] == [
+        "2",
+        "传染性",
+        f"传染特征：{SPECIAL}（1-6），未见于文本",
+    ]
     assert [[c.text for c in r.cells] for r in t2.rows[1:]] == [
         ["情境背景", "1", "突发公共卫生事件", "危害性、传染性"],
         ["情境背景", "2", "健康码驱动因素", "精准防控、复工复产"],
@@ -265,10 +293,14 @@ def test_injection_neutralised_in_xlsx_and_csv(tmp_path: Path) -> None:
     t1, t2 = inject_rows()
     write_tables(t1, t2, fmt="xlsx", lang="zh", out_dir=tmp_path)
     ws = load_workbook(tmp_path / "tables.xlsx")["表1"]
-    assert [ws.cell(row=i, column=2).value for i in range(3, 3 + len(INJECT))] == ["'" + v for v in INJECT]
+    assert [ws.cell(row=i, column=2).value for i in range(3, 3 + len(INJECT))] == [
+        "'" + v for v in INJECT
+    ]
     assert all(ws.cell(row=i, column=2).data_type == "s" for i in range(3, 3 + len(INJECT)))
     ws2 = load_workbook(tmp_path / "tables.xlsx")["表2"]
-    assert [ws2.cell(row=i, column=1).value for i in range(3, 3 + len(INJECT))] == ["'" + v for v in INJECT]
+    assert [ws2.cell(row=i, column=1).value for i in range(3, 3 + len(INJECT))] == [
+        "'" + v for v in INJECT
+    ]
 
     write_tables(t1, t2, fmt="csv", lang="zh", out_dir=tmp_path)
     with (tmp_path / "table1.csv").open(encoding="utf-8-sig", newline="") as fh:

@@ -18,7 +18,9 @@ PROCS = 8
 PER_PROC = 1000
 
 
-def test_eight_processes_times_a_thousand_codings(make_project: MakeProject, db_url: str, tmp_path: Path) -> None:
+def test_eight_processes_times_a_thousand_codings(
+    make_project: MakeProject, db_url: str, tmp_path: Path
+) -> None:
     p = make_project()
     p.coding.add_coder("chen", role="lead")
     lead = p.as_user("chen")
@@ -29,8 +31,22 @@ def test_eight_processes_times_a_thousand_codings(make_project: MakeProject, db_
     lead.corpus.import_files([tmp_path / "doc.txt"], type=1)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", "apply", db_url, f"coder{i}", str(PER_PROC)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.worker",
+                "apply",
+                db_url,
+                f"coder{i}",
+                str(PER_PROC),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
         for i in range(PROCS)
     ]
     saved: list[int] = []
@@ -44,7 +60,9 @@ def test_eight_processes_times_a_thousand_codings(make_project: MakeProject, db_
     with Project.open(db_url) as check, check.db.read() as s:
         n = s.execute(select(func.count()).select_from(Coding)).scalar()
         present = set(s.execute(select(Coding.id)).scalars())
-        audited = s.execute(select(func.count()).select_from(AuditLog).where(AuditLog.action == "coding.apply")).scalar()
+        audited = s.execute(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "coding.apply")
+        ).scalar()
     # Each process applies 120 passages x 2 span variants = 240 distinct codings, cycling; repeats are idempotent.
     assert set(saved) <= present
     assert n == len(set(saved))

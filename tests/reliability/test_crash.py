@@ -32,16 +32,26 @@ def _project(tmp_path: Path) -> str:
 def _counts(db: str) -> tuple[int, int, int]:
     with Project.open(db) as p, p.db.read() as s:
         docs = s.execute(select(func.count()).select_from(Document)).scalar() or 0
-        batches = s.execute(select(func.coalesce(func.sum(ImportBatch.n_documents), 0))).scalar() or 0
-        orphans = s.execute(select(func.count()).select_from(Document).where(
-            ~Document.id.in_(select(Passage.document_id)))).scalar() or 0  # type: ignore[union-attr]
+        batches = (
+            s.execute(select(func.coalesce(func.sum(ImportBatch.n_documents), 0))).scalar() or 0
+        )
+        orphans = (
+            s.execute(
+                select(func.count())
+                .select_from(Document)
+                .where(~Document.id.in_(select(Passage.document_id)))
+            ).scalar()
+            or 0
+        )  # type: ignore[union-attr]
     return int(docs), int(batches), int(orphans)
 
 
 def test_killed_imports_leave_no_partial_document(tmp_path: Path) -> None:
     db = _project(tmp_path)
-    rows = ["text,date"] + [f"第{i}条评论：健康码在外地变成黄码，申诉很久才恢复。,2022-03-{1 + i % 28:02d}"
-                            for i in range(12_000)]
+    rows = ["text,date"] + [
+        f"第{i}条评论：健康码在外地变成黄码，申诉很久才恢复。,2022-03-{1 + i % 28:02d}"
+        for i in range(12_000)
+    ]
     big = tmp_path / "big.csv"
     big.write_text("\n".join(rows) + "\n", encoding="utf-8")
     rng = random.Random(20)
@@ -49,13 +59,23 @@ def test_killed_imports_leave_no_partial_document(tmp_path: Path) -> None:
     (tmp_path / "scratch").mkdir()
     scratch = _project(tmp_path / "scratch")
     t0 = time.monotonic()
-    subprocess.run([sys.executable, "-m", "tests.reliability.worker", "import", scratch, str(big)],
-                   capture_output=True, cwd=ROOT, env=ENV, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "tests.reliability.worker", "import", scratch, str(big)],
+        capture_output=True,
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+    )
     duration = time.monotonic() - t0
     outcomes = {"killed": 0, "finished": 0}
     for _ in range(KILLS):
-        proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", "import", db, str(big)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability.worker", "import", db, str(big)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=ENV,
+        )
         time.sleep(rng.uniform(0.05, 0.95) * duration)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -76,12 +96,20 @@ def test_killed_imports_leave_no_partial_document(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_coding_reported_saved_survives_kill_9(tmp_path: Path, seed: int) -> None:
     db = _project(tmp_path)
-    (tmp_path / "doc.txt").write_text("\n".join(f"第{i}段：出行与扫码。" for i in range(1, 200)), encoding="utf-8")
+    (tmp_path / "doc.txt").write_text(
+        "\n".join(f"第{i}段：出行与扫码。" for i in range(1, 200)), encoding="utf-8"
+    )
     with Project.open(db, user="chen") as p:
         p.corpus.import_files([tmp_path / "doc.txt"], type=1)
     rng = random.Random(seed)
-    proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", "apply", db, "lin", "100000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.worker", "apply", db, "lin", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + rng.uniform(1.5, 4.0)
     reported: list[int] = []

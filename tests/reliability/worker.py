@@ -1,7 +1,7 @@
 """Child processes for the reliability tests (run with ``python -m tests.reliability.worker``).
 
-    apply DB CODER N          apply N codings as CODER, print "saved <id>" after each commit
-    import DB FILE            import FILE (type 4) and print "done"
+apply DB CODER N          apply N codings as CODER, print "saved <id>" after each commit
+import DB FILE            import FILE (type 4) and print "done"
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ def apply(db: str, coder: str, n: int) -> None:
         passages = doc.passages
         for i in range(n):
             pas = passages[i % len(passages)]
-            c = p.coding.apply("1-1", f"并发概念{i % 17}", start=pas.start, end=pas.end - (i // len(passages)) % 2)
+            c = p.coding.apply(
+                "1-1", f"并发概念{i % 17}", start=pas.start, end=pas.end - (i // len(passages)) % 2
+            )
             sys.stdout.write(f"saved {c.id}\n")
             sys.stdout.flush()
 

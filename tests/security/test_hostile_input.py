@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from groundcode.errors import GroundcodeError, UsageError
 from groundcode.project import Project
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _state(p: Project) -> tuple[int, int, int]:
-    return (len(p.corpus.documents()), len(p.as_user("chen").coding.codings()),
-            sum(1 for _ in p.codebook.tree().concepts()))
+    return (
+        len(p.corpus.documents()),
+        len(p.as_user("chen").coding.codings()),
+        sum(1 for _ in p.codebook.tree().concepts()),
+    )
 
 
 def _one_line(exc: GroundcodeError) -> None:
@@ -40,8 +45,13 @@ def _one_line(exc: GroundcodeError) -> None:
 
 
 @SETTINGS
-@given(data=st.binary(min_size=0, max_size=2000), suffix=st.sampled_from([".txt", ".csv", ".jsonl", ".md", ".html"]))
-def test_random_bytes_import_cleanly_or_fail_cleanly(base: Path, tmp_path: Path, data: bytes, suffix: str) -> None:
+@given(
+    data=st.binary(min_size=0, max_size=2000),
+    suffix=st.sampled_from([".txt", ".csv", ".jsonl", ".md", ".html"]),
+)
+def test_random_bytes_import_cleanly_or_fail_cleanly(
+    base: Path, tmp_path: Path, data: bytes, suffix: str
+) -> None:
     f = tmp_path / f"input{suffix}"
     f.write_bytes(data)
     with Project.open(base, user="chen") as p:
@@ -91,7 +101,11 @@ def test_random_codings_csv(base: Path, tmp_path: Path, rows: list[list[str]]) -
 
 
 @SETTINGS
-@given(rows=st.lists(st.tuples(st.text(max_size=5), st.text(max_size=5), st.text(max_size=5)), max_size=15))
+@given(
+    rows=st.lists(
+        st.tuples(st.text(max_size=5), st.text(max_size=5), st.text(max_size=5)), max_size=15
+    )
+)
 def test_random_agreement_csv(tmp_path: Path, rows: list[tuple[str, str, str]]) -> None:
     from groundcode.analysis.agreement_csv import agreement_from_csv
 
@@ -131,13 +145,17 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
-LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
-          b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><l>&c;</l>')
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><l>&c;</l>'
+)
 
 
 @pytest.mark.parametrize("suffix", [".docx", ".xlsx"])
 @pytest.mark.parametrize("payload", [XXE, LAUGHS], ids=["xxe", "billion-laughs"])
-def test_office_files_with_entities_are_refused(base: Path, tmp_path: Path, suffix: str, payload: bytes) -> None:
+def test_office_files_with_entities_are_refused(
+    base: Path, tmp_path: Path, suffix: str, payload: bytes
+) -> None:
     part = "word/document.xml" if suffix == ".docx" else "xl/workbook.xml"
     f = _zip(tmp_path / f"evil{suffix}", {"[Content_Types].xml": payload, part: payload})
     with Project.open(base, user="chen") as p:
@@ -152,7 +170,10 @@ def test_office_files_with_entities_are_refused(base: Path, tmp_path: Path, suff
 @pytest.mark.parametrize("suffix", [".docx", ".xlsx", ".qdpx"])
 def test_zip_slip_and_bombs_are_refused(base: Path, tmp_path: Path, suffix: str) -> None:
     slip = _zip(tmp_path / f"slip{suffix}", {"../../evil.txt": b"x", "project.qde": b"<x/>"})
-    bomb = _zip(tmp_path / f"bomb{suffix}", {"word/document.xml": b"\0" * (300 * 1024 * 1024), "project.qde": b"<x/>"})
+    bomb = _zip(
+        tmp_path / f"bomb{suffix}",
+        {"word/document.xml": b"\0" * (300 * 1024 * 1024), "project.qde": b"<x/>"},
+    )
     for f in (slip, bomb):
         with pytest.raises(UsageError) as err:
             if suffix == ".qdpx":
@@ -185,13 +206,17 @@ def test_csv_with_nul_bytes_and_a_huge_line(base: Path, tmp_path: Path) -> None:
 
 def test_invalid_utf8_in_the_middle_is_refused(base: Path, tmp_path: Path) -> None:
     f = tmp_path / "mixed.txt"
-    f.write_bytes("前半部分是UTF-8文本。\n".encode() * 50 + b"\xff\xfe\xfa" + "后半部分。".encode("gbk") * 20)
+    f.write_bytes(
+        "前半部分是UTF-8文本。\n".encode() * 50 + b"\xff\xfe\xfa" + "后半部分。".encode("gbk") * 20
+    )
     with Project.open(base, user="chen") as p, pytest.raises(UsageError) as err:
         p.corpus.import_files([f], type=1)
     assert "mixed.txt" in str(err.value)
 
 
-@pytest.mark.parametrize("term", ['"', '*', "NEAR", "OR", 'a" OR "b', "健康码 NEAR 互认", "(", "数据*", "-"])
+@pytest.mark.parametrize(
+    "term", ['"', "*", "NEAR", "OR", 'a" OR "b', "健康码 NEAR 互认", "(", "数据*", "-"]
+)
 def test_search_terms_are_literal(base: Path, term: str) -> None:
     with Project.open(base, user="chen") as p:
         result = p.corpus.search(term)

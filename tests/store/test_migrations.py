@@ -17,13 +17,24 @@ def _old_project(path: Path) -> None:
     db = Database(to_url(path))
     migrate.upgrade(db, "0001")
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO source_type (id, name_zh, name_en, slug, next_seq) "
-                          "VALUES (1, '政策文件', 'policy', 'policy', 2)"))
-        conn.execute(text(
-            "INSERT INTO document (id, source_type_id, seq, number, text, content_hash, status, personal, created_at) "
-            "VALUES (1, 1, 1, '1-1', '健康码互认\n红码申诉', 'h', 'included', 0, '2026-01-01 00:00:00')"))
-        conn.execute(text("INSERT INTO passage (document_id, idx, start, \"end\", text) VALUES "
-                          "(1, 1, 0, 5, '健康码互认'), (1, 2, 6, 10, '红码申诉')"))
+        conn.execute(
+            text(
+                "INSERT INTO source_type (id, name_zh, name_en, slug, next_seq) "
+                "VALUES (1, '政策文件', 'policy', 'policy', 2)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO document (id, source_type_id, seq, number, text, content_hash, status, personal, created_at) "
+                "VALUES (1, 1, 1, '1-1', '健康码互认\n红码申诉', 'h', 'included', 0, '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                'INSERT INTO passage (document_id, idx, start, "end", text) VALUES '
+                "(1, 1, 0, 5, '健康码互认'), (1, 2, 6, 10, '红码申诉')"
+            )
+        )
     db.dispose()
 
 

@@ -100,7 +100,9 @@ def test_a_bad_path_raises_the_service_error(tmp_path: Path, make_test_app: Make
 
 
 @sync
-async def test_palette_lists_the_screen_keys(demo_project: Path, make_test_app: MakeTestApp) -> None:
+async def test_palette_lists_the_screen_keys(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
     app = make_test_app(demo_project, "chen")
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)

@@ -20,7 +20,9 @@ def _codings(path: Path, user: str, number: str) -> list:  # type: ignore[type-a
         return p.coding.document_codings(number)
 
 
-async def _coding_screen(app, pilot, number: str = "1-1", passage: int | None = None) -> PassageView:  # type: ignore[no-untyped-def]
+async def _coding_screen(
+    app, pilot, number: str = "1-1", passage: int | None = None
+) -> PassageView:  # type: ignore[no-untyped-def]
     await settle(app, pilot)
     app.open_document(number, passage)
     await settle(app, pilot, rounds=4)
@@ -35,7 +37,9 @@ def _listed(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @sync
-async def test_select_a_span_apply_via_picker_then_undo(demo_project: Path, make_test_app: MakeTestApp) -> None:
+async def test_select_a_span_apply_via_picker_then_undo(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
     app = make_test_app(demo_project, "lin")
     async with app.run_test(size=(120, 36)) as pilot:
         view = await _coding_screen(app, pilot)
@@ -53,7 +57,9 @@ async def test_select_a_span_apply_via_picker_then_undo(demo_project: Path, make
         await settle(app, pilot)
         after = _codings(demo_project, "lin", "1-1")
         new = [c for c in after if c not in before]
-        assert [(c.concept, c.start, c.end, c.coder) for c in new] == [(NEW_CONCEPT, start, start + 4, "lin")]
+        assert [(c.concept, c.start, c.end, c.coder) for c in new] == [
+            (NEW_CONCEPT, start, start + 4, "lin")
+        ]
         screen = app.screen
         assert isinstance(screen, CodingScreen)
         assert any(s.concept == NEW_CONCEPT and s.start == start for s in view.spans)
@@ -68,7 +74,9 @@ async def test_select_a_span_apply_via_picker_then_undo(demo_project: Path, make
 
         await pilot.press("U")  # redo
         await settle(app, pilot)
-        assert [c.concept for c in _codings(demo_project, "lin", "1-1") if c not in before] == [NEW_CONCEPT]
+        assert [c.concept for c in _codings(demo_project, "lin", "1-1") if c not in before] == [
+            NEW_CONCEPT
+        ]
 
 
 @sync
@@ -106,12 +114,18 @@ async def test_invivo_and_remove(demo_project: Path, make_test_app: MakeTestApp)
         words = view.text[start:end]
         await pilot.press("i")
         await settle(app, pilot)
-        coded = [c for c in _codings(demo_project, "lin", "1-1") if (c.start, c.end) == (start, end)]
+        coded = [
+            c for c in _codings(demo_project, "lin", "1-1") if (c.start, c.end) == (start, end)
+        ]
         assert [c.concept for c in coded] == [" ".join(words.split())]
         # The new coding is listed first for this span; remove what the list highlights.
         screen = app.screen
         options = screen.query_one("#codings", OptionList)
-        index = next(i for i in range(options.option_count) if options.get_option_at_index(i).id == str(coded[0].id))
+        index = next(
+            i
+            for i in range(options.option_count)
+            if options.get_option_at_index(i).id == str(coded[0].id)
+        )
         options.highlighted = index
         await pilot.press("x")
         await settle(app, pilot)
@@ -141,7 +155,9 @@ async def test_next_uncoded(demo_project: Path, make_test_app: MakeTestApp) -> N
             expected = p.coding.next_uncoded()
             holdout = p.coding.next_uncoded(split="holdout")
         assert expected is not None
-        await pilot.press("3")  # with nothing pending the coding screen opens the next uncoded passage
+        await pilot.press(
+            "3"
+        )  # with nothing pending the coding screen opens the next uncoded passage
         await settle(app, pilot, rounds=4)
         view = app.screen.query_one(PassageView)
         assert (app.screen.number, view.passage.idx) == expected
@@ -182,7 +198,9 @@ async def test_blind_coder_never_sees_another_coders_codings(
 
 
 @sync
-async def test_lead_can_show_everyones_codings(demo_project: Path, make_test_app: MakeTestApp) -> None:
+async def test_lead_can_show_everyones_codings(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
     app = make_test_app(demo_project, "chen")
     async with app.run_test(size=(120, 36)) as pilot:
         view = await _coding_screen(app, pilot, "1-1", 3)

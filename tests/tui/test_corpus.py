@@ -25,7 +25,9 @@ async def _open_corpus(app, pilot) -> DataTable:  # type: ignore[no-untyped-def,
 
 
 @sync
-async def test_filters_by_type_split_and_status(demo_project: Path, make_test_app: MakeTestApp) -> None:
+async def test_filters_by_type_split_and_status(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
     app = make_test_app(demo_project, "chen")
     async with app.run_test(size=(120, 36)) as pilot:
         table = await _open_corpus(app, pilot)

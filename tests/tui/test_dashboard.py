@@ -17,7 +17,9 @@ def _text(widget: Static) -> str:
 
 
 @sync
-async def test_funnel_numbers_equal_the_service(demo_project: Path, make_test_app: MakeTestApp) -> None:
+async def test_funnel_numbers_equal_the_service(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
     app = make_test_app(demo_project, "lin")
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
@@ -38,7 +40,9 @@ async def test_funnel_numbers_equal_the_service(demo_project: Path, make_test_ap
 
 
 @sync
-async def test_lead_sees_kappa_and_saturation(demo_project: Path, make_test_app: MakeTestApp) -> None:
+async def test_lead_sees_kappa_and_saturation(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
     app = make_test_app(demo_project, "chen")
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot, rounds=5)

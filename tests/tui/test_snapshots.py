@@ -23,14 +23,18 @@ async def _settle(pilot: Pilot[Any], rounds: int = 5) -> None:
         await pilot.pause()
 
 
-def test_dashboard_as_lead(demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]) -> None:
+def test_dashboard_as_lead(
+    demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]
+) -> None:
     async def before(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
 
     assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=SIZE)
 
 
-def test_corpus_filtered_to_policy(demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]) -> None:
+def test_corpus_filtered_to_policy(
+    demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]
+) -> None:
     async def before(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
         await pilot.press("2")
@@ -41,7 +45,9 @@ def test_corpus_filtered_to_policy(demo_project: Path, make_test_app: MakeTestAp
     assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=SIZE)
 
 
-def test_coding_with_a_selection(demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]) -> None:
+def test_coding_with_a_selection(
+    demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]
+) -> None:
     async def before(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
         pilot.app.open_document("1-1", 3)  # type: ignore[attr-defined]

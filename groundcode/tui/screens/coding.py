@@ -39,8 +39,14 @@ SPLIT = {"build": ("建模集", "build"), "holdout": ("检验集", "holdout")}
 
 def _recent_keys() -> tuple[Key, ...]:
     return tuple(
-        Key(f"alt+{n}", f"recent({n})", f"最近概念 {n}", f"Recent concept {n}",
-            id=f"coding.recent.{n}", show=False)
+        Key(
+            f"alt+{n}",
+            f"recent({n})",
+            f"最近概念 {n}",
+            f"Recent concept {n}",
+            id=f"coding.recent.{n}",
+            show=False,
+        )
         for n in range(1, 10)
     )
 
@@ -56,13 +62,20 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         Key("x", "remove", "删除编码", "Remove coding", id="coding.remove"),
         Key("m", "memo", "备忘录", "Memo", id="coding.memo"),
         Key("n", "next_uncoded", "下一个未编码", "Next uncoded", id="coding.next"),
-        Key("N,H", "next_holdout", "检验集下一个", "Next holdout", id="coding.next_holdout",
-            key_display="N"),
+        Key(
+            "N,H",
+            "next_holdout",
+            "检验集下一个",
+            "Next holdout",
+            id="coding.next_holdout",
+            key_display="N",
+        ),
         Key("u", "undo", "撤销", "Undo", id="coding.undo"),
         Key("U,ctrl+r", "redo", "重做", "Redo", id="coding.redo", show=False),
         Key("s", "suggest", "建议概念", "Suggest", id="coding.suggest"),
-        Key("o", "toggle_others", "显示他人编码", "Others' codings", id="coding.others",
-            show=False),
+        Key(
+            "o", "toggle_others", "显示他人编码", "Others' codings", id="coding.others", show=False
+        ),
         Key("g", "goto", "打开文本", "Open document", id="coding.goto", show=False),
         Key("tab", "focus_next", "切换焦点", "Focus", id="coding.focus", show=False),
         *_recent_keys(),
@@ -195,12 +208,18 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         elif message.tag == "next":
             found, split = message.value
             if found is None:
-                self.notify(tr("没有未编码的片段了", "No uncoded passage left")
-                            if split is None else
-                            tr("检验集中没有未编码的片段了", "No uncoded holdout passage left"))
+                self.notify(
+                    tr("没有未编码的片段了", "No uncoded passage left")
+                    if split is None
+                    else tr("检验集中没有未编码的片段了", "No uncoded holdout passage left")
+                )
                 if self.number is None:
                     self.query_one("#doc-title", Static).update(
-                        tr("没有可编码的文本；在语料屏幕(2)中选择一个文本", "Nothing to code; pick a document in the corpus screen (2)"))
+                        tr(
+                            "没有可编码的文本；在语料屏幕(2)中选择一个文本",
+                            "Nothing to code; pick a document in the corpus screen (2)",
+                        )
+                    )
                 return
             number, passage = found
             if number == self.number:
@@ -210,7 +229,9 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         elif message.tag == "suggest":
             self._offer_suggestions(*message.value)
 
-    def _show_document(self, doc: DocumentView, codings: list[CodingView], passage: int | None) -> None:
+    def _show_document(
+        self, doc: DocumentView, codings: list[CodingView], passage: int | None
+    ) -> None:
         self.doc, self.number, self.codings = doc, doc.number, codings
         split = tr(*SPLIT[doc.split]) if doc.split in SPLIT else tr("未划分", "unsplit")
         status = "" if doc.status == "included" else tr(" · 已排除", " · excluded")
@@ -218,7 +239,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             (doc.number, "bold"), f" · {doc.type_name} · {split}{status} · ", doc.title or ""
         )
         self.query_one("#doc-title", Static).update(title)
-        self.query_one(PassageView).load(doc.text, doc.passages, self._spans(), current_idx=passage)
+        self.query_one(PassageView).load(doc.text, doc.passages, self._spans(), current_idx=passage)  # type: ignore[arg-type]
         self._refresh_list()
 
     def _mine(self) -> list[CodingView]:
@@ -267,17 +288,24 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             swatch = Text("  ", style=Style(bgcolor=concept_colour(c.concept)))
             whole = c.start == p.start and c.end == p.end
             detail = tr("整段", "whole passage") if whole else f"「{' '.join(c.snippet.split())}」"
-            label = Text.assemble(swatch, " ", (c.concept, "bold"), no_wrap=True, overflow="ellipsis")
+            label = Text.assemble(
+                swatch, " ", (c.concept, "bold"), no_wrap=True, overflow="ellipsis"
+            )
             second = Text("   " + detail, style="dim", no_wrap=True, overflow="ellipsis")
             if c.coder != project_of(self).user:
-                second = Text(f"   {c.coder} · {detail}", style="dim italic", no_wrap=True,
-                              overflow="ellipsis")
+                second = Text(
+                    f"   {c.coder} · {detail}",
+                    style="dim italic",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
             label.append("\n")
             label.append_text(second)
             options.add_option(Option(label, id=str(c.id)))
         if not here:
-            options.add_option(Option(Text(tr("（尚未编码）", "(not coded yet)"), style="dim"),
-                                      disabled=True))
+            options.add_option(
+                Option(Text(tr("（尚未编码）", "(not coded yet)"), style="dim"), disabled=True)
+            )
         elif previous is not None and previous < len(here):
             options.highlighted = previous
         else:
@@ -292,10 +320,14 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         sel = view.selection
         where = tr(f"片段 {p.idx}/{len(view.passages)}", f"passage {p.idx}/{len(view.passages)}")
         if sel:
-            where += tr(f" · 已选 {sel[1] - sel[0]} 字 ({sel[0]}–{sel[1]})",
-                        f" · selected {sel[1] - sel[0]} chars ({sel[0]}–{sel[1]})")
+            where += tr(
+                f" · 已选 {sel[1] - sel[0]} 字 ({sel[0]}–{sel[1]})",
+                f" · selected {sel[1] - sel[0]} chars ({sel[0]}–{sel[1]})",
+            )
         else:
-            where += tr(" · 未选中：编码整段 (v 开始选择)", " · no selection: codes the passage (v selects)")
+            where += tr(
+                " · 未选中：编码整段 (v 开始选择)", " · no selection: codes the passage (v selects)"
+            )
         if self.show_all:
             where += tr(" · 显示全部编码人员", " · all coders shown")
         self.query_one("#where", Static).update(where)
@@ -364,8 +396,13 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         if self.number is None:
             return
         if not sel:
-            self.notify(tr("先选中几个字（v 或 shift+方向键）", "Select some words first (v or shift+arrows)"),
-                        severity="warning")
+            self.notify(
+                tr(
+                    "先选中几个字（v 或 shift+方向键）",
+                    "Select some words first (v or shift+arrows)",
+                ),
+                severity="warning",
+            )
             return
         self.query_one("#saved", Static).update(tr("保存中…", "saving…"))
         self.write("invivo", self.number, start=sel[0], end=sel[1])
@@ -380,7 +417,9 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
     def action_remove(self) -> None:
         coding = self._highlighted_coding()
         if coding is None or self.number is None:
-            self.notify(tr("本片段没有可删除的编码", "No coding here to remove"), severity="warning")
+            self.notify(
+                tr("本片段没有可删除的编码", "No coding here to remove"), severity="warning"
+            )
             return
         self.query_one("#saved", Static).update(tr("保存中…", "saving…"))
         self.write("remove", self.number, coding_id=coding.id)
@@ -394,9 +433,11 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         number = self.number
         if coding is not None:
             kind, target = "coding", coding.id
-            title = tr(f"为编码「{coding.concept}」写备忘录", f"Memo on the coding “{coding.concept}”")
+            title = tr(
+                f"为编码「{coding.concept}」写备忘录", f"Memo on the coding “{coding.concept}”"
+            )
         else:
-            kind, target = "document", number
+            kind, target = "document", number  # type: ignore[assignment]
             title = tr(f"为文本 {number} 写备忘录", f"Memo on document {number}")
 
         def done(text: str | None) -> None:
@@ -441,8 +482,12 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
                 self.apply_concept(name, assisted=True)
 
         self.app.push_screen(
-            CodePicker(names, title=tr(f"片段 {passage} 的建议概念", f"Suggestions for passage {passage}"),
-                       notes=notes, allow_new=False),
+            CodePicker(
+                names,
+                title=tr(f"片段 {passage} 的建议概念", f"Suggestions for passage {passage}"),
+                notes=notes,
+                allow_new=False,
+            ),
             done,
         )
 
@@ -458,4 +503,6 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             if number:
                 self.open(number)
 
-        self.app.push_screen(PromptScreen(tr("文本编号（如 2-5）", "Document number (e.g. 2-5)")), done)
+        self.app.push_screen(
+            PromptScreen(tr("文本编号（如 2-5）", "Document number (e.g. 2-5)")), done
+        )

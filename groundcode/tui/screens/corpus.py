@@ -91,13 +91,27 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         Key("f", "cycle_status", "状态", "Status", id="corpus.status"),
         Key("x", "exclude", "排除", "Exclude", id="corpus.exclude"),
         Key("i", "include", "纳入", "Include", id="corpus.include"),
-        Key("escape", "close_hits", "关闭搜索结果", "Close hits", id="corpus.close_hits",
-            show=False),
+        Key(
+            "escape", "close_hits", "关闭搜索结果", "Close hits", id="corpus.close_hits", show=False
+        ),
         Key("r", "reload", "刷新", "Refresh", id="corpus.reload", show=False),
-        Key("right_square_bracket", "page(1)", "下一页", "Next page", id="corpus.next_page",
-            key_display="]"),
-        Key("left_square_bracket", "page(-1)", "上一页", "Previous page", id="corpus.prev_page",
-            key_display="[", show=False),
+        Key(
+            "right_square_bracket",
+            "page(1)",
+            "下一页",
+            "Next page",
+            id="corpus.next_page",
+            key_display="]",
+        ),
+        Key(
+            "left_square_bracket",
+            "page(-1)",
+            "上一页",
+            "Previous page",
+            id="corpus.prev_page",
+            key_display="[",
+            show=False,
+        ),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
 
@@ -126,8 +140,9 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
                     yield Label("", id="hits-title", classes="panel-title")
                     yield DataTable(id="hits", cursor_type="row")
             with VerticalScroll(id="preview-box"):
-                yield Static(tr("选择一个文本查看预览", "Highlight a document to preview it"),
-                             id="preview")
+                yield Static(
+                    tr("选择一个文本查看预览", "Highlight a document to preview it"), id="preview"
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -147,13 +162,15 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         frame = project_of(self).corpus.documents()
         rows = [
             DocRow(
-                number=str(r.number), type=str(r.type), type_name=str(r.type_zh),
-                title="" if r.title is None or r.title != r.title else str(r.title),
-                date="" if r.date is None or r.date != r.date else str(r.date),
+                number=str(r.number),
+                type=str(r.type),
+                type_name=str(r.type_zh),
+                title="" if r.title is None or r.title != r.title else str(r.title),  # type: ignore[operator]
+                date="" if r.date is None or r.date != r.date else str(r.date),  # type: ignore[operator]
                 split=r.split if isinstance(r.split, str) else None,
                 status=str(r.status),
                 exclusion=r.exclusion if isinstance(r.exclusion, str) else None,
-                passages=int(r.passages),
+                passages=int(r.passages),  # type: ignore[arg-type]
             )
             for r in frame.itertuples(index=False)
         ]
@@ -166,11 +183,18 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         """(Re)build the columns; the title takes the width the others leave."""
         table = self.query_one("#docs", DataTable)
         table.clear(columns=True)
-        cols = [("number", "编号", "No.", 6), ("type", "类型", "Type", 6), ("title", "标题", "Title", 0)]
+        cols = [
+            ("number", "编号", "No.", 6),
+            ("type", "类型", "Type", 6),
+            ("title", "标题", "Title", 0),
+        ]
         if self.has_dates:
             cols.append(("date", "日期", "Date", 10))
-        cols += [("split", "集合", "Split", 6), ("status", "状态", "Status", 6),
-                 ("passages", "片段", "Psg", 4)]
+        cols += [
+            ("split", "集合", "Split", 6),
+            ("status", "状态", "Status", 6),
+            ("passages", "片段", "Psg", 4),
+        ]
         fixed = sum(c[3] for c in cols) + 2 * len(cols) + 2
         width = table.size.width or self.app.size.width * 7 // 10
         self._title_cells = max(12, min(TITLE_CELLS * 2, width - fixed))
@@ -203,9 +227,13 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         self._generation += 1
         self.query_one("#docs", DataTable).clear()
         self._show_filters()
-        rows = self.shown[self.page * PAGE:(self.page + 1) * PAGE]
-        self.run_worker(self._fill(self._generation, rows), exclusive=True,
-                        group="corpus-fill", exit_on_error=False)
+        rows = self.shown[self.page * PAGE : (self.page + 1) * PAGE]
+        self.run_worker(
+            self._fill(self._generation, rows),
+            exclusive=True,
+            group="corpus-fill",
+            exit_on_error=False,
+        )
 
     @property
     def pages(self) -> int:
@@ -222,7 +250,7 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         for i in range(0, len(rows), BATCH):
             if generation != self._generation:
                 return
-            for row in rows[i:i + BATCH]:
+            for row in rows[i : i + BATCH]:
                 table.add_row(*self._row_cells(row), key=row.number)
             if i == 0:
                 table.loading = False
@@ -237,7 +265,8 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         type_label = dict(self.types).get(self.type_filter or "", self.type_filter or "")
         split_label = tr(*SPLIT_LABELS[self.split_filter]) if self.split_filter else ""
         status_label = {"included": tr("纳入", "included"), "excluded": tr("排除", "excluded")}.get(
-            self.status_filter or "", "")
+            self.status_filter or "", ""
+        )
         text = tr(
             f"类型(t) {show(self.type_filter, type_label)} · 集合(s) {show(self.split_filter, split_label)}"
             f" · 状态(f) {show(self.status_filter, status_label)} · {len(self.shown)}/{len(self.rows)} 个文本",
@@ -245,7 +274,10 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
             f" · status(f) {show(self.status_filter, status_label)} · {len(self.shown)}/{len(self.rows)} documents",
         )
         if self.pages > 1:
-            text += tr(f" · 第 {self.page + 1}/{self.pages} 页 ([ ])", f" · page {self.page + 1}/{self.pages} ([ ])")
+            text += tr(
+                f" · 第 {self.page + 1}/{self.pages} 页 ([ ])",
+                f" · page {self.page + 1}/{self.pages} ([ ])",
+            )
         self.query_one("#filters", Static).update(text)
 
     # -- results from workers --------------------------------------------
@@ -259,7 +291,9 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
                 seen.setdefault(r.type, r.type_name)
             self.has_dates = any(r.date for r in self.rows)
             self._columns()
-            self.types = [(slug, name if tr("zh", "en") == "zh" else slug) for slug, name in seen.items()]
+            self.types = [
+                (slug, name if tr("zh", "en") == "zh" else slug) for slug, name in seen.items()
+            ]
             self.refill()
         elif message.tag == "preview":
             self._show_preview(message.value)
@@ -292,7 +326,7 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         if not table.row_count or table.cursor_row < 0:
             return None
         try:
-            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key
+            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key  # type: ignore[arg-type]
         except Exception:
             return None
         return str(key.value) if key.value is not None else None
@@ -324,9 +358,16 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         meta = [m for m in (doc.date, doc.author, f"{doc.views} views" if doc.views else None) if m]
         if meta:
             text.append(" · ".join(str(m) for m in meta) + "\n", style="dim")
-        split = tr(*SPLIT_LABELS[doc.split]) if doc.split in SPLIT_LABELS else tr("未划分", "unsplit")
-        text.append(tr(f"{split} · {len(doc.passages)} 个片段\n", f"{split} · {len(doc.passages)} passages\n"),
-                    style="dim")
+        split = (
+            tr(*SPLIT_LABELS[doc.split]) if doc.split in SPLIT_LABELS else tr("未划分", "unsplit")
+        )
+        text.append(
+            tr(
+                f"{split} · {len(doc.passages)} 个片段\n",
+                f"{split} · {len(doc.passages)} passages\n",
+            ),
+            style="dim",
+        )
         if doc.status != "included":
             kind = EXCLUSION_LABELS.get(doc.exclusion_kind or "manual", ("", ""))
             text.append(tr(f"已排除：{kind[0]}", f"excluded: {kind[1]}"), style="bold")
@@ -345,11 +386,15 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
 
         def done(term: str | None) -> None:
             if term:
-                self.query_one("#hits-title", Label).update(tr(f"搜索「{term}」…", f"Searching “{term}”…"))
+                self.query_one("#hits-title", Label).update(
+                    tr(f"搜索「{term}」…", f"Searching “{term}”…")
+                )
                 self.query_one("#hits-box").display = True
                 self.run_search(term)
 
-        self.app.push_screen(PromptScreen(tr("搜索语料（原文子串）", "Search the corpus (literal text)")), done)
+        self.app.push_screen(
+            PromptScreen(tr("搜索语料（原文子串）", "Search the corpus (literal text)")), done
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-search")
     def run_search(self, term: str) -> None:
@@ -359,11 +404,18 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         hits = self.query_one("#hits", DataTable)
         hits.clear()
         for i, hit in enumerate(result.hits):
-            hits.add_row(hit.document, hit.passage, _clip(hit.snippet, 80), key=f"{i}:{hit.document}:{hit.passage}")
+            hits.add_row(
+                hit.document,
+                hit.passage,
+                _clip(hit.snippet, 80),
+                key=f"{i}:{hit.document}:{hit.passage}",
+            )
         shown = len(result.hits)
         self.query_one("#hits-title", Label).update(
-            tr(f"「{result.term}」：{result.total} 处（显示 {shown}；Enter 打开，Esc 关闭）",
-               f"“{result.term}”: {result.total} hits (showing {shown}; Enter opens, Esc closes)")
+            tr(
+                f"「{result.term}」：{result.total} 处（显示 {shown}；Enter 打开，Esc 关闭）",
+                f"“{result.term}”: {result.total} hits (showing {shown}; Enter opens, Esc closes)",
+            )
         )
         self.query_one("#hits-box").display = True
         if shown:
@@ -412,7 +464,8 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
                 self.set_status(number, False, reason)
 
         self.app.push_screen(
-            PromptScreen(tr(f"排除 {number} 的理由", f"Why exclude {number}?")), done)
+            PromptScreen(tr(f"排除 {number} 的理由", f"Why exclude {number}?")), done
+        )
 
     def action_include(self) -> None:
         number = self._current_number()
@@ -440,5 +493,6 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
                 break
         self._preview_for = None
         self._preview_highlighted()
-        self.notify(tr(f"{number}：{'已纳入' if status == 'included' else '已排除'}",
-                       f"{number}: {status}"))
+        self.notify(
+            tr(f"{number}：{'已纳入' if status == 'included' else '已排除'}", f"{number}: {status}")
+        )

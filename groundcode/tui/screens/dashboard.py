@@ -97,7 +97,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         blind = p.coding.blind_mode()
         frame = p.coding.progress()
         rows = [
-            (str(r.coder), int(r.codings), int(r.documents), int(r.passages))
+            (str(r.coder), int(r.codings), int(r.documents), int(r.passages))  # type: ignore[arg-type]
             for r in frame.itertuples(index=False)
         ]
         self.post_message(ServiceResult("overview", (funnel, blind, rows)))
@@ -128,7 +128,9 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         if handler is not None:
             handler(message.value)
 
-    def _show_overview(self, value: tuple[dict[str, Any], bool, list[tuple[str, int, int, int]]]) -> None:
+    def _show_overview(
+        self, value: tuple[dict[str, Any], bool, list[tuple[str, int, int, int]]]
+    ) -> None:
         funnel, blind, rows = value
         table = self.query_one(FunnelTable)
         table.loading = False
@@ -160,8 +162,10 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     def _show_kappa(self, data: dict[str, Any]) -> None:
         lines = [
             f"kappa ({', '.join(data.get('coders', []))}): [b]{_fmt(data.get('kappa'))}[/b]",
-            tr(f"一致率 {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} 个片段",
-               f"agreement {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} passages"),
+            tr(
+                f"一致率 {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} 个片段",
+                f"agreement {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} passages",
+            ),
         ]
         self.query_one("#kappa", Static).update("\n".join(lines))
 
@@ -173,8 +177,10 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         }[report.saturated]
         lines = [verdict, *(f"[dim]{r}[/dim]" for r in report.reasons[:3])]
         lines.append(
-            tr(f"检验集：已编码 {report.holdout_coded}/{report.holdout_documents}",
-               f"holdout: {report.holdout_coded}/{report.holdout_documents} coded")
+            tr(
+                f"检验集：已编码 {report.holdout_coded}/{report.holdout_documents}",
+                f"holdout: {report.holdout_coded}/{report.holdout_documents} coded",
+            )
         )
         self.query_one("#saturation", Static).update("\n".join(lines))
 

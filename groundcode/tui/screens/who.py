@@ -46,8 +46,10 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
         with Vertical(id="who-box"):
             yield Label(tr("谁在编码？", "Who is coding?"), id="who-title")
             yield Static(
-                tr("每条编码都属于一位编码人员；盲编模式下只看到自己的编码。",
-                   "Every coding belongs to one coder; in blind mode you see only your own."),
+                tr(
+                    "每条编码都属于一位编码人员；盲编模式下只看到自己的编码。",
+                    "Every coding belongs to one coder; in blind mode you see only your own.",
+                ),
                 id="who-hint",
             )
             yield OptionList(id="who-list")
@@ -78,8 +80,11 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
                 role = tr(*ROLE.get(c.role, (c.role, c.role)))
                 options.add_option(Option(f"{c.name}  ·  {role}", id=c.name))
             if not coders:
-                options.add_option(Option(tr("（还没有人，按 a 新增）", "(nobody yet, press a to add)"),
-                                          disabled=True))
+                options.add_option(
+                    Option(
+                        tr("（还没有人，按 a 新增）", "(nobody yet, press a to add)"), disabled=True
+                    )
+                )
             options.highlighted = 0 if coders else None
             options.focus()
         elif message.tag == "added":

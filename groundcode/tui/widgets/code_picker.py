@@ -81,12 +81,17 @@ class CodePicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
             yield Label(self._title, id="picker-title")
-            yield Input(value=self._initial, placeholder=tr("输入以筛选概念…", "Type to filter…"),
-                        id="picker-input")
+            yield Input(
+                value=self._initial,
+                placeholder=tr("输入以筛选概念…", "Type to filter…"),
+                id="picker-input",
+            )
             yield OptionList(id="picker-list")
             yield Static(
-                tr("Enter 应用 · ↑↓ 选择 · Esc 取消 · 输入新名称可新建概念",
-                   "Enter apply · ↑↓ choose · Esc cancel · type a new name to create it")
+                tr(
+                    "Enter 应用 · ↑↓ 选择 · Esc 取消 · 输入新名称可新建概念",
+                    "Enter apply · ↑↓ choose · Esc cancel · type a new name to create it",
+                )
                 if self._allow_new
                 else tr("Enter 应用 · ↑↓ 选择 · Esc 取消", "Enter apply · ↑↓ choose · Esc cancel"),
                 id="picker-hint",
@@ -119,7 +124,9 @@ class CodePicker(ModalScreen[str | None]):
             found = [self._option(n, n) for n in self._names[:LIMIT]]
         options.add_options(found)
         if self._allow_new and query and query not in self._names:
-            options.add_option(Option(tr(f"＋ 新建概念「{query}」", f"+ new concept “{query}”"), id=NEW))
+            options.add_option(
+                Option(tr(f"＋ 新建概念「{query}」", f"+ new concept “{query}”"), id=NEW)
+            )
         options.highlighted = 0 if options.option_count else None
 
     def action_move(self, delta: int) -> None:

@@ -150,7 +150,7 @@ class PassageView(ScrollView, can_focus=True):
         self.passages: list[PassageLike] = []
         self.spans: list[Span] = []
         self.caret: int = 0
-        self.anchor: int | None = None
+        self.anchor: int | None = None  # type: ignore[assignment]
         self._lines: list[_Line] = []
         self._first_line: list[int] = []
         self._owner: list[int] = []
@@ -159,8 +159,14 @@ class PassageView(ScrollView, can_focus=True):
         self._select_mode = False
 
     # -- data in ---------------------------------------------------------
-    def load(self, text: str, passages: Sequence[PassageLike], spans: Sequence[Span],
-             *, current_idx: int | None = None) -> None:
+    def load(
+        self,
+        text: str,
+        passages: Sequence[PassageLike],
+        spans: Sequence[Span],
+        *,
+        current_idx: int | None = None,
+    ) -> None:
         """Show a new document; ``current_idx`` is a passage number (from 1)."""
         self.text = text
         self.passages = list(passages)
@@ -182,7 +188,9 @@ class PassageView(ScrollView, can_focus=True):
         """Redraw codings; where spans overlap the shortest one shows."""
         self.spans = list(spans)
         owner = [-1] * len(self.text)
-        for i in sorted(range(len(self.spans)), key=lambda k: -(self.spans[k].end - self.spans[k].start)):
+        for i in sorted(
+            range(len(self.spans)), key=lambda k: -(self.spans[k].end - self.spans[k].start)
+        ):
             span = self.spans[i]
             for pos in range(max(0, span.start), min(len(self.text), span.end)):
                 owner[pos] = i
@@ -286,7 +294,9 @@ class PassageView(ScrollView, can_focus=True):
         )
         number = str(self.passages[line.passage].idx) if line.first else ""
         segments = [Segment(f"{number:>4} ", gutter_style), Segment(" ", base)]
-        row_style = base + self.get_component_rich_style("passage-view--current") if is_current else base
+        row_style = (
+            base + self.get_component_rich_style("passage-view--current") if is_current else base
+        )
         selection = self.selection if is_current else None
         sel_style = self.get_component_rich_style("passage-view--selection")
         caret_style = self.get_component_rich_style("passage-view--caret")
@@ -338,8 +348,9 @@ class PassageView(ScrollView, can_focus=True):
             if self.current + 1 < len(self._first_line)
             else len(self._lines)
         )
-        self.scroll_to_region(Region(0, top, 1, max(1, bottom - top)), animate=False,
-                              immediate=True, top=False)
+        self.scroll_to_region(
+            Region(0, top, 1, max(1, bottom - top)), animate=False, immediate=True, top=False
+        )
 
     def _post_moved(self) -> None:
         if self.passages:

@@ -33,9 +33,7 @@ def upgrade() -> None:
             "CREATE VIRTUAL TABLE passage_fts USING fts5("
             "tokens, content='', tokenize='unicode61 remove_diacritics 0', detail=none)"
         )
-        indexed = (
-            "(SELECT CAST(value AS INTEGER) FROM setting WHERE key = 'search_indexed_upto')"
-        )
+        indexed = "(SELECT CAST(value AS INTEGER) FROM setting WHERE key = 'search_indexed_upto')"
         op.execute(
             f"CREATE TRIGGER passage_fts_ad AFTER DELETE ON passage WHEN old.id <= {indexed} BEGIN "
             "INSERT INTO passage_fts(passage_fts, rowid, tokens) VALUES('delete', old.id, gc_bigrams(old.text)); END"
