@@ -83,6 +83,19 @@ def _snippet(text_: str, term: str, width: int = 24) -> str:
     return ("…" if start > 0 else "") + out + ("…" if end < len(text_) else "")
 
 
+def _included_documents(s: Session) -> list[Document]:
+    """The included documents in number order (type, then sequence)."""
+    return list(
+        s.exec(
+            select(Document)
+            .where(Document.status == "included")  # type: ignore[call-overload]
+            .order_by(Document.source_type_id, Document.seq)
+        )
+        .scalars()
+        .all()
+    )
+
+
 class CorpusService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -499,15 +512,7 @@ class CorpusService:
             raise UsageError("--min-chars must be zero or more")
 
         def _do(s: Session) -> ScreenReport:
-            docs = (
-                s.exec(
-                    select(Document)
-                    .where(Document.status == "included")  # type: ignore[call-overload]
-                    .order_by(Document.source_type_id, Document.seq)
-                )
-                .scalars()
-                .all()
-            )
+            docs = _included_documents(s)
             excluded: dict[str, int] = {}
             for d in docs:
                 verdict: tuple[str, str] | None = None
@@ -675,15 +680,7 @@ class CorpusService:
         actor = self.ctx.actor
 
         def _do(s: Session) -> SplitReport:
-            docs = (
-                s.exec(
-                    select(Document)
-                    .where(Document.status == "included")  # type: ignore[call-overload]
-                    .order_by(Document.source_type_id, Document.seq)
-                )
-                .scalars()
-                .all()
-            )
+            docs = _included_documents(s)
             plan: dict[int, str] = {}
             by_type: dict[str, dict[str, int]] = {}
             slugs = {t.id: t.slug for t in s.exec(select(SourceType)).scalars().all()}  # type: ignore[call-overload]

@@ -446,6 +446,7 @@ class ExportService:
 
     # -- REFI-QDA --------------------------------------------------------
     def _qda_codes(self, tree: Any) -> list[Any]:
+        """The category system as a REFI-QDA code tree; only concepts are codable."""
         from groundcode.exports.refi_model import QdaCode
 
         def concept(k: Any) -> Any:
@@ -453,68 +454,30 @@ class ExportService:
                 key=f"concept:{k.id}", name=k.name, codable=True, description=k.definition
             )
 
-        out = []
-        for rc in tree.relation_classes:
-            mains = []
-            for m in rc.main_categories:
-                cats = [
-                    QdaCode(
-                        key=f"category:{c.id}",
-                        name=c.name,
-                        codable=False,
-                        description=c.definition,
-                        children=[concept(k) for k in c.concepts],
-                    )
-                    for c in m.categories
-                ]
-                mains.append(
-                    QdaCode(
-                        key=f"main:{m.id}",
-                        name=m.name,
-                        codable=False,
-                        description=m.definition,
-                        children=cats,
-                    )
-                )
-            out.append(
-                QdaCode(
-                    key=f"relation:{rc.id}",
-                    name=rc.name,
-                    codable=False,
-                    description=rc.definition,
-                    children=mains,
-                )
-            )
-        loose_mains = [
-            QdaCode(
-                key=f"main:{m.id}",
-                name=m.name,
+        def folder(kind: str, node: Any, children: list[Any]) -> Any:
+            return QdaCode(
+                key=f"{kind}:{node.id}",
+                name=node.name,
                 codable=False,
-                description=m.definition,
-                children=[
-                    QdaCode(
-                        key=f"category:{c.id}",
-                        name=c.name,
-                        codable=False,
-                        description=c.definition,
-                        children=[concept(k) for k in c.concepts],
-                    )
-                    for c in m.categories
-                ],
+                description=node.definition,
+                children=children,
             )
-            for m in tree.unassigned_main_categories
-        ]
-        loose_cats = [
-            QdaCode(
-                key=f"category:{c.id}",
-                name=c.name,
-                codable=False,
-                description=c.definition,
-                children=[concept(k) for k in c.concepts],
-            )
-            for c in tree.unassigned_categories
-        ]
-        return out + loose_mains + loose_cats + [concept(k) for k in tree.uncategorised]
+
+        def category(c: Any) -> Any:
+            return folder("category", c, [concept(k) for k in c.concepts])
+
+        def main(m: Any) -> Any:
+            return folder("main", m, [category(c) for c in m.categories])
+
+        return (
+            [
+                folder("relation", rc, [main(m) for m in rc.main_categories])
+                for rc in tree.relation_classes
+            ]
+            + [main(m) for m in tree.unassigned_main_categories]
+            + [category(c) for c in tree.unassigned_categories]
+            + [concept(k) for k in tree.uncategorised]
+        )
 
     def qdpx(
         self, path: Path, *, include_personal: bool = False, force: bool = False
