@@ -130,8 +130,17 @@ class AnalysisService:
         """
         from groundcode.store.raw import fetch_frame, id_list
 
-        cols = ["id", "coder_id", "document_id", "passage_id", "start", "end", "concept_id"]
-        sql_cols = 'id, coder_id, document_id, passage_id, start, "end", concept_id'
+        cols = [
+            "id",
+            "coder_id",
+            "document_id",
+            "passage_id",
+            "start",
+            "end",
+            "concept_id",
+            "assisted",
+        ]
+        sql_cols = 'id, coder_id, document_id, passage_id, start, "end", concept_id, assisted'
         if with_time:
             cols.append("created_at")
             sql_cols += ", created_at"
@@ -221,8 +230,13 @@ class AnalysisService:
         ignore_uncoded: bool = False,
         bootstrap: int = 0,
         seed: int = 0,
+        assisted: bool = True,
     ) -> AgreementResult:
-        """Inter-coder agreement of SPEC §4 over the project's codings."""
+        """Inter-coder agreement of SPEC §4 over the project's codings.
+
+        ``assisted=False`` leaves out codings accepted from a suggestion, so a
+        report can show agreement with and without assisted coding.
+        """
         from groundcode.analysis.agreement_core import compute_agreement
 
         if level not in LEVELS:
@@ -235,6 +249,8 @@ class AnalysisService:
             self._lead_only_in_blind(s, "agreement")
             picked = self._pick_coders(s, coders)
             frame = self._coded_frame(s, [c.id for c in picked if c.id is not None], split)
+            if not assisted:
+                frame = frame[~frame["assisted"].astype(bool)]
             if unit == "char":
                 from groundcode.analysis.char_agreement import CharAgreement, char_agreement_json
 

@@ -63,6 +63,12 @@ def agree(
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap draws for alpha's confidence interval (0: none).")
     ] = 0,
+    without_assisted: Annotated[
+        bool,
+        typer.Option(
+            help="Leave out codings accepted from suggestions (compare with and without)."
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Inter-coder agreement: Cohen's kappa per code and pooled, alpha, Fleiss' kappa."""
@@ -94,6 +100,7 @@ def agree(
             split=split,
             ignore_uncoded=ignore_uncoded,
             bootstrap=bootstrap,
+            assisted=not without_assisted,
         )
     data = result.to_json()
     if explain:

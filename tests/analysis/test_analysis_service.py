@@ -185,3 +185,15 @@ def test_saturation_on_the_holdout(study: Project) -> None:
     late = lead.analysis.saturation(coder="lin")
     assert late.saturated is False and late.new_categories == ("Y",)
     assert late.to_json()["holdout"] == {"documents": 1, "coded": 1}
+
+
+def test_agreement_with_and_without_assisted_codings(study: Project) -> None:
+    _code(study, "lin", "1-1", A)
+    _code(study, "zhou", "1-1", B)
+    study.as_user("zhou").coding.apply("1-1", "c", passage=4, assisted=True)
+    lead = study.as_user("chen")
+    with_ = lead.analysis.agreement().to_json()
+    without = lead.analysis.agreement(assisted=False).to_json()
+    c_with = next(r for r in with_["per_code"] if r["code"] == "c")
+    c_without = next(r for r in without["per_code"] if r["code"] == "c")
+    assert c_with["b_only"] == c_without["b_only"] + 1
