@@ -1094,10 +1094,20 @@ class CodingService:
         frame = frame.dropna(subset=[col])
         if frame.empty:
             return pd.DataFrame()
-        frame = frame.assign(unit=frame["document"] + "#" + frame["passage"].astype(str))
-        incidence = pd.crosstab(frame["unit"], frame[col]).clip(upper=1)
-        co = incidence.T.dot(incidence)
-        return co
+        import numpy as np
+        from scipy import sparse
+
+        # A sparse passage x code incidence matrix; co-occurrence is its Gram matrix.
+        units = pd.factorize(frame["document"] + "#" + frame["passage"].astype(str))[0]
+        codes, labels = pd.factorize(frame[col], sort=True)
+        m = sparse.csr_matrix(
+            (np.ones(len(units), dtype=np.int64), (units, codes)),
+            shape=(int(units.max()) + 1, len(labels)),
+        )
+        m.data[:] = 1  # duplicates summed on construction: back to presence
+        co = (m.T @ m).toarray()
+        names = [str(x) for x in labels]
+        return pd.DataFrame(co, index=pd.Index(names, name=col), columns=pd.Index(names, name=col))
 
     def retrieve(
         self,
