@@ -75,17 +75,31 @@ async def _drive(db: str, document: str, concept: str, term: str) -> dict[str, f
         saved = screen.query_one("#saved", Static)
         await _until(pilot, lambda: "✓" in str(saved.render()))
         out["apply_code"] = time.perf_counter() - t0
-        app.switch_mode("corpus")
-        await app.workers.wait_for_complete()
+        await app.switch_mode("corpus")
         await pilot.pause()
+        await app.workers.wait_for_complete()
         corpus: Any = app.screen
+        from textual.widgets import DataTable
+
+        table = corpus.query_one("#docs", DataTable)
+        # Search once the list is on screen, as a user would (the rows fill in batches).
+        await _until(pilot, lambda: table.row_count > 0 and not table.loading)
+        await pilot.pause(0.3)
         t0 = time.perf_counter()
         corpus.run_search(term)
         await app.workers.wait_for_complete()
         await pilot.pause()
         out["corpus_search"] = time.perf_counter() - t0
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_mb"] = peak_rss_mb()
     return out
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; ru_maxrss would include the parent's before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(

@@ -9,23 +9,31 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from typing import Any
+
+from sqlalchemy import inspect, text
 
 from groundcode.store.engine import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+# The newest revision, known without loading Alembic, so opening an up-to-date
+# project (every TUI start) skips Alembic's import; a test keeps it equal to
+# the head of ``migrations/versions``.
+HEAD = "0002"
 
-def _config() -> Config:
+
+def _config() -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -33,15 +41,19 @@ def head_revision() -> str:
 
 def current_revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(db: Database, revision: str = "head") -> bool:
     """Bring the schema to ``revision``; returns True when anything changed."""
     current = current_revision(db)
-    target = head_revision() if revision == "head" else revision
+    target = HEAD if revision == "head" else revision
     if current == target:
         return False
+    from alembic import command
+
     if current is not None and db.is_sqlite and db.url.database:
         path = Path(db.url.database)
         if path.exists():

@@ -71,3 +71,7 @@ def test_sqlite_pragmas_are_set(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_the_known_head_is_alembics_head() -> None:
+    assert migrate.HEAD == migrate.head_revision()
