@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-
 from typing import Any
 
 from sqlalchemy import inspect, text

@@ -74,4 +74,4 @@ def test_sqlite_pragmas_are_set(tmp_path: Path) -> None:
 
 
 def test_the_known_head_is_alembics_head() -> None:
-    assert migrate.HEAD == migrate.head_revision()
+    assert migrate.head_revision() == migrate.HEAD
