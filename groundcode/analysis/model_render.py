@@ -151,7 +151,7 @@ def to_svg(g: Graph) -> str:
     cols: dict[int, list[Node]] = {}
     for n in nodes:
         cols.setdefault(layer[n.id], []).append(n)
-    char_w, box_h, gap_y, gap_x, pad = 8, 34, 22, 90, 24
+    char_w, box_h, gap_y, gap_x, pad = 8, 34, 30, 90, 24
     col_w = {c: max(_width(n.label) for n in ns) * char_w + 24 for c, ns in cols.items()}
     pos: dict[str, tuple[float, float, float]] = {}
     x = pad
@@ -193,8 +193,15 @@ def to_svg(g: Graph) -> str:
                 f'<text x="{mx}" y="{(sy + ty) / 2 - 4}" text-anchor="middle" fill="#333" '
                 f'font-size="11">{html.escape(e.label)}</text>'
             )
+    group_label = {n.id: n.label for n in g.nodes if n.kind == "relation_class"}
     for n in nodes:
         x0, y0, w = pos[n.id]
+        if n.group and n.group in group_label:
+            # The relation class a main category belongs to, as a caption over its box.
+            out.append(
+                f'<text x="{x0 + 2}" y="{y0 - 3}" font-size="10" fill="#555">'
+                f"{html.escape(group_label[n.group])}</text>"
+            )
         stroke = "3" if n.kind == "core" else "1.2"
         rx = "16" if n.kind == "core" else "4"
         fill = {"core": "#fde9c9", "relation_class": "#e3ecf7", "main_category": "#ffffff"}.get(

@@ -646,6 +646,21 @@ class AnalysisService:
         title = model.core or None
         return Graph(tuple(nodes), tuple(edges), title, tuple(model.problems))
 
+    def forbid_cycles(self, on: bool = True) -> None:
+        """Mark feedback loops in the model as an error (some designs want a strict causal chain)."""
+
+        def _do(s: Session) -> None:
+            set_setting(s, "forbid_cycles", "1" if on else "0")
+            record(
+                s,
+                actor=self.ctx.actor,
+                action="model.forbid_cycles",
+                entity="project",
+                after={"on": on},
+            )
+
+        self.ctx.db.run(_do)
+
     def render_model(self, fmt: str = "mermaid") -> str:
         from groundcode.analysis import model_render
 

@@ -255,9 +255,19 @@ def model(
         Path | None, typer.Option("-o", "--output", help="Write to this file.")
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    cycles: Annotated[
+        str | None,
+        typer.Option(
+            help="'forbid' makes a feedback loop in the model an error; 'allow' undoes it."
+        ),
+    ] = None,
 ) -> None:
     """Draw the selective-coding model (core category, relation classes, edges)."""
     p = state(ctx).open()
+    if cycles is not None:
+        if cycles not in ("forbid", "allow"):
+            raise UsageError("--cycles must be forbid or allow")
+        p.analysis.forbid_cycles(cycles == "forbid")
     text = p.analysis.render_model(format_)
     if output is None:
         if format_ == "svg":
