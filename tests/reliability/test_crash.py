@@ -47,7 +47,6 @@ def _counts(db: str) -> tuple[int, int, int]:
 
 
 def test_killed_imports_leave_no_partial_document(tmp_path: Path) -> None:
-    db = _project(tmp_path)
     rows = ["text,date"] + [
         f"第{i}条评论：健康码在外地变成黄码，申诉很久才恢复。,2022-03-{1 + i % 28:02d}"
         for i in range(12_000)
@@ -67,8 +66,11 @@ def test_killed_imports_leave_no_partial_document(tmp_path: Path) -> None:
         check=True,
     )
     duration = time.monotonic() - t0
-    outcomes = {"killed": 0, "finished": 0}
-    for _ in range(KILLS):
+    killed = 0
+    for k in range(KILLS):
+        # A fresh project each time, so every run really imports (a finished import makes reruns no-ops).
+        (tmp_path / f"run{k}").mkdir()
+        db = _project(tmp_path / f"run{k}")
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.reliability.worker", "import", db, str(big)],
             stdout=subprocess.PIPE,
@@ -76,21 +78,19 @@ def test_killed_imports_leave_no_partial_document(tmp_path: Path) -> None:
             cwd=ROOT,
             env=ENV,
         )
-        time.sleep(rng.uniform(0.05, 0.95) * duration)
+        time.sleep(rng.uniform(0.05, 0.9) * duration)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
-            outcomes["killed"] += 1
-        else:
-            outcomes["finished"] += 1
+            killed += 1
         proc.wait()
         docs, batches, orphans = _counts(db)
         assert docs in (0, 12_000), f"partial import: {docs} documents"
         assert docs == batches and orphans == 0
-    assert outcomes["killed"] >= KILLS // 2
-    with Project.open(db, user="chen") as p:
-        p.corpus.import_files([big], type=4)
-        p.corpus.import_files([big], type=4)
-    assert _counts(db) == (12_000, 12_000, 0)
+        with Project.open(db, user="chen") as p:
+            p.corpus.import_files([big], type=4)
+            p.corpus.import_files([big], type=4)
+        assert _counts(db) == (12_000, 12_000, 0)
+    assert killed >= KILLS * 3 // 4
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
