@@ -370,18 +370,7 @@ class CodingService:
             )
             if row is None:
                 return None
-            desc = self._revert(s, me, row, reverse=True)
-            row.undone = True
-            s.add(row)
-            record(
-                s,
-                actor=me.name,
-                action="coding.undo",
-                entity="audit_log",
-                entity_id=row.id,
-                after={"undid": row.action},
-            )
-            return UndoResult("undo", desc)
+            return self._flip(s, me, row, undo=True)
 
         return self.ctx.db.run(_do)
 
@@ -418,20 +407,25 @@ class CodingService:
                 return None
             target = s.get(AuditLog, pending[0])
             assert target is not None
-            desc = self._revert(s, me, target, reverse=False)
-            target.undone = False
-            s.add(target)
-            record(
-                s,
-                actor=me.name,
-                action="coding.redo",
-                entity="audit_log",
-                entity_id=target.id,
-                after={"redid": target.action},
-            )
-            return UndoResult("redo", desc)
+            return self._flip(s, me, target, undo=False)
 
         return self.ctx.db.run(_do)
+
+    def _flip(self, s: Session, me: Coder, row: AuditLog, *, undo: bool) -> UndoResult:
+        """Undo (or redo) the change ``row`` records, mark it, and log the step itself."""
+        desc = self._revert(s, me, row, reverse=undo)
+        row.undone = undo
+        s.add(row)
+        word = "undo" if undo else "redo"
+        record(
+            s,
+            actor=me.name,
+            action=f"coding.{word}",
+            entity="audit_log",
+            entity_id=row.id,
+            after={"undid" if undo else "redid": row.action},
+        )
+        return UndoResult(word, desc)
 
     def _revert(self, s: Session, me: Coder, row: AuditLog, *, reverse: bool) -> str:
         before = json.loads(row.before) if row.before else None
