@@ -128,7 +128,7 @@ class AnalysisService:
         Bulk reads of plain columns joined in pandas: at 400,000 codings a SQL
         join with per-row processing costs seconds, this costs a fraction.
         """
-        from groundcode.store.raw import fetch_frame, id_list
+        from groundcode.store.raw import fetch_frame, fetch_ints, id_list
 
         cols = [
             "id",
@@ -140,17 +140,25 @@ class AnalysisService:
             "concept_id",
             "assisted",
         ]
-        sql_cols = 'id, coder_id, document_id, passage_id, start, "end", concept_id, assisted'
-        if with_time:
-            cols.append("created_at")
-            sql_cols += ", created_at"
-        frame = fetch_frame(
-            s, f"SELECT {sql_cols} FROM coding WHERE coder_id IN {id_list(list(coder_ids))}", cols
+        who = id_list(list(coder_ids))
+        frame = fetch_ints(
+            s,
+            'SELECT id, coder_id, document_id, coalesce(passage_id, -1), start, "end", concept_id, '
+            f"CASE WHEN assisted THEN 1 ELSE 0 END FROM coding WHERE coder_id IN {who}",
+            cols,
         )
+        frame["passage_id"] = frame["passage_id"].where(frame["passage_id"] >= 0)
+        frame["assisted"] = frame["assisted"].astype(bool)
         if with_time:
             import pandas as pd
 
-            frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
+            times = fetch_frame(
+                s,
+                f"SELECT id, created_at FROM coding WHERE coder_id IN {who}",
+                ["id", "created_at"],
+            )
+            times["created_at"] = pd.to_datetime(times["created_at"], utc=True, format="ISO8601")
+            frame = frame.merge(times, on="id")
         docs = fetch_frame(
             s, "SELECT id, split FROM document WHERE status = 'included'", ["document_id", "split"]
         )
@@ -171,14 +179,15 @@ class AnalysisService:
         """Long rows (unit, coder, code) over the passages of documents each coder judged."""
         import pandas as pd
 
-        from groundcode.store.raw import fetch_frame, id_list
+        from groundcode.store.raw import fetch_ints, id_list
 
         col = LEVELS[level]
         names = {c.id: c.name for c in coders}
-        doc_ids = sorted(set(codings["document_id"].tolist()))
-        passages = fetch_frame(
+        judged_by = id_list(sorted({int(c.id) for c in coders if c.id is not None}))
+        passages = fetch_ints(
             s,
-            f'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN {id_list(doc_ids)}',
+            'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN '
+            f"(SELECT DISTINCT document_id FROM coding WHERE coder_id IN {judged_by})",
             ["passage_id", "document_id", "pstart", "pend", "idx"],
         )
         where = dict(

@@ -41,3 +41,29 @@ def fetch_frame(
 def id_list(ids: list[int]) -> str:
     """A SQL list of integers (never user text)."""
     return "(" + ",".join(str(int(i)) for i in ids) + ")" if ids else "(NULL)"
+
+
+def fetch_ints(session: Session, sql: str, columns: list[str]) -> pd.DataFrame:
+    """Like ``fetch_frame`` for queries whose every column is an integer (NULLs mapped in SQL).
+
+    Skips per-row object handling: the tuples are flattened straight into one
+    int64 array, several times faster than building a frame from records.
+    """
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    conn = session.connection()
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cur: Any = dbapi.cursor()
+    try:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    flat = np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.int64, count=len(rows) * len(columns)
+    )
+    return pd.DataFrame(flat.reshape(len(rows), len(columns)), columns=columns)
