@@ -147,10 +147,12 @@ def run(db: Path, only: set[str] | None) -> None:
             loop = time.perf_counter() - t0
             from groundcode.analysis.agreement_core import compute_agreement
 
-            with p.db.read() as s:  # the service's own data preparation, to time the statistics alone
+            with (
+                p.db.read() as s
+            ):  # the service's own data preparation, to time the statistics alone
                 picked = p.analysis._pick_coders(s, ["coder_a", "coder_b"])  # noqa: SLF001
                 frame = p.analysis._coded_frame(s, [c.id for c in picked], "all")  # noqa: SLF001
-                long_rows, _ = p.analysis._passage_units(s, frame, picked, "concept")  # noqa: SLF001
+                long_rows = p.analysis._passage_units(s, frame, picked, "concept")  # noqa: SLF001
             t0 = time.perf_counter()
             compute_agreement(long_rows, coders=["coder_a", "coder_b"])
             stats_only = time.perf_counter() - t0

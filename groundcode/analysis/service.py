@@ -175,7 +175,7 @@ class AnalysisService:
 
     def _passage_units(
         self, s: Session, codings: pd.DataFrame, coders: list[Coder], level: str
-    ) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
+    ) -> pd.DataFrame:
         """Long rows (unit, coder, code) over the passages of documents each coder judged."""
         import pandas as pd
 
@@ -189,13 +189,6 @@ class AnalysisService:
             'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN '
             f"(SELECT DISTINCT document_id FROM coding WHERE coder_id IN {judged_by})",
             ["passage_id", "document_id", "pstart", "pend", "idx"],
-        )
-        where = dict(
-            zip(
-                passages["passage_id"].tolist(),
-                zip(passages["document_id"].tolist(), passages["idx"].tolist(), strict=True),
-                strict=True,
-            )
         )
         coded = codings[["coder_id", "document_id", "passage_id", "start", "end", col]]
         # Spans that cross passage boundaries count for every passage they touch.
@@ -226,8 +219,7 @@ class AnalysisService:
         has = applied[["unit", "coder"]].drop_duplicates()
         empty = empty.merge(has, on=["unit", "coder"], how="left", indicator=True)
         empty = empty[empty["_merge"] == "left_only"].drop(columns="_merge").assign(code=None)
-        rows = pd.concat([applied, empty], ignore_index=True)
-        return rows, where
+        return pd.concat([applied, empty], ignore_index=True)
 
     def agreement(
         self,
@@ -272,9 +264,8 @@ class AnalysisService:
                     self._doc_lengths(s, frame),
                     level,
                 )
-                self._last_where = {}
                 return CharAgreement(data)  # type: ignore[return-value]
-            rows, where = self._passage_units(s, frame, picked, level)
+            rows = self._passage_units(s, frame, picked, level)
         result = compute_agreement(
             rows,
             coders=[c.name for c in picked],
@@ -284,7 +275,6 @@ class AnalysisService:
             unit_kind=unit,
             bootstrap=bootstrap,
         )
-        self._last_where = where
         return result
 
     def _numbers(self, s: Session, frame: pd.DataFrame) -> dict[int, str]:
@@ -307,29 +297,39 @@ class AnalysisService:
         )  # type: ignore[attr-defined,arg-type]
 
     def disagreements(
-        self, *, coders: Sequence[str] | None = None, level: str = "concept", split: str = "all"
+        self,
+        *,
+        coders: Sequence[str] | None = None,
+        level: str = "concept",
+        split: str = "all",
+        result: AgreementResult | None = None,
     ) -> list[Disagreement]:
-        """Passages where the coders' code sets differ, with text and any decision taken."""
-        result = self.agreement(coders=coders, level=level, split=split)
-        where: dict[int, tuple[int, int]] = self._last_where
+        """Passages where the coders' code sets differ, with text and any decision taken.
+
+        Pass the ``result`` of an ``agreement`` call already made (a screen that
+        shows both) to avoid computing the agreement twice.
+        """
+        if result is None:
+            result = self.agreement(coders=coders, level=level, split=split)
         decided = self._decisions()
+        ids = [int(u) for u, _ in result.disagreements]
+        found: dict[int, tuple[str, int, str]] = {}
         with self.ctx.db.read() as s:
-            ids = [int(u) for u, _ in result.disagreements]
-            texts = (
-                dict(s.execute(select(Passage.id, Passage.text).where(Passage.id.in_(ids))).all())
-                if ids
-                else {}
-            )  # type: ignore[attr-defined]
-            numbers = dict(s.execute(select(Document.id, Document.number)).all())
+            for lo in range(0, len(ids), 5000):
+                rows = s.execute(
+                    select(Passage.id, Document.number, Passage.idx, Passage.text)
+                    .join(Document, Document.id == Passage.document_id)
+                    .where(Passage.id.in_(ids[lo : lo + 5000]))
+                ).all()
+                found.update({pid: (number, idx, text) for pid, number, idx, text in rows})
         out = []
         for unit_id, codes in result.disagreements:
-            doc_id, idx = where[int(unit_id)]
-            number = numbers[doc_id]
+            number, idx, text = found[int(unit_id)]
             out.append(
                 Disagreement(
                     number,
                     idx,
-                    texts.get(int(unit_id), ""),
+                    text,
                     {k: list(v) for k, v in codes.items()},
                     decided.get((number, idx)),
                 )

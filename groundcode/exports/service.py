@@ -247,7 +247,7 @@ class ExportService:
             + [{"statistic": "note", "value": n} for n in data.get("notes", [])]
         )
         per_code = pd.DataFrame(data["per_code"])
-        items = analysis.disagreements(coders=coders, level=level)
+        items = analysis.disagreements(coders=coders, level=level, result=result)
         dis = pd.DataFrame(
             [
                 {

@@ -193,7 +193,7 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         try:
             result = analysis.agreement(level=level)
             self.post_message(self.Computed(level, result))
-            items = analysis.disagreements(coders=list(result.coders), level=level)
+            items = analysis.disagreements(coders=list(result.coders), level=level, result=result)
         except GroundcodeError as exc:
             self.post_message(self.Failed(str(exc)))
             return
