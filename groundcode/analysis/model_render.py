@@ -42,16 +42,23 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;").replace("\n", " ")
 
 
-def to_mermaid(g: Graph) -> str:
-    lines = ["flowchart LR"]
+def _grouping(g: Graph) -> tuple[dict[str, list[Node]], dict[str, Node], list[Node]]:
+    """Main categories by relation class, nodes by id, and the nodes drawn outside any group."""
     groups: dict[str, list[Node]] = {}
     for n in g.nodes:
         if n.group:
             groups.setdefault(n.group, []).append(n)
     by_id = {n.id: n for n in g.nodes}
-    for n in g.nodes:
-        if n.group or n.kind == "relation_class" and n.id in groups:
-            continue
+    loose = [
+        n for n in g.nodes if not n.group and not (n.kind == "relation_class" and n.id in groups)
+    ]
+    return groups, by_id, loose
+
+
+def to_mermaid(g: Graph) -> str:
+    lines = ["flowchart LR"]
+    groups, by_id, loose = _grouping(g)
+    for n in loose:
         shape = ('(["', '"])') if n.kind == "core" else ('["', '"]')
         lines.append(f"    {n.id}{shape[0]}{_mermaid_text(n.label)}{shape[1]}")
     for gid, members in groups.items():
@@ -82,14 +89,8 @@ def to_dot(g: Graph) -> str:
         '  node [shape=box, fontname="Noto Sans CJK SC"];',
         '  edge [fontname="Noto Sans CJK SC"];',
     ]
-    groups: dict[str, list[Node]] = {}
-    for n in g.nodes:
-        if n.group:
-            groups.setdefault(n.group, []).append(n)
-    by_id = {n.id: n for n in g.nodes}
-    for n in g.nodes:
-        if n.group or (n.kind == "relation_class" and n.id in groups):
-            continue
+    groups, by_id, loose = _grouping(g)
+    for n in loose:
         extra = ", style=bold, shape=ellipse" if n.kind == "core" else ""
         lines.append(f'  {n.id} [label="{_dot_text(n.label)}"{extra}];')
     for gid, members in groups.items():
@@ -220,15 +221,8 @@ def to_svg(g: Graph) -> str:
 
 def to_text(g: Graph) -> str:
     """The model as indented text, for the terminal."""
-    by_id = {n.id: n for n in g.nodes}
-    lines: list[str] = []
-    for n in g.nodes:
-        if n.kind == "core":
-            lines.append(f"◎ {n.label}")
-    groups: dict[str, list[Node]] = {}
-    for n in g.nodes:
-        if n.group:
-            groups.setdefault(n.group, []).append(n)
+    groups, by_id, _loose = _grouping(g)
+    lines = [f"◎ {n.label}" for n in g.nodes if n.kind == "core"]
     for gid, members in groups.items():
         lines.append(f"▣ {by_id[gid].label if gid in by_id else gid}")
         for m in members:

@@ -98,6 +98,16 @@ class AnalysisService:
         self.ctx = ctx
 
     # -- who may see what ------------------------------------------------
+    def _blind_basis(self, s: Session) -> str | None:
+        """In blind mode, whose codings an analysis uses by default: consensus for a lead,
+        one's own for a coder (nobody is refused); None when the project is not blind."""
+        if not blind_active(s):
+            return None
+        me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
+        if me is None:
+            raise PermissionDenied("the project is in blind mode: say who you are with --as NAME")
+        return CONSENSUS if me.role == "lead" else me.name
+
     def _lead_only_in_blind(self, s: Session, what: str) -> None:
         if blind_active(s):
             require_lead(s, self.ctx.actor, what)
@@ -538,15 +548,7 @@ class AnalysisService:
         if order not in ("coding", "document"):
             raise UsageError("--order must be coding or document")
         with self.ctx.db.read() as s:
-            if coder is None and blind_active(s):
-                me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
-                if me is None:
-                    raise PermissionDenied(
-                        "the project is in blind mode: say who you are with --as NAME"
-                    )
-                basis = CONSENSUS if me.role == "lead" else me.name
-            else:
-                basis = coder or CONSENSUS
+            basis = coder or self._blind_basis(s) or CONSENSUS
             visible = readable_coder_ids(s, self.ctx.actor, None if basis == CONSENSUS else [basis])
             who = find_coder(s, basis)
             if basis == CONSENSUS and visible is not None:
@@ -827,26 +829,20 @@ class AnalysisService:
         """Build-set passages with the concepts of one coder (or consensus); blind mode applies."""
         with self.ctx.db.read() as s:
             if coder is None:
-                if blind_active(s):
-                    me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
-                    if me is None:
-                        raise PermissionDenied(
-                            "the project is in blind mode: say who you are with --as NAME"
-                        )
-                    coder = CONSENSUS if me.role == "lead" else me.name
+                coder = self._blind_basis(s)
+            if coder is None:
+                has_cons = s.execute(
+                    select(Coding.id)
+                    .join(Coder, Coder.id == Coding.coder_id)
+                    .where(Coder.name == CONSENSUS)
+                    .limit(1)
+                ).first()
+                if has_cons:
+                    coder = CONSENSUS
+                elif self.ctx.actor:
+                    coder = self.ctx.actor
                 else:
-                    has_cons = s.execute(
-                        select(Coding.id)
-                        .join(Coder, Coder.id == Coding.coder_id)
-                        .where(Coder.name == CONSENSUS)
-                        .limit(1)
-                    ).first()
-                    if has_cons:
-                        coder = CONSENSUS
-                    elif self.ctx.actor:
-                        coder = self.ctx.actor
-                    else:
-                        raise UsageError("no consensus codings yet: name a coder with --coder")
+                    raise UsageError("no consensus codings yet: name a coder with --coder")
             visible = readable_coder_ids(s, self.ctx.actor, None if coder == CONSENSUS else [coder])
             if coder == CONSENSUS and visible is not None:
                 raise PermissionDenied(
