@@ -53,6 +53,7 @@ def test_coding_with_a_selection(
         pilot.app.open_document("1-1", 3)  # type: ignore[attr-defined]
         await _settle(pilot)
         await pilot.press("v", "W")
-        await pilot.pause()
+        # Let every worker and message settle so the picture does not depend on timing.
+        await _settle(pilot)
 
     assert snap_compare(make_test_app(demo_project, "lin"), run_before=before, terminal_size=SIZE)
