@@ -87,7 +87,7 @@ def read_agreement_csv(path: str | Path, *, alpha_level: str = "nominal") -> pd.
     frame.columns = list(REQUIRED)
     if frame.empty:
         raise UsageError(f"{p}: no data rows (only a header)")
-    out = pd.DataFrame({c: frame[c].astype(str).str.strip() for c in REQUIRED})
+    out = pd.DataFrame({c: frame[c].astype(str).map(str.strip) for c in REQUIRED})
     out["row"] = range(2, len(out) + 2)
     for col in ("unit", "coder"):
         blank = (out[col] == "").to_numpy()

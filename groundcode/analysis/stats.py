@@ -458,7 +458,7 @@ def _delta(
     if level == "nominal":
         return 1.0 - np.eye(len(v))
     if level == "interval":
-        return (v[:, None] - v[None, :]) ** 2
+        return np.asarray((v[:, None] - v[None, :]) ** 2, dtype=np.float64)
     if level == "ratio":
         s = v[:, None] + v[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):

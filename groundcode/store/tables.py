@@ -254,3 +254,35 @@ class TokenCache(SQLModel, table=True):
     passage_id: int = Field(foreign_key="passage.id", primary_key=True)
     dict_version: str = Field(max_length=64)
     tokens: str = Field(sa_column=Column(Text, nullable=False))  # space-separated
+
+
+class Assignment(SQLModel, table=True):
+    """A document given to a coder to code: their queue is what is assigned and not done."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("coder_id", "document_id", name="uq_assignment_coder_document"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    assigned_by: str | None = Field(default=None, max_length=128)
+    assigned_at: datetime = Field(default_factory=utcnow)
+
+
+class DoneMark(SQLModel, table=True):
+    """A coder's judgement that they read a document and coded all they will (SPEC §1).
+
+    A done document with no coding is the judgement "nothing here", which the
+    agreement statistics count (SPEC §4). Undoing a mark deletes the row; both
+    directions are audited (``done.mark`` / ``done.undo``) with their times.
+    """
+
+    __tablename__ = "done_mark"
+    __table_args__ = (
+        UniqueConstraint("coder_id", "document_id", name="uq_done_mark_coder_document"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    coder_id: int = Field(foreign_key="coder.id", index=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    marked_at: datetime = Field(default_factory=utcnow)

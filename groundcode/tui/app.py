@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
-from groundcode.errors import GroundcodeError
+from groundcode.domain.errors import GroundcodeError
+from groundcode.domain.wording import word
 from groundcode.project import Project
 from groundcode.tui.commands import Key, localised, relocalise
 from groundcode.tui.i18n import (
@@ -89,7 +90,7 @@ def one_line(error: BaseException | None) -> str:
     if error is None:
         return tr("未知错误", "unknown error")
     if isinstance(error, GroundcodeError):
-        return error.message
+        return word(error, language())
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 

@@ -1,0 +1,98 @@
+"""Typed errors: what went wrong, as fields; the words live in the catalog.
+
+Every error a user can meet is a dataclass here (or a subclass of one of these
+in a room). Its catalog id is the class name; its fields fill the message's
+``{placeholders}``. Tests assert on the type and the fields, never on sentences,
+and each front end words the same error in zh or en (the CLI with its flag
+names, the TUI with its own switches; see ``wording.word``).
+
+``exit_code`` 2 is bad input or usage (nothing written); 1 is an analysis
+result the user asked to fail on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(eq=False)
+class GroundcodeError(Exception):
+    exit_code: ClassVar[int] = 2
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, *dataclasses.astuple(self))
+
+    @property
+    def key(self) -> str:
+        """The catalog id of this error's message."""
+        return type(self).__name__
+
+    def fields(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def __str__(self) -> str:
+        from groundcode.domain.wording import word
+
+        return word(self, "en")
+
+
+@dataclass(eq=False)
+class NotFound(GroundcodeError):
+    """A named thing that does not exist. ``kind`` is a catalog noun id
+    (``document``, ``coder``, ``concept``, ``category``, ``file``, ...)."""
+
+    kind: str
+    name: str
+
+
+@dataclass(eq=False)
+class Conflict(GroundcodeError):
+    """The change collides with what is there (an existing name, file, or mark).
+    ``what`` is a catalog id naming the collision, ``name`` the thing."""
+
+    what: str
+    name: str
+
+
+@dataclass(eq=False)
+class Forbidden(GroundcodeError):
+    """The acting person may not do this. ``action`` is an audit-action or
+    catalog id; ``actor`` who tried (empty: nobody said who); ``needs`` the
+    role or condition that would allow it (``lead``, ``self``, ``actor``)."""
+
+    action: str
+    actor: str
+    needs: str
+
+
+@dataclass(eq=False)
+class InvalidInput(GroundcodeError):
+    """Bad input in a file or a value: where (file, row; 0 when unknown) and why.
+    ``reason`` is a catalog id; ``detail`` is data shown verbatim (a value, a
+    column name), never a sentence."""
+
+    file: str
+    row: int
+    reason: str
+    detail: str = ""
+
+
+@dataclass(eq=False)
+class BadOption(GroundcodeError):
+    """An option value outside what it allows. ``option`` is the option's
+    neutral name (``force``, ``level``); each front end shows its own spelling."""
+
+    option: str
+    value: str
+    allowed: str = ""
+
+
+@dataclass(eq=False)
+class ProblemFound(GroundcodeError):
+    """The analysis found the problem the user asked to fail on."""
+
+    exit_code: ClassVar[int] = 1
+    what: str
+    detail: str = ""
