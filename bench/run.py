@@ -170,7 +170,7 @@ def run(db: Path, only: set[str] | None) -> None:
                     lambda: p.exports.tables(fmt="xlsx", out_dir=Path(tmp) / "t", coder="coder_a")
                 )
                 record("all tables to xlsx", t, "s", "<= 5 s")
-                t, _ = timed(lambda: p.exports.qdpx(Path(tmp) / "p.qdpx"))
+                t, _ = timed(lambda: p.interchange.export_qdpx(Path(tmp) / "p.qdpx"))
                 record("whole project to .qdpx", t, "s", "-")
         if want("coding"):
             a = p.as_user("coder_a")

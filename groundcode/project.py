@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from groundcode.coding.service import CodingService
     from groundcode.corpus.service import CorpusService
     from groundcode.exports.service import ExportService
+    from groundcode.interchange.service import InterchangeService
 
 
 def _connect_error(db: Database, exc: Exception) -> UsageError:
@@ -144,3 +145,9 @@ class Project:
         from groundcode.exports.service import ExportService
 
         return ExportService(self.ctx)
+
+    @cached_property
+    def interchange(self) -> InterchangeService:
+        from groundcode.interchange.service import InterchangeService
+
+        return InterchangeService(self.ctx)

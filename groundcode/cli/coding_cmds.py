@@ -40,9 +40,9 @@ def codebook_import(
     if suffix in (".yaml", ".yml"):
         summary = p.codebook.import_yaml(file)
     elif suffix == ".qdc":
-        summary = p.exports.import_qdc(file)
+        summary = p.interchange.import_qdc(file)
     elif suffix == ".xlsx":
-        summary = p.exports.import_codebook_xlsx(file)
+        summary = p.interchange.import_codebook_xlsx(file)
     else:
         raise UsageError(f"{file}: codebooks are .yaml, .xlsx or .qdc files")
     if json_:

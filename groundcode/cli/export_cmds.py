@@ -178,7 +178,9 @@ def qdpx(
 ) -> None:
     """The project for NVivo, ATLAS.ti, MAXQDA, QualCoder or Taguette (REFI-QDA)."""
     path, warnings = (
-        state(ctx).open().exports.qdpx(output, include_personal=include_personal, force=force)
+        state(ctx)
+        .open()
+        .interchange.export_qdpx(output, include_personal=include_personal, force=force)
     )
     for w in warnings:
         typer.echo(f"warning: {w}", err=True)
@@ -211,7 +213,7 @@ def import_qdpx(
 
     st = state(ctx)
     with Project.create(st.db, user=st.user) as p:
-        summary, warnings = p.exports.import_qdpx(file, type=type_)
+        summary, warnings = p.interchange.import_qdpx(file, type=type_)
     for w in warnings:
         typer.echo(f"warning: {w}", err=True)
     typer.echo(summary)

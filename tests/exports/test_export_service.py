@@ -142,7 +142,7 @@ def test_qdpx_validates_and_round_trips(demo: Project, tmp_path: Path) -> None:
     xmlschema.XMLSchema(str(DATA / "Codebook-mrt2019.xsd")).validate(str(qdc))
     target = tmp_path / "back.db"
     with Project.create(target) as fresh:
-        summary, _ = fresh.exports.import_qdpx(path)
+        summary, _ = fresh.interchange.import_qdpx(path)
         assert "documents" in summary
     with Project.open(target) as back:
         lead = next(c.name for c in back.coding.coders() if c.role == "lead")

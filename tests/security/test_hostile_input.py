@@ -128,7 +128,7 @@ def test_random_agreement_csv(tmp_path: Path, rows: list[tuple[str, str, str]]) 
 @SETTINGS
 @given(data=st.binary(max_size=3000))
 def test_random_qdpx(tmp_path: Path, data: bytes) -> None:
-    from groundcode.exports.refi_read import read_qdpx
+    from groundcode.interchange.refi_read import read_qdpx
 
     f = tmp_path / "x.qdpx"
     f.write_bytes(data)
@@ -177,7 +177,7 @@ def test_zip_slip_and_bombs_are_refused(base: Path, tmp_path: Path, suffix: str)
     for f in (slip, bomb):
         with pytest.raises(UsageError) as err:
             if suffix == ".qdpx":
-                from groundcode.exports.refi_read import read_qdpx
+                from groundcode.interchange.refi_read import read_qdpx
 
                 read_qdpx(f)
             else:

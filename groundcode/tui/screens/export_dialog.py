@@ -119,7 +119,7 @@ def _export(
     elif request.kind == "codebook":
         paths = [p.exports.codebook(folder / f"codebook.{request.fmt}", force=force)]
     elif request.kind == "qdpx":
-        path, warnings = p.exports.qdpx(folder / "project.qdpx", force=force)
+        path, warnings = p.interchange.export_qdpx(folder / "project.qdpx", force=force)
         paths = [path]
     elif request.kind == "saturation":
         paths = p.exports.saturation(folder / "saturation", force=force)

@@ -1,7 +1,7 @@
 """Plain data for REFI-QDA exchange, decoupled from the database.
 
-The writer (:mod:`groundcode.exports.refi`) and the reader
-(:mod:`groundcode.exports.refi_read`) speak only these frozen dataclasses, so
+The writer (:mod:`groundcode.interchange.refi_write`) and the reader
+(:mod:`groundcode.interchange.refi_read`) speak only these frozen dataclasses, so
 both can be tested with real files and no database, and the project layer
 decides how rows map to them. Keys are our own stable string ids (e.g.
 ``"concept:12"``) on export; on import they are the GUIDs found in the file.

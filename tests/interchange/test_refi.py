@@ -15,15 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from groundcode.errors import UsageError
-from groundcode.exports.refi import (
-    build_codebook_xml,
-    build_project_xml,
-    check_bmp,
-    guid_for,
-    write_qdc,
-    write_qdpx,
-)
-from groundcode.exports.refi_model import (
+from groundcode.interchange.model import (
     QdaCode,
     QdaCoding,
     QdaNote,
@@ -33,7 +25,15 @@ from groundcode.exports.refi_model import (
     iter_codes,
     normalise_text,
 )
-from groundcode.exports.refi_read import read_qdc, read_qdpx
+from groundcode.interchange.refi_read import read_qdc, read_qdpx
+from groundcode.interchange.refi_write import (
+    build_codebook_xml,
+    build_project_xml,
+    check_bmp,
+    guid_for,
+    write_qdc,
+    write_qdpx,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "refi"
 NS = {"q": "urn:QDA-XML:project:1.0"}

@@ -27,7 +27,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from groundcode.errors import UsageError
-from groundcode.exports.refi_model import (
+from groundcode.interchange.model import (
     QdaCode,
     QdaCoding,
     QdaNote,

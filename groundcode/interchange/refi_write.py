@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from groundcode.errors import UsageError
-from groundcode.exports.refi_model import (
+from groundcode.interchange.model import (
     NOTE_TARGET_KINDS,
     OffsetMap,
     QdaCode,
@@ -338,6 +338,21 @@ def _note_element(parent: ET.Element, note: QdaNote) -> None:
 def build_project_xml(project: QdaProject) -> bytes:
     """The ``project.qde`` bytes the writer would put in the archive."""
     return _build(project, "project.qde").xml
+
+
+def check_target(path: Path, *, force: bool) -> None:
+    """Refuse to replace an existing file unless asked, before any work is done."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, not a file")
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; use --force to overwrite")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"{path.parent}: cannot create the folder ({exc.strerror or exc})"
+        ) from exc
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -1,0 +1,1 @@
+"""Interchange: REFI-QDA (``.qdpx``, ``.qdc``) and codebook files, read and written."""
