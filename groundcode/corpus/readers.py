@@ -297,6 +297,8 @@ def _read_pdf(path: Path) -> RawDocument:
 def _pick(
     columns: Sequence[str], wanted: str | None, guesses: Iterable[str], path: Path, what: str
 ) -> str | None:
+    if wanted is not None and not wanted.strip():
+        return None  # "" means "no column for this field": do not guess one
     lower: dict[str, str] = {}
     for c in columns:
         lower.setdefault(c.strip().lower(), c)

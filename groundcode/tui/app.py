@@ -107,9 +107,20 @@ class GroundcodeApp(App[None]):
     KEYS: ClassVar[tuple[Key, ...]] = _global_keys()
     BINDINGS: ClassVar[list[BindingType]] = []
 
-    def __init__(self, project: Project) -> None:
+    def __init__(
+        self,
+        project: Project | None,
+        *,
+        start_location: str | None = None,
+        start_problem: str | None = None,
+        start_user: str | None = None,
+    ) -> None:
         super().__init__()
-        self.project = project
+        # No project (a bare `groundcode` in an empty folder): the start screen opens one.
+        self._project = project
+        self.start_location = start_location
+        self.start_problem = start_problem
+        self.start_user = start_user
         self.role: str | None = None
         self.blind: bool = False
         self.project_name: str = ""
@@ -117,12 +128,54 @@ class GroundcodeApp(App[None]):
         self.recent_concepts: list[str] = []
         self._started = False
 
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            raise GroundcodeError(tr("没有打开的项目", "no project is open"))
+        return self._project
+
+    @project.setter
+    def project(self, value: Project) -> None:
+        self._project = value
+
+    @property
+    def has_project(self) -> bool:
+        return self._project is not None
+
     # -- start-up --------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield from ()
 
     def on_mount(self) -> None:
+        if self._project is None:
+            self.show_start()
+            return
+        self._remember(self._project)
         self.load_identity()
+
+    def show_start(self) -> None:
+        """The start screen: new project, recent projects, demo."""
+        from groundcode.tui.screens.start import StartScreen
+
+        self.push_screen(
+            StartScreen(self.start_location, self.start_problem), callback=self._project_opened
+        )
+
+    def _project_opened(self, opened: tuple[Project, str | None] | None) -> None:
+        if opened is None:
+            self.exit()
+            return
+        project, user = opened
+        self._project = project if user is None else project.as_user(user)
+        self._remember(self._project)
+        self.load_identity()
+
+    @staticmethod
+    def _remember(project: Project) -> None:
+        from groundcode.tui.recent import remember_project
+
+        if "***" not in project.location:
+            remember_project(project.location)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="identity")
     def load_identity(self) -> None:
@@ -172,7 +225,10 @@ class GroundcodeApp(App[None]):
     def update_header(self) -> None:
         """Project name as the title; acting user, role and BLIND as the subtitle."""
         self.title = self.project_name or "groundcode"
-        parts = [self.project.user or tr("未选择编码人员", "no coder")]
+        if self._project is None:
+            self.sub_title = tr("没有打开的项目", "no project open")
+            return
+        parts = [self._project.user or tr("未选择编码人员", "no coder")]
         if self.role in ROLE_LABELS:
             parts.append(tr(*ROLE_LABELS[self.role]))
         if self.blind:
@@ -235,7 +291,7 @@ class GroundcodeApp(App[None]):
         """Switch zh <-> en, remember it for this user, and rebuild the screens."""
         new = "en" if language() == "zh" else "zh"
         set_language(new)
-        remember_language(self.project.user, new)
+        remember_language(self._project.user if self._project else None, new)
         relocalise()
         self._bindings = self._merged_bindings.copy() if self._merged_bindings else self._bindings
         self.update_header()
@@ -275,13 +331,25 @@ class GroundcodeApp(App[None]):
 
 
 def make_app(db: str, coder: str | None, *, lang: str | None = None) -> GroundcodeApp:
-    """Open the project at ``db`` acting as ``coder`` and build the App (CLI and tests)."""
+    """Open the project at ``db`` acting as ``coder`` and build the App (CLI and tests).
+
+    When ``db`` cannot be opened (no file there, not a project, no server) the
+    app starts on the start screen with that one line, never with a traceback.
+    """
     chosen = lang or remembered_language(coder) or "zh"
     if chosen not in ("zh", "en"):
         raise GroundcodeError(f"--lang must be zh or en, not '{lang}'")
     set_language(chosen)
     relocalise()
-    project = Project.open(db, user=coder)
     if lang:
         remember_language(coder, chosen)
+    missing = "://" not in db and not Path(db).expanduser().exists()
+    if missing:
+        return GroundcodeApp(
+            None, start_location=str(Path(db).expanduser().absolute()), start_user=coder
+        )
+    try:
+        project = Project.open(db, user=coder)
+    except GroundcodeError as exc:
+        return GroundcodeApp(None, start_location=db, start_problem=one_line(exc), start_user=coder)
     return GroundcodeApp(project)

@@ -60,7 +60,8 @@ def make_test_app() -> Iterator[MakeTestApp]:
 
     yield make
     for app in apps:
-        app.project.close()
+        if app.has_project:
+            app.project.close()
 
 
 async def settle(app: GroundcodeApp, pilot: object, rounds: int = 3) -> None:

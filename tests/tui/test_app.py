@@ -92,11 +92,18 @@ async def test_language_switch_changes_labels_and_is_remembered(
         assert remembered_language("lin") == "zh"
 
 
-def test_a_bad_path_raises_the_service_error(tmp_path: Path, make_test_app: MakeTestApp) -> None:
-    from groundcode.errors import UsageError
+@sync
+async def test_a_missing_project_opens_the_start_screen(
+    tmp_path: Path, make_test_app: MakeTestApp
+) -> None:
+    from groundcode.tui.screens.start import StartScreen
 
-    with pytest.raises(UsageError, match="no project here"):
-        make_test_app(tmp_path / "missing.db", "lin")
+    app = make_test_app(tmp_path / "missing.db", "lin")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, StartScreen)
+        assert not app.has_project
+    assert not (tmp_path / "missing.db").exists()
 
 
 @sync
