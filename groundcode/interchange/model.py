@@ -20,6 +20,30 @@ from datetime import datetime
 
 NOTE_TARGET_KINDS = ("project", "source", "code", "coding")
 
+#: REFI-QDA ``typeOfVariable`` values and the Python types they carry.
+VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
+
+VariableValue = str | bool | int | float | datetime
+
+
+@dataclass(frozen=True)
+class QdaVariable:
+    """A variable (NVivo: attribute) defined once for the project; values sit on sources and cases."""
+
+    key: str
+    name: str
+    type: str = "Text"
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class QdaCase:
+    """A case with variable values; groundcode uses one for its project-wide facts."""
+
+    key: str
+    name: str
+    values: dict[str, VariableValue] = field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class QdaUser:
@@ -49,6 +73,8 @@ class QdaSource:
     name: str
     text: str
     description: str | None = None
+    #: variable key -> value (see :class:`QdaVariable`).
+    values: dict[str, VariableValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,8 @@ class QdaProject:
     codings: list[QdaCoding] = field(default_factory=list)
     notes: list[QdaNote] = field(default_factory=list)
     description: str | None = None
+    variables: list[QdaVariable] = field(default_factory=list)
+    cases: list[QdaCase] = field(default_factory=list)
 
 
 def iter_codes(codes: list[QdaCode]) -> list[QdaCode]:

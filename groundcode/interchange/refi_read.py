@@ -16,24 +16,33 @@ objects are the GUIDs found in the file (lower-case, braces stripped).
 
 from __future__ import annotations
 
+import io
+import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import IO
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
+from defusedxml.ElementTree import iterparse as safe_iterparse
 
 from groundcode.errors import UsageError
 from groundcode.interchange.model import (
+    QdaCase,
     QdaCode,
     QdaCoding,
     QdaNote,
     QdaProject,
     QdaSource,
     QdaUser,
+    QdaVariable,
+    VariableValue,
     iter_codes,
     normalise_text,
 )
@@ -60,7 +69,7 @@ _SKIPPED_KINDS = {
     "AudioSource": "audio",
     "VideoSource": "video",
 }
-_IGNORED_SECTIONS = ("Variables", "Cases", "Links", "Sets", "Graphs")
+_IGNORED_SECTIONS = ("Links", "Sets", "Graphs")
 
 
 def _one_line(text: str) -> str:
@@ -181,8 +190,47 @@ class _Archive:
             raise UsageError(f"{self.path}: cannot read {name!r} ({_one_line(str(exc))})") from None
         return b"".join(parts)
 
+    def open(self, name: str) -> _BoundedStream:
+        """A member as a stream that refuses to yield more than declared (for iterparse)."""
+        try:
+            return _BoundedStream(self, name, self.zip.open(self.names[name]))
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise UsageError(f"{self.path}: cannot read {name!r} ({_one_line(str(exc))})") from None
+
     def close(self) -> None:
         self.zip.close()
+
+
+class _BoundedStream:
+    """A zip member read in chunks under the same bounds as :meth:`_Archive.read`."""
+
+    def __init__(self, archive: _Archive, name: str, handle: IO[bytes]) -> None:
+        self.archive = archive
+        self.name_in_zip = name
+        self.handle = handle
+        self.limit = archive.names[name].file_size
+        self.got = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            chunk = self.handle.read(_CHUNK if size is None or size < 0 else size)
+        except UsageError:
+            raise
+        except Exception as exc:  # zlib.error and friends from a corrupt stream
+            raise UsageError(
+                f"{self.archive.path}: cannot read {self.name_in_zip!r} ({_one_line(str(exc))})"
+            ) from None
+        self.got += len(chunk)
+        self.archive.read_total += len(chunk)
+        if self.got > self.limit or self.archive.read_total > self.archive.max_total_bytes:
+            raise UsageError(
+                f"{self.archive.path}: member {self.name_in_zip!r} is larger than declared "
+                "(possible zip bomb)"
+            )
+        return chunk
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def _decode_text(data: bytes) -> str | None:
@@ -193,6 +241,26 @@ def _decode_text(data: bytes) -> str | None:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One thing the import could not take. ``kind`` is a catalog id
+    (``interchange.loss.<kind>``); ``name`` the source, code or note; ``detail``
+    data shown verbatim (a path, a count)."""
+
+    kind: str
+    name: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class QdpxContent:
+    """A read ``.qdpx``: the project, the warnings and the loss report."""
+
+    project: QdaProject
+    warnings: list[str]
+    losses: list[Loss]
 
 
 @dataclass
@@ -209,6 +277,14 @@ class _State:
     # note guid -> (kind, key) of the annotated object
     note_targets: dict[str, tuple[str, str]] = field(default_factory=dict)
     undefined_codes: set[str] = field(default_factory=set)
+    variables: dict[str, QdaVariable] = field(default_factory=dict)
+    cases: list[QdaCase] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+
+    def lose(self, kind: str, name: str, detail: str, message: str) -> None:
+        """Something in the file that will not be imported: listed, never dropped silently."""
+        self.losses.append(Loss(kind, name, detail))
+        self.warnings.append(message)
 
     def q(self, tag: str) -> str:
         return f"{{{self.ns}}}{tag}" if self.ns else tag
@@ -272,26 +348,147 @@ def _read_codes(
     return out
 
 
+def _candidates(path: str) -> tuple[list[str], bool]:
+    """Archive members a text path may mean, and whether it points outside the archive.
+
+    ``internal://x.txt`` is ``sources/x.txt``. Real tools also write a bare
+    ``x.txt`` or ``sources/x.txt`` (no scheme), or a ``relative://``/
+    ``absolute://``/file path whose file they nevertheless put in ``sources/``.
+    """
+    if path.startswith("internal://"):
+        return ["sources/" + path[len("internal://") :]], False
+    base = posixpath.basename(path.replace("\\", "/"))
+    if "://" in path or path.startswith("/") or _DRIVE.match(path):
+        return ["sources/" + base], True
+    rel = path.replace("\\", "/").lstrip("./")
+    return list(dict.fromkeys([rel, "sources/" + rel, "sources/" + base])), False
+
+
+def _find_member(state: _State, path: str) -> tuple[str | None, bool]:
+    names, outside = _candidates(path)
+    for name in names:
+        found = state.archive.find(name)
+        if found is not None:
+            return found, outside
+    return None, outside
+
+
+def _docx_text(state: _State, member: str) -> str | None:
+    """The text of a ``.docx`` rich-text source inside the archive (read in memory)."""
+    from groundcode.corpus.readers import _docx_lines
+    from groundcode.corpus.safezip import check_zip
+    from groundcode.corpus.text import normalise
+
+    data = state.archive.read(member)
+    try:
+        check_zip(io.BytesIO(data), ".docx")  # type: ignore[arg-type]
+        import docx
+
+        return normalise("\n".join(_docx_lines(docx.Document(io.BytesIO(data)))))
+    except Exception:  # noqa: BLE001 - a damaged rich-text file is one loss, not a failed import
+        return None
+
+
 def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
-    """The plain text of a TextSource or Note, or None (with a warning) if unreadable."""
+    """The plain text of a TextSource or Note, or None (with a loss) if unreadable.
+
+    An empty plain-text file beside a rich-text source (NVivo 15 writes those)
+    gives way to the rich text.
+    """
     path = element.get("plainTextPath")
     content = element.find(state.q("PlainTextContent"))
+    rich = element.get("richTextPath")
+    text: str | None = None
     if path:
-        if not path.startswith("internal://"):
-            state.warnings.append(f"{name}: text is outside the archive ({path!r}); skipped")
-            return None
-        member_name = "sources/" + path[len("internal://") :]
-        member = state.archive.find(member_name)
+        member, outside = _find_member(state, path)
         if member is None:
-            state.warnings.append(f"{name}: {member_name} is missing from the archive; skipped")
+            if not rich:
+                kind = "outside" if outside else "missing"
+                where = "is outside the archive" if outside else "is missing from the archive"
+                state.lose(kind, name, path, f"{name}: {path} {where}; skipped")
+                return None
+        else:
+            if outside:
+                state.warnings.append(
+                    f"{name}: {path} points outside the archive; read its file {member}"
+                )
+            text = _decode_text(state.archive.read(member))
+            if text is None:
+                state.lose(
+                    "undecodable", name, member, f"{name}: {member} is not UTF-8 text; skipped"
+                )
+                return None
+    elif content is not None:
+        text = content.text or ""
+    if (text is None or not text.strip()) and rich:
+        member, _outside = _find_member(state, rich)
+        if member is None:
+            if text is None:
+                state.lose(
+                    "missing",
+                    name,
+                    rich,
+                    f"{name}: no plain text (rich text only), and {rich} is missing from "
+                    "the archive; skipped",
+                )
+                return None
+            return text
+        if not member.lower().endswith(".docx"):
+            if text is None:
+                state.lose(
+                    "rich_text",
+                    name,
+                    member,
+                    f"{name}: no plain text (rich text only, {member} is not .docx); skipped",
+                )
+            return text
+        rich_text = _docx_text(state, member)
+        if rich_text is None:
+            state.lose(
+                "rich_text", name, member, f"{name}: {member} is not a readable .docx; skipped"
+            )
             return None
-        text = _decode_text(state.archive.read(member))
-        if text is None:
-            state.warnings.append(f"{name}: {member_name} is not UTF-8 text; skipped")
-        return text
-    if content is not None:
-        return content.text or ""
-    return None
+        state.warnings.append(
+            f"{name}: the plain text is {'empty' if text is not None else 'missing'}; "
+            f"read the rich text {member}"
+        )
+        return rich_text
+    return text
+
+
+def _parse_value(kind: str, raw: str) -> VariableValue | None:
+    raw = raw.strip()
+    try:
+        if kind == "IntegerValue":
+            return int(raw)
+        if kind == "FloatValue":
+            return float(Decimal(raw))
+        if kind == "BooleanValue":
+            return raw in ("true", "1")
+        if kind == "DateValue":
+            return datetime.combine(date.fromisoformat(raw), datetime.min.time())
+        if kind == "DateTimeValue":
+            return datetime.fromisoformat(raw)
+    except (ValueError, InvalidOperation):
+        return None
+    return raw
+
+
+def _read_values(state: _State, element: ET.Element) -> dict[str, VariableValue]:
+    """VariableValue children of a source or case, keyed by variable GUID."""
+    values: dict[str, VariableValue] = {}
+    for holder in element.findall(state.q("VariableValue")):
+        ref = holder.find(state.q("VariableRef"))
+        key = _guid(ref.get("targetGUID")) if ref is not None else ""
+        if not key:
+            continue
+        for child in holder:
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag.endswith("Value"):
+                value = _parse_value(tag, child.text or "")
+                if value is not None:
+                    values[key] = value
+    return values
 
 
 def _read_source(state: _State, element: ET.Element) -> None:
@@ -300,9 +497,12 @@ def _read_source(state: _State, element: ET.Element) -> None:
     label = f"source {name!r}"
     raw = _source_text(state, element, label)
     if raw is None:
-        if not element.get("plainTextPath") and element.find(state.q("PlainTextContent")) is None:
-            why = "rich text only" if element.get("richTextPath") else "no text at all"
-            state.warnings.append(f"{label}: no plain text ({why}); skipped")
+        if (
+            not element.get("plainTextPath")
+            and not element.get("richTextPath")
+            and element.find(state.q("PlainTextContent")) is None
+        ):
+            state.lose("no_text", name, "", f"{label}: no plain text (no text at all); skipped")
         return
     text, mapper = normalise_text(raw)
     if mapper.changed:
@@ -314,6 +514,7 @@ def _read_source(state: _State, element: ET.Element) -> None:
             name=name,
             text=text,
             description=(description_el.text or None) if description_el is not None else None,
+            values=_read_values(state, element),
         )
     )
     state.note_ref(element, "source", guid)
@@ -351,9 +552,12 @@ def _read_source(state: _State, element: ET.Element) -> None:
         if first_key is not None:
             state.note_ref(selection, "coding", first_key)
     if skipped:
-        state.warnings.append(
+        state.lose(
+            "selections",
+            name,
+            str(skipped),
             f"{label}: {skipped} selection(s) with positions outside the text (length "
-            f"{len(raw)}) or empty; skipped"
+            f"{len(raw)}) or empty; skipped",
         )
     if name_mismatch:
         state.warnings.append(
@@ -404,59 +608,141 @@ def _add_coding(
     return key
 
 
-def _read_project(archive: _Archive) -> tuple[QdaProject, list[str]]:
+def _events(archive: _Archive, member: str, label: str) -> Iterator[tuple[str, ET.Element]]:
+    """Start/end events of untrusted XML streamed from the archive: no DTD, no entities."""
+    stream = archive.open(member)
+    try:
+        events = safe_iterparse(
+            stream,
+            events=("start", "end"),
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=True,
+        )
+        while True:
+            try:
+                yield next(events)
+            except StopIteration:
+                return
+            except DefusedXmlException as exc:
+                raise UsageError(f"{label}: refused unsafe XML ({type(exc).__name__})") from None
+            except ET.ParseError as exc:
+                raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
+    finally:
+        stream.close()
+
+
+def _read_project(archive: _Archive) -> QdpxContent:
+    """Walk ``project.qde`` as a stream: each source is read, then cleared.
+
+    Only one ``TextSource`` subtree (with its selections) is in memory at a
+    time, so memory holds the plain results, not the document tree.
+    """
     member = archive.find("project.qde")
     if member is None:
         raise UsageError(f"{archive.path}: no project.qde at the root of the archive")
     label = f"{archive.path}: project.qde"
-    root = _parse_xml(archive.read(member), label)
-    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
-    if root.tag.rsplit("}", 1)[-1] != "Project":
-        raise UsageError(f"{label}: root element is not Project")
-    state = _State(ns=ns, archive=archive)
-    if ns != PROJECT_NS:
-        state.warnings.append(f"project.qde uses namespace {ns!r}, not {PROJECT_NS!r}")
-
-    users_el = root.find(state.q("Users"))
-    if users_el is not None:
-        for user in users_el.findall(state.q("User")):
-            guid = _guid(user.get("guid"))
-            if guid and guid not in state.users:
-                state.users[guid] = QdaUser(guid, user.get("name") or user.get("id") or guid)
-
-    codebook = root.find(state.q("CodeBook"))
-    codes_el = codebook.find(state.q("Codes")) if codebook is not None else None
-    top_codes = _read_codes(codes_el, ns, state.warnings, state.codes)
-    for code_el in root.iter(state.q("Code")):
-        state.note_ref(code_el, "code", _guid(code_el.get("guid")))
-
-    sources_el = root.find(state.q("Sources"))
-    if sources_el is not None:
-        for element in sources_el:
-            kind = element.tag.rsplit("}", 1)[-1]
-            if kind == "TextSource":
+    state: _State | None = None
+    root: ET.Element | None = None
+    top_codes: list[QdaCode] = []
+    notes_el: ET.Element | None = None
+    description: str | None = None
+    seen_sections: set[str] = set()
+    stack: list[ET.Element] = []
+    for event, element in _events(archive, member, label):
+        if event == "start":
+            if root is None:
+                root = element
+                ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+                if root.tag.rsplit("}", 1)[-1] != "Project":
+                    raise UsageError(f"{label}: root element is not Project")
+                state = _State(ns=ns, archive=archive)
+                if ns != PROJECT_NS:
+                    state.warnings.append(f"project.qde uses namespace {ns!r}, not {PROJECT_NS!r}")
+            stack.append(element)
+            continue
+        stack.pop()
+        assert state is not None and root is not None
+        depth = len(stack)
+        tag = element.tag.rsplit("}", 1)[-1]
+        if depth == 2 and stack[1].tag.rsplit("}", 1)[-1] == "Sources":
+            if tag == "TextSource":
                 _read_source(state, element)
             else:
-                what = _SKIPPED_KINDS.get(kind, kind)
-                state.warnings.append(
-                    f"{what} source {element.get('name') or element.get('guid')!r} is not "
-                    "supported; skipped with its codings"
+                what = _SKIPPED_KINDS.get(tag, tag)
+                name = element.get("name") or element.get("guid") or ""
+                state.lose(
+                    "unsupported",
+                    name,
+                    what,
+                    f"{what} source {name!r} is not supported; skipped with its codings",
                 )
+            element.clear()
+            stack[1].remove(element)
+            continue
+        if depth != 1:
+            continue
+        seen_sections.add(tag)
+        if tag == "Users":
+            for user in element.findall(state.q("User")):
+                guid = _guid(user.get("guid"))
+                if guid and guid not in state.users:
+                    state.users[guid] = QdaUser(guid, user.get("name") or user.get("id") or guid)
+        elif tag == "CodeBook":
+            codes_el = element.find(state.q("Codes"))
+            top_codes = _read_codes(codes_el, state.ns, state.warnings, state.codes)
+            for code_el in element.iter(state.q("Code")):
+                state.note_ref(code_el, "code", _guid(code_el.get("guid")))
+        elif tag == "Variables":
+            for var in element.findall(state.q("Variable")):
+                guid = _guid(var.get("guid"))
+                if guid:
+                    desc = var.find(state.q("Description"))
+                    state.variables[guid] = QdaVariable(
+                        guid,
+                        var.get("name") or guid,
+                        var.get("typeOfVariable") or "Text",
+                        (desc.text or None) if desc is not None else None,
+                    )
+        elif tag == "Cases":
+            for case in element.findall(state.q("Case")):
+                state.cases.append(
+                    QdaCase(
+                        _guid(case.get("guid")),
+                        case.get("name") or "",
+                        _read_values(state, case),
+                    )
+                )
+        elif tag == "Notes":
+            notes_el = element
+            continue  # resolved after the walk, once every target is known
+        elif tag == "Description":
+            description = element.text or None
+        elif tag == "NoteRef":
+            target = _guid(element.get("targetGUID"))
+            if target:
+                state.note_targets.setdefault(target, ("project", ""))
+        if tag != "Notes":
+            element.clear()
+            root.remove(element)
+    if state is None or root is None:
+        raise UsageError(f"{label}: malformed XML (no root element)")
     if state.undefined_codes:
-        state.warnings.append(
-            "codings refer to codes not defined in the codebook; skipped: "
-            + ", ".join(sorted(state.undefined_codes))
+        codes = ", ".join(sorted(state.undefined_codes))
+        state.lose(
+            "undefined_codes",
+            "",
+            codes,
+            "codings refer to codes not defined in the codebook; skipped: " + codes,
         )
+    coded = {c.code_key for c in state.codings}
     for code in iter_codes(top_codes):
-        if not code.codable and any(c.code_key == code.key for c in state.codings):
+        if not code.codable and code.key in coded:
             state.warnings.append(f"folder {code.name!r} is not codable but has codings")
-
-    description_el = root.find(state.q("Description"))
-    state.note_ref(root, "project", "")
-    notes = _read_notes(state, root)
+    notes = _read_notes(state, notes_el)
     for section in _IGNORED_SECTIONS:
-        if root.find(state.q(section)) is not None:
-            state.warnings.append(f"{section} are not imported")
+        if section in seen_sections:
+            state.lose("section", section, "", f"{section} are not imported")
     project = QdaProject(
         name=root.get("name") or "",
         origin=root.get("origin") or "",
@@ -465,13 +751,14 @@ def _read_project(archive: _Archive) -> tuple[QdaProject, list[str]]:
         sources=state.sources,
         codings=state.codings,
         notes=notes,
-        description=(description_el.text or None) if description_el is not None else None,
+        description=description,
+        variables=list(state.variables.values()),
+        cases=state.cases,
     )
-    return project, state.warnings
+    return QdpxContent(project, state.warnings, state.losses)
 
 
-def _read_notes(state: _State, root: ET.Element) -> list[QdaNote]:
-    notes_el = root.find(state.q("Notes"))
+def _read_notes(state: _State, notes_el: ET.Element | None) -> list[QdaNote]:
     if notes_el is None:
         return []
     present = {
@@ -508,15 +795,21 @@ def _read_notes(state: _State, root: ET.Element) -> list[QdaNote]:
     return notes
 
 
-def read_qdpx(
-    path: Path, *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
-) -> tuple[QdaProject, list[str]]:
-    """Read a REFI-QDA project archive safely; return the project and warnings."""
+def read_qdpx_content(path: Path, *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> QdpxContent:
+    """Read a REFI-QDA project archive safely: the project, warnings and losses."""
     archive = _Archive(Path(path), max_total_bytes)
     try:
         return _read_project(archive)
     finally:
         archive.close()
+
+
+def read_qdpx(
+    path: Path, *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES
+) -> tuple[QdaProject, list[str]]:
+    """Read a REFI-QDA project archive safely; return the project and warnings."""
+    content = read_qdpx_content(path, max_total_bytes=max_total_bytes)
+    return content.project, content.warnings
 
 
 def read_qdc(path: Path, *, max_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> list[QdaCode]:

@@ -7,32 +7,37 @@ LF-only texts; GUIDs derived with uuid5 from our own keys so repeated exports
 agree; one ``PlainTextSelection`` holding one ``Coding`` per coding; folders
 ``isCodable="false"``; memos as ``Note`` elements attached by ``NoteRef``.
 
-Everything is built in memory and validated first, then written to a temp
-file next to the target and renamed, so a failure never leaves half a file.
+Every reference is validated first; then ``project.qde`` is streamed in
+chunks straight into its zip entry (no element tree, so memory does not grow
+with the corpus), the texts follow, and the temp file next to the target is
+renamed over it, so a failure never leaves half a file. Variables carry
+values on sources and cases (groundcode's own facts travel that way).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
 import uuid
-import xml.etree.ElementTree as ET
 import zipfile
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from groundcode.errors import UsageError
 from groundcode.interchange.model import (
     NOTE_TARGET_KINDS,
+    VARIABLE_TYPES,
     OffsetMap,
     QdaCode,
     QdaCoding,
-    QdaNote,
     QdaProject,
+    QdaVariable,
+    VariableValue,
     iter_codes,
     normalise_text,
 )
@@ -54,7 +59,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]
 # Fixed zip timestamp: identical input gives byte-identical archives.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
-GUID_KINDS = ("user", "code", "source", "selection", "coding", "note")
+GUID_KINDS = ("user", "code", "source", "selection", "coding", "note", "variable", "case")
 
 
 def guid_for(kind: str, key: str) -> str:
@@ -75,15 +80,21 @@ def selection_name(selected: str) -> str:
     return selected[:NAME_PREFIX_CHARS] + "…"
 
 
-def format_datetime(value: datetime) -> str:
-    """xsd:dateTime in UTC with a ``Z``, whole seconds.
+def format_datetime(value: datetime, *, fraction: bool = False) -> str:
+    """xsd:dateTime in UTC with a ``Z``, whole seconds unless ``fraction``.
 
     Naive datetimes are taken as UTC (how the store keeps them); fractions
-    are dropped because some readers reject them.
+    are dropped from the standard attributes because some readers reject them,
+    and kept (microseconds) in groundcode's own variables, which need them.
     """
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
+    if fraction and value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def check_bmp(project: QdaProject) -> list[str]:
@@ -92,14 +103,17 @@ def check_bmp(project: QdaProject) -> list[str]:
     Positions are code points (REFI-QDA §10.2) but NVivo-style readers count
     UTF-16 units, so every coding after such a character shifts there. The
     format cannot fix that; the user should know before sharing the file.
+    (One regex scan per text, in C: the check must not cost a Python loop per
+    character on a corpus of millions.)
     """
     warnings: list[str] = []
     for source in project.sources:
-        astral = [i for i, ch in enumerate(source.text) if ord(ch) > 0xFFFF]
-        if astral:
+        first = _ASTRAL.search(source.text)
+        if first is not None:
+            count = len(_ASTRAL.findall(source.text))
             warnings.append(
-                f"source {source.name!r}: {len(astral)} character(s) outside the BMP "
-                f"(first at code point {astral[0]}); positions are code points, readers "
+                f"source {source.name!r}: {count} character(s) outside the BMP "
+                f"(first at code point {first.start()}); positions are code points, readers "
                 "counting UTF-16 units (NVivo) will shift codings after them"
             )
     return warnings
@@ -111,42 +125,76 @@ def _xml_text(value: str) -> str:
     return _XML_INVALID.sub("\ufffd", value)
 
 
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+)
+
+
+def _t(value: str) -> str:
+    """Element text, XML-safe and escaped (one C-level translate per value)."""
+    return _xml_text(value).translate(_TEXT_ESCAPES)
+
+
+def _a(value: str) -> str:
+    """An attribute value, XML-safe and escaped, without the quotes."""
+    return _xml_text(value).translate(_ATTR_ESCAPES)
+
+
+def _attrs(pairs: dict[str, str]) -> str:
+    return "".join(f' {k}="{_a(v)}"' for k, v in pairs.items())
+
+
+#: Characters that file systems or readers using a source name as a file name refuse.
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+_SAFE_NAME_MAX = 120
+
+
+def safe_source_name(name: str, fallback: str) -> str:
+    """A source name that readers may use as a file name (some do: a name holding
+    ``http://`` broke one). Slashes, colons and the other characters Windows
+    forbids become ``_``; blank names fall back; length is bounded."""
+    cleaned = _UNSAFE_NAME.sub("_", name).strip(" .")
+    if not cleaned:
+        cleaned = fallback
+    return cleaned[:_SAFE_NAME_MAX]
+
+
 @dataclass
-class _Export:
-    """The validated, serialised export before anything touches the disk."""
+class _Plan:
+    """What validation found: the normalised texts, offset maps and references."""
 
-    xml: bytes
-    files: dict[str, bytes] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-
-def _sub(parent: ET.Element, tag: str, ns: str = PROJECT_NS, **attrs: str) -> ET.Element:
-    # Tags stay unqualified in the tree: the root's ``xmlns`` attribute puts the
-    # whole document in the default namespace. (ElementTree's
-    # ``default_namespace`` option rejects unqualified attributes in 3.11.)
-    return ET.SubElement(parent, tag, attrs)
+    warnings: list[str]
+    texts: dict[str, str]
+    mappers: dict[str, OffsetMap]
+    codings_by_source: dict[str, list[QdaCoding]]
+    note_refs: dict[tuple[str, str], list[str]]
 
 
-def _root(tag: str, ns: str, **attrs: str) -> ET.Element:
-    return ET.Element(tag, {"xmlns": ns, **attrs})
+class _Guids:
+    """GUIDs per kind and key, computed once: a user or a code recurs on every coding."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], str] = {}
+
+    def __call__(self, kind: str, key: str) -> str:
+        found = self._cache.get((kind, key))
+        if found is None:
+            found = self._cache[(kind, key)] = guid_for(kind, key)
+        return found
 
 
-def _serialise(root: ET.Element) -> bytes:
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode")
-    return XML_DECLARATION + body.encode("utf-8") + b"\n"
-
-
-def _code_element(
-    parent: ET.Element,
+def _code_xml(
+    out: list[str],
     code: QdaCode,
-    ns: str,
     note_refs: dict[tuple[str, str], list[str]] | None,
     warnings: list[str],
+    depth: int,
 ) -> None:
+    pad = "\n" + "  " * depth
     attrs = {
         "guid": guid_for("code", code.key),
-        "name": _xml_text(code.name),
+        "name": code.name,
         "isCodable": "true" if code.codable else "false",
     }
     if code.color:
@@ -154,14 +202,19 @@ def _code_element(
             attrs["color"] = code.color
         else:
             warnings.append(f"code {code.name!r}: colour {code.color!r} is not #RRGGBB; left out")
-    element = _sub(parent, "Code", ns, **attrs)
+    refs = note_refs.get(("code", code.key), []) if note_refs is not None else []
+    if not (code.description or refs or code.children):
+        out.append(f"{pad}<Code{_attrs(attrs)}/>")
+        return
+    out.append(f"{pad}<Code{_attrs(attrs)}>")
+    inner = pad + "  "
     if code.description:
-        _sub(element, "Description", ns).text = _xml_text(code.description)
-    if note_refs is not None:
-        for note_guid in note_refs.get(("code", code.key), []):
-            _sub(element, "NoteRef", ns, targetGUID=note_guid)
+        out.append(f"{inner}<Description>{_t(code.description)}</Description>")
+    for note_guid in refs:
+        out.append(f'{inner}<NoteRef targetGUID="{note_guid}"/>')
     for child in code.children:
-        _code_element(element, child, ns, note_refs, warnings)
+        _code_xml(out, child, note_refs, warnings, depth + 1)
+    out.append(f"{pad}</Code>")
 
 
 def _check_unique(what: str, keys: list[str], fail: Callable[[str], UsageError]) -> None:
@@ -170,11 +223,8 @@ def _check_unique(what: str, keys: list[str], fail: Callable[[str], UsageError])
         raise fail(f"duplicate {what} key {duplicates[0]!r}")
 
 
-def _build(project: QdaProject, label: str) -> _Export:
-    """Validate the project and build project.qde plus the source files.
-
-    ``label`` names the output in error messages (one line naming the file).
-    """
+def _validate(project: QdaProject, label: str) -> _Plan:
+    """Check every reference before anything is written; ``label`` names the output."""
 
     def fail(message: str) -> UsageError:
         return UsageError(f"{label}: {message}")
@@ -184,11 +234,23 @@ def _build(project: QdaProject, label: str) -> _Export:
     codes_by_key = {code.key: code for code in all_codes}
     users = {user.key for user in project.users}
     sources = {source.key: source for source in project.sources}
+    variables = {v.key: v for v in project.variables}
     _check_unique("user", [u.key for u in project.users], fail)
     _check_unique("code", [c.key for c in all_codes], fail)
     _check_unique("source", [s.key for s in project.sources], fail)
     _check_unique("coding", [c.key for c in project.codings], fail)
     _check_unique("note", [n.key for n in project.notes], fail)
+    _check_unique("variable", [v.key for v in project.variables], fail)
+    for v in project.variables:
+        if v.type not in VARIABLE_TYPES:
+            raise fail(f"variable {v.name!r} has type {v.type!r}")
+    holders: list[tuple[str, dict[str, VariableValue]]] = [
+        (h.name, h.values) for h in project.sources
+    ] + [(c.name, c.values) for c in project.cases]
+    for holder_name, values in holders:
+        for key in values:
+            if key not in variables:
+                raise fail(f"{holder_name!r} has a value of unknown variable {key!r}")
     name_counts = Counter(code.name for code in all_codes)
     for name, count in sorted(name_counts.items()):
         if count > 1:
@@ -197,7 +259,6 @@ def _build(project: QdaProject, label: str) -> _Export:
                 "name (QualCoder) may merge them"
             )
 
-    # Normalised texts and offset maps, per source.
     texts: dict[str, str] = {}
     mappers: dict[str, OffsetMap] = {}
     for source in project.sources:
@@ -253,91 +314,170 @@ def _build(project: QdaProject, label: str) -> _Export:
         if key not in known[kind]:
             raise fail(f"note {note.key!r} refers to unknown {kind} {key!r}")
         note_refs.setdefault((kind, key), []).append(guid_for("note", note.key))
+    return _Plan(warnings, texts, mappers, codings_by_source, note_refs)
 
-    root = _root(
-        "Project", PROJECT_NS, name=_xml_text(project.name), origin=_xml_text(project.origin)
+
+def _value_xml(variable: QdaVariable, guid: str, value: VariableValue, pad: str) -> str:
+    kind = variable.type
+    if kind == "DateTime" and isinstance(value, datetime):
+        shown = format_datetime(value, fraction=True)
+    elif kind == "Date" and isinstance(value, datetime):
+        shown = value.date().isoformat()
+    elif kind == "Boolean":
+        shown = "true" if value else "false"
+    else:
+        shown = str(value)
+    return (
+        f'{pad}<VariableValue>{pad}  <VariableRef targetGUID="{guid}"/>'
+        f"{pad}  <{kind}Value>{_t(shown)}</{kind}Value>{pad}</VariableValue>"
+    )
+
+
+#: Characters written per chunk before it goes to the zip stream.
+_FLUSH_CHARS = 1 << 20
+
+
+def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes], object]) -> None:
+    """Stream ``project.qde`` to ``write`` in chunks: no tree, no full copy in memory."""
+    guid = _Guids()
+    out: list[str] = []
+    size = 0
+
+    def flush(force: bool = False) -> None:
+        nonlocal size
+        if out and (force or size >= _FLUSH_CHARS):
+            write("".join(out).encode("utf-8"))
+            out.clear()
+            size = 0
+
+    warnings = plan.warnings
+    note_refs = plan.note_refs
+    out.append(XML_DECLARATION.decode("ascii"))
+    out.append(
+        f'<Project xmlns="{PROJECT_NS}"'
+        + _attrs({"name": project.name, "origin": project.origin})
+        + ">"
     )
     if project.users:
-        users_el = _sub(root, "Users")
+        out.append("\n  <Users>")
         for user in project.users:
-            _sub(users_el, "User", guid=guid_for("user", user.key), name=_xml_text(user.name))
+            out.append(
+                f'\n    <User guid="{guid("user", user.key)}"' + _attrs({"name": user.name}) + "/>"
+            )
+        out.append("\n  </Users>")
     if project.codes:
-        codes_el = _sub(_sub(root, "CodeBook"), "Codes")
+        out.append("\n  <CodeBook>\n    <Codes>")
         for code in project.codes:
-            _code_element(codes_el, code, PROJECT_NS, note_refs, warnings)
+            _code_xml(out, code, note_refs, warnings, 3)
+        out.append("\n    </Codes>\n  </CodeBook>")
+    variables = {v.key: v for v in project.variables}
+    if project.variables:
+        out.append("\n  <Variables>")
+        for v in project.variables:
+            attrs = _attrs({"name": v.name, "typeOfVariable": v.type})
+            if v.description:
+                out.append(
+                    f'\n    <Variable guid="{guid("variable", v.key)}"{attrs}>'
+                    f"\n      <Description>{_t(v.description)}</Description>\n    </Variable>"
+                )
+            else:
+                out.append(f'\n    <Variable guid="{guid("variable", v.key)}"{attrs}/>')
+        out.append("\n  </Variables>")
+    if project.cases:
+        out.append("\n  <Cases>")
+        for case in project.cases:
+            out.append(f'\n    <Case guid="{guid("case", case.key)}"' + _attrs({"name": case.name}))
+            if case.values:
+                out.append(">")
+                for key, value in case.values.items():
+                    out.append(_value_xml(variables[key], guid("variable", key), value, "\n      "))
+                out.append("\n    </Case>")
+            else:
+                out.append("/>")
+        out.append("\n  </Cases>")
+    flush()
 
-    files: dict[str, bytes] = {}
     if project.sources:
-        sources_el = _sub(root, "Sources")
+        out.append("\n  <Sources>")
         for source in project.sources:
-            source_guid = guid_for("source", source.key)
-            text = texts[source.key]
-            mapper = mappers[source.key]
-            files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
-            source_el = _sub(
-                sources_el,
-                "TextSource",
-                guid=source_guid,
-                name=_xml_text(source.name),
-                plainTextPath=f"internal://{source_guid}.txt",
+            source_guid = guid("source", source.key)
+            text = plan.texts[source.key]
+            mapper = plan.mappers[source.key]
+            out.append(
+                f'\n    <TextSource guid="{source_guid}"'
+                + _attrs({"name": source.name})
+                + f' plainTextPath="internal://{source_guid}.txt">'
             )
             if source.description:
-                _sub(source_el, "Description").text = _xml_text(source.description)
-            for coding in codings_by_source[source.key]:
+                out.append(f"\n      <Description>{_t(source.description)}</Description>")
+            for coding in plan.codings_by_source[source.key]:
                 start, end = mapper(coding.start), mapper(coding.end)
                 if start >= end:
                     warnings.append(
                         f"coding {coding.key!r} in {source.name!r} covers only a line end; left out"
                     )
                     continue
-                user_guid = guid_for("user", coding.user_key)
-                attrs = {
-                    "guid": guid_for("selection", coding.key),
-                    "name": _xml_text(selection_name(text[start:end])),
-                    "startPosition": str(start),
-                    "endPosition": str(end),
-                    "creatingUser": user_guid,
-                }
-                coding_attrs = {"guid": guid_for("coding", coding.key), "creatingUser": user_guid}
-                if coding.created is not None:
-                    attrs["creationDateTime"] = format_datetime(coding.created)
-                    coding_attrs["creationDateTime"] = attrs["creationDateTime"]
-                selection_el = _sub(source_el, "PlainTextSelection", **attrs)
+                user_guid = guid("user", coding.user_key)
+                when = (
+                    f' creationDateTime="{format_datetime(coding.created)}"'
+                    if coding.created is not None
+                    else ""
+                )
+                out.append(
+                    f'\n      <PlainTextSelection guid="{guid_for("selection", coding.key)}"'
+                    f' name="{_a(selection_name(text[start:end]))}"'
+                    f' startPosition="{start}" endPosition="{end}"'
+                    f' creatingUser="{user_guid}"{when}>'
+                )
                 if coding.memo:
-                    _sub(selection_el, "Description").text = _xml_text(coding.memo)
-                coding_el = _sub(selection_el, "Coding", **coding_attrs)
-                _sub(coding_el, "CodeRef", targetGUID=guid_for("code", coding.code_key))
-                for note_guid in note_refs.get(("coding", coding.key), []):
-                    _sub(selection_el, "NoteRef", targetGUID=note_guid)
-            for note_guid in note_refs.get(("source", source.key), []):
-                _sub(source_el, "NoteRef", targetGUID=note_guid)
+                    out.append(f"\n        <Description>{_t(coding.memo)}</Description>")
+                out.append(
+                    f'\n        <Coding guid="{guid_for("coding", coding.key)}"'
+                    f' creatingUser="{user_guid}"{when}>'
+                    f'\n          <CodeRef targetGUID="{guid("code", coding.code_key)}"/>'
+                    "\n        </Coding>"
+                )
+                for note_guid in note_refs.get(("coding", coding.key), ()):
+                    out.append(f'\n        <NoteRef targetGUID="{note_guid}"/>')
+                out.append("\n      </PlainTextSelection>")
+            for note_guid in note_refs.get(("source", source.key), ()):
+                out.append(f'\n      <NoteRef targetGUID="{note_guid}"/>')
+            for key, value in source.values.items():
+                out.append(_value_xml(variables[key], guid("variable", key), value, "\n      "))
+            out.append("\n    </TextSource>")
+            size += len(text) // 8 + 64 * len(plan.codings_by_source[source.key]) + 256
+            flush()
+        out.append("\n  </Sources>")
 
     if project.notes:
-        notes_el = _sub(root, "Notes")
+        out.append("\n  <Notes>")
         for note in project.notes:
-            _note_element(notes_el, note)
+            note_attrs = {
+                "guid": guid("note", note.key),
+                "name": note.name,
+                "creatingUser": guid("user", note.user_key),
+            }
+            if note.created is not None:
+                note_attrs["creationDateTime"] = format_datetime(note.created)
+            out.append(
+                f"\n    <Note{_attrs(note_attrs)}>"
+                f"\n      <PlainTextContent>{_t(note.text)}</PlainTextContent>\n    </Note>"
+            )
+        out.append("\n  </Notes>")
     if project.description:
-        _sub(root, "Description").text = _xml_text(project.description)
-    for note_guid in note_refs.get(("project", ""), []):
-        _sub(root, "NoteRef", targetGUID=note_guid)
-    return _Export(xml=_serialise(root), files=files, warnings=warnings)
-
-
-def _note_element(parent: ET.Element, note: QdaNote) -> None:
-    attrs = {
-        "guid": guid_for("note", note.key),
-        "name": _xml_text(note.name),
-        "creatingUser": guid_for("user", note.user_key),
-    }
-    if note.created is not None:
-        attrs["creationDateTime"] = format_datetime(note.created)
-    note_el = _sub(parent, "Note", **attrs)
-    _sub(note_el, "PlainTextContent").text = _xml_text(note.text)
+        out.append(f"\n  <Description>{_t(project.description)}</Description>")
+    for note_guid in note_refs.get(("project", ""), ()):
+        out.append(f'\n  <NoteRef targetGUID="{note_guid}"/>')
+    out.append("\n</Project>\n")
+    flush(force=True)
 
 
 def build_project_xml(project: QdaProject) -> bytes:
     """The ``project.qde`` bytes the writer would put in the archive."""
-    return _build(project, "project.qde").xml
+    plan = _validate(project, "project.qde")
+    buffer = io.BytesIO()
+    _write_project_xml(project, plan, buffer.write)
+    return buffer.getvalue()
 
 
 def check_target(path: Path, *, force: bool) -> None:
@@ -378,11 +518,11 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _zip_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+def _zip_info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    return info
 
 
 def write_qdpx(project: QdaProject, path: Path) -> list[str]:
@@ -390,17 +530,21 @@ def write_qdpx(project: QdaProject, path: Path) -> list[str]:
 
     Raises UsageError (naming ``path``) when the data cannot be exported
     faithfully (dangling references, positions outside a text, coded folders).
+    ``project.qde`` is streamed straight into its zip entry, then each text.
     """
-    export = _build(project, str(path))
+    plan = _validate(project, str(path))
 
     def write(tmp: Path) -> None:
-        with zipfile.ZipFile(tmp, "w") as archive:
-            _zip_member(archive, "project.qde", export.xml)
-            for name, data in export.files.items():
-                _zip_member(archive, name, data)
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
+            info = _zip_info("project.qde")
+            with archive.open(info, "w", force_zip64=True) as stream:
+                _write_project_xml(project, plan, stream.write)
+            for source in project.sources:
+                name = f"sources/{guid_for('source', source.key)}.txt"
+                archive.writestr(_zip_info(name), plan.texts[source.key].encode("utf-8"))
 
     _atomic_write(Path(path), write)
-    return export.warnings
+    return plan.warnings
 
 
 def build_codebook_xml(codes: list[QdaCode], *, origin: str, label: str = "codebook.qdc") -> bytes:
@@ -409,11 +553,14 @@ def build_codebook_xml(codes: list[QdaCode], *, origin: str, label: str = "codeb
     if not all_codes:
         raise UsageError(f"{label}: the codebook has no codes; REFI-QDA needs at least one")
     _check_unique("code", [c.key for c in all_codes], lambda m: UsageError(f"{label}: {m}"))
-    root = _root("CodeBook", CODEBOOK_NS, origin=_xml_text(origin))
-    codes_el = _sub(root, "Codes", CODEBOOK_NS)
+    out = [
+        XML_DECLARATION.decode("ascii"),
+        f'<CodeBook xmlns="{CODEBOOK_NS}"' + _attrs({"origin": origin}) + ">\n  <Codes>",
+    ]
     for code in codes:
-        _code_element(codes_el, code, CODEBOOK_NS, None, [])
-    return _serialise(root)
+        _code_xml(out, code, None, [], 2)
+    out.append("\n  </Codes>\n</CodeBook>\n")
+    return "".join(out).encode("utf-8")
 
 
 def write_qdc(codes: list[QdaCode], path: Path, *, origin: str) -> None:
