@@ -28,6 +28,7 @@ from groundcode.store.access import (
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.lookup import document_by_number
 from groundcode.store.seed import CONSENSUS
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
@@ -464,9 +465,7 @@ class AnalysisService:
         actor = self.ctx.actor
 
         def _do(s: Session) -> int:
-            doc = s.execute(select(Document).where(Document.number == document)).scalars().first()
-            if doc is None:
-                raise NotFound(f"no document {document}")
+            doc = document_by_number(s, document)
             pas = (
                 s.execute(
                     select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)

@@ -105,19 +105,9 @@ def codebook_create(
     definition: Annotated[str | None, typer.Option(help="A short definition.")] = None,
 ) -> None:
     """Create a concept or a category at any level."""
-    cb = state(ctx).open().codebook
-    if level == "concept":
-        cb.create_concept(name, category=parent, definition=definition)
-    elif level == "category":
-        cb.create_category(name, number=number, main=parent, definition=definition)
-    elif level in ("main", "main_category"):
-        cb.create_main_category(name, number=number, relation_class=parent, definition=definition)
-    elif level in ("relation", "relation_class"):
-        cb.create_relation_class(name, definition=definition)
-    else:
-        raise UsageError(
-            f"unknown level '{level}' (concept, category, main_category, relation_class)"
-        )
+    state(ctx).open().codebook.create(
+        level, name, parent=parent, number=number, definition=definition
+    )
     typer.echo(f"created {level} {name}")
 
 

@@ -53,11 +53,9 @@ from sqlalchemy import update as sql_update
 from sqlmodel import Session, col, func, select
 
 from groundcode.coding.codebook_yaml import (
-    NODE_KINDS,
     CategorySpec,
     CodebookSpec,
     ConceptSpec,
-    EdgeSpec,
     MainCategorySpec,
     NodeRef,
     RelationClassSpec,
@@ -81,6 +79,9 @@ from groundcode.coding.views import (
     ModelView,
     RelationClassView,
 )
+from groundcode.domain.levels import CHILD, HIERARCHY, LEVELS, NODE_KINDS, parse_level, spec
+from groundcode.domain.model import Edge
+from groundcode.domain.vocab import Level, NodeKind
 from groundcode.errors import NotFound, PermissionDenied, UsageError
 from groundcode.store.access import readable_coder_ids, require_lead
 from groundcode.store.audit import record
@@ -105,56 +106,25 @@ HOLDING_CONCEPT = "未分类"
 
 Row = Concept | Category | MainCategory | RelationClass
 
-TABLES: dict[str, type[Any]] = {
-    "concept": Concept,
-    "category": Category,
-    "main_category": MainCategory,
-    "relation_class": RelationClass,
+# The hierarchy's table (``domain.levels``) bound to the store's classes.
+_CLASSES: dict[str, type[Any]] = {
+    cls.__tablename__: cls for cls in (Concept, Category, MainCategory, RelationClass)
 }
+TABLES: dict[str, type[Any]] = {s.level: _CLASSES[s.table] for s in HIERARCHY}
 # level -> (parent level, the column holding the parent's id)
 PARENTS: dict[str, tuple[str, str]] = {
-    "concept": ("category", "category_id"),
-    "category": ("main_category", "main_category_id"),
-    "main_category": ("relation_class", "relation_class_id"),
+    s.level: (s.parent, s.parent_column)
+    for s in HIERARCHY
+    if s.parent is not None and s.parent_column is not None
 }
-CHILDREN: dict[str, str] = {parent: child for child, (parent, _) in PARENTS.items()}
-WORDS: dict[str, str] = {
-    "concept": "concept",
-    "category": "category",
-    "main_category": "main category",
-    "relation_class": "relation class",
-    "core": "core category",
-}
-ALIASES: dict[str, str] = {
-    "concept": "concept",
-    "concepts": "concept",
-    "code": "concept",
-    "初始概念": "concept",
-    "概念": "concept",
-    "category": "category",
-    "categories": "category",
-    "initial": "category",
-    "初步范畴": "category",
-    "main": "main_category",
-    "main_category": "main_category",
-    "main-category": "main_category",
-    "主范畴": "main_category",
-    "relation": "relation_class",
-    "relation_class": "relation_class",
-    "relation-class": "relation_class",
-    "class": "relation_class",
-    "关系类别": "relation_class",
-}
+CHILDREN: dict[str, str] = {str(k): str(v) for k, v in CHILD.items()}
+WORDS: dict[str, str] = {**{s.level: s.en for s in HIERARCHY}, NodeKind.CORE: "core category"}
+WORDS[Level.CATEGORY] = "category"
 
 
 def normalise_level(level: str) -> str:
     """Accept the level names users type (``main``, ``主范畴``) and return the canonical one."""
-    found = ALIASES.get(level.strip().lower())
-    if found is None:
-        raise UsageError(
-            f"unknown level '{level}' (expected one of: concept, category, main, relation_class)"
-        )
-    return found
+    return parse_level(level)
 
 
 def _order_key(row: Row) -> tuple[int, int]:
@@ -205,12 +175,9 @@ class _Book:
         ] + self.concepts.get(None, [])
 
     def node_names(self, core: str | None) -> dict[str, set[str]]:
-        return {
-            "core": {core} if core else set(),
-            "relation_class": set(self.by_name["relation_class"]),
-            "main_category": set(self.by_name["main_category"]),
-            "category": set(self.by_name["category"]),
-        }
+        names: dict[str, set[str]] = {NodeKind.CORE: {core} if core else set()}
+        names.update({kind: set(self.by_name[kind]) for kind in NODE_KINDS[1:]})
+        return names
 
 
 @dataclass
@@ -286,7 +253,7 @@ class CodebookService:
     def _snap(self, session: Session, level: str, row: Any) -> dict[str, Any]:
         """What the audit log keeps of an item."""
         out: dict[str, Any] = {"name": row.name, "definition": row.definition}
-        if level in ("category", "main_category"):
+        if spec(level).numbered:
             out["number"] = row.number
         if level in PARENTS:
             out[PARENTS[level][0]] = self._parent_name(session, level, row)
@@ -476,10 +443,7 @@ class CodebookService:
             )
             for rc in book.rcs
         )
-        edges = tuple(
-            EdgeSpec(NodeRef(e.from_kind, e.from_name), NodeRef(e.to_kind, e.to_name), e.label)
-            for e in self._edge_rows(session)
-        )
+        edges = tuple(_edge(e) for e in self._edge_rows(session))
         header_raw = get_setting(session, "codebook_header")
         header = tuple(json.loads(header_raw)) if header_raw else ()
         return CodebookSpec(
@@ -637,10 +601,7 @@ class CodebookService:
             None,
             after={
                 "source": source,
-                **{
-                    level: vars(counters[level].frozen())
-                    for level in ("relation_class", "main_category", "category", "concept")
-                },
+                **{level: vars(counters[level].frozen()) for level in reversed(LEVELS)},
                 "edges": vars(edge_counts.frozen()),
                 "settings": changed_settings,
             },
@@ -788,7 +749,7 @@ class CodebookService:
         }
         if level in PARENTS:
             values[PARENTS[level][1]] = parent_id
-        if level in ("category", "main_category"):
+        if spec(level).numbered:
             values["number"] = clean_text(number)
         if level == "concept":
             values["created_by"] = self.actor
@@ -863,6 +824,31 @@ class CodebookService:
             return RelationClassView(row.id, row.name, row.definition, (), 0)
 
         return self.ctx.db.run(work)
+
+    def create(
+        self,
+        level: str,
+        name: str,
+        *,
+        parent: str | None = None,
+        number: str | None = None,
+        definition: str | None = None,
+    ) -> ConceptView | CategoryView | MainCategoryView | RelationClassView:
+        """Create an item at any level the user named (``main``, ``主范畴``, ...).
+
+        The one dispatch the CLI and the TUI share; ``number`` applies to the
+        numbered levels, ``parent`` to the levels that have one.
+        """
+        lvl = parse_level(level)
+        if lvl == Level.CONCEPT:
+            return self.create_concept(name, category=parent, definition=definition)
+        if lvl == Level.CATEGORY:
+            return self.create_category(name, number=number, main=parent, definition=definition)
+        if lvl == Level.MAIN_CATEGORY:
+            return self.create_main_category(
+                name, number=number, relation_class=parent, definition=definition
+            )
+        return self.create_relation_class(name, definition=definition)
 
     def rename(self, level: str, old: str, new: str) -> None:
         """Rename an item; model edges that name it follow, the audit log keeps the old name."""
@@ -945,7 +931,7 @@ class CodebookService:
     def renumber(self, level: str) -> dict[str, str]:
         """Number categories or main categories 1..n as the tree reads; returns name -> number."""
         level = normalise_level(level)
-        if level not in ("category", "main_category"):
+        if not spec(level).numbered:
             raise UsageError(f"only categories and main categories have numbers, not {level}")
 
         def work(session: Session) -> dict[str, str]:
@@ -1390,9 +1376,12 @@ def _edge_dict(e: ModelEdge) -> dict[str, Any]:
 
 def _edge_view(e: ModelEdge, *, dangling: bool) -> EdgeView:
     assert e.id is not None
-    return EdgeView(
-        e.id, e.from_kind, e.from_name, e.to_kind, e.to_name, e.label, e.position, dangling
-    )
+    return EdgeView(e.id, _edge(e), e.position, dangling)
+
+
+def _edge(e: ModelEdge) -> Edge:
+    """The domain edge a row stores."""
+    return Edge(NodeRef(e.from_kind, e.from_name), NodeRef(e.to_kind, e.to_name), e.label)
 
 
 def _dangling(e: ModelEdge, names: dict[str, set[str]]) -> bool:

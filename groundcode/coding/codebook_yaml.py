@@ -29,15 +29,18 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from groundcode.domain.levels import NODE_KINDS
+from groundcode.domain.model import Edge, NodeRef
+from groundcode.domain.vocab import NodeKind
 from groundcode.errors import UsageError
 
 NULL_TAG = "tag:yaml.org,2002:null"
-NODE_KINDS: tuple[str, ...] = ("core", "relation_class", "main_category", "category")
+# The words for a model node's kind in messages ("a main category").
 KIND_WORDS: dict[str, str] = {
-    "core": "the core category",
-    "relation_class": "a relation class",
-    "main_category": "a main category",
-    "category": "an initial category",
+    NodeKind.CORE: "the core category",
+    NodeKind.RELATION_CLASS: "a relation class",
+    NodeKind.MAIN_CATEGORY: "a main category",
+    NodeKind.CATEGORY: "an initial category",
 }
 GENERATED_MARK = "groundcode codebook:"
 
@@ -71,22 +74,8 @@ class RelationClassSpec:
     main_categories: tuple[MainCategorySpec, ...] = ()
 
 
-@dataclass(frozen=True)
-class NodeRef:
-    """A model node: ``kind`` is one of ``NODE_KINDS``."""
-
-    kind: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.name}"
-
-
-@dataclass(frozen=True)
-class EdgeSpec:
-    source: NodeRef
-    target: NodeRef
-    label: str | None = None
+# A model edge in a file is the one model-edge type of the domain.
+EdgeSpec = Edge
 
 
 @dataclass(frozen=True)
@@ -121,10 +110,10 @@ class CodebookSpec:
     def node_names(self) -> dict[str, set[str]]:
         """Names per model-node kind, for resolving edge endpoints."""
         return {
-            "core": {self.core_category} if self.core_category else set(),
-            "relation_class": {rc.name for rc in self.relation_classes},
-            "main_category": {m.name for m in self.main_categories()},
-            "category": {c.name for c in self.categories()},
+            NodeKind.CORE: {self.core_category} if self.core_category else set(),
+            NodeKind.RELATION_CLASS: {rc.name for rc in self.relation_classes},
+            NodeKind.MAIN_CATEGORY: {m.name for m in self.main_categories()},
+            NodeKind.CATEGORY: {c.name for c in self.categories()},
         }
 
 

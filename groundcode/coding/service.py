@@ -29,6 +29,10 @@ from groundcode.coding.records import (
     MemoView,
     UndoResult,
 )
+from groundcode.domain.errors import BadDocNumber
+from groundcode.domain.levels import HIERARCHY, parse_level
+from groundcode.domain.values import DocNumber, normalise_number
+from groundcode.domain.vocab import CODING_CHANGES, PERSON_ROLES, MemoTarget
 from groundcode.errors import NotFound, PermissionDenied, UsageError
 from groundcode.store.access import (
     blind_active,
@@ -40,6 +44,7 @@ from groundcode.store.access import (
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.lookup import document_by_number
 from groundcode.store.seed import CONSENSUS
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
@@ -58,26 +63,29 @@ from groundcode.store.tables import (
 if TYPE_CHECKING:
     import pandas as pd
 
-ROLES = ("coder", "lead")
-MEMO_KINDS = (
-    "project",
-    "document",
-    "concept",
-    "category",
-    "main_category",
-    "relation_class",
-    "coding",
-)
-CODING_ACTIONS = ("coding.apply", "coding.remove", "coding.span")
+ROLES: tuple[str, ...] = PERSON_ROLES
+MEMO_KINDS: tuple[str, ...] = tuple(MemoTarget)
+CODING_ACTIONS: tuple[str, ...] = CODING_CHANGES
 MAX_SNIPPET = 4000
+_LEVEL_TABLES: dict[str, type[Any]] = {
+    s.level: t
+    for s in HIERARCHY
+    for t in (Concept, Category, MainCategory, RelationClass)
+    if t.__tablename__ == s.table
+}
 
 
-def _doc(s: Session, number: str) -> Document:
-    num = str(number).strip().replace(" ", "")
-    doc = s.execute(select(Document).where(Document.number == num)).scalars().first()
-    if doc is None:
-        raise NotFound(f"no document {num}")
-    return doc
+def _doc(s: Session, number: DocNumber | str) -> Document:
+    return document_by_number(s, number)
+
+
+def _stored_number(text: str) -> str:
+    """A file's document number in stored form; text that is no number stays as it is,
+    so the row is reported as naming an unknown document."""
+    try:
+        return normalise_number(text)
+    except BadDocNumber:
+        return str(text).strip()
 
 
 def _passage_of(s: Session, doc_id: int, start: int, end: int) -> Passage | None:
@@ -587,7 +595,7 @@ class CodingService:
                 where.append(f"c.coder_id IN {id_list(visible)}")
             if document:
                 where.append("d.number = ?")
-                params.append(str(document).replace(" ", ""))
+                params.append(normalise_number(document))
             if concept:
                 where.append("k.name = ?")
                 params.append(concept)
@@ -665,12 +673,7 @@ class CodingService:
             if c is None or (visible is not None and c.coder_id not in visible):
                 raise NotFound(f"no coding {target}")
             return c.id
-        table = {
-            "concept": Concept,
-            "category": Category,
-            "main_category": MainCategory,
-            "relation_class": RelationClass,
-        }[kind]
+        table = _LEVEL_TABLES[kind]
         row = s.execute(select(table).where(table.name == str(target))).scalars().first()  # type: ignore[attr-defined]
         if row is None:
             raise NotFound(f"no {kind.replace('_', ' ')} named '{target}'")
@@ -694,10 +697,13 @@ class CodingService:
                 entity_id=m.id,
                 after={"kind": kind, "target": tid},
             )
+            shown = None if target is None else str(target)
+            if kind == MemoTarget.DOCUMENT and target is not None:
+                shown = normalise_number(str(target))
             return MemoView(
                 m.id,
                 kind,
-                None if target is None else str(target),
+                shown,
                 me.name,
                 text,  # type: ignore[arg-type]
                 m.created_at,
@@ -874,7 +880,7 @@ class CodingService:
                     f"{where}: blind mode: only {name} or a lead may import {name}'s codings"
                 )
         # Every referenced document and its passages, fetched in bulk.
-        numbers = sorted({r["document"].replace(" ", "") for _, r in rows})
+        numbers = sorted({_stored_number(r["document"]) for _, r in rows})
         docs: dict[str, tuple[int, int]] = {}
         for lo in range(0, len(numbers), 5000):
             for did, num, length in s.execute(
@@ -909,7 +915,7 @@ class CodingService:
         for lineno, r in rows:
             where = f"{path}: row {lineno}"
             cd = coders[r.get("coder") or default_coder or ""]
-            number = r["document"].replace(" ", "")
+            number = _stored_number(r["document"])
             if number not in docs:
                 raise UsageError(f"{where}: unknown document '{r['document']}'")
             did, length = docs[number]
@@ -1175,14 +1181,5 @@ class CodingService:
 
 
 def _level_column(level: str) -> str:
-    cols = {
-        "concept": "concept",
-        "category": "category",
-        "main": "main_category",
-        "main_category": "main_category",
-        "relation": "relation_class",
-        "relation_class": "relation_class",
-    }
-    if level not in cols:
-        raise UsageError(f"--level must be concept, category or main, not '{level}'")
-    return cols[level]
+    """The codings-frame column of a level the user named (``main``, ``主范畴``, ...)."""
+    return str(parse_level(level))

@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Protocol, TypeVar
 
+from groundcode.domain.levels import LEVELS as _LEVELS
+from groundcode.domain.model import Edge
+
 
 class _Named(Protocol):
     @property
@@ -19,7 +22,7 @@ class _Named(Protocol):
 
 _T = TypeVar("_T", bound=_Named)
 
-LEVELS: tuple[str, ...] = ("concept", "category", "main_category", "relation_class")
+LEVELS: tuple[str, ...] = tuple(_LEVELS)
 
 
 @dataclass(frozen=True)
@@ -113,18 +116,35 @@ def _one(items: Iterator[_T], name: str, what: str) -> _T:
 
 @dataclass(frozen=True)
 class EdgeView:
+    """A stored model edge: the domain ``Edge`` with its row id, place and health."""
+
     id: int
-    from_kind: str
-    from_name: str
-    to_kind: str
-    to_name: str
-    label: str | None
+    edge: Edge
     position: int
     dangling: bool  # an endpoint names a node that no longer exists
 
+    @property
+    def from_kind(self) -> str:
+        return self.edge.source.kind
+
+    @property
+    def from_name(self) -> str:
+        return self.edge.source.name
+
+    @property
+    def to_kind(self) -> str:
+        return self.edge.target.kind
+
+    @property
+    def to_name(self) -> str:
+        return self.edge.target.name
+
+    @property
+    def label(self) -> str | None:
+        return self.edge.label
+
     def describe(self) -> str:
-        label = f" [{self.label}]" if self.label else ""
-        return f"{self.from_kind}:{self.from_name} -> {self.to_kind}:{self.to_name}{label}"
+        return self.edge.describe()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +30,11 @@ from groundcode.corpus.views import (
     SourceTypeView,
     SplitReport,
 )
-from groundcode.errors import NotFound, UsageError
+from groundcode.domain.values import DocNumber
+from groundcode.errors import UsageError
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.lookup import document_by_number
 from groundcode.store.search_tokens import bigrams, query_bigrams
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
@@ -60,7 +61,6 @@ EXCLUSION_KINDS = (
 )
 ROW_FORMATS = {".csv", ".xlsx", ".jsonl"}
 SEGMENT_MODES = ("paragraph", "sentence", "whole")
-NUMBER_RE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
 
 def _file_hash(path: Path) -> str:
@@ -290,15 +290,8 @@ class CorpusService:
         return self.ctx.db.run(_write)
 
     # -- reading ---------------------------------------------------------
-    def _doc_by_number(self, s: Session, number: str) -> Document:
-        m = NUMBER_RE.match(str(number))
-        if not m:
-            raise UsageError(f"'{number}' is not a document number (expected T-N, e.g. 2-5)")
-        norm = f"{int(m.group(1))}-{int(m.group(2))}"
-        doc = s.exec(select(Document).where(Document.number == norm)).scalars().first()  # type: ignore[call-overload]
-        if doc is None:
-            raise NotFound(f"no document {norm}")
-        return doc
+    def _doc_by_number(self, s: Session, number: DocNumber | str) -> Document:
+        return document_by_number(s, number)
 
     def document(self, number: str) -> DocumentView:
         with self.ctx.db.read() as s:

@@ -96,3 +96,10 @@ class ProblemFound(GroundcodeError):
     exit_code: ClassVar[int] = 1
     what: str
     detail: str = ""
+
+
+@dataclass(eq=False)
+class BadDocNumber(GroundcodeError):
+    """Text that is not a document number ``T-N`` (``text`` as the user gave it)."""
+
+    text: str

@@ -25,10 +25,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from groundcode.domain.levels import CHILD, PARENT, SPECS, TOP_DOWN, spec
 from groundcode.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, project_of
-from groundcode.tui.i18n import tr
+from groundcode.tui.i18n import language, tr
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
 
@@ -42,24 +43,19 @@ if TYPE_CHECKING:
     )
     from groundcode.project import Project
 
-# Levels of the codebook service, top to bottom, and the parent of each.
-LEVELS = ("relation_class", "main_category", "category", "concept")
-PARENT_OF = {"concept": "category", "category": "main_category", "main_category": "relation_class"}
-CHILD_OF = {parent: child for child, parent in PARENT_OF.items()}
+# Levels of the codebook, top to bottom, and the parent of each (``domain.levels``).
+LEVELS: tuple[str, ...] = tuple(s.level for s in TOP_DOWN)
+PARENT_OF: dict[str, str] = {str(k): str(v) for k, v in PARENT.items()}
+CHILD_OF: dict[str, str] = {str(k): str(v) for k, v in CHILD.items()}
 GROUP = "group"
 ROOT = "root"
 
 
 def level_word(level: str) -> str:
     """The user's word for a level, in the interface language."""
-    words = {
-        "concept": tr("初始概念", "concept"),
-        "category": tr("初步范畴", "initial category"),
-        "main_category": tr("主范畴", "main category"),
-        "relation_class": tr("关系类别", "relation class"),
-        GROUP: tr("分组", "group"),
-        ROOT: tr("编码本", "codebook"),
-    }
+    if level in SPECS:
+        return spec(level).word(language())
+    words = {GROUP: tr("分组", "group"), ROOT: tr("编码本", "codebook")}
     return words.get(level, level)
 
 
@@ -655,14 +651,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
             return
 
         def create(p: Project) -> str:
-            if level == "concept":
-                p.codebook.create_concept(name, category=parent)
-            elif level == "category":
-                p.codebook.create_category(name, main=parent)
-            elif level == "main_category":
-                p.codebook.create_main_category(name, relation_class=parent)
-            else:
-                p.codebook.create_relation_class(name)
+            p.codebook.create(level, name, parent=parent)
             return tr(f"已新建「{name}」", f"Created '{name}'")
 
         self.change(create, (level, name))
