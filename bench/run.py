@@ -1,72 +1,125 @@
-"""Measure SPEC §8's budgets on the reference large project and print a table.
+"""Measure SPEC §8's budgets on the reference large project, each beside the machine's limit.
 
-    python bench/run.py [--data bench/data] [--skip-build] [--only NAME,...]
+    python bench/run.py [--data bench/data] [--skip-build] [--only STEP,...]
 
-Builds the data with ``bench/make_corpus.py`` when missing, then a project
-``bench/data/bench.db`` from it, and times each operation through the same
-service calls the CLI and the TUI make. Memory figures are peak resident set
-sizes of child processes. Numbers are informational: tests never assert on
-time (DEVELOPERS.md rule 4).
+Builds the data with ``bench/make_corpus.py`` when missing, then the project
+``bench/data/bench.db`` from it through the same service calls the CLI and
+the TUI make. Every step runs in a fresh interpreter (``--step NAME``), so the
+peak memory printed beside it (VmHWM) is that step's own; every limit
+(``bench/limits.py``: the minimal program doing the same work on the same data)
+runs in another. Small operations are medians of repeated runs: the machine is
+shared. Numbers are informational: tests never assert on time.
+
+Steps: build, import_comments, import_codings, search, pages, coding,
+open_document, segments_xlsx, tables, qdpx, agreement, saturation, tui,
+growth (and, on request, dedup and words). Steps of other benchmark modules
+(``bench/bench_qdpx.py``, ``bench_agreement.py``, ``bench_saturation.py``)
+run when the module exists; each offers ``measure(db) -> rows``, a row being
+``(operation, value, unit, goal)`` or a dict with those keys and optionally
+``limit`` (seconds) and ``hwm_mb``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
-import resource
-import subprocess
+import shutil
+import sqlite3
+import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-RESULTS: list[tuple[str, str, str, str]] = []
+from bench.common import emit, median_time, once, run_child, vmhwm_mb  # noqa: E402
 
-
-def record(name: str, value: float, unit: str, budget: str) -> None:
-    shown = (
-        f"{value:.3f}"
-        if unit == "s"
-        else (f"{value:.1f}" if isinstance(value, float) else str(value))
-    )
-    RESULTS.append((name, shown, unit, budget))
-    print(f"  {name}: {shown} {unit} (budget {budget})", flush=True)
-
-
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    best = float("inf")
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def child(code: str) -> dict[str, Any]:
-    """Run ``code`` in a fresh interpreter; it prints one JSON object; peak RSS is added."""
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-2000:])
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
-    return data
+Row = dict[str, Any]
+STEPS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {}
+DEFAULT = [
+    "build",
+    "import_comments",
+    "import_codings",
+    "search",
+    "pages",
+    "coding",
+    "open_document",
+    "segments_xlsx",
+    "tables",
+    "qdpx",
+    "agreement",
+    "saturation",
+    "tui",
+    "growth",
+]
+OPTIONAL = ["dedup", "words"]
+EXTERNAL = {
+    "qdpx": "bench.bench_qdpx",
+    "agreement": "bench.bench_agreement",
+    "saturation": "bench.bench_saturation",
+    "words": "bench.bench_words",
+    "tui": "bench.bench_tui",
+}
+GB = "≤ 1 GB"
 
 
-def build(data: Path, db: Path) -> None:
+def step(name: str) -> Callable[[Callable[[argparse.Namespace], list[Row]]], Any]:
+    def deco(fn: Callable[[argparse.Namespace], list[Row]]) -> Any:
+        STEPS[name] = fn
+        return fn
+
+    return deco
+
+
+def row(
+    name: str,
+    value: float,
+    unit: str = "s",
+    goal: str = "",
+    limit: dict[str, Any] | None = None,
+    hwm: float | None = None,
+) -> Row:
+    """One table row; ``limit`` names a ``bench/limits.py`` run whose time is the limit."""
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "goal": goal,
+        "limit_of": limit,
+        "hwm_mb": hwm,
+    }
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data)
+
+
+def snapshot(db: Path, out: Path) -> None:
+    """Copy a project file after folding its WAL in, so the copy is complete on its own."""
+    con = sqlite3.connect(str(db))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(out) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(db, out)
+
+
+# -- building the reference project ---------------------------------------
+@step("build")
+def build_base(args: argparse.Namespace) -> list[Row]:
+    """Project, coders, codebook and the 2,000 long documents: ``base.db``."""
     from groundcode.project import Project
 
+    data = data_dir(args)
+    db = data / "base.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     with Project.create(db, name="bench") as p:
@@ -75,162 +128,530 @@ def build(data: Path, db: Path) -> None:
         lead.coding.add_coder("coder_a")
         lead.coding.add_coder("coder_b")
         lead.codebook.import_yaml(data / "codebook.yaml")
-        t, _ = timed(
+        t, _ = once(
             lambda: lead.corpus.import_files(
                 [data / "documents.jsonl"], type=2, segment="paragraph"
             )
         )
-        record("import 2,000 long documents (jsonl)", t, "s", "-")
-    code = (
-        "import json,time,resource\n"
-        "from groundcode.project import Project\n"
-        f"p=Project.open({str(db)!r}, user='lead')\n"
-        "t=time.perf_counter()\n"
-        f"p.corpus.import_files([{str(data / 'comments.csv')!r}], type=4)\n"
-        "t=time.perf_counter()-t\n"
-        "print(json.dumps({'t':t,'rss':__import__('bench.bench_tui', fromlist=['x']).peak_rss_mb()}))\n"
-    )
-    r = child(code)
-    record("import 100k comments from CSV", r["t"], "s", "<= 15 s")
-    with Project.open(db, user="lead") as p:
-        t, n = timed(lambda: p.corpus.build_search_index())
-        record(f"build the search index after import ({n:,} passages)", t, "s", "- (background)")
-        t, res = timed(lambda: p.coding.import_csv(data / "codings.csv"))
-        record(f"import {res.codings:,} codings from CSV (one transaction)", t, "s", "-")
-        p.corpus.split()
+    return [row("import 2,000 long documents (jsonl)", t, hwm=vmhwm_mb())]
 
 
-def run(db: Path, only: set[str] | None) -> None:
+@step("import_comments")
+def import_comments(args: argparse.Namespace) -> list[Row]:
     from groundcode.project import Project
 
-    def want(name: str) -> bool:
-        return only is None or name in only
-
-    if want("dedup"):
-        code = (
-            "import json,time,resource\n"
-            "from groundcode.project import Project\n"
-            f"p=Project.open({str(db)!r}, user='lead')\n"
-            "t=time.perf_counter()\n"
-            "r=p.corpus.dedup(dry_run=True)\n"
-            "t=time.perf_counter()-t\n"
-            "print(json.dumps({'t':t,'groups':len(r.groups),'rss':__import__('bench.bench_tui', fromlist=['x']).peak_rss_mb()}))\n"
-        )
-        r = child(code)
-        record(
-            f"near-duplicate pass over all documents ({r['groups']} groups)", r["t"], "s", "<= 60 s"
-        )
-        record("near-duplicate pass, peak memory", r["rss"], "MB", "<= 2048 MB")
+    data = data_dir(args)
+    db = data / "comments.db"
+    snapshot(data / "base.db", db)
     with Project.open(db, user="lead") as p:
-        if want("search"):
-            for term in ("红码", "健康码互认", "数据共享平台"):
-                t, res = timed(lambda term=term: p.corpus.search(term, limit=50), repeat=3)
-                record(f"corpus search '{term}' ({res.total:,} hits)", t, "s", "<= 0.2 s")
-        if want("agree"):
-            t, res = timed(lambda: p.analysis.agreement(coders=["coder_a", "coder_b"]), repeat=2)
-            record(f"agree, 2 coders, passage unit ({res.n_units:,} units)", t, "s", "<= 2 s")
-            # The same per-code kappas by a plain loop of scikit-learn over dense 0/1 columns.
-            import numpy as np
-            from sklearn.metrics import cohen_kappa_score
+        t, rep = once(lambda: p.corpus.import_files([data / "comments.csv"], type=4))
+    n = sum(f.documents for f in rep.files)
+    return [
+        row(
+            f"import {n:,} comments from CSV (one file, all-or-nothing)",
+            t,
+            goal="≤ 3x limit, " + GB,
+            limit={"name": "import_comments", "db": str(data / "base.db")},
+            hwm=vmhwm_mb(),
+        )
+    ]
 
-            data = res.to_json()
-            rows = data["per_code"]
-            t0 = time.perf_counter()
-            for r in rows:
-                n = r["both"] + r["a_only"] + r["b_only"] + r["neither"]
-                a = np.zeros(n, dtype=np.int8)
-                b = np.zeros(n, dtype=np.int8)
-                a[: r["both"] + r["a_only"]] = 1
-                b[: r["both"]] = 1
-                b[r["both"] + r["a_only"] : r["both"] + r["a_only"] + r["b_only"]] = 1
-                cohen_kappa_score(a, b)
-            loop = time.perf_counter() - t0
-            from groundcode.analysis.agreement_core import compute_agreement
 
-            with (
-                p.db.read() as s
-            ):  # the service's own data preparation, to time the statistics alone
-                picked = p.analysis._pick_coders(s, ["coder_a", "coder_b"])  # noqa: SLF001
-                frame = p.analysis._coded_frame(s, [c.id for c in picked], "all")  # noqa: SLF001
-                long_rows = p.analysis._passage_units(s, frame, picked, "concept")  # noqa: SLF001
-            t0 = time.perf_counter()
-            compute_agreement(long_rows, coders=["coder_a", "coder_b"])
-            stats_only = time.perf_counter() - t0
-            record("  of which the statistics (all codes at once)", stats_only, "s", "-")
-            record("  the same per-code kappas by a scikit-learn loop", loop, "s", "-")
-            record("  vectorised statistics vs. the loop, speed-up", loop / stats_only, "x", "-")
-        if want("saturation"):
-            t, _ = timed(lambda: p.analysis.saturation(coder="coder_a"), repeat=2)
-            record("saturation (holdout test + curve)", t, "s", "<= 2 s")
-        if want("export"):
-            import tempfile
+@step("import_codings")
+def import_codings(args: argparse.Namespace) -> list[Row]:
+    """Codings into a copy of ``comments.db``; then the search index and split: ``bench.db``."""
+    from groundcode.project import Project
 
-            with tempfile.TemporaryDirectory() as tmp:
-                t, _ = timed(
-                    lambda: p.exports.tables(fmt="xlsx", out_dir=Path(tmp) / "t", coder="coder_a")
+    data = data_dir(args)
+    work = data / "work.db"
+    snapshot(data / "comments.db", work)
+    with Project.open(work, user="lead") as p:
+        t, res = once(lambda: p.coding.import_csv(data / "codings.csv"))
+        hwm = vmhwm_mb()
+        t_index, n = once(lambda: p.corpus.build_search_index())
+        p.corpus.split()
+    p.close()
+    snapshot(work, data / "bench.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    return [
+        row(
+            f"import {res.codings:,} codings from CSV (one transaction)",
+            t,
+            goal="≤ 3x limit, " + GB,
+            limit={"name": "import_codings", "db": str(data / "comments.db")},
+            hwm=hwm,
+        ),
+        row(f"build the search index ({n:,} passages, background in the TUI)", t_index),
+    ]
+
+
+# -- reading ---------------------------------------------------------------
+def bench_db(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db else data_dir(args) / "bench.db"
+
+
+@step("search")
+def search(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    db = bench_db(args)
+    out = []
+    with Project.open(db, user="lead") as p:
+        for term, goal in (("红码", "≤ 0.05 s"), ("健康码互认", "≤ 0.05 s"), ("数据共享平台", "")):
+            t, res = median_time(lambda term=term: p.corpus.search(term, limit=50), repeat=7)
+            out.append(
+                row(
+                    f"search '{term}': count and first page ({res.total:,} hits)",
+                    t,
+                    goal=goal,
+                    limit={"name": "search", "db": str(db), "arg": term},
                 )
-                record("all tables to xlsx", t, "s", "<= 5 s")
-                t, _ = timed(lambda: p.interchange.export_qdpx(Path(tmp) / "p.qdpx"))
-                record("whole project to .qdpx", t, "s", "-")
-        if want("coding"):
-            a = p.as_user("coder_a")
-            t, _ = timed(lambda: a.coding.apply("4-99999", "概念001", passage=1), repeat=1)
-            t2, _ = timed(lambda: a.coding.apply("2-1999", "概念002", passage=3), repeat=1)
-            record("apply one coding (service call, committed)", max(t, t2), "s", "<= 0.05 s")
-            t, _ = timed(lambda: a.coding.document_codings("2-1999"), repeat=3)
-            record("read a long document's codings", t, "s", "-")
-            t, _ = timed(lambda: p.coding.cooccurrence(coders=["coder_a"]))
-            record("co-occurrence matrix (coder_a, 300 concepts)", t, "s", "-")
-            t, _ = timed(lambda: p.coding.frequencies(by="type", coders=["coder_a"]))
-            record("code frequencies by source type", t, "s", "-")
-    if want("tui"):
-        try:
-            from bench.bench_tui import measure
+            )
+    out[-1]["hwm_mb"] = vmhwm_mb()
+    return out
 
-            for name, value, unit, budget in measure(db):
-                record(name, value, unit, budget)
-        except ImportError as exc:
-            print(f"  (TUI benchmark unavailable: {exc})")
-    if want("words"):
-        try:
-            from bench.bench_words import measure as measure_words
 
-            for name, value, unit, budget in measure_words(db):
-                record(name, value, unit, budget)
-        except ImportError as exc:
-            print(f"  (words benchmark unavailable: {exc})")
+def page_figures(p: Any, concept: str = "概念010") -> dict[str, tuple[float, int]]:
+    """Median time of each paged list's first page, and the size of the list it pages."""
+    out: dict[str, tuple[float, int]] = {}
+    coding = p.coding
+    if hasattr(coding, "segments_page"):
+        t, _ = median_time(lambda: coding.segments_page(concept, limit=50), repeat=21)
+        out["segments"] = (t, coding.segments_count(concept))
+    else:
+        t, df = median_time(lambda: coding.codings(concept=concept).head(50), repeat=3)
+        out["segments"] = (t, len(df))
+    if hasattr(p.corpus, "documents_page"):
+        t, _ = median_time(lambda: p.corpus.documents_page(limit=50), repeat=21)
+        out["documents"] = (t, p.corpus.documents_count())
+    else:
+        t, df = median_time(lambda: p.corpus.documents().head(50), repeat=3)
+        out["documents"] = (t, len(df))
+    if hasattr(coding, "codings_page"):
+        t, _ = median_time(lambda: coding.codings_page(limit=50), repeat=21)
+        out["codings"] = (t, coding.codings_count())
+    else:
+        t, df = median_time(lambda: coding.codings().head(50), repeat=3)
+        out["codings"] = (t, len(df))
+    if hasattr(coding, "memos_page"):
+        t, _ = median_time(lambda: coding.memos_page(limit=50), repeat=21)
+        out["memos"] = (t, len(coding.memos()))
+    else:
+        t, df = median_time(lambda: coding.memos().head(50), repeat=3)
+        out["memos"] = (t, len(df))
+    return out
+
+
+def count_figures(p: Any, concept: str = "概念010") -> list[Row]:
+    """The separate counts a screen shows beside its first page."""
+    out = []
+    if hasattr(p.coding, "segments_count"):
+        t, n = median_time(lambda: p.coding.segments_count(concept), repeat=21)
+        out.append(row(f"count of a code's segments ({n:,})", t, goal="≤ 0.02 s"))
+    if hasattr(p.corpus, "documents_count"):
+        t, n = median_time(lambda: p.corpus.documents_count(), repeat=21)
+        out.append(row(f"count of documents ({n:,})", t, goal="≤ 0.02 s"))
+    if hasattr(p.coding, "codings_count"):
+        t, n = median_time(lambda: p.coding.codings_count(), repeat=11)
+        out.append(row(f"count of codings ({n:,}, an index count: grows)", t))
+    return out
+
+
+def disagreement_figure(p: Any) -> tuple[float, int] | None:
+    analysis = p.analysis
+    if not hasattr(analysis, "disagreements_page"):
+        return None
+    result = analysis.agreement(coders=["coder_a", "coder_b"])
+    t, pg = median_time(lambda: analysis.disagreements_page(result=result, limit=50), repeat=21)
+    return t, pg.total
+
+
+def ensure_memos(p: Any, n: int = 300) -> None:
+    """Give the project some coding memos so the memo page has rows (idempotent)."""
+    if len(p.coding.memos()) >= n:
+        return
+    a = p.as_user("coder_a")
+    for i in range(n):
+        a.coding.add_memo("document", f"4-{i + 1}", f"备忘{i}：健康码互认的讨论")
+
+
+@step("pages")
+def pages(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    db = bench_db(args)
+    with Project.open(db, user="lead") as p:
+        ensure_memos(p)
+        figs = page_figures(p)
+        counts = count_figures(p)
+        dis = disagreement_figure(p)
+    labels = {
+        "segments": ("a code's first page of segments (概念010, 50 of {n:,})", "segments"),
+        "documents": ("documents list, first page (50 of {n:,})", "documents"),
+        "codings": ("codings list, first page (50 of {n:,})", "codings"),
+        "memos": ("memos list, first page (50 of {n:,})", "memos"),
+    }
+    out = [
+        row(
+            label.format(n=figs[key][1]),
+            figs[key][0],
+            goal="≤ 0.02 s",
+            limit={"name": "page", "db": str(db), "what": what},
+        )
+        for key, (label, what) in labels.items()
+    ]
+    if dis is not None:
+        out.append(
+            row(
+                f"disagreements list, first page (50 of {dis[1]:,})",
+                dis[0],
+                goal="≤ 0.02 s",
+                limit={"name": "page", "db": str(db), "what": "passages"},
+            )
+        )
+    out.extend(counts)
+    out[-1]["hwm_mb"] = vmhwm_mb()
+    return out
+
+
+def coding_p50(p: Any, n: int = 60, base: int = 60_000) -> float:
+    """p50 of one committed coding through the service (passage form, distinct comments)."""
+    a = p.as_user("coder_a")
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        a.coding.apply(f"4-{base + i}", f"概念{1 + i % 300:03d}", passage=1)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[5:])
+
+
+def open_document_time(p: Any, number: str = "2-1500") -> float:
+    """A document and its codings, as the coding screen reads them."""
+    a = p.as_user("coder_a")
+
+    def run() -> Any:
+        a.corpus.document(number)
+        return a.coding.document_codings(number)
+
+    t, _ = median_time(run, repeat=21)
+    return t
+
+
+def scratch(db: Path) -> tuple[tempfile.TemporaryDirectory[str], Path]:
+    tmp = tempfile.TemporaryDirectory(dir=db.parent)
+    out = Path(tmp.name) / "scratch.db"
+    snapshot(db, out)
+    return tmp, out
+
+
+@step("coding")
+def coding(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    db = bench_db(args)
+    tmp, work = scratch(db)
+    with tmp, Project.open(work, user="lead") as p:
+        t = coding_p50(p)
+    return [
+        row(
+            "one committed coding, service call (p50 of 55)",
+            t,
+            goal="≤ 0.001 s",
+            limit={"name": "coding", "db": str(db)},
+            hwm=vmhwm_mb(),
+        )
+    ]
+
+
+@step("open_document")
+def open_document(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    db = bench_db(args)
+    with Project.open(db, user="lead") as p:
+        t = open_document_time(p)
+    return [
+        row(
+            "open a long document with its codings (service)",
+            t,
+            goal="≤ 0.05 s",
+            limit={"name": "open_document", "db": str(db), "arg": "2-1500"},
+            hwm=vmhwm_mb(),
+        )
+    ]
+
+
+@step("segments_xlsx")
+def segments_xlsx(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    db = bench_db(args)
+    with Project.open(db, user="lead") as p, tempfile.TemporaryDirectory() as tmp:
+        t, _ = once(lambda: p.exports.segments(Path(tmp) / "s.xlsx", coders=["coder_a"]))
+    return [
+        row(
+            "export segments to xlsx (coder_a, ~200k rows)",
+            t,
+            goal="≤ 3x limit, " + GB,
+            limit={"name": "segments_xlsx", "db": str(db), "arg": "coder_a"},
+            hwm=vmhwm_mb(),
+        )
+    ]
+
+
+@step("tables")
+def tables(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    db = bench_db(args)
+    with Project.open(db, user="lead") as p, tempfile.TemporaryDirectory() as tmp:
+        t, _ = once(lambda: p.exports.tables(fmt="xlsx", out_dir=Path(tmp) / "t", coder="coder_a"))
+    return [row("all paper tables to xlsx", t, goal="≤ 5 s", hwm=vmhwm_mb())]
+
+
+@step("dedup")
+def dedup(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    with Project.open(bench_db(args), user="lead") as p:
+        t, r = once(lambda: p.corpus.dedup(dry_run=True))
+    return [
+        row(
+            f"near-duplicate pass over all documents ({len(r.groups)} groups)",
+            t,
+            goal="≤ 60 s",
+            hwm=vmhwm_mb(),
+        )
+    ]
+
+
+def external(module: str) -> Callable[[argparse.Namespace], list[Row]]:
+    def run(args: argparse.Namespace) -> list[Row]:
+        mod = importlib.import_module(module)
+        out = []
+        for r in mod.measure(bench_db(args)):
+            if isinstance(r, dict):
+                out.append(
+                    row(
+                        r["name"],
+                        r["value"],
+                        r.get("unit", "s"),
+                        r.get("goal", ""),
+                        hwm=r.get("hwm_mb"),
+                    )
+                    | {"limit_value": r.get("limit")}
+                )
+            else:
+                name, value, unit, goal = r
+                out.append(row(name, value, unit, goal))
+        if out and out[-1]["hwm_mb"] is None:
+            out[-1]["hwm_mb"] = vmhwm_mb()
+        return out
+
+    return run
+
+
+for _name, _module in EXTERNAL.items():
+    if _name not in STEPS:
+        STEPS[_name] = external(_module)
+
+
+@step("tui")
+def tui(args: argparse.Namespace) -> list[Row]:
+    from bench.bench_tui import measure
+
+    out = []
+    for name, value, unit, goal in measure(bench_db(args)):
+        r = row(name, value, unit, goal)
+        if name.startswith("TUI start"):
+            r["limit_of"] = {"name": "tui_start", "db": str(bench_db(args))}
+            r["goal"] = "≤ 0.8 s"
+        if unit == "MB":
+            r = row(name, value, unit, goal, hwm=value)
+        out.append(r)
+    return out
+
+
+# -- growth: the same small operations at 1k, 10k and 100k comments ---------
+@step("growth")
+def growth(args: argparse.Namespace) -> list[Row]:
+    """Paged lists, one coding and opening a document at three project sizes."""
+    data = data_dir(args)
+    sizes: list[tuple[str, Path]] = []
+    for scale, label in ((0.01, "1k"), (0.1, "10k")):
+        folder = data / f"growth-{label}"
+        db = folder / "bench.db"
+        if not db.exists():
+            run_child(
+                [
+                    "bench/run.py",
+                    "--step",
+                    "growth_build",
+                    "--data",
+                    str(folder),
+                    "--scale",
+                    str(scale),
+                ]
+            )
+        sizes.append((label, db))
+    sizes.append(("100k", bench_db(args)))
+    figures: dict[str, dict[str, float]] = {}
+    for label, db in sizes:
+        figures[label] = run_child(["bench/run.py", "--step", "growth_measure", "--db", str(db)])
+    out = []
+    keys = [k for k in figures["100k"] if k != "hwm_mb"]
+    for key in keys:
+        vals = [figures[label][key] for label, _ in sizes]
+        ratio = max(vals) / max(min(vals), 1e-9)
+        shown = " / ".join(f"{v * 1000:.2f}" for v in vals)
+        verdict = "flat" if ratio <= 1.5 else "grows"
+        print(f"  growth {key}: {shown} ms at 1k / 10k / 100k -> {ratio:.2f}x ({verdict})")
+        out.append(
+            row(
+                f"growth of {key}, 1k / 10k / 100k comments: {shown} ms ({verdict})",
+                ratio,
+                "x",
+                "≤ 1.5x",
+            )
+        )
+    return out
+
+
+@step("growth_build")
+def growth_build(args: argparse.Namespace) -> list[Row]:
+    from bench.make_corpus import make
+
+    folder = data_dir(args)
+    make(folder, scale=args.scale)
+    for name in ("build", "import_comments", "import_codings"):
+        STEPS[name](args)
+    return []
+
+
+@step("growth_measure")
+def growth_measure(args: argparse.Namespace) -> list[Row]:
+    from groundcode.project import Project
+
+    db = bench_db(args)
+    tmp, work = scratch(db)
+    res: dict[str, float] = {}
+    with tmp, Project.open(work, user="lead") as p:
+        ensure_memos(p, 60)
+        for key, (t, _n) in page_figures(p).items():
+            res[f"{key} page"] = t
+        dis = disagreement_figure(p)
+        if dis is not None:
+            res["disagreements page"] = dis[0]
+        n_comments = p.corpus.count()
+        res["one coding"] = coding_p50(p, n=40, base=max(1, n_comments // 4))
+        res["open document"] = open_document_time(p, "2-5")
+    print(json.dumps(res))
+    return [{"raw": res}]
+
+
+# -- the driver ------------------------------------------------------------
+def run_limit(spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    cmd = ["-m", "bench.limits", spec["name"], "--db", spec["db"], "--data", str(args.data)]
+    if spec.get("what"):
+        cmd += ["--what", spec["what"]]
+    if spec.get("arg"):
+        cmd += ["--arg", spec["arg"]]
+    return run_child(cmd)
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+    if unit == "x":
+        return f"{value:.2f}x"
+    return f"{value:.0f} {unit}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "bench" / "data")
+    ap.add_argument("--db", default=None)
     ap.add_argument("--skip-build", action="store_true")
-    ap.add_argument(
-        "--only",
-        default=None,
-        help="comma-separated: dedup,search,agree,saturation,export,coding,tui,words",
-    )
+    ap.add_argument("--only", default=None, help="comma-separated step names")
+    ap.add_argument("--step", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = ap.parse_args()
+
+    if args.step:  # a child: run one step, print its rows
+        if args.step == "growth_measure":
+            growth_measure(args)
+            return
+        emit({"rows": STEPS[args.step](args)})
+        return
+
     data: Path = args.data
     if not (data / "comments.csv").exists():
         from bench.make_corpus import make
 
         print("generating the reference data ...", flush=True)
         make(data)
-    db = data / "bench.db"
-    if not args.skip_build or not db.exists():
-        print("building the project ...", flush=True)
-        build(data, db)
-    only = set(args.only.split(",")) if args.only else None
-    run(db, only)
+    names = args.only.split(",") if args.only else list(DEFAULT)
+    if args.skip_build and not args.only:
+        names = [n for n in names if n not in ("build", "import_comments", "import_codings")]
+    rows: list[Row] = []
+    limit_cache: dict[str, dict[str, Any]] = {}
+    for name in names:
+        module = EXTERNAL.get(name)
+        if module and name != "tui" and importlib.util.find_spec(module) is None:
+            print(f"[{name}] skipped: {module} does not exist yet", flush=True)
+            continue
+        print(f"[{name}] ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            result = run_child(
+                ["bench/run.py", "--step", name, "--data", str(data)]
+                + (["--db", args.db] if args.db else [])
+            )
+        except RuntimeError as exc:
+            print(f"[{name}] failed: {exc}", flush=True)
+            continue
+        step_hwm = result["hwm_mb"]
+        for r in result["rows"]:
+            if r.get("hwm_mb") is None and r is result["rows"][-1]:
+                r["hwm_mb"] = step_hwm
+            spec = r.get("limit_of")
+            if spec:
+                key = json.dumps(spec, sort_keys=True)
+                if key not in limit_cache:
+                    try:
+                        limit_cache[key] = run_limit(spec, args)
+                    except RuntimeError as exc:
+                        print(f"  limit {spec['name']} failed: {exc}", flush=True)
+                        limit_cache[key] = {}
+                r["limit_value"] = limit_cache[key].get("t")
+            lim = r.get("limit_value")
+            ratio = f"{r['value'] / lim:.1f}x" if lim else "-"
+            hwm = f"{r['hwm_mb']:.0f} MB" if r.get("hwm_mb") else ""
+            print(
+                f"  {r['name']}: {fmt(r['value'], r['unit'])}"
+                f" | limit {fmt(lim, 's') if lim else '-'} | {ratio} | {hwm} | goal {r['goal'] or '-'}",
+                flush=True,
+            )
+            rows.append(r)
+        print(f"[{name}] done in {time.perf_counter() - t0:.0f} s", flush=True)
+
     print()
-    print("| operation | measured | unit | budget |\n|---|---|---|---|")
-    for name, value, unit, budget in RESULTS:
-        print(f"| {name} | {value} | {unit} | {budget} |")
-    print(
-        f"\n(peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
-        f"{os.cpu_count()} cores)"
-    )
+    print("| operation | figure | limit | ratio | peak memory | goal |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        lim = r.get("limit_value")
+        limit_text = fmt(lim, "s") if lim else ""
+        ratio_text = f"{r['value'] / lim:.1f}x" if lim else ""
+        hwm_text = f"{r['hwm_mb']:.0f} MB" if r.get("hwm_mb") else ""
+        print(
+            f"| {r['name']} | {fmt(r['value'], r['unit'])} | {limit_text} | {ratio_text} | "
+            f"{hwm_text} | {r['goal']} |"
+        )
+    print(f"\n({os.cpu_count()} cores; medians of repeated runs for the small operations)")
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from groundcode.analysis.saturation import NodeRow, SaturationReport, holdout_test
+from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.errors import NotFound, PermissionDenied, UsageError
 from groundcode.store.access import (
     blind_active,
@@ -38,6 +39,7 @@ from groundcode.store.tables import (
     Coding,
     Concept,
     Document,
+    ImportBatch,
     MainCategory,
     Passage,
     RelationClass,
@@ -97,6 +99,8 @@ class ReconcileReport:
 class AnalysisService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # The last result paged by ``disagreements_page`` and its units in number order.
+        self._dis_order: tuple[AgreementResult, list[Any]] | None = None
 
     # -- who may see what ------------------------------------------------
     def _blind_basis(self, s: Session) -> str | None:
@@ -349,6 +353,88 @@ class AnalysisService:
             key=lambda d: (int(d.document.split("-")[0]), int(d.document.split("-")[1]), d.passage)
         )
         return out
+
+    def disagreements_page(
+        self,
+        *,
+        result: AgreementResult,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> Page[Disagreement]:
+        """Rows ``offset`` .. ``offset + limit`` of ``disagreements(result=...)``, same order.
+
+        The units are put in number order once per result without reading their
+        text (within a source type passage ids follow document numbers, so the key
+        is the type of the passage's import batch, then the passage id); each page
+        then reads its own passages only.
+        """
+        check_window(offset, limit)
+        cached = self._dis_order
+        if cached is None or cached[0] is not result:
+            cached = (result, self._order_units(result))
+            self._dis_order = cached
+        ordered = cached[1]
+        window = ordered[offset : offset + limit]
+        ids = [int(u) for u, _ in window]
+        with self.ctx.db.read() as s:
+            found = {
+                pid: (number, idx, text)
+                for pid, number, idx, text in s.execute(
+                    select(Passage.id, Document.number, Passage.idx, Passage.text)
+                    .join(Document, Document.id == Passage.document_id)
+                    .where(Passage.id.in_(ids))  # type: ignore[union-attr]
+                ).all()
+            }
+        decided = self._decisions() if window else {}
+        items = []
+        for unit_id, codes in window:
+            number, idx, text = found[int(unit_id)]
+            items.append(
+                Disagreement(
+                    number,
+                    idx,
+                    text,
+                    {k: list(v) for k, v in codes.items()},
+                    decided.get((number, idx)),
+                )
+            )
+        return Page(tuple(items), offset, limit, len(ordered) > offset + limit)
+
+    def _order_units(self, result: AgreementResult) -> list[Any]:
+        """``result.disagreements`` in (source type, passage id) order, i.e. number order."""
+        import numpy as np
+
+        units = list(result.disagreements)
+        if not units:
+            return []
+        # Each import is one transaction, so its documents and their passages have
+        # contiguous ids: a few (first passage id, type) ranges type every passage.
+        with self.ctx.db.read() as s:
+            bounds: list[tuple[int, int]] = []
+            for batch_id, type_id in s.execute(
+                select(ImportBatch.id, ImportBatch.source_type_id)
+            ).all():
+                first_doc = s.execute(
+                    select(Document.id)
+                    .where(Document.batch_id == batch_id)
+                    .order_by(Document.id)
+                    .limit(1)
+                ).scalar()
+                if first_doc is None:
+                    continue
+                first_pas = s.execute(
+                    select(func.min(Passage.id)).where(Passage.document_id == first_doc)
+                ).scalar()
+                if first_pas is not None:
+                    bounds.append((int(first_pas), int(type_id)))
+        bounds.sort()
+        starts = np.array([b for b, _ in bounds], dtype=np.int64)
+        types = np.array([t for _, t in bounds], dtype=np.int64)
+        pids = np.array([int(u) for u, _ in units], dtype=np.int64)
+        pos = np.searchsorted(starts, pids, side="right") - 1
+        unit_type = types[np.clip(pos, 0, len(types) - 1)]
+        order = np.lexsort((pids, unit_type))
+        return [units[i] for i in order.tolist()]
 
     def _decisions(self) -> dict[tuple[str, int], str]:
         with self.ctx.db.read() as s:

@@ -30,7 +30,9 @@ from groundcode.coding.records import (
     UndoResult,
 )
 from groundcode.domain.errors import BadDocNumber
+from groundcode.domain.errors import NotFound as DomainNotFound
 from groundcode.domain.levels import HIERARCHY, parse_level
+from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
 from groundcode.domain.vocab import CODING_CHANGES, PERSON_ROLES, MemoTarget
 from groundcode.errors import NotFound, PermissionDenied, UsageError
@@ -58,6 +60,7 @@ from groundcode.store.tables import (
     Memo,
     Passage,
     RelationClass,
+    SourceType,
 )
 
 if TYPE_CHECKING:
@@ -630,6 +633,110 @@ class CodingService:
         frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")
         return frame
 
+    # -- paged reads (screens): a page costs the same at any project size --------
+    def segments_page(
+        self,
+        concept: str,
+        *,
+        coders: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> Page[CodingView]:
+        """Rows ``offset`` .. ``offset + limit`` of ``codings(concept=...)``, in the same order.
+
+        Reads at most ``offset + limit + 1`` codings per coder and source type
+        through the (coder, concept, document, start) index instead of building
+        the whole frame, so the first page does not grow with the project.
+        """
+        check_window(offset, limit)
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            con = find_concept(s, clean_name(concept))
+            if con is None:
+                raise DomainNotFound("concept", concept)
+            coder_ids = (
+                visible if visible is not None else list(s.execute(select(Coder.id)).scalars())
+            )
+            found = _ordered_codings(
+                s,
+                offset + limit + 1,
+                [[Coding.coder_id == cid, Coding.concept_id == con.id] for cid in coder_ids],
+            )
+            return _page(s, found, offset, limit)
+
+    def segments_count(self, concept: str, *, coders: Sequence[str] | None = None) -> int:
+        """How many codings ``segments_page`` pages through (one index range count)."""
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            con = find_concept(s, clean_name(concept))
+            if con is None:
+                raise DomainNotFound("concept", concept)
+            q = select(func.count()).select_from(Coding).where(Coding.concept_id == con.id)
+            if visible is not None:
+                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
+            return int(s.execute(q).scalar() or 0)
+
+    def codings_page(
+        self,
+        *,
+        coders: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> Page[CodingView]:
+        """Rows ``offset`` .. ``offset + limit`` of ``codings()``, in the same order."""
+        check_window(offset, limit)
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            coder_ids = (
+                visible if visible is not None else list(s.execute(select(Coder.id)).scalars())
+            )
+            found = _ordered_codings(
+                s, offset + limit + 1, [[Coding.coder_id == cid] for cid in coder_ids]
+            )
+            return _page(s, found, offset, limit)
+
+    def codings_count(self, *, coders: Sequence[str] | None = None) -> int:
+        """How many codings ``codings_page`` pages through (an index count: grows with codings)."""
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            q = select(func.count()).select_from(Coding)
+            if visible is not None:
+                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
+            return int(s.execute(q).scalar() or 0)
+
+    def memos_page(
+        self, *, kind: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
+    ) -> Page[MemoView]:
+        """Rows ``offset`` .. ``offset + limit`` of ``memos(kind=...)``, in the same order."""
+        check_window(offset, limit)
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor)
+            q = select(Memo).order_by(Memo.created_at, Memo.id)
+            if kind:
+                q = q.where(Memo.target_kind == kind)
+            if visible is not None:
+                names = list(
+                    s.execute(select(Coder.name).where(Coder.id.in_(visible))).scalars()  # type: ignore[union-attr]
+                )
+                q = q.where(Memo.author.in_(names))  # type: ignore[attr-defined]
+            rows = list(s.execute(q.offset(offset).limit(limit + 1)).scalars())
+            more = len(rows) > limit
+            rows = rows[:limit]
+            labels = _memo_targets(s, rows)
+        items = tuple(
+            MemoView(
+                int(m.id),  # type: ignore[arg-type]
+                m.target_kind,
+                labels.get((m.target_kind, m.target_id or 0)),
+                m.author,
+                m.text,
+                m.created_at,
+                m.updated_at,
+            )
+            for m in rows
+        )
+        return Page(items, offset, limit, more)
+
     def next_uncoded(
         self, *, after: str | None = None, split: str | None = None
     ) -> tuple[str, int] | None:
@@ -1014,12 +1121,23 @@ class CodingService:
         for v in fresh:
             v["created_at"] = now
         ids: list[int] = []
-        for lo in range(0, len(fresh), 5000):
-            res = s.execute(
-                insert(Coding).returning(Coding.id, sort_by_parameter_order=True),
-                fresh[lo : lo + 5000],
-            )  # type: ignore[arg-type]
-            ids.extend(r[0] for r in res)
+        if self.ctx.db.is_sqlite:
+            # SQLite answers INSERT ... RETURNING one statement per row; a plain executemany
+            # is one prepared statement. The write lock is held (BEGIN IMMEDIATE), so the
+            # rows above the previous largest id are exactly these, in insertion order.
+            before = s.execute(select(func.max(Coding.id))).scalar() or 0
+            for lo in range(0, len(fresh), 5000):
+                s.execute(insert(Coding), fresh[lo : lo + 5000])
+            ids = list(
+                s.execute(select(Coding.id).where(Coding.id > before).order_by(Coding.id)).scalars()
+            )
+        else:
+            for lo in range(0, len(fresh), 5000):
+                res = s.execute(
+                    insert(Coding).returning(Coding.id, sort_by_parameter_order=True),
+                    fresh[lo : lo + 5000],
+                )  # type: ignore[arg-type]
+                ids.extend(r[0] for r in res)
         id_to_coder = {c.id: c.name for c in coders.values()}
         actor_name = self.ctx.actor
         audit_rows = []
@@ -1183,3 +1301,139 @@ class CodingService:
 def _level_column(level: str) -> str:
     """The codings-frame column of a level the user named (``main``, ``主范畴``, ...)."""
     return str(parse_level(level))
+
+
+_CODING_COLS = (
+    Coding.id,
+    Coding.coder_id,
+    Coding.concept_id,
+    Coding.document_id,
+    Coding.passage_id,
+    Coding.start,
+    Coding.end,
+    Coding.snippet,
+    Coding.assisted,
+    Coding.created_at,
+)
+
+
+def _ordered_codings(s: Session, need: int, groups: list[list[Any]]) -> list[Any]:
+    """The first ``need`` codings matching any of ``groups`` in document-number order.
+
+    Document numbers order by (type, sequence), and within one source type
+    document ids follow the sequence (both are given out in one import
+    transaction), so each (type, group) is an index-ordered scan by
+    (document id, start, id) with a ``LIMIT``; the groups of one type are
+    merged. Types come in number order, so later types are read only while
+    the page is not full.
+    """
+    types = list(s.execute(select(SourceType.id).order_by(SourceType.id)).scalars())
+    out: list[Any] = []
+    for t in types:
+        lo = s.execute(
+            select(Document.id).where(Document.source_type_id == t).order_by(Document.id).limit(1)
+        ).scalar()
+        hi = s.execute(
+            select(Document.id)
+            .where(Document.source_type_id == t)
+            .order_by(Document.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).scalar()
+        if lo is None:
+            continue
+        rows: list[Any] = []
+        for conds in groups:
+            q = (
+                select(*_CODING_COLS)
+                .join(Document, Document.id == Coding.document_id)
+                .where(
+                    *conds,
+                    Coding.document_id >= lo,
+                    Coding.document_id <= hi,
+                    Document.source_type_id == t,
+                )
+                .order_by(Coding.document_id, Coding.start, Coding.id)
+                .limit(need - len(out))
+            )
+            rows.extend(s.execute(q).all())
+        rows.sort(key=lambda r: (r.document_id, r.start, r.id))
+        out.extend(rows[: need - len(out)])
+        if len(out) >= need:
+            break
+    return out
+
+
+def _page(s: Session, found: list[Any], offset: int, limit: int) -> Page[CodingView]:
+    """CodingViews for rows ``offset`` .. ``offset + limit`` of ``found``, names read in bulk."""
+    rows = found[offset : offset + limit]
+    more = len(found) > offset + limit
+    if not rows:
+        return Page((), offset, limit, more)
+    coders = dict(s.execute(select(Coder.id, Coder.name)).all())
+    concept_ids = {r.concept_id for r in rows}
+    concepts = {
+        cid: (name, cat)
+        for cid, name, cat in s.execute(
+            select(Concept.id, Concept.name, Category.name)
+            .outerjoin(Category, Category.id == Concept.category_id)
+            .where(Concept.id.in_(concept_ids))  # type: ignore[union-attr]
+        ).all()
+    }
+    numbers = dict(
+        s.execute(
+            select(Document.id, Document.number).where(
+                Document.id.in_({r.document_id for r in rows})  # type: ignore[union-attr]
+            )
+        ).all()
+    )
+    pids = {r.passage_id for r in rows if r.passage_id is not None}
+    idx = (
+        dict(
+            s.execute(
+                select(Passage.id, Passage.idx).where(Passage.id.in_(pids))  # type: ignore[union-attr]
+            ).all()
+        )
+        if pids
+        else {}
+    )
+    items = tuple(
+        CodingView(
+            r.id,
+            coders[r.coder_id],
+            concepts[r.concept_id][0],
+            r.concept_id,
+            concepts[r.concept_id][1],
+            numbers[r.document_id],
+            idx.get(r.passage_id) if r.passage_id is not None else None,
+            r.start,
+            r.end,
+            r.snippet,
+            bool(r.assisted),
+            r.created_at,
+        )
+        for r in rows
+    )
+    return Page(items, offset, limit, more)
+
+
+def _memo_targets(s: Session, memos: list[Memo]) -> dict[tuple[str, int], str]:
+    """What each memo is about, as ``memos()`` shows it, read for these memos only."""
+    out: dict[tuple[str, int], str] = {}
+    wanted: dict[str, set[int]] = {}
+    for m in memos:
+        if m.target_kind == "coding":
+            out[("coding", m.target_id or 0)] = str(m.target_id)
+        elif m.target_kind != "project" and m.target_id is not None:
+            wanted.setdefault(m.target_kind, set()).add(m.target_id)
+    for kind, ids in wanted.items():
+        table: Any = {
+            "document": Document,
+            "concept": Concept,
+            "category": Category,
+            "main_category": MainCategory,
+            "relation_class": RelationClass,
+        }[kind]
+        label = table.number if kind == "document" else table.name
+        for rid, name in s.execute(select(table.id, label).where(table.id.in_(ids))).all():
+            out[(kind, rid)] = name
+    return out

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from groundcode.corpus.views import (
     DedupReport,
+    DocumentRow,
     DocumentView,
     DuplicateGroupView,
     FileImport,
@@ -30,6 +31,8 @@ from groundcode.corpus.views import (
     SourceTypeView,
     SplitReport,
 )
+from groundcode.domain.errors import BadOption
+from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber
 from groundcode.errors import UsageError
 from groundcode.store.audit import record
@@ -196,11 +199,13 @@ class CorpusService:
         mode: str,
         progress: Progress | None,
     ) -> FileImport:
-        from groundcode.corpus.text import content_hash, normalise, segment
+        from groundcode.corpus.text import segment
 
+        # ``read_file`` has normalised every text already (normalise is idempotent, and
+        # running it twice more per document was a third of a 100k-comment import).
         prepared: list[tuple[Any, str, list[tuple[int, int]]]] = []
         for raw in docs:
-            body = normalise(raw.text)
+            body = raw.text
             spans = segment(body, mode) or [(0, len(body))]
             prepared.append((raw, body, spans))
         actor = self.ctx.actor
@@ -239,7 +244,7 @@ class CorpusService:
                         "url": raw.url,
                         "views": raw.views,
                         "text": body,
-                        "content_hash": content_hash(body),
+                        "content_hash": hashlib.sha256(body.encode("utf-8")).hexdigest(),
                         "origin_file": path.name,
                         "origin_row": raw.origin_row,
                         "meta": json.dumps(raw.meta, ensure_ascii=False) if raw.meta else None,
@@ -252,14 +257,30 @@ class CorpusService:
             total = len(rows)
             ids: list[int] = []
             chunk = 2000
+            sqlite = self.ctx.db.is_sqlite
             for lo in range(0, total, chunk):
                 part = rows[lo : lo + chunk]
-                result = s.execute(
-                    insert(Document).returning(Document.id, sort_by_parameter_order=True), part
-                )  # type: ignore[arg-type]
-                ids.extend(r[0] for r in result)
+                if sqlite:
+                    # SQLite answers INSERT ... RETURNING one statement per row; a plain
+                    # executemany is one prepared statement, and the ids are read back below.
+                    s.execute(insert(Document), part)
+                else:
+                    result = s.execute(
+                        insert(Document).returning(Document.id, sort_by_parameter_order=True), part
+                    )  # type: ignore[arg-type]
+                    ids.extend(r[0] for r in result)
                 if progress:
                     progress(min(lo + chunk, total) // 2, total)
+            if sqlite:
+                # The write lock is held since BEGIN IMMEDIATE, so this type's numbers from
+                # first_seq on are exactly the rows just inserted, in seq order.
+                ids = list(
+                    s.execute(
+                        select(Document.id)
+                        .where(Document.source_type_id == stype.id, Document.seq >= first_seq)
+                        .order_by(Document.seq)
+                    ).scalars()
+                )
             passages = []
             for doc_id, (_raw, body, spans) in zip(ids, prepared, strict=True):
                 for idx, (a, b) in enumerate(spans, start=1):
@@ -383,6 +404,85 @@ class CorpusService:
         frame["personal"] = frame["personal"].astype(bool)
         frame["passages"] = frame["passages"].astype(int)
         return frame
+
+    def documents_page(
+        self,
+        *,
+        type: str | int | None = None,
+        split: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> Page[DocumentRow]:
+        """Rows ``offset`` .. ``offset + limit`` of ``documents(...)``, in the same order.
+
+        An index-ordered ``LIMIT`` on (type, sequence); the passage counts are read for
+        the page's rows only, so a page costs the same at any project size.
+        """
+        check_window(offset, limit)
+        if split not in (None, "build", "holdout"):
+            raise BadOption("split", str(split), "build, holdout")
+        if status not in (None, "included", "excluded"):
+            raise BadOption("status", str(status), "included, excluded")
+        n_passages = (
+            select(func.count())
+            .select_from(Passage)
+            .where(Passage.document_id == Document.id)
+            .correlate(Document)
+            .scalar_subquery()
+        )
+        q = (
+            select(
+                Document.id,
+                Document.number,
+                Document.source_type_id,
+                SourceType.slug,
+                SourceType.name_zh,
+                Document.title,
+                Document.date,
+                Document.views,
+                Document.split,
+                Document.status,
+                Document.exclusion_kind,
+                Document.exclusion_detail,
+                Document.personal,
+                n_passages,
+            )
+            .join(SourceType, SourceType.id == Document.source_type_id)
+            .order_by(Document.source_type_id, Document.seq)
+        )
+        if type is not None:
+            q = q.where(Document.source_type_id == self.resolve_type(type).id)
+        if split:
+            q = q.where(Document.split == split)
+        if status:
+            q = q.where(Document.status == status)
+        with self.ctx.db.read() as s:
+            rows = s.execute(q.offset(offset).limit(limit + 1)).all()
+        items = tuple(
+            DocumentRow(*r[:12], bool(r[12]), int(r[13] or 0))  # type: ignore[arg-type,call-arg]
+            for r in rows[:limit]
+        )
+        return Page(items, offset, limit, len(rows) > limit)
+
+    def documents_count(self, *, status: str | None = None) -> int:
+        """How many documents ``documents_page`` pages through (without type or split filters).
+
+        Documents are never deleted, so the total is the sum of the numbers given
+        out per source type (no scan); a status filter counts the excluded ones
+        through the status index and subtracts.
+        """
+        with self.ctx.db.read() as s:
+            total = int(s.execute(select(func.sum(SourceType.next_seq - 1))).scalar() or 0)
+            if status is None:
+                return total
+            excluded = int(
+                s.execute(
+                    select(func.count()).select_from(Document).where(Document.status == "excluded")
+                ).scalar()
+                or 0
+            )
+        return excluded if status == "excluded" else total - excluded
 
     def passages(
         self, *, split: str | None = None, status: str | None = "included"

@@ -175,3 +175,23 @@ class RedactReport:
             "replacements": dict(self.replacements),
             "blocked": list(self.blocked),
         }
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One row of the documents list: the columns of ``CorpusService.documents()``."""
+
+    id: int
+    number: str
+    type_id: int
+    type: str
+    type_zh: str
+    title: str | None
+    date: str | None
+    views: int | None
+    split: str | None
+    status: str
+    exclusion: str | None
+    detail: str | None
+    personal: bool
+    passages: int

@@ -236,6 +236,7 @@ class AuditLog(SQLModel, table=True):
     """Append-only history of every change to codings, the codebook and the corpus split."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action", "action"),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     actor: str | None = Field(default=None, max_length=128, index=True)

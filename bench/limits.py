@@ -1,0 +1,387 @@
+"""The machine's limit for each benchmarked operation: the minimal program doing the same work.
+
+    python -m bench.limits NAME --db PROJECT.db [--data bench/data] [--arg VALUE]
+
+Each limit does the work an operation cannot avoid, on the same data, the same
+schema (a copy of the same project file, so the same indexes and pragmas) and
+the same machine, with nothing in between: the ``sqlite3`` module, the ``csv``
+module, openpyxl's write-only mode, a bare Textual app. ``bench/run.py`` prints
+each operation's figure beside its limit and the ratio of the two, so a slow
+figure on a busy machine is read against a limit measured on the same busy
+machine. Prints one JSON line: ``{"t": seconds, "hwm_mb": peak MB}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import emit, median_time  # noqa: E402
+
+LIMITS: dict[str, Callable[[argparse.Namespace], float]] = {}
+
+
+def limit(name: str) -> Callable[[Callable[[argparse.Namespace], float]], Any]:
+    def deco(fn: Callable[[argparse.Namespace], float]) -> Callable[[argparse.Namespace], float]:
+        LIMITS[name] = fn
+        return fn
+
+    return deco
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The project's pragmas (WAL, foreign keys, NORMAL sync), autocommit off by hand."""
+    con = sqlite3.connect(str(path), isolation_level=None)
+    con.execute("PRAGMA foreign_keys=ON")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    return con
+
+
+def scratch_copy(db: Path, tmp: Path) -> Path:
+    out = tmp / "limit.db"
+    con = sqlite3.connect(str(db))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    shutil.copyfile(db, out)
+    return out
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(sep=" ")
+
+
+@limit("import_comments")
+def import_comments(args: argparse.Namespace) -> float:
+    """Parse the CSV, NFC + sha256 each comment, insert documents and passages in one transaction."""
+    src = Path(args.data) / "comments.csv"
+    with tempfile.TemporaryDirectory(dir=Path(args.db).parent) as tmp:
+        db = scratch_copy(Path(args.db), Path(tmp))
+        con = connect(db)
+        t0 = time.perf_counter()
+        raw = src.read_bytes()
+        file_hash = hashlib.sha256(raw).hexdigest()
+        reader = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""))
+        header = next(reader)
+        ti = header.index("text")
+        di, vi, ui, ai = (header.index(c) for c in ("date", "views", "url", "author"))
+        extra = [i for i, h in enumerate(header) if i not in (ti, di, vi, ui, ai)]
+        con.execute("BEGIN IMMEDIATE")
+        type_id = 4
+        first = con.execute("SELECT next_seq FROM source_type WHERE id=?", (type_id,)).fetchone()[0]
+        next_id = (con.execute("SELECT max(id) FROM document").fetchone()[0] or 0) + 1
+        stamp = now()
+        cur = con.execute(
+            "INSERT INTO import_batch (file_name, file_hash, source_type_id, imported_by, "
+            "imported_at, n_documents) VALUES (?,?,?,?,?,0)",
+            (src.name, file_hash, type_id, "lead", stamp),
+        )
+        batch = cur.lastrowid
+        docs = []
+        passages = []
+        for rowno, row in enumerate(reader, start=2):
+            text = unicodedata.normalize("NFC", row[ti]).strip()
+            seq = first + rowno - 2
+            did = next_id + rowno - 2
+            meta = json.dumps({header[i]: row[i] for i in extra}, ensure_ascii=False)
+            docs.append(
+                (
+                    did,
+                    type_id,
+                    seq,
+                    f"{type_id}-{seq}",
+                    None,
+                    row[ai],
+                    row[di] + ":00",
+                    row[ui],
+                    int(row[vi]),
+                    text,
+                    hashlib.sha256(text.encode()).hexdigest(),
+                    src.name,
+                    rowno,
+                    meta,
+                    batch,
+                    "included",
+                    None,
+                    0,
+                    stamp,
+                )
+            )
+            passages.append((did, 1, 0, len(text), text))
+        con.executemany(
+            "INSERT INTO document (id, source_type_id, seq, number, title, author, date, url, "
+            "views, text, content_hash, origin_file, origin_row, meta, batch_id, status, split, "
+            "personal, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            docs,
+        )
+        con.executemany(
+            'INSERT INTO passage (document_id, idx, start, "end", text) VALUES (?,?,?,?,?)',
+            passages,
+        )
+        con.execute("UPDATE source_type SET next_seq=? WHERE id=?", (first + len(docs), type_id))
+        con.execute(
+            "INSERT INTO audit_log (at, actor, action, entity, entity_id, after, undone) "
+            "VALUES (?,?,?,?,?,?,0)",
+            (stamp, "lead", "corpus.import", "import_batch", batch, "{}"),
+        )
+        con.execute("COMMIT")
+        t = time.perf_counter() - t0
+        con.close()
+    return t
+
+
+@limit("import_codings")
+def import_codings(args: argparse.Namespace) -> float:
+    """Parse the codings CSV, map numbers to ids, insert the codings and one audit row."""
+    src = Path(args.data) / "codings.csv"
+    with tempfile.TemporaryDirectory(dir=Path(args.db).parent) as tmp:
+        db = scratch_copy(Path(args.db), Path(tmp))
+        con = connect(db)
+        t0 = time.perf_counter()
+        reader = csv.reader(io.StringIO(src.read_text(encoding="utf-8"), newline=""))
+        next(reader)
+        con.execute("BEGIN IMMEDIATE")
+        docs = dict(con.execute("SELECT number, id FROM document"))
+        passages = {
+            (d, i): (p, a, b, t)
+            for p, d, i, a, b, t in con.execute(
+                'SELECT id, document_id, idx, start, "end", text FROM passage'
+            )
+        }
+        coders = dict(con.execute("SELECT name, id FROM coder"))
+        concepts = dict(con.execute("SELECT name, id FROM concept"))
+        stamp = now()
+        rows = []
+        seen = set()
+        for number, passage, code, coder in reader:
+            did = docs[number]
+            pid, a, b, snippet = passages[(did, int(passage))]
+            key = (coders[coder], concepts[code], did, a, b)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append((*key[:3], pid, a, b, snippet[:4000], 0, stamp))
+        con.executemany(
+            'INSERT INTO coding (coder_id, concept_id, document_id, passage_id, start, "end", '
+            "snippet, assisted, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        con.execute(
+            "INSERT INTO audit_log (at, actor, action, entity, entity_id, after, undone) "
+            "VALUES (?,?,?,?,?,?,0)",
+            (stamp, "lead", "coding.import", "coding", None, json.dumps({"rows": len(rows)})),
+        )
+        con.execute("COMMIT")
+        t = time.perf_counter() - t0
+        con.close()
+    return t
+
+
+def _read_con(db: str) -> sqlite3.Connection:
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA query_only=ON")
+    return con
+
+
+@limit("page")
+def page(args: argparse.Namespace) -> float:
+    """One ``LIMIT 50`` over the table the page lists (the median of many)."""
+    con = _read_con(args.db)
+    sql = {
+        "segments": (
+            'SELECT c.id, c.start, c."end", c.snippet, d.number FROM coding c '
+            "JOIN document d ON d.id = c.document_id WHERE c.concept_id = "
+            "(SELECT id FROM concept WHERE name = ?) LIMIT 50",
+            (args.arg or "概念010",),
+        ),
+        "documents": (
+            "SELECT id, number, title, substr(text, 1, 80), status, split FROM document "
+            "ORDER BY source_type_id, seq LIMIT 50",
+            (),
+        ),
+        "codings": (
+            'SELECT c.id, c.start, c."end", c.snippet, k.name FROM coding c '
+            "JOIN concept k ON k.id = c.concept_id ORDER BY c.id LIMIT 50",
+            (),
+        ),
+        "memos": ("SELECT id, target_kind, target_id, author, text FROM memo LIMIT 50", ()),
+        "passages": ("SELECT id, document_id, idx, text FROM passage LIMIT 50", ()),
+    }[args.what]
+
+    def run() -> Any:
+        return con.execute(*sql).fetchall()
+
+    t, _ = median_time(run, repeat=51, warm=3)
+    return t
+
+
+@limit("search")
+def search(args: argparse.Namespace) -> float:
+    """The FTS count of the term's bigrams and its first 50 passages (the median of runs)."""
+    con = _read_con(args.db)
+    from groundcode.store.search_tokens import query_bigrams
+
+    q = " AND ".join('"' + g + '"' for g in query_bigrams(args.arg))
+
+    def run() -> Any:
+        n = con.execute("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH ?", (q,))
+        n.fetchone()
+        return con.execute(
+            "SELECT p.idx, p.text, d.number FROM passage p JOIN document d ON d.id = p.document_id "
+            "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH ? LIMIT 50)",
+            (q,),
+        ).fetchall()
+
+    t, _ = median_time(run, repeat=15, warm=2)
+    return t
+
+
+@limit("coding")
+def coding(args: argparse.Namespace) -> float:
+    """p50 of one committed coding: look up the passage, insert the coding and its audit row."""
+    with tempfile.TemporaryDirectory(dir=Path(args.db).parent) as tmp:
+        db = scratch_copy(Path(args.db), Path(tmp))
+        con = connect(db)
+        coder = con.execute("SELECT id FROM coder WHERE name='coder_a'").fetchone()[0]
+        concepts = [r[0] for r in con.execute("SELECT id FROM concept ORDER BY id LIMIT 60")]
+        times = []
+        for i, concept in enumerate(concepts):
+            number = f"4-{50_000 + i}"
+            t0 = time.perf_counter()
+            con.execute("BEGIN IMMEDIATE")
+            did, text = con.execute(
+                "SELECT id, text FROM document WHERE number=?", (number,)
+            ).fetchone()
+            pid, a, b = con.execute(
+                'SELECT id, start, "end" FROM passage WHERE document_id=? AND idx=1', (did,)
+            ).fetchone()
+            cur = con.execute(
+                'INSERT INTO coding (coder_id, concept_id, document_id, passage_id, start, "end", '
+                "snippet, assisted, created_at) VALUES (?,?,?,?,?,?,?,0,?)",
+                (coder, concept, did, pid, a, b, text[a:b], now()),
+            )
+            con.execute(
+                "INSERT INTO audit_log (at, actor, action, entity, entity_id, after, undone) "
+                "VALUES (?,?,?,?,?,?,0)",
+                (now(), "coder_a", "coding.apply", "coding", cur.lastrowid, "{}"),
+            )
+            con.execute("COMMIT")
+            times.append(time.perf_counter() - t0)
+        con.close()
+    return statistics.median(times[5:])
+
+
+@limit("open_document")
+def open_document(args: argparse.Namespace) -> float:
+    """A document's text and passages and its codings with their concept names."""
+    con = _read_con(args.db)
+    number = args.arg or "2-1500"
+
+    def run() -> Any:
+        did, _text = con.execute(
+            "SELECT id, text FROM document WHERE number=?", (number,)
+        ).fetchone()
+        con.execute(
+            'SELECT id, idx, start, "end" FROM passage WHERE document_id=?', (did,)
+        ).fetchall()
+        return con.execute(
+            'SELECT c.id, c.start, c."end", k.name, co.name FROM coding c '
+            "JOIN concept k ON k.id = c.concept_id JOIN coder co ON co.id = c.coder_id "
+            "WHERE c.document_id = ?",
+            (did,),
+        ).fetchall()
+
+    t, _ = median_time(run, repeat=21, warm=2)
+    return t
+
+
+@limit("segments_xlsx")
+def segments_xlsx(args: argparse.Namespace) -> float:
+    """The same rows fetched by one query and written by openpyxl's write-only mode."""
+    from openpyxl import Workbook
+
+    con = _read_con(args.db)
+    t0 = time.perf_counter()
+    rows = con.execute(
+        'SELECT co.name, d.number, st.slug, d.split, p.idx, c.start, c."end", c.snippet, k.name, '
+        "cat.number, cat.name, m.name, r.name, c.assisted, c.created_at, '' "
+        "FROM coding c JOIN coder co ON co.id = c.coder_id JOIN document d ON d.id = c.document_id "
+        "JOIN source_type st ON st.id = d.source_type_id JOIN concept k ON k.id = c.concept_id "
+        "LEFT JOIN passage p ON p.id = c.passage_id LEFT JOIN category cat ON cat.id = k.category_id "
+        "LEFT JOIN main_category m ON m.id = cat.main_category_id "
+        "LEFT JOIN relation_class r ON r.id = m.relation_class_id "
+        "WHERE co.name = ? AND d.personal = 0",
+        (args.arg or "coder_a",),
+    )
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("segments")
+    ws.append(["coder", "document", "type", "split", "passage", "start", "end", "text"])
+    for row in rows:
+        ws.append(row)
+    with tempfile.TemporaryDirectory() as tmp:
+        wb.save(Path(tmp) / "s.xlsx")
+    return time.perf_counter() - t0
+
+
+TUI_MIN = r"""
+import time, json, asyncio
+t0 = time.perf_counter()
+from textual.app import App
+from textual.widgets import Static
+class Minimal(App):
+    def compose(self):
+        yield Static("groundcode")
+async def main():
+    app = Minimal()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        print(json.dumps({"t": time.perf_counter() - t0}))
+asyncio.run(main())
+"""
+
+
+@limit("tui_start")
+def tui_start(args: argparse.Namespace) -> float:
+    """A one-widget Textual app from import to its first painted screen (median of 3 processes)."""
+    import subprocess
+
+    times = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", TUI_MIN], capture_output=True, text=True, check=True
+        )
+        times.append(json.loads(out.stdout.strip().splitlines()[-1])["t"])
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("name", choices=sorted(LIMITS))
+    ap.add_argument("--db", default=str(ROOT / "bench" / "data" / "bench.db"))
+    ap.add_argument("--data", default=str(ROOT / "bench" / "data"))
+    ap.add_argument("--what", default="segments")
+    ap.add_argument("--arg", default=None)
+    args = ap.parse_args()
+    emit({"t": LIMITS[args.name](args)})
+
+
+if __name__ == "__main__":
+    main()
