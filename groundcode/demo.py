@@ -2,9 +2,15 @@
 
 ``groundcode demo`` builds it from ``corpora/health-code/`` and
 ``codebooks/health-code.yaml`` exactly as a research team would: import,
-screen, dedup, split, two coders' independent codings (build set first, then
-the holdout), reconciliation of what they agree on. Disagreements are left
-open so the agreement screen has work to show.
+screen, dedup, split; the lead assigns every included document to both coders
+(in a seeded random order, so queues mix source types); each coder codes the
+build set and marks each document done in queue order; the lead records the
+holdout start (``saturation begin``); the coders code and mark the holdout;
+what they agree on is reconciled into the consensus. The lead settles the
+holdout's disagreements (keeping both coders' codes), so the saturation test
+has a verdict, and places the one uncategorised concept that brings (the
+saturation screen then shows its placement history); the build set's
+disagreements stay open so the agreement screen has work to show.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from groundcode.errors import UsageError
 
@@ -72,6 +79,8 @@ DEMO_NAME = "健康码信息资源共享机制（示例项目）"
 # 30% holdout, so the saturation screen shows a concept first met in the holdout and
 # placed in an existing category (still saturated), as in the reference study.
 DEMO_SEED = 29
+# A concept one coder brought from the holdout without a category; the lead places it.
+DEMO_PLACEMENTS = {"跨省通行受阻": "出行安全"}
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,24 @@ def _split_codings(src: Path, holdout: set[str], tmp: Path) -> tuple[Path, Path]
             w.writerow(header)
             w.writerows(r for r in body if (r[di] in holdout) == keep)
     return build_path, hold_path
+
+
+def _assign(lead: Any) -> None:
+    """Every included document to both coders, in one seeded random order."""
+    import numpy as np
+
+    numbers = lead.corpus.documents(status="included")["number"].tolist()
+    order = np.random.default_rng(DEMO_SEED).permutation(len(numbers))
+    lead.progress.assign(list(CODERS), documents=[numbers[i] for i in order])
+
+
+def _work_queues(lead: Any) -> None:
+    """Each coder marks what their queue holds done, one document at a time, in turn."""
+    queues = {c: lead.progress.queue(c)["number"].tolist() for c in CODERS}
+    for i in range(max(len(q) for q in queues.values())):
+        for c in CODERS:
+            if i < len(queues[c]):
+                lead.as_user(c).progress.done([queues[c][i]])
 
 
 def build_demo(
@@ -155,22 +182,37 @@ def build_demo(
         echo(f"  dedup excluded {dedup.excluded} reposts")
         lead.corpus.split(seed=DEMO_SEED)
         holdout = set(lead.corpus.documents(split="holdout")["number"])
+        _assign(lead)
         codings_file = corpus_dir / "codings-demo.csv"
         total = 0
-        if codings_file.is_file():
-            with tempfile.TemporaryDirectory() as tmp:
+        consensus = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            if codings_file.is_file():
                 build_csv, hold_csv = _split_codings(codings_file, holdout, Path(tmp))
-                # Holdout coding starts once the build set is coded and the categories are settled.
-                for part in (build_csv, hold_csv):
-                    total += lead.coding.import_csv(part).codings
-            echo(f"  imported {total} codings by {', '.join(CODERS)}")
+                total += lead.coding.import_csv(build_csv).codings
+            _work_queues(lead)
+            # Holdout coding starts once the build set is coded and the categories are settled.
+            lead.progress.begin_holdout()
+            if codings_file.is_file():
+                total += lead.coding.import_csv(hold_csv).codings
+            _work_queues(lead)
+        echo(f"  imported {total} codings by {', '.join(CODERS)}; every document marked done")
+        if total:
             rec = lead.analysis.reconcile(coders=list(CODERS))
+            settled = 0
+            for dis in rec.disagreements:
+                if dis.document in holdout and dis.decided is None:
+                    lead.analysis.decide(dis.document, dis.passage, "both", coders=list(CODERS))
+                    settled += 1
             echo(
-                f"  reconciled: {rec.copied} agreed codings in consensus, "
-                f"{len(rec.disagreements)} disagreements left for the lead"
+                f"  reconciled: {rec.copied} agreed codings in consensus; {settled} holdout "
+                f"disagreements settled, {len(rec.disagreements) - settled} left for the lead"
             )
             consensus = rec.copied
-        else:
-            consensus = 0
+            # The lead places the concepts the holdout brought, as the test requires.
+            for concept, category in DEMO_PLACEMENTS.items():
+                if concept in set(lead.codebook.concepts_frame()["concept"]):
+                    lead.codebook.move("concept", concept, category)
+                    echo(f"  placed the holdout's new concept {concept} in {category}")
         funnel = lead.corpus.funnel()
         return DemoSummary(path, LEAD, funnel["documents"], funnel["included"], total, consensus)

@@ -4,6 +4,7 @@
     with Project.open("study.db", user="lin") as p:
         p.corpus.documents()          # a DataFrame
         p.analysis.agreement()        # plain objects
+        p.progress.queue("lin")       # what lin has left to code (a DataFrame)
 
 One ``Project`` holds one engine; its services open one short transaction
 per call and return plain objects or DataFrames, never live ORM rows.
@@ -28,6 +29,7 @@ from groundcode.store.settings import set_setting
 if TYPE_CHECKING:
     from groundcode.analysis.service import AnalysisService
     from groundcode.coding.codebook import CodebookService
+    from groundcode.coding.progress import ProgressService
     from groundcode.coding.service import CodingService
     from groundcode.corpus.service import CorpusService
     from groundcode.exports.service import ExportService
@@ -133,6 +135,13 @@ class Project:
         from groundcode.coding.codebook import CodebookService
 
         return CodebookService(self.ctx)
+
+    @cached_property
+    def progress(self) -> ProgressService:
+        """Assignments, done marks, queues and the holdout start (``groundcode.coding.progress``)."""
+        from groundcode.coding.progress import ProgressService
+
+        return ProgressService(self.ctx)
 
     @cached_property
     def analysis(self) -> AnalysisService:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from groundcode.analysis.saturation import NodeRow, SaturationReport, holdout_test
+from groundcode.analysis.saturation import SaturationReport
+from groundcode.domain.errors import BadOption
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.errors import NotFound, PermissionDenied, UsageError
 from groundcode.store.access import (
@@ -34,15 +35,12 @@ from groundcode.store.seed import CONSENSUS
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     AuditLog,
-    Category,
     Coder,
     Coding,
     Concept,
     Document,
     ImportBatch,
-    MainCategory,
     Passage,
-    RelationClass,
     TokenCache,
 )
 
@@ -623,63 +621,39 @@ class AnalysisService:
         base: int = 4,
         run: int = 2,
         threshold: float = 0.05,
-        order: str = "coding",
+        permutations: int = 0,
+        seed: int | None = None,
     ) -> SaturationReport:
-        """The holdout test and the saturation curve, on consensus or one coder's codings."""
+        """The holdout test and the saturation curve (SPEC §5), on consensus or one coder's codings.
+
+        The facts are read by ``saturation_data``, the rules applied by
+        ``saturation.judge``; ``permutations`` repeats the Guest rule over that
+        many seeded random orders (the project's seed by default).
+        """
+        from groundcode.analysis.saturation import judge
+        from groundcode.analysis.saturation_data import load_input
+
         if base < 1 or run < 1:
-            raise UsageError("--base and --run must be at least 1")
+            raise BadOption("base/run", f"{base}/{run}", ">= 1")
         if not 0 <= threshold < 1:
-            raise UsageError("--threshold must be at least 0 and below 1")
-        if order not in ("coding", "document"):
-            raise UsageError("--order must be coding or document")
+            raise BadOption("threshold", str(threshold), "0 <= T < 1")
+        if permutations < 0:
+            raise BadOption("permutations", str(permutations), ">= 0")
         with self.ctx.db.read() as s:
             basis = coder or self._blind_basis(s) or CONSENSUS
             visible = readable_coder_ids(s, self.ctx.actor, None if basis == CONSENSUS else [basis])
             who = find_coder(s, basis)
             if basis == CONSENSUS and visible is not None:
                 raise PermissionDenied("blind mode: the consensus coding is for a lead to see")
-            frame = self._coded_frame(s, [int(who.id)], "all", with_time=True)  # type: ignore[arg-type]
-            numbers = self._numbers(s, frame)
-            coding_rows = frame.assign(document=frame["document_id"].map(numbers)).rename(
-                columns={"created_at": "at", "id": "order"}
-            )[["document", "split", "concept", "category", "at", "order"]]
-            nodes = [
-                NodeRow(level, name, at)
-                for table, level in (
-                    (Category, "category"),
-                    (MainCategory, "main_category"),
-                    (RelationClass, "relation_class"),
-                )
-                for name, at in s.execute(select(table.name, table.created_at)).all()
-            ]  # type: ignore[attr-defined]
-            placement = {
-                name: cat
-                for name, cat in s.execute(
-                    select(Concept.name, Category.name).outerjoin(
-                        Category, Category.id == Concept.category_id
-                    )
-                ).all()
-            }
-            holdout_docs = (
-                s.execute(
-                    select(func.count())
-                    .select_from(Document)
-                    .where(Document.split == "holdout", Document.status == "included")
-                ).scalar()
-                or 0
+            seed = int(get_setting(s, "seed")) if seed is None else seed
+            inp = load_input(
+                s,
+                basis=basis,
+                basis_id=int(who.id),  # type: ignore[arg-type]
+                coverage=self._holdout_coverage(s, visible),
             )
-            coverage = self._holdout_coverage(s, visible)
-        return holdout_test(
-            coding_rows,
-            nodes,
-            holdout_documents=int(holdout_docs),
-            placement=placement,
-            base=base,
-            run=run,
-            threshold=threshold,
-            order=order,
-            basis=basis,
-            coverage=coverage,
+        return judge(
+            inp, base=base, run=run, threshold=threshold, permutations=permutations, seed=seed
         )
 
     def _holdout_coverage(self, s: Session, visible: list[int] | None) -> dict[str, dict[str, int]]:

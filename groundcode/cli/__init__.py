@@ -18,7 +18,14 @@ try:  # typer vendors its own click from 0.2x on; older releases use the click p
 except ImportError:  # pragma: no cover
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-from groundcode.cli import analysis_cmds, coding_cmds, corpus_cmds, export_cmds, project_cmds
+from groundcode.cli import (
+    analysis_cmds,
+    coding_cmds,
+    corpus_cmds,
+    export_cmds,
+    progress_cmds,
+    project_cmds,
+)
 from groundcode.cli.common import State, one_line
 
 HELP = """\
@@ -86,7 +93,7 @@ def root(
         project_cmds.tui(ctx, coder=None, lang=None)
 
 
-for module in (project_cmds, corpus_cmds, coding_cmds, analysis_cmds, export_cmds):
+for module in (project_cmds, corpus_cmds, coding_cmds, progress_cmds, analysis_cmds, export_cmds):
     module.register(app)
 
 

@@ -197,23 +197,53 @@ def reconcile(
 @guarded
 def saturation(
     ctx: typer.Context,
+    action: Annotated[
+        str | None,
+        typer.Argument(help="begin: the lead records the holdout start (once)."),
+    ] = None,
     base: Annotated[int, typer.Option(help="Guest et al. base size (documents).")] = 4,
     run: Annotated[int, typer.Option(help="Guest et al. run length (documents).")] = 2,
     threshold: Annotated[float, typer.Option(help="New-information threshold (0.05 = 5%).")] = 0.05,
+    permutations: Annotated[
+        int, typer.Option(help="Repeat the Guest rule over K seeded random orders.")
+    ] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of --permutations (default: the project's).")
+    ] = None,
     coder: Annotated[
         str | None, typer.Option(help="One coder's codings instead of the consensus.")
     ] = None,
-    order: Annotated[str, typer.Option(help="Curve order: coding or document.")] = "coding",
     strict: Annotated[bool, typer.Option(help="Exit with code 1 when not saturated.")] = False,
     plot: Annotated[
         Path | None, typer.Option(help="Write the saturation curve (.png or .svg).")
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The holdout test of theoretical saturation, and the saturation curve."""
+    """The holdout test of theoretical saturation, and the saturation curve.
+
+    `saturation begin` records the holdout start (a lead, once): until then
+    holdout documents stay out of the coders' queues and the test gives no verdict.
+    """
+    from groundcode.domain.errors import BadOption
+    from groundcode.domain.wording import text
+
     p = state(ctx).open()
+    if action is not None:
+        if action != "begin":
+            raise BadOption("action", action, "begin")
+        at = p.progress.begin_holdout()
+        if json_:
+            emit_json({"holdout_start": at.isoformat(timespec="seconds")})
+        else:
+            typer.echo(text("saturation.begun", "en", at=at.isoformat(timespec="seconds")))
+        return
     report = p.analysis.saturation(
-        coder=coder, base=base, run=run, threshold=threshold, order=order
+        coder=coder,
+        base=base,
+        run=run,
+        threshold=threshold,
+        permutations=permutations,
+        seed=seed,
     )
     data = report.to_json()
     if plot is not None:
@@ -221,22 +251,54 @@ def saturation(
     if json_:
         emit_json(data)
     else:
-        verdict = {True: "SATURATED", False: "NOT SATURATED", None: "NO VERDICT"}[report.saturated]
-        typer.echo(f"{verdict} (basis: {report.basis})")
+        verdict = {True: "true", False: "false", None: "none"}[report.saturated]
+        typer.echo(f"{text('saturation.verdict.' + verdict, 'en')} (basis: {report.basis})")
         for r in report.reasons:
             typer.echo(f"  - {r}")
-        typer.echo(f"holdout: {report.holdout_coded} of {report.holdout_documents} documents coded")
-        if report.new_concepts:
+        start = report.holdout_start.isoformat(timespec="seconds") if report.holdout_start else "-"
+        typer.echo(
+            f"holdout (started {start}): {report.holdout_done} of {report.holdout_documents} "
+            f"documents judged, {report.holdout_coded} coded"
+        )
+        if report.new_concept_items:
             print_table(
-                ["new concept (first met in the holdout)", "placed in"],
-                [(c, cat or "(not placed)") for c, cat in report.new_concepts],
+                ["new concept (first met in the holdout)", "document", "placed in", "history"],
+                [
+                    (
+                        n.concept,
+                        n.document,
+                        n.category or "(not placed)",
+                        " -> ".join(h.category or "(none)" for h in n.history),
+                    )
+                    for n in report.new_concept_items
+                ],
             )
         g = report.guest
-        reached = f"reached after {g.reached_at} documents" if g.reached_at else "not reached"
+        if g.confirmed_at:
+            reached = (
+                f"saturation point {g.saturation_point} documents, "
+                f"confirmed at document {g.confirmed_at}"
+            )
+        else:
+            reached = "not reached"
         typer.echo(
             f"Guest et al. (base {g.base}, run {g.run}, threshold {g.threshold:.0%}): {reached}"
             + (f" ({g.note})" if g.note else "")
         )
+        if g.later_exceedances:
+            shown = ", ".join(map(str, g.later_exceedances[:10]))
+            more = "..." if len(g.later_exceedances) > 10 else ""
+            typer.echo(f"  later runs above the threshold (ending at document): {shown}{more}")
+        if g.permutations is not None:
+            band = g.permutations
+            if band.median is None:
+                typer.echo(f"  {band.k} random orders (seed {band.seed}): never reached")
+            else:
+                typer.echo(
+                    f"  {band.k} random orders (seed {band.seed}): saturation point median "
+                    f"{band.median:g}, 5-95% {band.p5:g} to {band.p95:g} "
+                    f"(reached in {band.reached})"
+                )
         if plot is not None:
             typer.echo(f"curve written to {plot}")
     if strict and report.saturated is not True:

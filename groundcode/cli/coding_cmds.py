@@ -256,10 +256,13 @@ def codings_import(
     coder: Annotated[
         str | None, typer.Option(help="Whose codings, when the file has no coder column.")
     ] = None,
+    done: Annotated[
+        bool, typer.Option("--done", help="Also mark every document in the file done.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Import codings in one transaction; a bad row changes nothing."""
-    result = state(ctx).open().coding.import_csv(file, coder=coder)
+    result = state(ctx).open().coding.import_csv(file, coder=coder, done=done)
     if json_:
         emit_json(result.to_json())
         return
@@ -267,6 +270,7 @@ def codings_import(
         f"{file}: {result.codings} codings imported for {', '.join(result.coders)}"
         + (f"; {result.skipped_existing} already present" if result.skipped_existing else "")
         + (f"; new concepts: {', '.join(result.new_concepts)}" if result.new_concepts else "")
+        + (f"; {result.done} document(s) marked done" if done else "")
     )
 
 

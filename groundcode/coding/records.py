@@ -53,9 +53,11 @@ class CodingsImport:
     skipped_existing: int
     new_concepts: tuple[str, ...]
     coders: tuple[str, ...]
+    done: int = 0  # documents newly marked done (``codings import --done``)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "done": self.done,
             "file": self.file,
             "codings": self.codings,
             "skipped_existing": self.skipped_existing,

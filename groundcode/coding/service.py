@@ -913,8 +913,14 @@ class CodingService:
         )
 
     # -- codings files ---------------------------------------------------
-    def import_csv(self, path: str | Path, *, coder: str | None = None) -> CodingsImport:
-        """Import a codings CSV (SPEC §3) in one transaction; any bad row changes nothing."""
+    def import_csv(
+        self, path: str | Path, *, coder: str | None = None, done: bool = False
+    ) -> CodingsImport:
+        """Import a codings CSV (SPEC §3) in one transaction; any bad row changes nothing.
+
+        ``done``: also mark every document in the file done for the coder of its
+        rows (SPEC §4: a coder who imports their work has judged those documents).
+        """
         from groundcode.corpus.encoding import decode_bytes
 
         path = Path(path)
@@ -948,11 +954,59 @@ class CodingService:
             raise UsageError(f"{path}: no codings in the file")
 
         def _do(s: Session) -> CodingsImport:
-            return self._import_rows(
+            result = self._import_rows(
                 s, path, rows, span_form=span_form, passage_form=passage_form, default_coder=coder
             )
+            if done:
+                result = self._mark_imported_done(s, rows, coder, result)
+            return result
 
         return self.ctx.db.run(_do)
+
+    def _mark_imported_done(
+        self,
+        s: Session,
+        rows: list[tuple[int, dict[str, str]]],
+        default_coder: str | None,
+        result: CodingsImport,
+    ) -> CodingsImport:
+        from dataclasses import replace
+
+        from groundcode.coding.progress import mark_done
+        from groundcode.domain.errors import Conflict
+
+        per_coder: dict[str, list[str]] = {}
+        for _lineno, r in rows:
+            name = r.get("coder") or default_coder or ""
+            number = r["document"].replace(" ", "")
+            per_coder.setdefault(name, [])
+            if number not in per_coder[name]:
+                per_coder[name].append(number)
+        numbers = sorted({n for ns in per_coder.values() for n in ns})
+        docs: dict[str, tuple[int, str]] = {}
+        for lo in range(0, len(numbers), 5000):
+            for did, num, status in s.execute(
+                select(Document.id, Document.number, Document.status).where(
+                    Document.number.in_(numbers[lo : lo + 5000])  # type: ignore[attr-defined]
+                )
+            ).all():
+                docs[num] = (int(did), status)
+        for num in numbers:
+            if docs[num][1] != "included":
+                raise Conflict("document_excluded", num)
+        marked = 0
+        for name, ns in per_coder.items():
+            who = find_coder(s, name)
+            marked += len(
+                mark_done(
+                    s,
+                    who,
+                    [docs[n][0] for n in ns],
+                    actor=self.ctx.actor or who.name,
+                    numbers={docs[n][0]: n for n in ns},
+                )
+            )
+        return replace(result, done=marked)
 
     def _import_rows(
         self,

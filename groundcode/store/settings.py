@@ -14,7 +14,7 @@ DEFAULTS: dict[str, str] = {
     "core_category": "",
     "core_definition": "",
     "storyline": "",
-    "holdout_started_at": "",
+    "holdout_start": "",  # ISO UTC time of `saturation begin`; empty: not started
 }
 
 

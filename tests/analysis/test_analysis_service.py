@@ -166,27 +166,6 @@ def test_reconcile_copies_agreement_and_decisions_are_audited(study: Project) ->
         study.as_user("lin").analysis.reconcile()
 
 
-def test_saturation_on_the_holdout(study: Project) -> None:
-    lead = study.as_user("chen")
-    empty = lead.analysis.saturation(coder="lin")
-    assert empty.saturated is None and "holdout is empty" in empty.reasons[0]
-    lead.corpus.split(holdout=0.5, seed=1)
-    build = lead.corpus.documents(split="build")["number"].iloc[0]
-    hold = lead.corpus.documents(split="holdout")["number"].iloc[0]
-    _code(study, "lin", build, A)
-    none_yet = lead.analysis.saturation(coder="lin")
-    assert none_yet.saturated is None and "none of the 1 holdout documents" in none_yet.reasons[0]
-    _code(study, "lin", hold, {1: ["a"], 2: ["新概念"]})
-    r = lead.analysis.saturation(coder="lin")
-    assert r.saturated is False and r.new_concepts == (("新概念", None),)
-    lead.codebook.move("concept", "新概念", "X")
-    assert lead.analysis.saturation(coder="lin").saturated is True
-    lead.codebook.create_category("Y", main="M")
-    late = lead.analysis.saturation(coder="lin")
-    assert late.saturated is False and late.new_categories == ("Y",)
-    assert late.to_json()["holdout"] == {"documents": 1, "coded": 1}
-
-
 def test_agreement_with_and_without_assisted_codings(study: Project) -> None:
     _code(study, "lin", "1-1", A)
     _code(study, "zhou", "1-1", B)

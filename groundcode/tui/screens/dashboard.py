@@ -175,11 +175,16 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             False: tr("[b]未饱和[/b]", "[b]not saturated[/b]"),
             None: tr("尚无结论", "no verdict yet"),
         }[report.saturated]
-        lines = [verdict, *(f"[dim]{r}[/dim]" for r in report.reasons[:3])]
+        from rich.markup import escape
+
+        from groundcode.tui.i18n import language
+
+        reasons = report.reasons_in(language())[:3]
+        lines = [verdict, *(f"[dim]{escape(r)}[/dim]" for r in reasons)]
         lines.append(
             tr(
-                f"检验集：已编码 {report.holdout_coded}/{report.holdout_documents}",
-                f"holdout: {report.holdout_coded}/{report.holdout_documents} coded",
+                f"检验集：已判定 {report.holdout_done}/{report.holdout_documents}",
+                f"holdout: {report.holdout_done}/{report.holdout_documents} judged (done)",
             )
         )
         self.query_one("#saturation", Static).update("\n".join(lines))

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from groundcode.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
-from groundcode.tui.i18n import tr
+from groundcode.tui.i18n import language, tr
 from groundcode.tui.widgets.curve import SaturationCurve
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
     KEYS: ClassVar[tuple[Key, ...]] = (
         Key("r", "recompute", "重新检验", "Recompute", id="saturation.recompute"),
         Key("b", "switch_basis", "切换依据", "Switch basis", id="saturation.basis"),
+        Key("g", "begin_holdout", "记录检验开始", "Record holdout start", id="saturation.begin"),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
 
@@ -60,6 +61,11 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
         def __init__(self, message: str) -> None:
             super().__init__()
             self.message = message
+
+    class Begun(Message):
+        def __init__(self, at: str) -> None:
+            super().__init__()
+            self.at = at
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,6 +102,7 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
         table = self.query_one("#saturation-new", DataTable)
         table.add_column(tr("新概念", "New concept"), key="concept")
         table.add_column(tr("归入初步范畴", "Placed in category"), key="category")
+        table.add_column(tr("归属记录", "Placement history"), key="history")
         self.recompute()
 
     def on_screen_suspend(self) -> None:
@@ -144,12 +151,19 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
             Text(tr(f"依据：{report.basis} 的编码", f"Basis: the codings of {report.basis}"))
         )
         self.query_one("#saturation-reasons", Static).update(
-            Text("\n".join(f"• {r}" for r in report.reasons) or "—")
+            Text("\n".join(f"• {r}" for r in report.reasons_in(language())) or "—")
+        )
+        started = (
+            report.holdout_start.isoformat(timespec="minutes") if report.holdout_start else None
         )
         holdout = Text(
             tr(
-                f"检验集 {report.holdout_documents} 篇，已编码 {report.holdout_coded} 篇",
-                f"{report.holdout_coded} of {report.holdout_documents} holdout documents coded",
+                f"检验开始：{started or '尚未记录（g 键记录）'}\n"
+                f"检验集 {report.holdout_documents} 篇，已判定 {report.holdout_done} 篇，"
+                f"已编码 {report.holdout_coded} 篇",
+                f"Holdout start: {started or 'not recorded (press g)'}\n"
+                f"{report.holdout_done} of {report.holdout_documents} holdout documents judged, "
+                f"{report.holdout_coded} coded",
             )
         )
         for coder, cov in sorted(report.coverage.items()):
@@ -167,21 +181,35 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
             f"基数 {g.base} 篇、窗口 {g.run} 篇、阈值 {g.threshold:.0%}",
             f"base {g.base}, run {g.run}, threshold {g.threshold:.0%}",
         )
-        if g.reached_at is not None:
-            result = tr(f"在第 {g.reached_at} 篇文本处达到", f"reached at document {g.reached_at}")
+        if g.confirmed_at is not None:
+            result = tr(
+                f"饱和点 {g.saturation_point} 篇，第 {g.confirmed_at} 篇处确认",
+                f"saturation point {g.saturation_point}, confirmed at document {g.confirmed_at}",
+            )
         else:
             result = tr("尚未达到", "not reached")
         guest = Text(rule + "\n")
         guest.append(result, style="bold")
+        if g.later_exceedances:
+            guest.append(
+                tr(
+                    f"\n之后仍有 {len(g.later_exceedances)} 个窗口超过阈值",
+                    f"\n{len(g.later_exceedances)} later run(s) above the threshold",
+                ),
+                style="dim",
+            )
         if g.note:
             guest.append(f"\n{g.note}", style="dim")
         self.query_one("#saturation-guest", Static).update(guest)
         table = self.query_one("#saturation-new", DataTable)
         table.clear()
-        for concept, category in report.new_concepts:
+        for item in report.new_concept_items:
             table.add_row(
-                Text(concept),
-                Text(category) if category else Text(tr("未归类", "not placed"), style="bold"),
+                Text(item.concept),
+                Text(item.category)
+                if item.category
+                else Text(tr("未归类", "not placed"), style="bold"),
+                Text(" → ".join(h.category or "—" for h in item.history), style="dim"),
             )
         new_categories = self.query_one("#saturation-new-categories", Static)
         if report.new_categories:
@@ -212,6 +240,28 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
 
     # -- actions ------------------------------------------------------------
     def action_recompute(self) -> None:
+        self.recompute()
+
+    def action_begin_holdout(self) -> None:
+        """The lead records the holdout start (once); the service refuses anyone else."""
+        self.begin_holdout()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="saturation-begin")
+    def begin_holdout(self) -> None:
+        from groundcode.domain.wording import word
+
+        try:
+            at = project_of(self).progress.begin_holdout()
+        except GroundcodeError as exc:
+            self.post_message(self.Failed(word(exc, language())))
+            return
+        self.post_message(self.Begun(at.isoformat(timespec="minutes")))
+
+    @on(Begun)
+    def _begun(self, message: Begun) -> None:
+        from groundcode.domain.wording import text
+
+        self.notify(text("saturation.begun", language(), at=message.at))
         self.recompute()
 
     def action_switch_basis(self) -> None:

@@ -1,0 +1,623 @@
+# SQLModel types columns as their Python values, so select()/where() on them trip mypy's
+# overloads; the queries are checked by the tests on SQLite and PostgreSQL instead.
+# mypy: disable-error-code="call-overload,arg-type"
+"""Who codes what, and what they have finished: assignments, done marks, queues (SPEC §1, §2).
+
+``Project.progress`` is this service. Its facts are recorded, never inferred:
+
+* **Assignment**: the lead gives documents to coders (a split, a seeded
+  stratified sample, or a list of numbers). The same documents go to every
+  coder named, so their work overlaps for the agreement statistics.
+* **Done mark**: a coder's judgement that they read a document and coded all
+  they will. A done document with no coding is the judgement "nothing here",
+  which agreement counts (SPEC §4) and the saturation curve orders by (§5).
+* **Queue**: what a coder was assigned and has not marked done, of the
+  included documents. Holdout documents stay out of every queue until the lead
+  records the holdout start (``begin_holdout``, the CLI's ``saturation begin``),
+  so holdout coding happens after the categories are settled, as the paper's
+  test needs.
+
+Every assignment and mark writes an audit row in the same transaction
+(``assign``, ``done.mark``, ``done.undo``) with its time, so the order in which
+documents were judged can be read back from the log as well as from the table.
+The holdout start is the audit event ``saturation.begin`` plus the setting
+``holdout_start`` (ISO time, UTC).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select
+from sqlmodel import Session
+
+from groundcode.domain.errors import BadOption, Conflict, Forbidden, InvalidInput, NotFound
+from groundcode.store.access import blind_active
+from groundcode.store.settings import get_setting, set_setting
+from groundcode.store.tables import (
+    Assignment,
+    AuditLog,
+    Coder,
+    Document,
+    DoneMark,
+    Passage,
+    SourceType,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from groundcode.store.context import Context
+
+SPLITS = ("build", "holdout", "all")
+HOLDOUT_START = "holdout_start"
+_NUMBER = re.compile(r"^(\d+)-(\d+)$")
+CHUNK = 5000
+
+
+def normalise_number(value: str) -> str | None:
+    """``2-05``, `` 2-5 ``, full-width ``２－５`` -> ``2-5``; None when it is no number."""
+    text = unicodedata.normalize("NFKC", str(value)).replace(" ", "").replace("－", "-")
+    m = _NUMBER.match(text)
+    return f"{int(m.group(1))}-{int(m.group(2))}" if m else None
+
+
+def holdout_start(session: Session) -> datetime | None:
+    """When the lead recorded the holdout start, or None while it is not started."""
+    raw = get_setting(session, HOLDOUT_START)
+    if not raw:
+        return None
+    at = datetime.fromisoformat(raw)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    coders: tuple[str, ...]
+    documents: int  # documents in the selection
+    added: int  # new (coder, document) assignments
+    already: int  # pairs that were assigned before
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "coders": list(self.coders),
+            "documents": self.documents,
+            "added": self.added,
+            "already": self.already,
+        }
+
+
+@dataclass(frozen=True)
+class DoneResult:
+    coder: str
+    undo: bool
+    changed: tuple[str, ...]  # document numbers marked (or unmarked)
+    unchanged: tuple[str, ...]  # already in the wanted state
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "coder": self.coder,
+            "undo": self.undo,
+            "changed": list(self.changed),
+            "unchanged": list(self.unchanged),
+        }
+
+
+def _coder(session: Session, name: str) -> Coder:
+    coder = session.execute(select(Coder).where(Coder.name == name)).scalars().first()
+    if coder is None:
+        raise NotFound("coder", name)
+    return coder
+
+
+def _has_lead(session: Session) -> bool:
+    return session.execute(select(Coder.id).where(Coder.role == "lead")).first() is not None
+
+
+def _resolve_documents(
+    session: Session, numbers: Iterable[str]
+) -> list[tuple[int, str, str, str | None]]:
+    """(id, number, status, split) for each number, in the order given; unknown ones refused."""
+    wanted: list[str] = []
+    for raw in numbers:
+        norm = normalise_number(raw)
+        if norm is None:
+            raise InvalidInput("", 0, "not_a_document_number", str(raw))
+        if norm not in wanted:
+            wanted.append(norm)
+    found: dict[str, tuple[int, str, str, str | None]] = {}
+    for lo in range(0, len(wanted), CHUNK):
+        part = wanted[lo : lo + CHUNK]
+        for did, num, status, split in session.execute(
+            select(Document.id, Document.number, Document.status, Document.split).where(
+                Document.number.in_(part)  # type: ignore[attr-defined]
+            )
+        ).all():
+            found[num] = (int(did), num, status, split)
+    for num in wanted:
+        if num not in found:
+            raise NotFound("document", num)
+    return [found[n] for n in wanted]
+
+
+def mark_done(
+    session: Session,
+    coder: Coder,
+    document_ids: Sequence[int],
+    *,
+    actor: str | None,
+    numbers: dict[int, str] | None = None,
+) -> list[int]:
+    """Done marks for ``coder`` on the given documents (inside the caller's transaction).
+
+    Documents already marked are left as they are; the ids newly marked are
+    returned. Each new mark gets a ``done.mark`` audit row with the same time.
+    Used by ``done`` and by ``codings import --done``.
+    """
+    assert coder.id is not None
+    have: set[int] = set()
+    ids = list(dict.fromkeys(int(d) for d in document_ids))
+    for lo in range(0, len(ids), CHUNK):
+        have |= set(
+            session.execute(
+                select(DoneMark.document_id).where(
+                    DoneMark.coder_id == coder.id,
+                    DoneMark.document_id.in_(ids[lo : lo + CHUNK]),  # type: ignore[attr-defined]
+                )
+            ).scalars()
+        )
+    new = [d for d in ids if d not in have]
+    if not new:
+        return []
+    if numbers is None:
+        numbers = {}
+        for lo in range(0, len(new), CHUNK):
+            numbers.update(
+                dict(
+                    session.execute(  # type: ignore[arg-type]
+                        select(Document.id, Document.number).where(
+                            Document.id.in_(new[lo : lo + CHUNK])  # type: ignore[union-attr]
+                        )
+                    ).all()
+                )
+            )
+    now = utcnow()
+    session.execute(
+        insert(DoneMark), [{"coder_id": coder.id, "document_id": d, "marked_at": now} for d in new]
+    )
+    _audit_many(session, actor, "done.mark", coder, new, numbers, now)
+    return new
+
+
+def _audit_many(
+    session: Session,
+    actor: str | None,
+    action: str,
+    coder: Coder,
+    document_ids: Sequence[int],
+    numbers: dict[int, str],
+    at: datetime,
+) -> None:
+    import json
+
+    iso = at.isoformat()
+    rows = [
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity": "document",
+            "entity_id": d,
+            "before": None,
+            "after": json.dumps(
+                {"coder": coder.name, "document": numbers.get(d), "at": iso},
+                ensure_ascii=False,
+                sort_keys=True,
+            ),
+            "undone": False,
+        }
+        for d in document_ids
+    ]
+    if rows:
+        session.execute(insert(AuditLog), rows)
+
+
+class ProgressService:
+    """Assignments, done marks, queues and the holdout start, for one acting user."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- assignments -----------------------------------------------------
+    def assign(
+        self,
+        coders: Sequence[str],
+        *,
+        split: str | None = None,
+        sample: float | None = None,
+        seed: int | None = None,
+        documents: Sequence[str] | None = None,
+    ) -> AssignResult:
+        """Give the same included documents to every coder named (exactly one selection).
+
+        ``split``: all included documents of the build set, the holdout, or all;
+        ``sample``: a fraction of the included documents drawn per source type
+        (seeded, the project's seed by default), so every type is represented;
+        ``documents``: these numbers. Pairs assigned before are kept, not doubled.
+        Needs a lead once the project has one.
+        """
+        chosen = sum(x is not None and x != [] for x in (split, sample, documents))
+        if chosen != 1:
+            raise BadOption("selection", str(chosen), "split|sample|documents")
+        if split is not None and split not in SPLITS:
+            raise BadOption("split", split, "|".join(SPLITS))
+        if sample is not None and not 0 < sample <= 1:
+            raise BadOption("sample", str(sample), "0 < FRACTION <= 1")
+        names = list(dict.fromkeys(c.strip() for c in coders if c.strip()))
+        if not names:
+            raise BadOption("coders", "", "NAME[,NAME...]")
+        actor = self.ctx.actor
+
+        def _do(s: Session) -> AssignResult:
+            if _has_lead(s):
+                me = (
+                    None
+                    if actor is None
+                    else s.execute(select(Coder).where(Coder.name == actor)).scalars().first()
+                )
+                if me is None or me.role != "lead":
+                    raise Forbidden("assign", actor or "", "lead")
+            people = [_coder(s, n) for n in names]
+            for c in people:
+                if c.role == "consensus":
+                    raise BadOption("coders", c.name, "coder|lead")
+            doc_ids = self._select(s, split=split, sample=sample, seed=seed, documents=documents)
+            added = already = 0
+            now = utcnow()
+            for c in people:
+                have: set[int] = set(
+                    s.execute(select(Assignment.document_id).where(Assignment.coder_id == c.id))
+                    .scalars()
+                    .all()
+                )
+                new = [d for d in doc_ids if d not in have]
+                already += len(doc_ids) - len(new)
+                added += len(new)
+                if new:
+                    s.execute(
+                        insert(Assignment),
+                        [
+                            {
+                                "coder_id": c.id,
+                                "document_id": d,
+                                "assigned_by": actor,
+                                "assigned_at": now,
+                            }
+                            for d in new
+                        ],
+                    )
+                s.add(
+                    AuditLog(
+                        at=now,
+                        actor=actor,
+                        action="assign",
+                        entity="coder",
+                        entity_id=c.id,
+                        after=_json(
+                            {
+                                "coder": c.name,
+                                "split": split,
+                                "sample": sample,
+                                "seed": seed,
+                                "documents": len(doc_ids),
+                                "added": len(new),
+                                "at": now.isoformat(),
+                            }
+                        ),
+                    )
+                )
+            return AssignResult(tuple(names), len(doc_ids), added, already)
+
+        return self.ctx.db.run(_do)
+
+    def _select(
+        self,
+        s: Session,
+        *,
+        split: str | None,
+        sample: float | None,
+        seed: int | None,
+        documents: Sequence[str] | None,
+    ) -> list[int]:
+        if documents:
+            out = []
+            for did, num, status, _split in _resolve_documents(s, documents):
+                if status != "included":
+                    raise Conflict("document_excluded", num)
+                out.append(did)
+            return out
+        q = select(Document.id, Document.source_type_id).where(Document.status == "included")
+        if split in ("build", "holdout"):
+            q = q.where(Document.split == split)
+        rows = s.execute(q.order_by(Document.source_type_id, Document.seq)).all()
+        if sample is None:
+            return [int(r[0]) for r in rows]
+        import numpy as np
+
+        seed = int(get_setting(s, "seed")) if seed is None else seed
+        picked: list[int] = []
+        for tid in sorted({int(t) for _, t in rows}):
+            members = [int(d) for d, t in rows if t == tid]
+            rng = np.random.default_rng([seed, tid, 7])  # 7: not the split's stream
+            k = int(round(len(members) * sample))
+            picked += [members[i] for i in sorted(rng.permutation(len(members))[:k])]
+        return picked
+
+    # -- done marks ------------------------------------------------------
+    def done(self, numbers: Sequence[str], *, undo: bool = False) -> DoneResult:
+        """Mark documents done for the acting coder (or take the marks back with ``undo``).
+
+        Only included documents can be judged; an excluded or unknown number
+        refuses the whole call, so nothing is half-marked.
+        """
+        actor = self.ctx.actor
+        if not numbers:
+            raise BadOption("documents", "", "DOC_NUMBER...")
+
+        def _do(s: Session) -> DoneResult:
+            if actor is None:
+                raise Forbidden("done.mark", "", "someone_acting")
+            me = _coder(s, actor)
+            if me.role == "consensus":
+                raise Forbidden("done.mark", actor, "human_coder")
+            docs = _resolve_documents(s, numbers)
+            for _did, num, status, _split in docs:
+                if status != "included":
+                    raise Conflict("document_excluded", num)
+            ids = [d for d, *_ in docs]
+            names = {d: n for d, n, *_ in docs}
+            if not undo:
+                new = set(mark_done(s, me, ids, actor=actor, numbers=names))
+                return DoneResult(
+                    me.name,
+                    False,
+                    tuple(names[d] for d in ids if d in new),
+                    tuple(names[d] for d in ids if d not in new),
+                )
+            have = set(
+                s.execute(
+                    select(DoneMark.document_id).where(
+                        DoneMark.coder_id == me.id,
+                        DoneMark.document_id.in_(ids),  # type: ignore[attr-defined]
+                    )
+                ).scalars()
+            )
+            gone = [d for d in ids if d in have]
+            if gone:
+                s.execute(
+                    delete(DoneMark).where(
+                        DoneMark.coder_id == me.id,  # type: ignore[arg-type]
+                        DoneMark.document_id.in_(gone),  # type: ignore[attr-defined]
+                    )
+                )
+                _audit_many(s, actor, "done.undo", me, gone, names, utcnow())
+            return DoneResult(
+                me.name,
+                True,
+                tuple(names[d] for d in gone),
+                tuple(names[d] for d in ids if d not in have),
+            )
+
+        return self.ctx.db.run(_do)
+
+    def done_marks(self, coder: str | None = None) -> pd.DataFrame:
+        """Done marks: coder, document number, split, marked_at (oldest first)."""
+        import pandas as pd
+
+        with self.ctx.db.read() as s:
+            q = (
+                select(Coder.name, Document.number, Document.split, DoneMark.marked_at)
+                .join(Coder, Coder.id == DoneMark.coder_id)
+                .join(Document, Document.id == DoneMark.document_id)
+                .order_by(DoneMark.marked_at, DoneMark.id)
+            )
+            if coder is not None:
+                q = q.where(Coder.id == self._visible_coder(s, coder).id)
+            elif blind_active(s) and not self._is_lead(s):
+                me = self._me(s)
+                q = q.where(Coder.id == me.id)
+            rows = s.execute(q).all()
+        return pd.DataFrame(rows, columns=["coder", "document", "split", "marked_at"])
+
+    # -- queues and progress ---------------------------------------------
+    def queue(self, coder: str | None = None) -> pd.DataFrame:
+        """What ``coder`` (default: the acting user) has left: assigned, not done, included.
+
+        Holdout documents stay out until the holdout start. Columns: number,
+        type, title, split, passages, assigned_at; in the order they were assigned.
+        """
+        import pandas as pd
+
+        with self.ctx.db.read() as s:
+            who = self._visible_coder(s, coder)
+            started = holdout_start(s) is not None
+            done_ids = select(DoneMark.document_id).where(DoneMark.coder_id == who.id)
+            q = (
+                select(
+                    Document.id,
+                    Document.number,
+                    SourceType.slug,
+                    Document.title,
+                    Document.split,
+                    Assignment.assigned_at,
+                )
+                .join(Document, Document.id == Assignment.document_id)
+                .join(SourceType, SourceType.id == Document.source_type_id)
+                .where(
+                    Assignment.coder_id == who.id,
+                    Document.status == "included",
+                    Document.id.not_in(done_ids),  # type: ignore[union-attr]
+                )
+                .order_by(Assignment.id)
+            )
+            if not started:
+                q = q.where((Document.split.is_(None)) | (Document.split != "holdout"))  # type: ignore[union-attr]
+            rows = s.execute(q).all()
+            counts: dict[int, int] = {}
+            ids = [int(r[0]) for r in rows]
+            from sqlalchemy import func
+
+            for lo in range(0, len(ids), CHUNK):
+                counts.update(
+                    {
+                        int(d): int(n)
+                        for d, n in s.execute(
+                            select(Passage.document_id, func.count())
+                            .where(Passage.document_id.in_(ids[lo : lo + CHUNK]))  # type: ignore[attr-defined]
+                            .group_by(Passage.document_id)
+                        ).all()
+                    }
+                )
+        return pd.DataFrame(
+            [(r[1], r[2], r[3], r[4], counts.get(int(r[0]), 0), r[5]) for r in rows],
+            columns=["number", "type", "title", "split", "passages", "assigned_at"],
+        )
+
+    def next_in_queue(self, coder: str | None = None, *, after: str | None = None) -> str | None:
+        """The number of the next document in the queue (after ``after`` when given)."""
+        numbers = self.queue(coder)["number"].tolist()
+        if not numbers:
+            return None
+        if after is not None and after in numbers:
+            i = numbers.index(after)
+            rest = numbers[i + 1 :] + numbers[:i]
+            return rest[0] if rest else None
+        return str(numbers[0])
+
+    def progress(self) -> pd.DataFrame:
+        """Per coder: assigned, done (of those), queue (left now), waiting (holdout, not started),
+        done_total (every done mark, assigned or not)."""
+        import pandas as pd
+        from sqlalchemy import func
+
+        with self.ctx.db.read() as s:
+            started = holdout_start(s) is not None
+            blind_me = None
+            if blind_active(s) and not self._is_lead(s):
+                blind_me = self._me(s).id
+            coders = s.execute(
+                select(Coder.id, Coder.name, Coder.role)
+                .where(Coder.role != "consensus")
+                .order_by(Coder.id)
+            ).all()
+            assigned = {
+                (int(c), sp): int(n)
+                for c, sp, n in s.execute(
+                    select(Assignment.coder_id, Document.split, func.count())
+                    .join(Document, Document.id == Assignment.document_id)
+                    .where(Document.status == "included")
+                    .group_by(Assignment.coder_id, Document.split)
+                ).all()
+            }
+            done_assigned = {
+                (int(c), sp): int(n)
+                for c, sp, n in s.execute(
+                    select(Assignment.coder_id, Document.split, func.count())
+                    .join(Document, Document.id == Assignment.document_id)
+                    .join(
+                        DoneMark,
+                        (DoneMark.document_id == Assignment.document_id)
+                        & (DoneMark.coder_id == Assignment.coder_id),
+                    )
+                    .where(Document.status == "included")
+                    .group_by(Assignment.coder_id, Document.split)
+                ).all()
+            }
+            done_total = {
+                int(c): int(n)
+                for c, n in s.execute(
+                    select(DoneMark.coder_id, func.count()).group_by(DoneMark.coder_id)
+                ).all()
+            }
+        out = []
+        for cid, name, role in coders:
+            if blind_me is not None and cid != blind_me:
+                continue
+            a = sum(v for (c, _), v in assigned.items() if c == cid)
+            d = sum(v for (c, _), v in done_assigned.items() if c == cid)
+            hold_left = assigned.get((cid, "holdout"), 0) - done_assigned.get((cid, "holdout"), 0)
+            waiting = 0 if started else hold_left
+            out.append((name, role, a, d, a - d - waiting, waiting, done_total.get(cid, 0)))
+        return pd.DataFrame(
+            out, columns=["coder", "role", "assigned", "done", "queue", "waiting", "done_total"]
+        )
+
+    # -- the holdout start -------------------------------------------------
+    def holdout_start(self) -> datetime | None:
+        with self.ctx.db.read() as s:
+            return holdout_start(s)
+
+    def begin_holdout(self) -> datetime:
+        """The lead records the holdout start (SPEC §5): once, audited as ``saturation.begin``.
+
+        From now on holdout documents enter the queues, and the saturation test
+        judges concepts and categories against this moment.
+        """
+        actor = self.ctx.actor
+
+        def _do(s: Session) -> datetime:
+            me = (
+                None
+                if actor is None
+                else s.execute(select(Coder).where(Coder.name == actor)).scalars().first()
+            )
+            if me is None or me.role != "lead":
+                raise Forbidden("saturation.begin", actor or "", "lead")
+            already = holdout_start(s)
+            if already is not None:
+                raise Conflict("holdout_started", already.isoformat(timespec="seconds"))
+            now = utcnow()
+            set_setting(s, HOLDOUT_START, now.isoformat())
+            s.add(
+                AuditLog(
+                    at=now,
+                    actor=actor,
+                    action="saturation.begin",
+                    entity="setting",
+                    after=_json({HOLDOUT_START: now.isoformat()}),
+                )
+            )
+            return now
+
+        return self.ctx.db.run(_do)
+
+    # -- who ---------------------------------------------------------------
+    def _me(self, s: Session) -> Coder:
+        if self.ctx.actor is None:
+            raise Forbidden("queue", "", "someone_acting")
+        return _coder(s, self.ctx.actor)
+
+    def _is_lead(self, s: Session) -> bool:
+        if self.ctx.actor is None:
+            return False
+        me = s.execute(select(Coder).where(Coder.name == self.ctx.actor)).scalars().first()
+        return me is not None and me.role == "lead"
+
+    def _visible_coder(self, s: Session, coder: str | None) -> Coder:
+        """The coder asked about; in blind mode a coder may ask only about themselves."""
+        who = self._me(s) if coder is None else _coder(s, coder)
+        if blind_active(s) and self.ctx.actor != who.name and not self._is_lead(s):
+            raise Forbidden("queue", self.ctx.actor or "", "lead")
+        return who
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
