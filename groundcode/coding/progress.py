@@ -26,8 +26,6 @@ The holdout start is the audit event ``saturation.begin`` plus the setting
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
-from groundcode.domain.errors import BadOption, Conflict, Forbidden, InvalidInput, NotFound
+from groundcode.domain.errors import (
+    BadOption,
+    Conflict,
+    Forbidden,
+    GroundcodeError,
+    InvalidInput,
+    NotFound,
+)
+from groundcode.domain.vocab import AuditAction
 from groundcode.store.access import blind_active
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
@@ -57,15 +63,17 @@ if TYPE_CHECKING:
 
 SPLITS = ("build", "holdout", "all")
 HOLDOUT_START = "holdout_start"
-_NUMBER = re.compile(r"^(\d+)-(\d+)$")
 CHUNK = 5000
 
 
 def normalise_number(value: str) -> str | None:
     """``2-05``, `` 2-5 ``, full-width ``２－５`` -> ``2-5``; None when it is no number."""
-    text = unicodedata.normalize("NFKC", str(value)).replace(" ", "").replace("－", "-")
-    m = _NUMBER.match(text)
-    return f"{int(m.group(1))}-{int(m.group(2))}" if m else None
+    from groundcode.domain.values import DocNumber
+
+    try:
+        return str(DocNumber.parse(value))
+    except GroundcodeError:
+        return None
 
 
 def holdout_start(session: Session) -> datetime | None:
@@ -191,7 +199,7 @@ def mark_done(
     session.execute(
         insert(DoneMark), [{"coder_id": coder.id, "document_id": d, "marked_at": now} for d in new]
     )
-    _audit_many(session, actor, "done.mark", coder, new, numbers, now)
+    _audit_many(session, actor, AuditAction.DONE_MARK, coder, new, numbers, now)
     return new
 
 
@@ -306,7 +314,7 @@ class ProgressService:
                     AuditLog(
                         at=now,
                         actor=actor,
-                        action="assign",
+                        action=AuditAction.ASSIGN,
                         entity="coder",
                         entity_id=c.id,
                         after=_json(
@@ -406,7 +414,7 @@ class ProgressService:
                         DoneMark.document_id.in_(gone),  # type: ignore[attr-defined]
                     )
                 )
-                _audit_many(s, actor, "done.undo", me, gone, names, utcnow())
+                _audit_many(s, actor, AuditAction.DONE_UNDO, me, gone, names, utcnow())
             return DoneResult(
                 me.name,
                 True,
@@ -588,7 +596,7 @@ class ProgressService:
                 AuditLog(
                     at=now,
                     actor=actor,
-                    action="saturation.begin",
+                    action=AuditAction.SATURATION_BEGIN,
                     entity="setting",
                     after=_json({HOLDOUT_START: now.isoformat()}),
                 )

@@ -113,6 +113,7 @@ class AuditAction(StrEnum):
     PROJECT_USER_DICT = "project.user_dict"
     RECONCILE_AGREED = "reconcile.agreed"
     RECONCILE_DECIDE = "reconcile.decide"
+    ASSIGN = "assign"
     DONE_MARK = "done.mark"
     DONE_UNDO = "done.undo"
     SATURATION_BEGIN = "saturation.begin"
