@@ -38,6 +38,13 @@ def _pg_admin_url(base: str) -> str:
     return url.set(database="postgres").render_as_string(hide_password=False)
 
 
+@pytest.fixture(autouse=True)
+def _english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests read the CLI's messages in English (its language rule would pick zh on
+    a machine whose LANG is not English); tests of the rule itself set it again."""
+    monkeypatch.setenv("GROUNDCODE_LANG", "en")
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A place for one fresh project; PostgreSQL databases are created and dropped here."""

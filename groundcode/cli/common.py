@@ -49,6 +49,24 @@ def state(ctx: typer.Context) -> State:
     return root.obj
 
 
+class _CliOptions(dict[str, str]):
+    """The CLI's spelling of a neutral option name: ``force`` -> ``--force``."""
+
+    def get(self, key: str, default: str | None = None) -> str:  # type: ignore[override]
+        return "--" + key.replace("_", "-")
+
+
+CLI_OPTIONS: dict[str, str] = _CliOptions()
+
+
+def cli_words(error: GroundcodeError, user: str | None = None) -> str:
+    """A typed error in the CLI's language (``domain.language.cli_language``), flags spelled."""
+    from groundcode.domain.language import cli_language
+    from groundcode.domain.wording import word
+
+    return word(error, cli_language(user), option_names=CLI_OPTIONS)
+
+
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -69,7 +87,8 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except GroundcodeError as exc:
-            fail(str(exc), exc.exit_code)
+            st = state(ctx) if isinstance(ctx, typer.Context) else None
+            fail(cli_words(exc, st.user if st else None), exc.exit_code)
         except SQLAlchemyError as exc:
             from groundcode.store.engine import redact_url
 

@@ -79,10 +79,23 @@ from groundcode.coding.views import (
     ModelView,
     RelationClassView,
 )
+from groundcode.domain.errors import (
+    AlreadyExists,
+    BlindHidden,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LevelClash,
+    Missing,
+    NotFound,
+    OutOfRange,
+    Refused,
+    StillCoded,
+)
 from groundcode.domain.levels import CHILD, HIERARCHY, LEVELS, NODE_KINDS, parse_level, spec
 from groundcode.domain.model import Edge
 from groundcode.domain.vocab import Level, NodeKind
-from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.errors import PermissionDenied
 from groundcode.store.access import readable_coder_ids, require_lead
 from groundcode.store.audit import record
 from groundcode.store.context import Context
@@ -217,10 +230,7 @@ class CodebookService:
             return allowed
         hidden = sorted(set(coder_ids) - set(allowed))
         if hidden:
-            raise PermissionDenied(
-                f"blind mode: {self.actor} may not see the codings of coder ids "
-                f"{', '.join(map(str, hidden))}"
-            )
+            raise BlindHidden(actor=self.actor or "", others=", ".join(map(str, hidden)))
         return list(coder_ids)
 
     @staticmethod
@@ -231,7 +241,7 @@ class CodebookService:
     def _get(self, session: Session, level: str, name: str) -> Any:
         row = self._find(session, level, " ".join(name.split()))
         if row is None:
-            raise NotFound(f"no {WORDS[level]} named '{name}'")
+            raise NotFound(kind=level, name=name)
         return row
 
     @staticmethod
@@ -310,7 +320,7 @@ class CodebookService:
         if parent is None:
             return None
         if level not in PARENTS:
-            raise UsageError(f"a {WORDS[level]} has no parent level")
+            raise Refused("no_parent_level", name=level)
         parent_row = self._get(session, PARENTS[level][0], parent)
         return int(parent_row.id)
 
@@ -468,12 +478,12 @@ class CodebookService:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise UsageError(f"{path}: cannot read the file ({exc.strerror})") from None
+            raise InvalidInput(str(path), 0, "unreadable", exc.strerror or "") from None
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
-            raise UsageError(f"{path}:{line}: not UTF-8 text") from None
+            raise InvalidInput(str(path), line, "not_utf8") from None
         spec = parse_codebook(text, str(path))
         return self.import_spec(spec, source=str(path))
 
@@ -485,16 +495,14 @@ class CodebookService:
         """Write the codebook as YAML; never overwrites without ``force``."""
         path = Path(path)
         if path.exists() and not force:
-            raise UsageError(f"{path}: already exists (use --force to overwrite)")
+            raise AlreadyExists(str(path))
         if not path.parent.is_dir():
-            raise UsageError(f"{path}: folder {path.parent} does not exist")
+            raise NotFound(kind="folder", name=str(path.parent))
         with self.ctx.db.read() as session:
             book = _Book.load(session)
             problems = self._problems(session, book)
             if problems:
-                raise UsageError(
-                    f"{path}: not written, the model has an edge to a missing node: {problems[0]}"
-                )
+                raise Refused("edge_to_missing_node", name=str(path), detail=problems[0])
             spec = self._spec(session, book)
         text = dump_codebook(spec)
         tmp = path.with_name(f".{path.name}.tmp")
@@ -621,11 +629,7 @@ class CodebookService:
                         continue
                     if name in file_sets[other]:
                         continue
-                    raise UsageError(
-                        f"{source}: '{name}' is a {WORDS[level]} in the file but a "
-                        f"{WORDS[other]} in the project (rename one of them, or move it "
-                        "in the file to the level the project has)"
-                    )
+                    raise LevelClash(file=source, name=name, level=level, other=other)
 
     def _import_settings(self, session: Session, spec: CodebookSpec) -> list[str]:
         changed: list[str] = []
@@ -740,7 +744,7 @@ class CodebookService:
     ) -> Any:
         name = clean_name(name, WORDS[level])
         if self._find(session, level, name) is not None:
-            raise UsageError(f"a {WORDS[level]} named '{name}' already exists")
+            raise Conflict(what=f"exists.{level}", name=name)
         parent_id = self._resolve_parent(session, level, parent)
         values: dict[str, Any] = {
             "name": name,
@@ -861,9 +865,7 @@ class CodebookService:
             if name == row.name:
                 return
             if self._find(session, level, name) is not None:
-                raise UsageError(
-                    f"a {WORDS[level]} named '{name}' already exists (merge them instead)"
-                )
+                raise Conflict(what=f"exists.{level}", name=name)
             before = row.name
             row.name = name
             session.add(row)
@@ -907,7 +909,7 @@ class CodebookService:
         """Place an item under another parent (None = uncategorised / unassigned)."""
         level = normalise_level(level)
         if level not in PARENTS:
-            raise UsageError("a relation class has no parent to move to")
+            raise Refused("no_parent_level", name=level)
 
         def work(session: Session) -> None:
             self._require_structure(session, f"moving a {WORDS[level]}")
@@ -932,7 +934,7 @@ class CodebookService:
         """Number categories or main categories 1..n as the tree reads; returns name -> number."""
         level = normalise_level(level)
         if not spec(level).numbered:
-            raise UsageError(f"only categories and main categories have numbers, not {level}")
+            raise Refused("not_numbered", name=level)
 
         def work(session: Session) -> dict[str, str]:
             self._require_structure(session, f"renumbering {WORDS[level]}s")
@@ -968,9 +970,7 @@ class CodebookService:
             ordered = _Book.load(session).ordered(level)
             siblings = [r for r in ordered if (getattr(r, column) if column else None) == parent_id]
             if not 1 <= position <= len(siblings):
-                raise UsageError(
-                    f"position {position} is out of range for '{row.name}' (1..{len(siblings)})"
-                )
+                raise OutOfRange(option="position", value=str(position), rule=f"1..{len(siblings)}")
             old_index = next(i for i, r in enumerate(siblings) if r.id == row.id)
             if old_index == position - 1:
                 return
@@ -1060,11 +1060,11 @@ class CodebookService:
             names = [" ".join(s.split()) for s in sources]
             target_name = clean_name(into, WORDS[level])
             if not names:
-                raise UsageError("name at least one source to merge")
+                raise Missing("merge_source")
             if len(set(names)) != len(names):
-                raise UsageError("a source is named twice")
+                raise Refused("named_twice")
             if target_name in names:
-                raise UsageError(f"cannot merge '{target_name}' into itself")
+                raise Refused("merge_into_itself", name=target_name)
             rows = [self._get(session, level, n) for n in names]
             target = self._find(session, level, target_name)
             if target is None:
@@ -1128,7 +1128,7 @@ class CodebookService:
             self._require_structure(session, "splitting a concept")
             source = self._get(session, "concept", name)
             if not coding_ids:
-                raise UsageError(f"name the codings of '{source.name}' that go to '{new_name}'")
+                raise Missing("split_codings", detail=source.name)
             wanted = sorted(set(coding_ids))
             found = {
                 c.id: c
@@ -1136,9 +1136,9 @@ class CodebookService:
             }
             for cid in wanted:
                 if cid not in found:
-                    raise NotFound(f"no coding with id {cid}")
+                    raise NotFound(kind="coding", name=str(cid))
                 if found[cid].concept_id != source.id:
-                    raise UsageError(f"coding {cid} is not coded with '{source.name}'")
+                    raise Refused("not_coded_with", name=str(cid), detail=source.name)
             category = self._parent_name(session, "concept", source)
             row = self._create(session, "concept", new_name, parent=category, definition=None)
             for coding in found.values():
@@ -1167,12 +1167,7 @@ class CodebookService:
             row = self._get(session, level, name)
             coded = self._coded(session, level, row)
             if coded and not force:
-                what = "it" if level == "concept" else "its concepts"
-                raise UsageError(
-                    f"{WORDS[level]} '{row.name}' is not deleted: {what} "
-                    f"{'has' if level == 'concept' else 'have'} {coded} coding(s) "
-                    "(merge it, or use --force)"
-                )
+                raise StillCoded(level=level, name=row.name, n_codings=coded)
             before = self._snap(session, level, row)
             before["id"] = row.id
             before["n_codings"] = coded
@@ -1182,10 +1177,7 @@ class CodebookService:
             if level == "concept":
                 if coded:
                     if row.name == HOLDING_CONCEPT:
-                        raise UsageError(
-                            f"'{HOLDING_CONCEPT}' holds the codings of deleted concepts; "
-                            "merge it into another concept instead"
-                        )
+                        raise Refused("holding_concept", name=HOLDING_CONCEPT)
                     holding = self._find(session, "concept", HOLDING_CONCEPT)
                     if holding is None:
                         holding = self._create(session, "concept", HOLDING_CONCEPT)
@@ -1259,7 +1251,7 @@ class CodebookService:
             for text in (from_, to):
                 ref = resolve_node(text, names)
                 if isinstance(ref, Unresolved):
-                    raise (UsageError if ref.ambiguous else NotFound)(ref.problem)
+                    raise ref.error()
                 ends.append(ref)
             row = ModelEdge(
                 from_kind=ends[0].kind,
@@ -1281,7 +1273,7 @@ class CodebookService:
             self._require_structure(session, "changing the model")
             row = session.get(ModelEdge, edge_id)
             if row is None:
-                raise NotFound(f"no model edge with id {edge_id}")
+                raise NotFound(kind="edge", name=str(edge_id))
             self._audit(session, "edge.delete", "model_edge", row.id, before=_edge_dict(row))
             session.delete(row)
 
@@ -1302,7 +1294,7 @@ class CodebookService:
         with self.ctx.db.read() as session:
             try:
                 counts = self._counts(session, self._visible(session, coder_ids))
-            except PermissionDenied:
+            except (PermissionDenied, BlindHidden, Forbidden):
                 if coder_ids is not None:
                     raise
                 counts = {}

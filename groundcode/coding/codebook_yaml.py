@@ -29,10 +29,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from groundcode.domain.levels import NODE_KINDS
+from groundcode.domain.errors import BadCodebookFile, GroundcodeError, NotFound, Refused
+from groundcode.domain.levels import LEVELS, NODE_KINDS
 from groundcode.domain.model import Edge, NodeRef
 from groundcode.domain.vocab import NodeKind
-from groundcode.errors import UsageError
 
 NULL_TAG = "tag:yaml.org,2002:null"
 # The words for a model node's kind in messages ("a main category").
@@ -139,8 +139,16 @@ def clean_label(name: str) -> str:
 class Unresolved:
     """Why an edge endpoint did not resolve; ``ambiguous`` tells a missing name from a clash."""
 
-    problem: str
+    reason: str  # a catalog id: no_such_node, not_a_node, ambiguous_node
+    name: str
+    detail: str = ""
     ambiguous: bool = False
+
+    def error(self) -> GroundcodeError:
+        """The typed error for a caller outside a file (the model editor)."""
+        if self.ambiguous:
+            return Refused(self.reason, name=self.name, detail=self.detail)
+        return NotFound(kind="node", name=self.name)
 
 
 def resolve_node(text: str, names: dict[str, set[str]]) -> NodeRef | Unresolved:
@@ -151,20 +159,15 @@ def resolve_node(text: str, names: dict[str, set[str]]) -> NodeRef | Unresolved:
         kind, name = kind.strip(), clean_label(rest)
         if name in names[kind]:
             return NodeRef(kind, name)
-        return Unresolved(f"'{text}' names no {kind.replace('_', ' ')} called '{name}'")
+        return Unresolved("no_such_node", name, kind)
     name = clean_label(text)
     found = [k for k in NODE_KINDS if name in names[k]]
     if len(found) == 1:
         return NodeRef(found[0], name)
     if not found:
-        return Unresolved(
-            f"'{name}' is not the core category, a relation class, a main category "
-            "or an initial category"
-        )
-    options = " or ".join(f"{k}:{name}" for k in found)
-    return Unresolved(
-        f"'{name}' is ambiguous (it names {len(found)} levels): write {options}", ambiguous=True
-    )
+        return Unresolved("not_a_node", name)
+    options = " | ".join(f"{k}:{name}" for k in found)
+    return Unresolved("ambiguous_node", name, options, ambiguous=True)
 
 
 def node_text(ref: NodeRef, names: dict[str, set[str]]) -> str:
@@ -202,36 +205,35 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
         # first line where each name was seen, per level
-        self.seen: dict[str, dict[str, int]] = {
-            "relation class": {},
-            "main category": {},
-            "category": {},
-            "concept": {},
-        }
+        self.seen: dict[str, dict[str, int]] = {level: {} for level in LEVELS}
 
     # -- errors ------------------------------------------------------------
-    def fail(self, node: Node | None, path: str, problem: str) -> UsageError:
-        where = f"{self.source}:{node.start_mark.line + 1}" if node is not None else self.source
-        prefix = f"{path}: " if path else ""
-        return UsageError(f"{where}: {prefix}{problem}")
+    def fail(
+        self,
+        node: Node | None,
+        path: str,
+        reason: str,
+        *,
+        name: str = "",
+        level: str = "",
+        detail: str = "",
+    ) -> BadCodebookFile:
+        row = node.start_mark.line + 1 if node is not None else 0
+        return BadCodebookFile(self.source, row, reason, detail, at=path, name=name, level=level)
 
     # -- node shapes ---------------------------------------------------------
     def mapping(self, node: Node, path: str, allowed: tuple[str, ...]) -> dict[str, Node]:
         if not isinstance(node, MappingNode):
-            raise self.fail(node, path, f"expected a mapping with keys {', '.join(allowed)}")
+            raise self.fail(node, path, "expected_mapping", detail=", ".join(allowed))
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                raise self.fail(key_node, path, "a key must be plain text")
+                raise self.fail(key_node, path, "key_not_text")
             key = key_node.value
             if key not in allowed:
-                raise self.fail(
-                    key_node,
-                    path,
-                    f"unknown key '{key}' (expected one of: {', '.join(allowed)})",
-                )
+                raise self.fail(key_node, path, "unknown_key", name=key, detail=", ".join(allowed))
             if key in out:
-                raise self.fail(key_node, path, f"key '{key}' is given twice")
+                raise self.fail(key_node, path, "key_twice", name=key)
             out[key] = value_node
         return out
 
@@ -239,14 +241,14 @@ class _Parser:
         if node is None or (isinstance(node, ScalarNode) and node.tag == NULL_TAG):
             return []
         if not isinstance(node, SequenceNode):
-            raise self.fail(node, path, "expected a list")
+            raise self.fail(node, path, "expected_list")
         return list(node.value)
 
     def text(self, node: Node | None, path: str) -> str | None:
         if node is None:
             return None
         if not isinstance(node, ScalarNode):
-            raise self.fail(node, path, "expected text, not a list or mapping")
+            raise self.fail(node, path, "expected_text")
         if node.tag == NULL_TAG and node.style is None:
             return None
         return str(node.value)
@@ -255,15 +257,14 @@ class _Parser:
         raw = self.text(fields.get("name"), f"{path}.name")
         name = clean_label(raw or "")
         if not name:
-            raise self.fail(fields.get("name", parent), path, f"a {level} needs a name")
+            raise self.fail(fields.get("name", parent), path, "needs_name", level=level)
         return self.register(level, name, fields.get("name", parent), path)
 
     def register(self, level: str, name: str, node: Node, path: str) -> str:
         line = node.start_mark.line + 1
         first = self.seen[level].get(name)
         if first is not None:
-            what = "is listed twice" if level == "concept" else "appears twice"
-            raise self.fail(node, path, f"{level} '{name}' {what} (first at line {first})")
+            raise self.fail(node, path, "listed_twice", name=name, level=level, detail=str(first))
         self.seen[level][name] = line
         return name
 
@@ -272,7 +273,7 @@ class _Parser:
         if isinstance(node, ScalarNode):
             name = clean_label(self.text(node, path) or "")
             if not name:
-                raise self.fail(node, path, "a concept needs a name")
+                raise self.fail(node, path, "needs_name", level="concept")
             return ConceptSpec(self.register("concept", name, node, path))
         fields = self.mapping(node, path, CONCEPT_KEYS)
         name = self.name(fields, node, path, "concept")
@@ -301,7 +302,7 @@ class _Parser:
 
     def main_category(self, node: Node, path: str) -> MainCategorySpec:
         fields = self.mapping(node, path, MAIN_KEYS)
-        name = self.name(fields, node, path, "main category")
+        name = self.name(fields, node, path, "main_category")
         return MainCategorySpec(
             name=name,
             number=clean_text(self.text(fields.get("number"), f"{path}.number")),
@@ -317,7 +318,7 @@ class _Parser:
 
     def relation_class(self, node: Node, path: str) -> RelationClassSpec:
         fields = self.mapping(node, path, RC_KEYS)
-        name = self.name(fields, node, path, "relation class")
+        name = self.name(fields, node, path, "relation_class")
         return RelationClassSpec(
             name=name,
             definition=clean_text(self.text(fields.get("definition"), f"{path}.definition")),
@@ -338,10 +339,12 @@ class _Parser:
             for key in ("from", "to"):
                 raw = self.text(fields.get(key), f"{path}.{key}")
                 if not raw or not raw.strip():
-                    raise self.fail(fields.get(key, item), path, f"an edge needs '{key}'")
+                    raise self.fail(fields.get(key, item), path, "edge_needs", name=key)
                 ref = resolve_node(raw, names)
                 if isinstance(ref, Unresolved):
-                    raise self.fail(fields[key], f"{path}.{key}", ref.problem)
+                    raise self.fail(
+                        fields[key], f"{path}.{key}", ref.reason, name=ref.name, detail=ref.detail
+                    )
                 ends.append(ref)
             label = clean_text(self.text(fields.get("label"), f"{path}.label"))
             out.append(EdgeSpec(ends[0], ends[1], label))
@@ -361,7 +364,7 @@ class _Parser:
                     self.text(fields.get("name"), "core_category.name") or ""
                 )
                 if not core_category:
-                    raise self.fail(core, "core_category", "the core category needs a name")
+                    raise self.fail(core, "core_category", "needs_name", level="core")
                 core_definition = clean_text(
                     self.text(fields.get("definition"), "core_category.definition")
                 )
@@ -406,7 +409,7 @@ def _header_lines(text: str) -> tuple[str, ...]:
 
 
 def parse_codebook(text: str, source_name: str) -> CodebookSpec:
-    """Parse and validate a codebook; any problem is one ``UsageError`` line."""
+    """Parse and validate a codebook; any problem is one ``BadCodebookFile``."""
     parser = _Parser(source_name)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -414,14 +417,15 @@ def parse_codebook(text: str, source_name: str) -> CodebookSpec:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
         problem = " ".join(str(exc.problem or exc.context or "unreadable").split())
-        raise UsageError(f"{source_name}{line}: malformed YAML: {problem}") from None
+        raise BadCodebookFile(
+            source_name, mark.line + 1 if mark is not None else 0, "malformed_yaml", problem
+        ) from None
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
-        raise UsageError(f"{source_name}: malformed YAML: {detail}") from None
+        raise BadCodebookFile(source_name, 0, "malformed_yaml", detail) from None
     if root is None:
-        raise UsageError(f"{source_name}: the file holds no codebook")
+        raise BadCodebookFile(source_name, 0, "no_codebook")
     return parser.document(root, _header_lines(text))
 
 

@@ -78,6 +78,10 @@ class InvalidInput(GroundcodeError):
     reason: str
     detail: str = ""
 
+    @property
+    def key(self) -> str:
+        return "InvalidInput" if self.row else "InvalidInput.file"
+
 
 @dataclass(eq=False)
 class BadOption(GroundcodeError):
@@ -103,3 +107,102 @@ class BadDocNumber(GroundcodeError):
     """Text that is not a document number ``T-N`` (``text`` as the user gave it)."""
 
     text: str
+
+
+@dataclass(eq=False)
+class AlreadyExists(GroundcodeError):
+    """A file would be overwritten; the front end offers its own way to allow that."""
+
+    path: str
+
+
+@dataclass(eq=False)
+class StillCoded(GroundcodeError):
+    """Deleting a codebook item that codings still use (``n_codings`` of them)."""
+
+    level: str
+    name: str
+    n_codings: int
+
+    @property
+    def key(self) -> str:
+        # A concept is coded itself; a category's codings are its concepts'.
+        return "StillCoded.concept" if self.level == "concept" else "StillCoded"
+
+
+@dataclass(eq=False)
+class NeedsActor(GroundcodeError):
+    """The action needs to know who is acting (the CLI's ``--as``, the TUI's user)."""
+
+    action: str = ""
+
+
+@dataclass(eq=False)
+class NeedsLead(GroundcodeError):
+    """Only a lead may do ``action``; ``actor`` is who tried ("" for nobody), ``role`` theirs."""
+
+    action: str
+    actor: str = ""
+    role: str = ""
+
+
+@dataclass(eq=False)
+class OutOfRange(GroundcodeError):
+    """A number outside what an option allows; ``rule`` is a catalog id (``rule.<id>``)."""
+
+    option: str
+    value: str
+    rule: str
+
+
+@dataclass(eq=False)
+class Missing(GroundcodeError):
+    """Something the action needs was not given; ``what`` is a catalog id."""
+
+    what: str
+    detail: str = ""
+
+
+@dataclass(eq=False)
+class Refused(GroundcodeError):
+    """A rule of the project refuses the change; ``reason`` is a catalog id (``reason.<id>``),
+    ``name`` the thing concerned and ``detail`` data shown verbatim."""
+
+    reason: str
+    name: str = ""
+    detail: str = ""
+
+
+@dataclass(eq=False)
+class BlindHidden(GroundcodeError):
+    """Blind mode: ``actor`` may not see the work of ``others`` (names or ids)."""
+
+    actor: str
+    others: str
+
+
+@dataclass(eq=False)
+class LevelClash(GroundcodeError):
+    """A codebook file puts ``name`` on ``level``; the project has it on ``other``."""
+
+    file: str
+    name: str
+    level: str
+    other: str
+
+
+@dataclass(eq=False)
+class BadCodebookFile(InvalidInput):
+    """A problem in a codebook file: ``at`` is the place in the file's structure
+    (``model.edges[0].from``; empty at the top), ``reason`` a catalog id
+    (``reason.<id>``) whose words may use ``name``, ``level`` and ``detail``."""
+
+    at: str = ""
+    name: str = ""
+    level: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.at:
+            return "BadCodebookFile"
+        return "InvalidInput" if self.row else "InvalidInput.file"

@@ -8,7 +8,9 @@ of the languages). Message ids are stable keys (``NotFound``,
 ``str.format`` templates over the error's fields.
 
 Front ends pass ``option_names`` so that ``BadOption(option="force")`` reads
-``--force`` in the CLI and the TUI's own switch label in the TUI.
+``--force`` in the CLI and the TUI's own switch label in the TUI; a template
+names an option as ``{opt[force]}`` (the neutral name when a front end has no
+spelling for it), so no core message spells a CLI flag.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = ("zh", "en")
+# Fields whose values are catalog ids (``noun.<v>``, ``reason.<v>``, ``action.<v>``,
+# ``rule.<v>``), worded before they fill the template.
+WORDED_FIELDS = ("kind", "needs", "what", "reason", "action", "rule", "level", "other")
 
 
 @cache
@@ -35,6 +40,17 @@ def _catalog(lang: str) -> dict[str, str]:
             merged.update(gettext.GNUTranslations(fh)._catalog)  # type: ignore[attr-defined]
     merged.pop("", None)  # the header entry
     return merged
+
+
+class _Options(dict[str, str]):
+    """``{opt[force]}`` in a template: the front end's spelling of an option, else its name."""
+
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self._names = names or {}
+
+    def __missing__(self, key: str) -> str:
+        return self._names.get(key, key)
 
 
 def text(key: str, lang: str = "en", /, **fields: object) -> str:
@@ -49,6 +65,7 @@ def text(key: str, lang: str = "en", /, **fields: object) -> str:
     if template is None:
         args = ", ".join(f"{k}={v}" for k, v in fields.items())
         return f"{key}({args})" if args else key
+    fields.setdefault("opt", _Options())
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError):
@@ -67,15 +84,23 @@ def word(
     are worded too when the catalog has ``noun.<value>`` / ``reason.<value>``;
     ``option`` goes through ``option_names``.
     """
+    names = _Options(option_names or {})
     fields = error.fields()
-    for name in ("kind", "needs", "what", "reason", "action"):
-        value = fields.get(name)
-        if isinstance(value, str) and value:
-            for prefix in ("noun.", "reason.", "action."):
+    # Nouns first (a level, a kind), then the sentences that may use them.
+    for prefixes in (("noun.",), ("reason.", "action.", "rule.")):
+        worded = dict(fields)
+        for name in WORDED_FIELDS:
+            value = fields.get(name)
+            if not isinstance(value, str) or not value:
+                continue
+            for prefix in prefixes:
                 if prefix + value in _catalog("en"):
-                    fields[name] = text(prefix + value, lang)
+                    others = {k: v for k, v in fields.items() if k != name}
+                    worded[name] = text(prefix + value, lang, **others, opt=names)
                     break
+        fields = worded
     option = fields.get("option")
-    if isinstance(option, str) and option_names is not None:
-        fields["option"] = option_names.get(option, option)
+    if isinstance(option, str):
+        fields["option"] = names[option]
+    fields["opt"] = names
     return " ".join(text(error.key, lang, **fields).split())

@@ -20,11 +20,11 @@ from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from groundcode.domain.errors import GroundcodeError
-from groundcode.domain.wording import word
 from groundcode.project import Project
 from groundcode.tui.commands import Key, localised, relocalise
 from groundcode.tui.i18n import (
     language,
+    one_line,
     remember_language,
     remembered_language,
     set_language,
@@ -83,16 +83,6 @@ def _global_keys() -> tuple[Key, ...]:
         Key("l", "app.switch_language", "English", "中文", id="app.language"),
         Key("q", "app.quit", "退出", "Quit", id="app.quit"),
     )
-
-
-def one_line(error: BaseException | None) -> str:
-    """An exception as the one line a user reads (our errors carry that line)."""
-    if error is None:
-        return tr("未知错误", "unknown error")
-    if isinstance(error, GroundcodeError):
-        return word(error, language())
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 @localised

@@ -6,9 +6,9 @@ app's (``--lang``, remembered per user in ``~/.config/groundcode/ui.json``).
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
+from groundcode.domain.language import remember_language, remembered_language
+
+__all__ = ["language", "one_line", "remember_language", "remembered_language", "set_language", "tr"]
 
 _LANG = {"value": "zh"}
 
@@ -25,29 +25,39 @@ def tr(zh: str, en: str) -> str:
     return en if _LANG["value"] == "en" else zh
 
 
-def _prefs_path() -> Path:
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "groundcode" / "ui.json"
+def one_line(error: BaseException | None) -> str:
+    """An exception as the one line a user reads, in the interface language.
+
+    Typed errors are worded from the catalog; anything else shows its type.
+    """
+    from groundcode.domain.errors import GroundcodeError
+    from groundcode.domain.wording import word
+
+    if error is None:
+        return tr("未知错误", "unknown error")
+    if isinstance(error, GroundcodeError):
+        return word(error, language(), option_names=TUI_OPTIONS)
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
-def remembered_language(user: str | None) -> str | None:
-    try:
-        data = json.loads(_prefs_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = data.get(user or "", data.get("", None))
-    return value if value in ("zh", "en") else None
+class _TuiOptions(dict[str, str]):
+    """How the TUI names what the CLI calls an option, in the current language."""
+
+    WORDS: dict[str, tuple[str, str]] = {
+        "as": ("切换用户（w）", "switch user (w)"),
+        "force": ("开关「覆盖已有文件」", "the switch 'Overwrite existing files'"),
+        "coder": ("编码员", "coder"),
+        "coders": ("编码员", "coders"),
+        "level": ("层级", "level"),
+    }
+
+    def get(self, key: str, default: str | None = None) -> str:  # type: ignore[override]
+        return self[key]
+
+    def __missing__(self, key: str) -> str:
+        zh, en = self.WORDS.get(key, (key, key))
+        return tr(zh, en)
 
 
-def remember_language(user: str | None, lang: str) -> None:
-    path = _prefs_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
-        data = {}
-    data[user or ""] = lang
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    except OSError:
-        pass  # preferences are a convenience; a read-only home must not stop the TUI
+TUI_OPTIONS: dict[str, str] = _TuiOptions()

@@ -14,7 +14,14 @@ from sqlmodel import Session, func, select
 
 from groundcode.coding.codebook import HOLDING_CONCEPT
 from groundcode.coding.codebook_yaml import parse_codebook
-from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.domain.errors import (
+    AlreadyExists,
+    BlindHidden,
+    GroundcodeError,
+    NotFound,
+    OutOfRange,
+)
+from groundcode.errors import PermissionDenied
 from groundcode.project import Project
 from groundcode.store.settings import set_setting
 from groundcode.store.tables import AuditLog, Coder, Coding, Concept, Document, Memo
@@ -256,8 +263,9 @@ def test_blind_mode_counts_only_the_acting_coders_codings(
     alice = make_project(user="alice").codebook
     assert alice.model().relation_classes[0].n_codings == 1
     assert alice.tree().n_codings == 1
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(BlindHidden) as hidden:
         alice.tree(coder_ids=[b])
+    assert hidden.value.actor == "alice"
     lead_id = add_coder(project, "lin", role="lead")
     assert lead_id > 0
     assert make_project(user="lin").codebook.tree().n_codings == 3
@@ -272,7 +280,7 @@ def test_export_is_lossless(project: Project, small: Path, tmp_path: Path) -> No
     assert project.codebook.to_spec() == original
     assert out.read_text(encoding="utf-8").startswith("# groundcode codebook: 小样本\n")
 
-    with pytest.raises(UsageError, match="already exists"):
+    with pytest.raises(AlreadyExists):
         project.codebook.export_yaml(out)
     project.codebook.rename("concept", "监管", "加强监管")
     project.codebook.export_yaml(out, force=True)
@@ -332,11 +340,14 @@ def test_import_refuses_a_name_on_another_level(project: Project, small: Path) -
     project.codebook.create_main_category("危害性")
     before = project.codebook.to_spec()
     before_audit = audit_count(project)
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(GroundcodeError) as info:
         project.codebook.import_yaml(small)
     message = str(info.value)
     assert "\n" not in message
-    assert "small.yaml" in message and "'危害性' is a category in the file" in message
+    assert (
+        "small.yaml" in message
+        and "'危害性' is at the level initial category in the file" in message
+    )
     assert "main category in the project" in message
     assert project.codebook.to_spec() == before
     assert audit_count(project) == before_audit
@@ -360,7 +371,7 @@ def test_bad_files_change_nothing(project: Project, small: Path, tmp_path: Path,
     project.codebook.import_yaml(small)
     before = project.codebook.to_spec()
     before_audit = audit_count(project)
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(GroundcodeError) as info:
         project.codebook.import_yaml(path)
     message = str(info.value)
     assert "\n" not in message
@@ -372,11 +383,11 @@ def test_bad_files_change_nothing(project: Project, small: Path, tmp_path: Path,
 
 
 def test_missing_and_non_utf8_files(project: Project, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(GroundcodeError, match="cannot read"):
         project.codebook.import_yaml(tmp_path / "nope.yaml")
     gbk = tmp_path / "gbk.yaml"
     gbk.write_bytes("name: 健康码\n".encode("gbk"))
-    with pytest.raises(UsageError, match=r"gbk.yaml:1: not UTF-8"):
+    with pytest.raises(GroundcodeError, match=r"gbk.yaml:1: not UTF-8"):
         project.codebook.import_yaml(gbk)
 
 
@@ -407,7 +418,7 @@ def test_rename_keeps_codings_and_edges_follow(project: Project, coded: dict[str
     assert project.codebook.model().problems == ()
     row = audit(project, "concept.rename")[0]
     assert json.loads(row.before or "{}") == {"name": "危及生命"}
-    with pytest.raises(UsageError, match="already exists"):
+    with pytest.raises(GroundcodeError, match="already exists"):
         project.codebook.rename("category", "危害性", "传染性")
     with pytest.raises(NotFound):
         project.codebook.rename("category", "不存在", "x")
@@ -498,7 +509,7 @@ def test_split_concept(project: Project, coded: dict[str, int]) -> None:
     assert after[coded["a_life"]][4] == "危及生命"
     assert len(after) == 5
     assert len(audit(project, "concept.split")) == 1
-    with pytest.raises(UsageError, match="is not coded with"):
+    with pytest.raises(GroundcodeError, match="is not coded with"):
         project.codebook.split_concept("危及生命", "另一个", [coded["b_policy"]])
     with pytest.raises(NotFound):
         project.codebook.split_concept("危及生命", "另一个", [99999])
@@ -522,7 +533,7 @@ def test_move_at_each_level(project: Project, coded: dict[str, int]) -> None:
     assert tree.concept("人传人").n_codings == 1
     assert len(codings(project)) == 5
     assert len(audit(project, "concept.move")) == 2
-    with pytest.raises(UsageError):
+    with pytest.raises(GroundcodeError):
         cb.move("relation_class", "应对", "情境背景")
 
 
@@ -538,7 +549,7 @@ def test_renumber_and_reorder(project: Project, small: Path) -> None:
     cb.reorder("relation_class", "应对", 1)
     assert [rc.name for rc in cb.tree().relation_classes] == ["应对", "情境背景"]
     assert cb.renumber("main") == {"政策规范": "1", "突发事件": "2"}
-    with pytest.raises(UsageError, match="out of range"):
+    with pytest.raises(OutOfRange, match="1..2"):
         cb.reorder("category", "传染性", 3)
     assert cb.to_spec().relation_classes[0].name == "应对"
 
@@ -548,7 +559,7 @@ def test_delete_concept_refused_when_coded_then_forced(
 ) -> None:
     cb = project.codebook
     before = codings(project)
-    with pytest.raises(UsageError, match="2 coding"):
+    with pytest.raises(GroundcodeError, match="2 coding"):
         cb.delete("concept", "危及生命")
     assert codings(project) == before
     cb.delete("concept", "基础疾病")  # nothing coded: allowed
@@ -568,7 +579,7 @@ def test_delete_category_leaves_dangling_edges_named_in_problems(
     project: Project, coded: dict[str, int], tmp_path: Path
 ) -> None:
     cb = project.codebook
-    with pytest.raises(UsageError, match="its concepts have 2 coding"):
+    with pytest.raises(GroundcodeError, match="its concepts have 2 coding"):
         cb.delete("category", "制度框架")
     result = cb.delete("category", "制度框架", force=True)
     assert result.released == 2
@@ -578,7 +589,7 @@ def test_delete_category_leaves_dangling_edges_named_in_problems(
     problems = cb.model().problems
     assert len(problems) == 1 and "制度框架" in problems[0]
     assert [e.dangling for e in cb.edges()] == [False, False, True]
-    with pytest.raises(UsageError, match="missing node"):
+    with pytest.raises(GroundcodeError, match="missing node"):
         cb.export_yaml(tmp_path / "out.yaml")
     cb.remove_edge(cb.edges()[2].id)
     assert cb.model().problems == ()
@@ -591,7 +602,7 @@ def test_edges_need_known_unambiguous_nodes(project: Project, small: Path) -> No
     with pytest.raises(NotFound):
         cb.add_edge("不存在", "核心")
     cb.create_main_category("传染性")
-    with pytest.raises(UsageError, match="ambiguous"):
+    with pytest.raises(GroundcodeError, match="ambiguous"):
         cb.add_edge("传染性", "核心")
     edge = cb.add_edge("main_category:传染性", "核心", "影响")
     assert (edge.from_kind, edge.to_kind) == ("main_category", "core")

@@ -19,7 +19,7 @@ from groundcode.coding.codebook_yaml import (
     dump_codebook,
     parse_codebook,
 )
-from groundcode.errors import UsageError
+from groundcode.domain.errors import GroundcodeError
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH_CODE = ROOT / "codebooks" / "health-code.yaml"
@@ -144,7 +144,7 @@ BAD_CASES: list[tuple[str, str, int | None, str]] = [
         "duplicate-category",
         "unassigned_categories:\n  - name: C\n  - name: C\n",
         3,
-        "category 'C' appears twice (first at line 2)",
+        "initial category 'C' is listed twice (first at line 2)",
     ),
     (
         "missing-name",
@@ -183,7 +183,7 @@ BAD_CASES: list[tuple[str, str, int | None, str]] = [
 def test_bad_codebooks_give_one_line_naming_file_and_line(
     label: str, text: str, line: int | None, needle: str
 ) -> None:
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(GroundcodeError) as info:
         parse_codebook(text, f"{label}.yaml")
     message = str(info.value)
     assert "\n" not in message

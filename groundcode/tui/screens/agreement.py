@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from groundcode.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
-from groundcode.tui.i18n import tr
+from groundcode.tui.i18n import one_line, tr
 
 if TYPE_CHECKING:
     from groundcode.analysis.agreement_core import AgreementResult
@@ -195,7 +195,7 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             self.post_message(self.Computed(level, result))
             items = analysis.disagreements(coders=list(result.coders), level=level, result=result)
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Listed(level, items))
 
@@ -206,7 +206,7 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
                 document, passage, choice, coders=list(coders) or None
             )
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Decided(document, passage, choice, added))
 
@@ -215,7 +215,7 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         try:
             report = project_of(self).analysis.reconcile(coders=list(coders) or None)
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Reconciled(report))
 

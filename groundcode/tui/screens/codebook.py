@@ -25,11 +25,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from groundcode.domain.errors import GroundcodeError, StillCoded
 from groundcode.domain.levels import CHILD, PARENT, SPECS, TOP_DOWN, spec
-from groundcode.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, project_of
-from groundcode.tui.i18n import language, tr
+from groundcode.tui.i18n import language, one_line, tr
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
 
@@ -166,12 +166,20 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
             self.message = message
 
     class DeleteRefused(Message):
-        """Deleting a coded item was refused; the screen offers to force it."""
+        """Deleting a coded item was refused (``StillCoded``); the screen offers to force it."""
 
-        def __init__(self, node: CodeNode, message: str) -> None:
+        def __init__(self, node: CodeNode, error: StillCoded) -> None:
             super().__init__()
             self.node = node
-            self.message = message
+            self.error = error
+
+        @property
+        def message(self) -> str:
+            n = self.error.n_codings
+            return tr(
+                f"「{self.error.name}」仍有 {n} 条编码，未删除。",
+                f"'{self.error.name}' still has {n} coding(s); not deleted.",
+            )
 
     def __init__(self) -> None:
         super().__init__()
@@ -230,7 +238,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         try:
             tree = self.fetch(self.project)
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Loaded(tree, select, None))
 
@@ -245,12 +253,12 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         try:
             note = do(p)
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         try:
             tree = self.fetch(p)
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Loaded(tree, select, note))
 
@@ -260,12 +268,11 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         p = self.project
         try:
             result = p.codebook.delete(node.level, node.name, force=force)
+        except StillCoded as exc:
+            self.post_message(self.DeleteRefused(node, exc))
+            return
         except GroundcodeError as exc:
-            coded = node.n_codings > 0 or "coding" in str(exc)
-            if not force and coded:
-                self.post_message(self.DeleteRefused(node, str(exc)))
-            else:
-                self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         note = tr(f"已删除「{node.name}」", f"Deleted '{node.name}'")
         if result.moved_codings:
@@ -280,7 +287,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         try:
             tree = self.fetch(p)
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         parent = (
             (PARENT_OF[node.level], node.parent)

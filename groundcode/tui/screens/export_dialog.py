@@ -20,7 +20,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, Switch
 
-from groundcode.errors import UsageError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import project_of
 from groundcode.tui.i18n import language, tr
@@ -91,16 +90,12 @@ class ExportRequest:
 def run_export(
     p: Project, request: ExportRequest, report: ProgressReport
 ) -> tuple[list[Path], list[str]]:
-    """Write the export (in a worker thread); returns the paths and any warnings."""
-    try:
-        return _export(p, request, report)
-    except UsageError as exc:
-        # The services speak CLI ("use --force"); in the dialog the switch is the way.
-        message = str(exc).replace(
-            "use --force to overwrite",
-            tr("打开「覆盖已有文件」可覆盖", "switch on 'Overwrite existing files' to replace it"),
-        )
-        raise UsageError(message) from None
+    """Write the export (in a worker thread); returns the paths and any warnings.
+
+    A file in the way comes back as ``AlreadyExists``; the progress screen words
+    it with this dialog's own switch ("Overwrite existing files").
+    """
+    return _export(p, request, report)
 
 
 def _export(

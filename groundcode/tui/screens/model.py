@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TextArea
 from groundcode.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, project_of
-from groundcode.tui.i18n import tr
+from groundcode.tui.i18n import one_line, tr
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
 
@@ -143,7 +143,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             model = p.codebook.model(coder_ids=p.coding.visible_coder_ids())
             diagram = p.analysis.render_model("text")
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Loaded(model, diagram, note))
 
@@ -156,7 +156,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             model = p.codebook.model(coder_ids=p.coding.visible_coder_ids())
             diagram = p.analysis.render_model("text")
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Loaded(model, diagram, note))
 
@@ -165,7 +165,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
         try:
             project_of(self).codebook.set_storyline(text)
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Saved(text))
 

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from groundcode.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.i18n import tr
+from groundcode.tui.i18n import one_line, tr
 
 T = TypeVar("T")
 
@@ -112,7 +112,7 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
             self.app.call_from_thread(self._finish, None, tr("已取消", "Cancelled"))
             return
         except GroundcodeError as exc:
-            self.app.call_from_thread(self._fail, str(exc))
+            self.app.call_from_thread(self._fail, one_line(exc))
             return
         self.app.call_from_thread(self._finish, result, None)
 

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from groundcode.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
-from groundcode.tui.i18n import language, tr
+from groundcode.tui.i18n import language, one_line, tr
 from groundcode.tui.widgets.curve import SaturationCurve
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
             ]
             bases = [CONSENSUS, *(c for c in coded if c != CONSENSUS)]
         except GroundcodeError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(one_line(exc)))
             return
         self.post_message(self.Computed(report, bases))
 
