@@ -117,9 +117,10 @@ async def test_deleting_a_coded_concept_is_refused_with_the_message(
         await pilot.pause()
         await pilot.press("y")
         await settle(app, pilot)
-        # The service refused: its message is shown and a second question offers to force it.
+        # The service refused (StillCoded): the screen words it in the interface
+        # language and a second question offers to force it.
         assert isinstance(app.screen, ConfirmScreen)
-        assert any("not deleted" in n.message for n in app._notifications)
+        assert any("未删除" in n.message or "not deleted" in n.message for n in app._notifications)
         await pilot.press("n")
         await settle(app, pilot)
     with Project.open(demo_project, user="chen") as p:
