@@ -208,12 +208,29 @@ def import_qdpx(
     file: Annotated[Path, typer.Argument(help="A .qdpx project from another QDA tool.")],
     type_: Annotated[str, typer.Option("--type", help="Source type for its documents.")] = "1",
 ) -> None:
-    """Create a groundcode project (--db) from a REFI-QDA project file."""
+    """Create a groundcode project (--db) from a REFI-QDA project file, or add it to one.
+
+    The file is read and checked before the project is touched, and written in
+    one transaction; a refused import leaves no new project file behind.
+    """
+    from groundcode.interchange.refi_read import read_qdpx_content
     from groundcode.project import Project
+    from groundcode.store.engine import is_sqlite, to_url
 
     st = state(ctx)
-    with Project.create(st.db, user=st.user) as p:
-        summary, warnings = p.interchange.import_qdpx(file, type=type_)
-    for w in warnings:
+    content = read_qdpx_content(file)
+    url = to_url(st.db)
+    created: list[Path] = []
+    if is_sqlite(url) and url.database and not Path(url.database).exists():
+        base = Path(url.database)
+        created = [base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-journal")]
+    try:
+        with Project.create(st.db, user=st.user) as p:
+            result = p.interchange.import_content(content, file=file, type=type_)
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)
-    typer.echo(summary)
+    typer.echo(result.summary())

@@ -1,30 +1,163 @@
 """The interchange room: REFI-QDA projects and codebooks, codebook xlsx, in and out.
 
-Export builds plain :mod:`groundcode.interchange.model` objects from the
-project and hands them to the REFI writer; import reads a file into the same
-objects and maps them onto the project. (The codings CSV import stays with
-the coding service.)
+Export reads the project in one read transaction into plain
+:mod:`groundcode.interchange.model` objects, with groundcode's own facts as
+variables (:mod:`groundcode.interchange.facts`), and streams them to the REFI
+writer. Import reads the whole file first (nothing touches the project while
+the file is checked), builds every row in memory and writes them in **one**
+transaction: a refused import changes nothing. Sources already in the project
+(same export GUID or number, and the same content) are reported as present,
+not added twice. What the file holds that cannot be taken is listed in the
+loss report. (The codings CSV import stays with the coding service.)
 """
 
 from __future__ import annotations
 
-import shutil
+import hashlib
+import json
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
+from sqlmodel import Session
 
 from groundcode.coding.codebook import CodebookService
-from groundcode.coding.service import CodingService
-from groundcode.corpus.service import CorpusService
+from groundcode.coding.codebook_yaml import (
+    CategorySpec,
+    CodebookSpec,
+    ConceptSpec,
+    MainCategorySpec,
+    RelationClassSpec,
+)
+from groundcode.coding.views import ImportSummary
 from groundcode.errors import UsageError
-from groundcode.interchange.refi_write import check_target
-from groundcode.store.access import readable_coder_ids
+from groundcode.interchange import facts as F
+from groundcode.interchange.model import (
+    QdaCode,
+    QdaCoding,
+    QdaNote,
+    QdaProject,
+    QdaSource,
+    QdaUser,
+    iter_codes,
+)
+from groundcode.interchange.refi_read import Loss, QdpxContent
+from groundcode.interchange.refi_write import check_target, guid_for, safe_source_name
+from groundcode.store.access import readable_coder_ids, require_lead
+from groundcode.store.audit import record
 from groundcode.store.context import Context
-from groundcode.store.settings import get_setting
-from groundcode.store.tables import Coder, Document
+from groundcode.store.settings import get_setting, set_setting
+from groundcode.store.tables import (
+    AuditLog,
+    Category,
+    Coder,
+    Coding,
+    Concept,
+    Document,
+    DoneMark,
+    ImportBatch,
+    MainCategory,
+    Memo,
+    ModelEdge,
+    Passage,
+    RelationClass,
+    ScreeningDecision,
+    SourceType,
+    utcnow,
+)
 
 ORIGIN = "groundcode 0.1.0"
+MAX_SNIPPET = 4000
+#: Settings that travel in the project facts and are applied to a fresh project.
+TRAVELLING_SETTINGS = (
+    "blind_mode",
+    "seed",
+    "holdout_ratio",
+    "core_category",
+    "core_definition",
+    "storyline",
+    "holdout_started_at",
+    "holdout_start",
+)
+#: Audit events the verdicts read, carried with their times.
+TRAVELLING_EVENTS = ("saturation.begin",)
+LEVEL_TABLES: dict[str, Any] = {
+    "relation_class": RelationClass,
+    "main_category": MainCategory,
+    "category": Category,
+    "concept": Concept,
+}
+#: Code keys of the export: "<prefix>:<id>" per level.
+KEY_PREFIX = {
+    "relation_class": "relation",
+    "main_category": "main",
+    "category": "category",
+    "concept": "concept",
+}
+MEMO_LEVEL = {
+    "concept": "concept",
+    "category": "category",
+    "main_category": "main_category",
+    "relation_class": "relation_class",
+}
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class QdpxImport:
+    """What an import did: counts, the sources already present, and the loss report."""
+
+    file: str
+    documents: int
+    present: tuple[str, ...]
+    codes: int
+    codings: int
+    codings_present: int
+    memos: int
+    done_marks: int
+    losses: tuple[Loss, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        already = f" ({len(self.present)} already present)" if self.present else ""
+        return (
+            f"imported {self.documents} documents{already}, {self.codes} codes and "
+            f"{self.codings} codings from {self.file}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "documents": self.documents,
+            "present": list(self.present),
+            "codes": self.codes,
+            "codings": self.codings,
+            "codings_present": self.codings_present,
+            "memos": self.memos,
+            "done_marks": self.done_marks,
+            "losses": [vars(loss) for loss in self.losses],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class _Doc:
+    """One source on its way into the document table."""
+
+    source: QdaSource
+    facts: F.SourceFacts
+    body: str
+    spans: list[tuple[int, int]]
+    type_id: int
+    number: str | None = None  # wanted number (from the facts) or the one given
+    present_id: int | None = None
+    id: int | None = None
+    passages: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, id)
 
 
 class InterchangeService:
@@ -33,6 +166,9 @@ class InterchangeService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    # =====================================================================
+    # export
+    # =====================================================================
     def export_qdc(self, path: Path, *, force: bool = False) -> Path:
         """The category system as a REFI-QDA codebook (``.qdc``)."""
         from groundcode.interchange.refi_write import write_qdc
@@ -42,16 +178,15 @@ class InterchangeService:
         write_qdc(self._qda_codes(CodebookService(self.ctx).tree()), path, origin=ORIGIN)
         return path
 
-    def _qda_codes(self, tree: Any) -> list[Any]:
+    def _qda_codes(self, tree: Any) -> list[QdaCode]:
         """The category system as a REFI-QDA code tree; only concepts are codable."""
-        from groundcode.interchange.model import QdaCode
 
-        def concept(k: Any) -> Any:
+        def concept(k: Any) -> QdaCode:
             return QdaCode(
                 key=f"concept:{k.id}", name=k.name, codable=True, description=k.definition
             )
 
-        def folder(kind: str, node: Any, children: list[Any]) -> Any:
+        def folder(kind: str, node: Any, children: list[QdaCode]) -> QdaCode:
             return QdaCode(
                 key=f"{kind}:{node.id}",
                 name=node.name,
@@ -60,10 +195,10 @@ class InterchangeService:
                 children=children,
             )
 
-        def category(c: Any) -> Any:
+        def category(c: Any) -> QdaCode:
             return folder("category", c, [concept(k) for k in c.concepts])
 
-        def main(m: Any) -> Any:
+        def main(m: Any) -> QdaCode:
             return folder("main", m, [category(c) for c in m.categories])
 
         return (
@@ -79,19 +214,20 @@ class InterchangeService:
     def export_qdpx(
         self, path: Path, *, include_personal: bool = False, force: bool = False
     ) -> tuple[Path, list[str]]:
-        from groundcode.interchange.model import QdaCoding, QdaNote, QdaProject, QdaSource, QdaUser
+        """The project as a ``.qdpx`` any REFI-QDA reader opens, with groundcode's facts."""
         from groundcode.interchange.refi_write import write_qdpx
 
-        corpus, coding, codebook = (
-            CorpusService(self.ctx),
-            CodingService(self.ctx),
-            CodebookService(self.ctx),
-        )
-        tree = codebook.tree()
-        frame = coding.codings(include_personal=include_personal)
-        docs = corpus.documents(status="included")
-        if not include_personal:
-            docs = docs[~docs["personal"]]
+        path = Path(path)
+        check_target(path, force=force)
+        project = self.build_project(include_personal=include_personal)
+        warnings = write_qdpx(project, path)
+        return path, warnings
+
+    def build_project(self, *, include_personal: bool = False) -> QdaProject:
+        """Everything the export carries, read in one transaction (blind mode applied)."""
+        tree = CodebookService(self.ctx).tree()
+        codes = self._qda_codes(tree)
+        variables = F.FactVariables()
         with self.ctx.db.read() as s:
             name = get_setting(s, "name")
             visible = readable_coder_ids(s, self.ctx.actor)
@@ -100,185 +236,228 @@ class InterchangeService:
                 for c in s.execute(select(Coder).order_by(Coder.id)).scalars()
                 if visible is None or c.id in visible
             ]
-            texts = dict(
-                s.execute(
-                    select(Document.number, Document.text).where(
-                        Document.number.in_(docs["number"].tolist())
-                    )
-                ).all()
-            )  # type: ignore[attr-defined]
-        concept_keys = {k.name: f"concept:{k.id}" for k in tree.concepts()}
-        users = [QdaUser(key=f"coder:{c.id}", name=c.name) for c in people]
-        user_key = {c.name: f"coder:{c.id}" for c in people}
-        sources = [
-            QdaSource(
-                key=f"document:{r.id}",
-                name=f"{r.number!s} {r.title or ''!s}".strip(),
-                text=texts[r.number],
-                description=f"{r.type_zh!s}; split: {r.split or '-'!s}",
+            coder_name = {int(c.id): c.name for c in people}  # type: ignore[arg-type]
+            users = [QdaUser(key=f"coder:{c.id}", name=c.name) for c in people]
+            types = {
+                t.id: t for t in s.execute(select(SourceType).order_by(SourceType.id)).scalars()
+            }
+            doc_q = select(
+                Document.id,
+                Document.number,
+                Document.source_type_id,
+                Document.title,
+                Document.author,
+                Document.date,
+                Document.url,
+                Document.views,
+                Document.text,
+                Document.content_hash,
+                Document.status,
+                Document.exclusion_kind,
+                Document.exclusion_detail,
+                Document.split,
+            ).order_by(Document.source_type_id, Document.seq)
+            if not include_personal:
+                doc_q = doc_q.where(Document.personal.is_(False))
+            docs = s.execute(doc_q).all()
+            doc_ids = {int(d.id) for d in docs}
+            spans: dict[int, list[tuple[int, int]]] = {}
+            for did, a, b in s.execute(
+                select(Passage.document_id, Passage.start, Passage.end).order_by(
+                    Passage.document_id, Passage.idx
+                )
+            ):
+                spans.setdefault(int(did), []).append((int(a), int(b)))
+            coding_q = select(
+                Coding.id,
+                Coding.coder_id,
+                Coding.concept_id,
+                Coding.document_id,
+                Coding.start,
+                Coding.end,
+                Coding.created_at,
+                Coding.assisted,
+            ).order_by(Coding.created_at, Coding.id)
+            rows = [
+                r
+                for r in s.execute(coding_q)
+                if int(r.document_id) in doc_ids and int(r.coder_id) in coder_name
+            ]
+            done: dict[int, dict[str, datetime]] = {}
+            for coder_id, did, at in s.execute(
+                select(DoneMark.coder_id, DoneMark.document_id, DoneMark.marked_at)
+            ):
+                if int(coder_id) in coder_name and int(did) in doc_ids:
+                    done.setdefault(int(did), {})[coder_name[int(coder_id)]] = at
+            names = set(coder_name.values())
+            memos = [
+                m for m in s.execute(select(Memo).order_by(Memo.id)).scalars() if m.author in names
+            ]
+            nodes: dict[str, dict[str, Any]] = {}
+            for level, table in LEVEL_TABLES.items():
+                cols = [table.id, table.created_at] + (
+                    [table.number] if level in ("category", "main_category") else []
+                )
+                for row in s.execute(select(*cols)):
+                    key = guid_for("code", f"{KEY_PREFIX[level]}:{row[0]}")
+                    nodes[key] = {"level": level, "created": F.micros(row[1])}
+                    if len(row) > 2 and row[2]:
+                        nodes[key]["number"] = row[2]
+            settings = {k: get_setting(s, k) for k in TRAVELLING_SETTINGS}
+            events = [
+                {
+                    "action": e.action,
+                    "at": F.micros(e.at),
+                    "actor": e.actor,
+                    "entity": e.entity,
+                    "after": e.after,
+                }
+                for e in s.execute(
+                    select(AuditLog)
+                    .where(AuditLog.action.in_(TRAVELLING_EVENTS), AuditLog.undone.is_(False))
+                    .order_by(AuditLog.id)
+                ).scalars()
+            ]
+            edges = [
+                [e.from_kind, e.from_name, e.to_kind, e.to_name, e.label]
+                for e in s.execute(select(ModelEdge).order_by(ModelEdge.position, ModelEdge.id))
+                .scalars()
+                .all()
+            ]
+            roles = {c.name: c.role for c in people}
+
+        coding_memo: dict[int, str] = {}
+        for m in memos:
+            if m.target_kind == "coding" and m.target_id is not None:
+                coding_memo.setdefault(int(m.target_id), m.text)
+        codings: list[QdaCoding] = []
+        per_doc: dict[int, list[F.CodingFact]] = {}
+        for rank, r in enumerate(rows):
+            codings.append(
+                QdaCoding(
+                    key=f"coding:{r.id}",
+                    source_key=f"document:{r.document_id}",
+                    start=int(r.start),
+                    end=int(r.end),
+                    code_key=f"concept:{r.concept_id}",
+                    user_key=f"coder:{r.coder_id}",
+                    created=r.created_at,
+                    memo=coding_memo.get(int(r.id)),
+                )
             )
-            for r in docs.itertuples(index=False)
-        ]
-        source_key = {r.number: f"document:{r.id}" for r in docs.itertuples(index=False)}
-        memos = coding.memos()
-        coding_memo = {
-            str(t): txt
-            for k, t, txt in zip(memos["kind"], memos["target"], memos["text"], strict=True)
-            if k == "coding"
-        }
-        codings = [
-            QdaCoding(
-                key=f"coding:{r.id}",
-                source_key=source_key[r.document],
-                start=int(r.start),
-                end=int(r.end),
-                code_key=concept_keys[r.concept],
-                user_key=user_key[r.coder],
-                created=r.created_at.to_pydatetime()
-                if hasattr(r.created_at, "to_pydatetime")
-                else r.created_at,
-                memo=coding_memo.get(str(r.id)),
+            per_doc.setdefault(int(r.document_id), []).append(
+                F.CodingFact(rank, r.created_at, bool(r.assisted))
             )
-            for r in frame.itertuples(index=False)
-            if r.document in source_key and r.coder in user_key
-        ]
-        notes = []
-        for m in memos.itertuples(index=False):
-            if m.kind == "coding" or m.author not in user_key:
-                continue
+        sources: list[QdaSource] = []
+        for d in docs:
+            stype = types.get(d.source_type_id)
+            title = d.title.strip() if isinstance(d.title, str) else ""
+            shown = f"{d.number} {title}" if title else str(d.number)
+            values = variables.source_values(
+                {
+                    "number": d.number,
+                    "type": int(d.source_type_id),
+                    "type_name": stype.name_zh if stype else None,
+                    "title": d.title,
+                    "author": d.author,
+                    "date": d.date,
+                    "url": d.url,
+                    "views": d.views,
+                    "split": d.split,
+                    "status": d.status,
+                    "exclusion_kind": d.exclusion_kind,
+                    "exclusion_detail": d.exclusion_detail,
+                    "content_hash": d.content_hash,
+                    "passages": F.encode_passages(spans.get(int(d.id), [])),
+                    "codings": F.encode_codings(per_doc.get(int(d.id), [])),
+                },
+                done.get(int(d.id), {}),
+            )
+            sources.append(
+                QdaSource(
+                    key=f"document:{d.id}",
+                    name=safe_source_name(shown, str(d.number)),
+                    text=d.text,
+                    description=(
+                        f"{stype.name_zh if stype else d.source_type_id}; "
+                        f"split: {d.split or '-'}; {d.status}"
+                    ),
+                    values=values,
+                )
+            )
+        coder_key = {n: f"coder:{i}" for i, n in coder_name.items()}
+        notes = self._notes(memos, doc_ids, {c.key for c in iter_codes(codes)}, coder_key)
+        holdout = settings.get("holdout_start") or settings.get("holdout_started_at") or ""
+        try:
+            holdout_start = datetime.fromisoformat(holdout) if holdout else None
+        except ValueError:
+            holdout_start = None
+        case = variables.project_case(
+            holdout_start,
+            {
+                "roles": roles,
+                "settings": {k: v for k, v in settings.items() if v != ""},
+                "nodes": nodes,
+                "source_types": {str(t.id): [t.name_zh, t.name_en, t.slug] for t in types.values()},
+                "events": events,
+                "edges": edges,
+            },
+        )
+        return QdaProject(
+            name=name,
+            origin=ORIGIN,
+            users=users,
+            codes=codes,
+            sources=sources,
+            codings=codings,
+            notes=notes,
+            variables=variables.definitions(),
+            cases=[case],
+        )
+
+    @staticmethod
+    def _notes(
+        memos: list[Memo], doc_ids: set[int], code_keys: set[str], coder_key: dict[str, str]
+    ) -> list[QdaNote]:
+        """Memos other than coding memos (those ride on their selection) as notes."""
+        notes: list[QdaNote] = []
+        for m in memos:
             target: tuple[str, str] | None = None
-            if m.kind == "document" and m.target in source_key:
-                target = ("source", source_key[m.target])
-            elif m.kind == "concept" and m.target in concept_keys:
-                target = ("code", concept_keys[m.target])
-            elif m.kind == "project":
+            if m.target_kind == "project":
                 target = ("project", "")
+            elif m.target_kind == "document" and m.target_id in doc_ids:
+                target = ("source", f"document:{m.target_id}")
+            elif m.target_kind in MEMO_LEVEL:
+                key = f"{KEY_PREFIX[m.target_kind]}:{m.target_id}"
+                if key in code_keys:
+                    target = ("code", key)
             if target is None:
                 continue
             notes.append(
                 QdaNote(
                     key=f"memo:{m.id}",
-                    name=(m.text.splitlines() or ["memo"])[0][:40],
+                    name=(m.text.splitlines() or ["memo"])[0][:40] or "memo",
                     text=m.text,
-                    user_key=user_key[m.author],
+                    user_key=coder_key[m.author],
                     created=m.created_at,
                     target=target,
                 )
             )
-        project = QdaProject(
-            name=name,
-            origin=ORIGIN,
-            users=users,
-            codes=self._qda_codes(tree),
-            sources=sources,
-            codings=codings,
-            notes=notes,
-        )
-        path = Path(path)
-        check_target(path, force=force)
-        warnings = write_qdpx(project, path)
-        return path, warnings
+        return notes
 
-    # -- codebook imports from other formats ------------------------------
-    def import_qdc(self, path: Path) -> Any:
+    # =====================================================================
+    # codebook imports
+    # =====================================================================
+    def import_qdc(self, path: Path) -> ImportSummary:
         from groundcode.interchange.refi_read import read_qdc
 
         codes = read_qdc(Path(path))
-        return self._import_code_tree(codes, source=str(path))
+        spec = spec_from_codes(codes, {})
+        return CodebookService(self.ctx).import_spec(spec, source=str(path))
 
-    def _import_code_tree(self, codes: list[Any], *, source: str) -> Any:
-        """Map a code tree onto the four levels: leaves are concepts, then category, main, relation class."""
-        from groundcode.coding.codebook_yaml import (
-            CategorySpec,
-            CodebookSpec,
-            ConceptSpec,
-            MainCategorySpec,
-            RelationClassSpec,
-        )
-
-        codebook = CodebookService(self.ctx)
-
-        def leaves(c: Any) -> list[Any]:
-            return [c] if not c.children else [x for ch in c.children for x in leaves(ch)]
-
-        def concept_specs(c: Any) -> tuple[Any, ...]:
-            return tuple(ConceptSpec(name=x.name, definition=x.description) for x in leaves(c))
-
-        def depth(c: Any) -> int:
-            return 1 + max((depth(ch) for ch in c.children), default=0)
-
-        rcs: list[Any] = []
-        loose_cats: list[Any] = []
-        loose: list[Any] = []
-        for top in codes:
-            d = depth(top)
-            if d >= 4:
-                mains = tuple(
-                    MainCategorySpec(
-                        number=None,
-                        name=m.name,
-                        definition=m.description,
-                        categories=tuple(
-                            CategorySpec(
-                                number=None,
-                                name=c.name,
-                                definition=c.description,
-                                concepts=concept_specs(c),
-                            )
-                            for c in m.children
-                            if c.children
-                        ),
-                    )
-                    for m in top.children
-                    if m.children
-                )
-                rcs.append(
-                    RelationClassSpec(
-                        name=top.name, definition=top.description, main_categories=mains
-                    )
-                )
-            elif d >= 2:
-                loose_cats.append(
-                    CategorySpec(
-                        number=None,
-                        name=top.name,
-                        definition=top.description,
-                        concepts=concept_specs(top),
-                    )
-                )
-            else:
-                loose.append(ConceptSpec(name=top.name, definition=top.description))
-        if loose_cats:
-            rcs.append(
-                RelationClassSpec(
-                    name="(imported)",
-                    definition=None,
-                    main_categories=(
-                        MainCategorySpec(
-                            number=None,
-                            name="(imported categories)",
-                            definition=None,
-                            categories=tuple(loose_cats),
-                        ),
-                    ),
-                )
-            )
-        spec = CodebookSpec(
-            name=None,
-            core_category=None,
-            core_definition=None,
-            storyline=None,
-            relation_classes=tuple(rcs),
-            uncategorised=tuple(loose),
-            edges=(),
-        )
-        return codebook.import_spec(spec, source=source)
-
-    def import_codebook_xlsx(self, path: Path) -> Any:
+    def import_codebook_xlsx(self, path: Path) -> ImportSummary:
         """Read the xlsx written by ``export codebook`` (one row per concept with its path)."""
         import pandas as pd
-
-        from groundcode.interchange.model import QdaCode
 
         try:
             frame = pd.read_excel(path, dtype=str).fillna("")
@@ -287,18 +466,20 @@ class InterchangeService:
         needed = {"concept", "category", "main_category", "relation_class"}
         if not needed <= set(frame.columns):
             raise UsageError(f"{path}: needs columns {', '.join(sorted(needed))}")
-        tree: dict[str, dict[str, dict[str, list[Any]]]] = {}
-        loose: list[Any] = []
+        tree: dict[str, dict[str, dict[str, list[QdaCode]]]] = {}
+        loose: list[QdaCode] = []
         for r in frame.itertuples(index=False):
             leaf = QdaCode(
-                key=r.concept, name=r.concept, description=getattr(r, "definition", "") or None
+                key=str(r.concept),
+                name=str(r.concept),
+                description=str(getattr(r, "definition", "") or "") or None,
             )
             if not r.category:
                 loose.append(leaf)
                 continue
-            tree.setdefault(r.relation_class or "(imported)", {}).setdefault(
-                r.main_category or "(imported categories)", {}
-            ).setdefault(r.category, []).append(leaf)
+            tree.setdefault(str(r.relation_class) or "(imported)", {}).setdefault(
+                str(r.main_category) or "(imported categories)", {}
+            ).setdefault(str(r.category), []).append(leaf)
         codes = [
             QdaCode(
                 key=rc,
@@ -319,83 +500,743 @@ class InterchangeService:
             )
             for rc, mains in tree.items()
         ] + loose
-        return self._import_code_tree(codes, source=str(path))
+        spec = spec_from_codes(codes, {})
+        return CodebookService(self.ctx).import_spec(spec, source=str(path))
 
-    def import_qdpx(self, path: Path, *, type: str | int = 1) -> tuple[str, list[str]]:
-        """Bring a REFI-QDA project (plain-text sources) into this project.
+    # =====================================================================
+    # project import
+    # =====================================================================
+    def import_qdpx(self, path: Path, *, type: str | int = 1) -> QdpxImport:
+        """Bring a REFI-QDA project into this one, all or nothing (see the module notes)."""
+        from groundcode.interchange.refi_read import read_qdpx_content
 
-        Users become coders (the first one a lead when the project has none),
-        the code tree maps onto the four levels (leaves are concepts), sources
-        become documents of ``type`` and selections become codings.
-        """
-        import csv
-        import io
-        import tempfile
+        return self.import_content(read_qdpx_content(Path(path)), file=Path(path), type=type)
 
-        from groundcode.coding.service import CodingService
+    def import_content(
+        self, content: QdpxContent, *, file: Path, type: str | int = 1
+    ) -> QdpxImport:
+        """Write an already read ``.qdpx`` into the project in one transaction."""
         from groundcode.corpus.service import CorpusService
-        from groundcode.interchange.refi_read import read_qdpx
 
-        qda, warnings = read_qdpx(Path(path))
-        coding = CodingService(self.ctx)
-        existing = {c.name for c in coding.coders(include_consensus=True)}
+        qda = content.project
+        losses = list(content.losses)
+        warnings = list(content.warnings)
+        default_type = CorpusService(self.ctx).resolve_type(type).id
+        variables = {v.key: v for v in qda.variables}
+        project_facts, holdout_start = F.read_project_facts(qda.cases, variables)
+        nodes: dict[str, dict[str, Any]] = project_facts.get("nodes") or {}
+        spec = spec_from_codes(qda.codes, nodes)
+        leaf_names = {c.key: c.name for c in iter_codes(qda.codes) if not c.children}
         users = {u.key: u.name for u in qda.users}
-        for u in qda.users:
-            if u.name in existing:
-                continue
-            lead = next((c.name for c in coding.coders() if c.role == "lead"), None)
-            CodingService(self.ctx.as_user(lead)).add_coder(
-                u.name, role="coder" if lead else "lead"
+        digest = _file_digest(file)
+
+        docs: list[_Doc] = []
+        for source in qda.sources:
+            sf = F.read_source_facts(source.values, variables)
+            body = _body(source.text)
+            spans = F.decode_passages(sf.text("passages") or "", len(body))
+            if spans is None:
+                from groundcode.corpus.text import segment
+
+                spans = segment(body, "paragraph") or [(0, len(body))]
+            type_id = sf.integer("type") or default_type
+            docs.append(_Doc(source, sf, body, spans, type_id, sf.text("number")))
+
+        coded_folders = {c.code_key for c in qda.codings if c.code_key not in leaf_names}
+        for key in sorted(coded_folders):
+            code = next((c for c in iter_codes(qda.codes) if c.key == key), None)
+            name = code.name if code else key
+            n = sum(1 for c in qda.codings if c.code_key == key)
+            losses.append(Loss("coded_folder", name, str(n)))
+            warnings.append(
+                f"code {name!r} has sub-codes and {n} coding(s) of its own; groundcode codes "
+                "only concepts (leaves), so those codings are not imported"
             )
-            existing.add(u.name)
-        lead = next((c.name for c in coding.coders() if c.role == "lead"), None)
-        acting = self.ctx.as_user(lead)
-        InterchangeService(acting)._import_code_tree(qda.codes, source=str(path))
-        codes = {c.key: c.name for c in _walk(qda.codes)}
-        numbers: dict[str, str] = {}
-        corpus = CorpusService(acting)
-        tmp_dir = Path(tempfile.mkdtemp(prefix="groundcode-qdpx-"))
-        try:
-            for i, src in enumerate(qda.sources):
-                f = tmp_dir / f"{i:05d}.txt"
-                f.write_text(src.text, encoding="utf-8")
-                report = corpus.import_files([f], type=type, segment="paragraph")
-                if report.files[0].first:
-                    numbers[src.key] = report.files[0].first
-            buf = io.StringIO()
-            w = csv.writer(buf)
-            w.writerow(["document", "start", "end", "code", "coder"])
-            n = 0
-            for c in qda.codings:
-                if c.source_key in numbers and c.code_key in codes and c.user_key in users:
-                    w.writerow(
-                        [
-                            numbers[c.source_key],
-                            c.start,
-                            c.end,
-                            codes[c.code_key],
-                            users[c.user_key],
-                        ]
-                    )
-                    n += 1
-            if n:
-                tmp = tmp_dir / "codings.csv"
-                tmp.write_text(buf.getvalue(), encoding="utf-8")
-                CodingService(acting).import_csv(tmp)
-        finally:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-        return (
-            f"imported {len(numbers)} documents, {len(codes)} codes and {n} codings from {path}",
-            warnings,
+
+        def _write(s: Session) -> QdpxImport:
+            return self._write(
+                s,
+                qda=qda,
+                file=file,
+                digest=digest,
+                docs=docs,
+                spec=spec,
+                nodes=nodes,
+                leaf_names=leaf_names,
+                users=users,
+                project_facts=project_facts,
+                holdout_start=holdout_start,
+                default_type=default_type,
+                losses=losses,
+                warnings=warnings,
+            )
+
+        return self.ctx.db.run(_write)
+
+    def _write(
+        self,
+        s: Session,
+        *,
+        qda: QdaProject,
+        file: Path,
+        digest: str,
+        docs: list[_Doc],
+        spec: CodebookSpec,
+        nodes: dict[str, dict[str, Any]],
+        leaf_names: dict[str, str],
+        users: dict[str, str],
+        project_facts: dict[str, Any],
+        holdout_start: datetime | None,
+        default_type: int,
+        losses: list[Loss],
+        warnings: list[str],
+    ) -> QdpxImport:
+        now = utcnow()
+        fresh_project = s.execute(select(func.count()).select_from(Document)).scalar() == 0
+        audit_floor = s.execute(select(func.max(AuditLog.id))).scalar() or 0
+
+        # -- people: users become coders; roles from the facts, else the first is lead
+        roles: dict[str, str] = project_facts.get("roles") or {}
+        coders = {c.name: c for c in s.execute(select(Coder)).scalars()}
+        had_lead = any(c.role == "lead" for c in coders.values())
+        actor = self.ctx.actor
+        if had_lead:
+            require_lead(s, actor, "importing a project")
+        for name in dict.fromkeys(users.values()):
+            if name in coders:
+                continue
+            has_lead = any(c.role == "lead" for c in coders.values())
+            role = roles.get(name) if roles.get(name) in ("coder", "lead") else None
+            role = role or ("coder" if has_lead else "lead")
+            row = Coder(name=name, role=role)
+            s.add(row)
+            s.flush()
+            coders[name] = row
+            record(
+                s,
+                actor=actor or name,
+                action="coder.add",
+                entity="coder",
+                entity_id=row.id,
+                after={"name": name, "role": role, "source": file.name},
+            )
+        lead = (
+            actor
+            if had_lead
+            else next((c.name for c in coders.values() if c.role == "lead"), actor)
         )
+        acting = self.ctx.as_user(lead)
+
+        # -- codebook: the four levels, with numbers and creation times from the facts
+        before = {
+            level: set(s.execute(select(table.name)).scalars())
+            for level, table in LEVEL_TABLES.items()
+        }
+        summary = CodebookService(acting)._import(s, spec, str(file.name))
+        node_by_name: dict[tuple[str, str], dict[str, Any]] = {}
+        for code in iter_codes(qda.codes):
+            fact = nodes.get(code.key)
+            if fact and fact.get("level") in LEVEL_TABLES:
+                node_by_name[(fact["level"], code.name)] = fact
+        for level, table in LEVEL_TABLES.items():
+            for row_id, name in s.execute(select(table.id, table.name)).all():
+                fact = node_by_name.get((level, name))
+                if name in before[level] or fact is None or "created" not in fact:
+                    continue
+                at = F.from_micros(int(fact["created"]))
+                s.execute(update(table).where(table.id == row_id).values(created_at=at))
+                s.execute(
+                    update(AuditLog)
+                    .where(
+                        AuditLog.id > audit_floor,
+                        AuditLog.action == f"{level}.create",
+                        AuditLog.entity_id == row_id,
+                    )
+                    .values(at=at)
+                )
+        concept_ids = dict(s.execute(select(Concept.name, Concept.id)).all())
+
+        # -- source types the facts name and the project lacks
+        known_types = {int(t) for t in s.execute(select(SourceType.id)).scalars()}
+        stored_types: dict[str, list[str | None]] = project_facts.get("source_types") or {}
+        for d in docs:
+            if d.type_id in known_types:
+                continue
+            zh, en, slug = (stored_types.get(str(d.type_id)) or [None, None, None])[:3]
+            zh = zh or f"type {d.type_id}"
+            taken = set(s.execute(select(SourceType.slug)).scalars()) | set(
+                s.execute(select(SourceType.name_zh)).scalars()
+            )
+            slug = slug if slug and slug not in taken else f"type{d.type_id}"
+            zh = zh if zh not in taken else f"{zh} ({d.type_id})"
+            s.add(SourceType(id=d.type_id, name_zh=zh, name_en=en or zh, slug=slug))
+            s.flush()
+            known_types.add(d.type_id)
+
+        # -- documents: present ones are recognised, the rest numbered and inserted
+        existing = {
+            num: (int(did), h)
+            for did, num, h in s.execute(
+                select(Document.id, Document.number, Document.content_hash)
+            ).all()
+        }
+        by_guid = {guid_for("source", f"document:{did}"): (did, h) for did, h in existing.values()}
+        from groundcode.corpus.text import content_hash
+
+        # The same file imported before: its documents, by content, in order.
+        same_file: dict[str, list[int]] = {}
+        for did, h in s.execute(
+            select(Document.id, Document.content_hash)
+            .join(ImportBatch, ImportBatch.id == Document.batch_id)
+            .where(ImportBatch.file_hash == digest)
+            .order_by(Document.id)
+        ).all():
+            same_file.setdefault(h, []).append(int(did))
+        present: list[str] = []
+        new_docs: list[_Doc] = []
+        for d in docs:
+            h = d.facts.text("content_hash") or content_hash(d.body)
+            d.facts.values["content_hash"] = h
+            hit = by_guid.get(d.source.key)
+            if hit is None and d.number in existing:
+                hit = existing[d.number]
+            if (hit is None or hit[1] != h) and same_file.get(h):
+                hit = (same_file[h].pop(0), h)
+            if hit is not None and hit[1] == h:
+                d.present_id = hit[0]
+                d.id = hit[0]
+                present.append(d.number or d.source.name)
+            else:
+                new_docs.append(d)
+        seqs = {
+            int(t): int(n) for t, n in s.execute(select(SourceType.id, SourceType.next_seq)).all()
+        }
+        taken_numbers = set(existing)
+        wanted: list[_Doc] = []
+        for d in new_docs:
+            parsed = _parse_number(d.number)
+            if parsed and parsed[0] == d.type_id and d.number not in taken_numbers:
+                d.number = f"{parsed[0]}-{parsed[1]}"
+                taken_numbers.add(d.number)
+                seqs[d.type_id] = max(seqs.get(d.type_id, 1), parsed[1] + 1)
+            else:
+                d.number = None
+                wanted.append(d)
+        for d in wanted:
+            seq = seqs.get(d.type_id, 1)
+            while f"{d.type_id}-{seq}" in taken_numbers:
+                seq += 1
+            d.number = f"{d.type_id}-{seq}"
+            taken_numbers.add(d.number)
+            seqs[d.type_id] = seq + 1
+        for type_id, next_seq in seqs.items():
+            s.execute(
+                update(SourceType)
+                .where(SourceType.id == type_id, SourceType.next_seq < next_seq)
+                .values(next_seq=next_seq)
+            )
+        batch_id: int | None = None
+        if new_docs:
+            batch = s.execute(
+                select(ImportBatch).where(ImportBatch.file_hash == digest)
+            ).scalar_one_or_none()
+            if batch is None:
+                batch = ImportBatch(
+                    file_name=file.name,
+                    file_hash=digest,
+                    source_type_id=new_docs[0].type_id,
+                    imported_by=actor,
+                    n_documents=len(new_docs),
+                )
+                s.add(batch)
+                s.flush()
+            batch_id = batch.id
+            rows = []
+            for i, d in enumerate(new_docs):
+                f = d.facts
+                status = f.text("status") if f.text("status") in ("included", "excluded") else None
+                split = f.text("split") if f.text("split") in ("build", "holdout") else None
+                assert d.number is not None
+                rows.append(
+                    {
+                        "source_type_id": d.type_id,
+                        "seq": int(d.number.split("-")[1]),
+                        "number": d.number,
+                        "title": f.text("title") if "number" in f.values else d.source.name,
+                        "author": f.text("author"),
+                        "date": f.text("date"),
+                        "url": f.text("url"),
+                        "views": f.integer("views"),
+                        "text": d.body,
+                        "content_hash": f.text("content_hash"),
+                        "origin_file": file.name,
+                        "origin_row": i + 1,
+                        "meta": None,
+                        "batch_id": batch_id,
+                        "status": status or "included",
+                        "exclusion_kind": f.text("exclusion_kind")
+                        if status == "excluded"
+                        else None,
+                        "exclusion_detail": f.text("exclusion_detail")
+                        if status == "excluded"
+                        else None,
+                        "split": split,
+                        "personal": False,
+                        "created_at": now,
+                    }
+                )
+            for lo in range(0, len(rows), _CHUNK):
+                s.execute(insert(Document), rows[lo : lo + _CHUNK])
+            ids = dict(
+                s.execute(
+                    select(Document.number, Document.id).where(Document.batch_id == batch_id)
+                ).all()
+            )
+            passages: list[dict[str, Any]] = []
+            decisions: list[dict[str, Any]] = []
+            for d, row in zip(new_docs, rows, strict=True):
+                d.id = int(ids[d.number])
+                for idx, (a, b) in enumerate(d.spans, start=1):
+                    passages.append(
+                        {"document_id": d.id, "idx": idx, "start": a, "end": b, "text": d.body[a:b]}
+                    )
+                if row["status"] == "excluded":
+                    decisions.append(
+                        {
+                            "document_id": d.id,
+                            "action": "exclude",
+                            "kind": row["exclusion_kind"],
+                            "detail": row["exclusion_detail"],
+                            "decided_by": actor,
+                            "decided_at": now,
+                        }
+                    )
+            for lo in range(0, len(passages), _CHUNK):
+                s.execute(insert(Passage), passages[lo : lo + _CHUNK])
+            if decisions:
+                s.execute(insert(ScreeningDecision), decisions)
+        doc_ids = [d.id for d in docs if d.id is not None]
+        by_doc_passages: dict[int, list[tuple[int, int, int]]] = {}
+        for lo in range(0, len(doc_ids), _CHUNK):
+            for pid, did, a, b in s.execute(
+                select(Passage.id, Passage.document_id, Passage.start, Passage.end)
+                .where(Passage.document_id.in_(doc_ids[lo : lo + _CHUNK]))
+                .order_by(Passage.document_id, Passage.start)
+            ).all():
+                by_doc_passages.setdefault(int(did), []).append((int(a), int(b), int(pid)))
+
+        # -- codings: in the project's original order, with their exact times
+        doc_of = {d.source.key: d for d in docs}
+        ranked: list[tuple[float, int, QdaCoding, F.CodingFact | None]] = []
+        per_source_index: dict[str, int] = {}
+        order_facts = {d.source.key: F.decode_codings(d.facts.text("codings") or "") for d in docs}
+        for position, c in enumerate(qda.codings):
+            i = per_source_index.get(c.source_key, 0)
+            per_source_index[c.source_key] = i + 1
+            listed = order_facts.get(c.source_key)
+            fact = listed[i] if listed is not None and i < len(listed) else None
+            ranked.append((fact.rank if fact else len(qda.codings) + position, position, c, fact))
+        # Selections fewer or more than listed: the facts do not fit, use the file's order.
+        for key, listed in order_facts.items():
+            if listed is not None and len(listed) != per_source_index.get(key, 0):
+                warnings.append(f"{key}: coding order facts do not match its selections; ignored")
+        ranked.sort(key=lambda t: (t[0], t[1]))
+        present_ids = [d.present_id for d in docs if d.present_id is not None]
+        existing_keys: set[tuple[int, int, int, int, int]] = set()
+        for lo in range(0, len(present_ids), _CHUNK):
+            for row in s.execute(
+                select(
+                    Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end
+                ).where(Coding.document_id.in_(present_ids[lo : lo + _CHUNK]))
+            ).all():
+                existing_keys.add(tuple(int(x) for x in row))  # type: ignore[arg-type]
+        values: list[dict[str, Any]] = []
+        memo_for: list[str | None] = []
+        value_keys: list[str] = []
+        skipped_present = 0
+        lost_unknown_code = 0
+        for _rank, _pos, c, fact in ranked:
+            d = doc_of.get(c.source_key)
+            name = leaf_names.get(c.code_key)
+            if d is None or d.id is None:
+                continue
+            if name is None or name not in concept_ids:
+                lost_unknown_code += 1 if name is not None else 0
+                continue
+            coder = coders.get(users.get(c.user_key, ""))
+            if coder is None:
+                continue
+            if not 0 <= c.start < c.end <= len(d.body):
+                continue
+            key5 = (int(coder.id), int(concept_ids[name]), d.id, c.start, c.end)  # type: ignore[arg-type]
+            if key5 in existing_keys:
+                skipped_present += 1
+                continue
+            existing_keys.add(key5)
+            spans = by_doc_passages.get(d.id, [])
+            pid = _passage_containing(spans, c.start, c.end)
+            values.append(
+                {
+                    "coder_id": key5[0],
+                    "concept_id": key5[1],
+                    "document_id": d.id,
+                    "passage_id": pid,
+                    "start": c.start,
+                    "end": c.end,
+                    "snippet": d.body[c.start : c.end][:MAX_SNIPPET],
+                    "assisted": bool(fact.assisted) if fact else False,
+                    "created_at": fact.at if fact else (c.created or now),
+                }
+            )
+            memo_for.append(c.memo)
+            value_keys.append(c.key)
+        if lost_unknown_code:
+            losses.append(Loss("codings", "", str(lost_unknown_code)))
+        floor = s.execute(select(func.max(Coding.id))).scalar() or 0
+        for lo in range(0, len(values), _CHUNK):
+            s.execute(insert(Coding), values[lo : lo + _CHUNK])
+        new_ids = list(
+            s.execute(select(Coding.id).where(Coding.id > floor).order_by(Coding.id)).scalars()
+        )
+        coding_id_by_key = dict(zip(value_keys, (int(i) for i in new_ids), strict=False))
+
+        # -- memos: coding memos from the selections, notes on their targets
+        id_to_name = {int(c.id): n for n, c in coders.items()}  # type: ignore[arg-type]
+        existing_memos = {
+            (m.target_kind, m.target_id, m.author, m.text)
+            for m in s.execute(select(Memo)).scalars()
+        }
+        memo_rows: list[dict[str, Any]] = []
+
+        def add_memo(kind: str, target: int | None, author: str, text: str, at: datetime) -> None:
+            key = (kind, target, author, text)
+            if key in existing_memos:
+                return
+            existing_memos.add(key)
+            memo_rows.append(
+                {
+                    "target_kind": kind,
+                    "target_id": target,
+                    "author": author,
+                    "text": text,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+
+        for v, memo, cid in zip(values, memo_for, new_ids, strict=False):
+            if memo:
+                add_memo("coding", int(cid), id_to_name[v["coder_id"]], memo, v["created_at"])
+        level_of_code: dict[str, str] = {}
+        for code in iter_codes(qda.codes):
+            fact = nodes.get(code.key)
+            level_of_code[code.key] = (
+                fact["level"]
+                if fact and fact.get("level") in LEVEL_TABLES
+                else ("concept" if not code.children else "")
+            )
+        code_names = {c.key: c.name for c in iter_codes(qda.codes)}
+        level_ids = {
+            level: dict(s.execute(select(table.name, table.id)).all())
+            for level, table in LEVEL_TABLES.items()
+        }
+        for note in qda.notes:
+            author = users.get(note.user_key, "unknown")
+            at = note.created or now
+            kind: str | None = None
+            target: int | None = None
+            if note.target is None or note.target[0] == "project":
+                kind = "project"
+            elif note.target[0] == "source":
+                d = doc_of.get(note.target[1])
+                if d is not None and d.id is not None:
+                    kind, target = "document", d.id
+            elif note.target[0] == "coding":
+                cid = coding_id_by_key.get(note.target[1])
+                if cid is not None:
+                    kind, target = "coding", cid
+            elif note.target[0] == "code":
+                level = level_of_code.get(note.target[1], "")
+                name = code_names.get(note.target[1], "")
+                found = level_ids.get(level, {}).get(name) if level else None
+                if found is None:
+                    for lvl in ("concept", "category", "main_category", "relation_class"):
+                        found = level_ids[lvl].get(name)
+                        if found is not None:
+                            level = lvl
+                            break
+                if found is not None:
+                    kind, target = MEMO_LEVEL[level], int(found)
+            if kind is None:
+                losses.append(Loss("note", note.name, note.target[0] if note.target else ""))
+                warnings.append(
+                    f"note {note.name!r}: its target was not imported; kept on the project"
+                )
+                kind, target = "project", None
+            add_memo(kind, target, author if author in coders else (lead or author), note.text, at)
+        if memo_rows:
+            s.execute(insert(Memo), memo_rows)
+
+        # -- done marks, settings, events, model edges
+        done_rows: list[dict[str, Any]] = []
+        done_audit: list[dict[str, Any]] = []
+        have_done = {
+            (int(a), int(b))
+            for a, b in s.execute(select(DoneMark.coder_id, DoneMark.document_id)).all()
+        }
+        for d in docs:
+            for name, at in d.facts.done.items():
+                coder = coders.get(name)
+                if coder is None or d.id is None or (int(coder.id), d.id) in have_done:  # type: ignore[arg-type]
+                    continue
+                have_done.add((int(coder.id), d.id))  # type: ignore[arg-type]
+                done_rows.append({"coder_id": coder.id, "document_id": d.id, "marked_at": at})
+                done_audit.append(
+                    {
+                        "at": at,
+                        "actor": name,
+                        "action": "done.mark",
+                        "entity": "document",
+                        "entity_id": d.id,
+                        "undone": False,
+                        "after": json.dumps(
+                            {"coder": name, "document": d.number, "source": file.name},
+                            ensure_ascii=False,
+                        ),
+                    }
+                )
+        for lo in range(0, len(done_rows), _CHUNK):
+            s.execute(insert(DoneMark), done_rows[lo : lo + _CHUNK])
+            s.execute(insert(AuditLog), done_audit[lo : lo + _CHUNK])
+        settings: dict[str, str] = project_facts.get("settings") or {}
+        if holdout_start is not None and "holdout_start" not in settings:
+            settings = {**settings, "holdout_start": holdout_start.isoformat()}
+        for key, value in settings.items():
+            if key not in TRAVELLING_SETTINGS or not isinstance(value, str):
+                continue
+            if fresh_project or get_setting(s, key) in ("", None):
+                set_setting(s, key, value)
+        if fresh_project and qda.name:
+            set_setting(s, "name", qda.name)
+        have_events = set(s.execute(select(AuditLog.action)).scalars())
+        for e in project_facts.get("events") or []:
+            if e.get("action") not in TRAVELLING_EVENTS or e["action"] in have_events:
+                continue
+            s.add(
+                AuditLog(
+                    at=F.from_micros(int(e["at"])),
+                    actor=e.get("actor"),
+                    action=e["action"],
+                    entity=e.get("entity") or "project",
+                    after=e.get("after"),
+                )
+            )
+        if not s.execute(select(ModelEdge.id).limit(1)).first():
+            for position, edge in enumerate(project_facts.get("edges") or []):
+                if isinstance(edge, list) and len(edge) == 5:
+                    s.add(
+                        ModelEdge(
+                            from_kind=edge[0],
+                            from_name=edge[1],
+                            to_kind=edge[2],
+                            to_name=edge[3],
+                            label=edge[4],
+                            position=position,
+                        )
+                    )
+        codes_in_file = sum(1 for _ in iter_codes(qda.codes))
+        result = QdpxImport(
+            file=str(file),
+            documents=len(new_docs),
+            present=tuple(present),
+            codes=codes_in_file,
+            codings=len(values),
+            codings_present=skipped_present,
+            memos=len(memo_rows),
+            done_marks=len(done_rows),
+            losses=tuple(losses),
+            warnings=tuple(warnings),
+        )
+        record(
+            s,
+            actor=actor or lead,
+            action="qdpx.import",
+            entity="import_batch",
+            entity_id=batch_id,
+            after={
+                "file": file.name,
+                "documents": result.documents,
+                "present": len(present),
+                "codings": result.codings,
+                "losses": len(losses),
+                "codebook": summary.to_json(),
+            },
+        )
+        return result
 
 
-def _walk(codes: list[Any]) -> list[Any]:
-    out = []
-    for c in codes:
-        out.append(c)
-        out.extend(_walk(c.children))
-    return out
+def _passage_containing(spans: list[tuple[int, int, int]], start: int, end: int) -> int | None:
+    """The passage (start-sorted ``(start, end, id)``) that holds ``[start, end)``, if any."""
+    i = bisect_right(spans, (start, float("inf"), 0)) - 1
+    while i >= 0:
+        a, b, pid = spans[i]
+        if a <= start and end <= b:
+            return pid
+        if b < start:
+            return None
+        i -= 1
+    return None
 
 
-__all__ = ["InterchangeService"]
+def _body(text: str) -> str:
+    """The text as stored: already LF-only from the reader; NFC only where offsets keep."""
+    nfc = unicodedata.normalize("NFC", text)
+    return nfc if len(nfc) == len(text) else text
+
+
+def _parse_number(number: str | None) -> tuple[int, int] | None:
+    if not number:
+        return None
+    t, _, n = number.strip().partition("-")
+    if t.isdigit() and n.isdigit() and int(n) > 0:
+        return int(t), int(n)
+    return None
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def spec_from_codes(codes: Iterable[QdaCode], nodes: dict[str, dict[str, Any]]) -> CodebookSpec:
+    """Map a code tree onto the four levels.
+
+    With groundcode's facts (``nodes``: code GUID -> level and number) the tree
+    comes back exactly; without them leaves are concepts, and above them
+    category, main category and relation class by depth.
+    """
+    codes = list(codes)
+
+    def level(c: QdaCode) -> str | None:
+        fact = nodes.get(c.key)
+        got = fact.get("level") if fact else None
+        return got if got in LEVEL_TABLES else None
+
+    def number(c: QdaCode) -> str | None:
+        fact = nodes.get(c.key)
+        got = fact.get("number") if fact else None
+        return str(got) if got else None
+
+    if codes and all(level(c) for c in iter_codes(codes)):
+
+        def concept(c: QdaCode) -> ConceptSpec:
+            return ConceptSpec(name=c.name, definition=c.description)
+
+        def category(c: QdaCode) -> CategorySpec:
+            return CategorySpec(
+                name=c.name,
+                number=number(c),
+                definition=c.description,
+                concepts=tuple(concept(k) for k in c.children if level(k) == "concept"),
+            )
+
+        def main(m: QdaCode) -> MainCategorySpec:
+            return MainCategorySpec(
+                name=m.name,
+                number=number(m),
+                definition=m.description,
+                categories=tuple(category(c) for c in m.children if level(c) == "category"),
+            )
+
+        return CodebookSpec(
+            relation_classes=tuple(
+                RelationClassSpec(
+                    name=r.name,
+                    definition=r.description,
+                    main_categories=tuple(
+                        main(m) for m in r.children if level(m) == "main_category"
+                    ),
+                )
+                for r in codes
+                if level(r) == "relation_class"
+            ),
+            unassigned_main_categories=tuple(main(m) for m in codes if level(m) == "main_category"),
+            unassigned_categories=tuple(category(c) for c in codes if level(c) == "category"),
+            uncategorised=tuple(concept(k) for k in codes if level(k) == "concept"),
+        )
+    return _spec_by_depth(codes)
+
+
+def _spec_by_depth(codes: list[QdaCode]) -> CodebookSpec:
+    """Leaves are concepts, then category, main category, relation class by depth."""
+
+    def leaves(c: QdaCode) -> list[QdaCode]:
+        return [c] if not c.children else [x for ch in c.children for x in leaves(ch)]
+
+    def concept_specs(c: QdaCode) -> tuple[ConceptSpec, ...]:
+        return tuple(ConceptSpec(name=x.name, definition=x.description) for x in leaves(c))
+
+    def depth(c: QdaCode) -> int:
+        return 1 + max((depth(ch) for ch in c.children), default=0)
+
+    rcs: list[RelationClassSpec] = []
+    loose_cats: list[CategorySpec] = []
+    loose: list[ConceptSpec] = []
+    for top in codes:
+        d = depth(top)
+        if d >= 4:
+            mains = tuple(
+                MainCategorySpec(
+                    number=None,
+                    name=m.name,
+                    definition=m.description,
+                    categories=tuple(
+                        CategorySpec(
+                            number=None,
+                            name=c.name,
+                            definition=c.description,
+                            concepts=concept_specs(c),
+                        )
+                        for c in m.children
+                        if c.children
+                    ),
+                )
+                for m in top.children
+                if m.children
+            )
+            rcs.append(
+                RelationClassSpec(name=top.name, definition=top.description, main_categories=mains)
+            )
+        elif d >= 2:
+            loose_cats.append(
+                CategorySpec(
+                    number=None,
+                    name=top.name,
+                    definition=top.description,
+                    concepts=concept_specs(top),
+                )
+            )
+        else:
+            loose.append(ConceptSpec(name=top.name, definition=top.description))
+    if loose_cats:
+        rcs.append(
+            RelationClassSpec(
+                name="(imported)",
+                definition=None,
+                main_categories=(
+                    MainCategorySpec(
+                        number=None,
+                        name="(imported categories)",
+                        definition=None,
+                        categories=tuple(loose_cats),
+                    ),
+                ),
+            )
+        )
+    return CodebookSpec(relation_classes=tuple(rcs), uncategorised=tuple(loose))
+
+
+__all__ = ["InterchangeService", "QdpxImport", "spec_from_codes"]
