@@ -30,6 +30,7 @@ from groundcode.interchange.model import QdaCase, QdaVariable, VariableValue
 
 PREFIX = "groundcode: "
 DONE_PREFIX = PREFIX + "done "
+ASSIGNED_PREFIX = PREFIX + "assigned "
 PROJECT_CASE = "groundcode project"
 FORMAT = 1
 
@@ -124,6 +125,7 @@ class SourceFacts:
 
     values: dict[str, VariableValue] = field(default_factory=dict)
     done: dict[str, datetime] = field(default_factory=dict)
+    assigned: dict[str, datetime] = field(default_factory=dict)
 
     def text(self, name: str) -> str | None:
         value = self.values.get(name)
@@ -152,7 +154,10 @@ class FactVariables:
         return key
 
     def source_values(
-        self, facts: dict[str, Any], done: dict[str, datetime]
+        self,
+        facts: dict[str, Any],
+        done: dict[str, datetime],
+        assigned: dict[str, datetime] | None = None,
     ) -> dict[str, VariableValue]:
         values: dict[str, VariableValue] = {}
         for fld, name, kind in SOURCE_FIELDS:
@@ -162,6 +167,8 @@ class FactVariables:
             values[self.define(name, kind)] = value
         for coder, at in sorted(done.items()):
             values[self.define(DONE_PREFIX + coder, "DateTime")] = at
+        for coder, at in sorted((assigned or {}).items()):
+            values[self.define(ASSIGNED_PREFIX + coder, "DateTime")] = at
         return values
 
     def project_case(self, holdout_start: datetime | None, data: dict[str, Any]) -> QdaCase:
@@ -191,6 +198,8 @@ def read_source_facts(
             facts.values[by_name[variable.name]] = value
         elif variable.name.startswith(DONE_PREFIX) and isinstance(value, datetime):
             facts.done[variable.name[len(DONE_PREFIX) :]] = value
+        elif variable.name.startswith(ASSIGNED_PREFIX) and isinstance(value, datetime):
+            facts.assigned[variable.name[len(ASSIGNED_PREFIX) :]] = value
     return facts
 
 

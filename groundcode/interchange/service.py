@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
 from groundcode.coding.codebook import CodebookService
@@ -53,6 +53,7 @@ from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
+    Assignment,
     AuditLog,
     Category,
     Coder,
@@ -85,7 +86,7 @@ TRAVELLING_SETTINGS = (
     "holdout_start",
 )
 #: Audit events the verdicts read, carried with their times.
-TRAVELLING_EVENTS = ("saturation.begin",)
+TRAVELLING_EVENTS = ("saturation.begin", "reconcile.decide")
 LEVEL_TABLES: dict[str, Any] = {
     "relation_class": RelationClass,
     "main_category": MainCategory,
@@ -289,6 +290,12 @@ class InterchangeService:
             ):
                 if int(coder_id) in coder_name and int(did) in doc_ids:
                     done.setdefault(int(did), {})[coder_name[int(coder_id)]] = at
+            assigned: dict[int, dict[str, datetime]] = {}
+            for coder_id, did, at in s.execute(
+                select(Assignment.coder_id, Assignment.document_id, Assignment.assigned_at)
+            ):
+                if int(coder_id) in coder_name and int(did) in doc_ids:
+                    assigned.setdefault(int(did), {})[coder_name[int(coder_id)]] = at
             names = set(coder_name.values())
             memos = [
                 m for m in s.execute(select(Memo).order_by(Memo.id)).scalars() if m.author in names
@@ -325,6 +332,7 @@ class InterchangeService:
                 .all()
             ]
             roles = {c.name: c.role for c in people}
+            history = _concept_history(s)
 
         coding_memo: dict[int, str] = {}
         for m in memos:
@@ -372,6 +380,7 @@ class InterchangeService:
                     "codings": F.encode_codings(per_doc.get(int(d.id), [])),
                 },
                 done.get(int(d.id), {}),
+                assigned.get(int(d.id), {}),
             )
             sources.append(
                 QdaSource(
@@ -401,6 +410,7 @@ class InterchangeService:
                 "source_types": {str(t.id): [t.name_zh, t.name_en, t.slug] for t in types.values()},
                 "events": events,
                 "edges": edges,
+                "concept_history": history,
             },
         )
         return QdaProject(
@@ -655,6 +665,34 @@ class InterchangeService:
                     .values(at=at)
                 )
         concept_ids = dict(s.execute(select(Concept.name, Concept.id)).all())
+        carried: dict[str, list[list[Any]]] = project_facts.get("concept_history") or {}
+        for code in iter_codes(qda.codes):
+            rows = carried.get(code.key)
+            cid = concept_ids.get(code.name)
+            if not rows or cid is None or code.name in before["concept"]:
+                continue
+            # The concept's placements as they were recorded, instead of this import's.
+            s.execute(
+                delete(AuditLog).where(
+                    AuditLog.id > audit_floor,
+                    AuditLog.entity == "concept",
+                    AuditLog.entity_id == cid,
+                )
+            )
+            for at_us, action, category in rows:
+                s.add(
+                    AuditLog(
+                        at=F.from_micros(int(at_us)),
+                        actor=lead,
+                        action=str(action),
+                        entity="concept",
+                        entity_id=cid,
+                        after=json.dumps(
+                            {"name": code.name, "category": category, "source": file.name},
+                            ensure_ascii=False,
+                        ),
+                    )
+                )
 
         # -- source types the facts name and the project lacks
         known_types = {int(t) for t in s.execute(select(SourceType.id)).scalars()}
@@ -1005,6 +1043,27 @@ class InterchangeService:
                         ),
                     }
                 )
+        assignment_rows: list[dict[str, Any]] = []
+        have_assigned = {
+            (int(a), int(b))
+            for a, b in s.execute(select(Assignment.coder_id, Assignment.document_id)).all()
+        }
+        for d in docs:
+            for name, at in d.facts.assigned.items():
+                coder = coders.get(name)
+                if coder is None or d.id is None or (int(coder.id), d.id) in have_assigned:  # type: ignore[arg-type]
+                    continue
+                have_assigned.add((int(coder.id), d.id))  # type: ignore[arg-type]
+                assignment_rows.append(
+                    {
+                        "coder_id": coder.id,
+                        "document_id": d.id,
+                        "assigned_by": lead,
+                        "assigned_at": at,
+                    }
+                )
+        for lo in range(0, len(assignment_rows), _CHUNK):
+            s.execute(insert(Assignment), assignment_rows[lo : lo + _CHUNK])
         for lo in range(0, len(done_rows), _CHUNK):
             s.execute(insert(DoneMark), done_rows[lo : lo + _CHUNK])
             s.execute(insert(AuditLog), done_audit[lo : lo + _CHUNK])
@@ -1018,9 +1077,21 @@ class InterchangeService:
                 set_setting(s, key, value)
         if fresh_project and qda.name:
             set_setting(s, "name", qda.name)
-        have_events = set(s.execute(select(AuditLog.action)).scalars())
+        have_events = set(
+            s.execute(
+                select(AuditLog.action, AuditLog.after).where(
+                    AuditLog.action.in_(TRAVELLING_EVENTS)
+                )
+            ).all()
+        )
+        started = any(action == "saturation.begin" for action, _after in have_events)
         for e in project_facts.get("events") or []:
-            if e.get("action") not in TRAVELLING_EVENTS or e["action"] in have_events:
+            if (
+                e.get("action") not in TRAVELLING_EVENTS
+                or (e["action"], e.get("after")) in have_events
+            ):
+                continue
+            if e["action"] == "saturation.begin" and started:
                 continue
             s.add(
                 AuditLog(
@@ -1073,6 +1144,37 @@ class InterchangeService:
             },
         )
         return result
+
+
+def _concept_history(s: Session) -> dict[str, list[list[Any]]]:
+    """Per concept GUID, the audit rows that record its initial category: [micros, action, name]."""
+    categories = dict(s.execute(select(Category.id, Category.name)).all())
+    current = set(s.execute(select(Concept.id)).scalars())
+    out: dict[str, list[list[Any]]] = {}
+    for at, action, eid, after in s.execute(
+        select(AuditLog.at, AuditLog.action, AuditLog.entity_id, AuditLog.after)
+        .where(AuditLog.entity == "concept", AuditLog.undone.is_(False))
+        .order_by(AuditLog.id)
+    ).all():
+        if eid not in current:
+            continue
+        try:
+            info = json.loads(after or "{}")
+        except ValueError:
+            continue
+        if not isinstance(info, dict):
+            continue
+        if "category" in info:
+            where = info["category"]
+        elif "category_id" in info:
+            cid = info["category_id"]
+            where = None if cid is None else categories.get(int(cid), f"#{cid}")
+        else:
+            continue
+        out.setdefault(guid_for("code", f"concept:{eid}"), []).append(
+            [F.micros(at), str(action), where]
+        )
+    return out
 
 
 def _passage_containing(spans: list[tuple[int, int, int]], start: int, end: int) -> int | None:
