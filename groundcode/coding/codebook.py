@@ -742,7 +742,7 @@ class CodebookService:
         number: str | None = None,
         definition: str | None = None,
     ) -> Any:
-        name = clean_name(name, WORDS[level])
+        name = clean_name(name, level)
         if self._find(session, level, name) is not None:
             raise Conflict(what=f"exists.{level}", name=name)
         parent_id = self._resolve_parent(session, level, parent)
@@ -861,7 +861,7 @@ class CodebookService:
         def work(session: Session) -> None:
             self._require_structure(session, f"renaming a {WORDS[level]}")
             row = self._get(session, level, old)
-            name = clean_name(new, WORDS[level])
+            name = clean_name(new, level)
             if name == row.name:
                 return
             if self._find(session, level, name) is not None:
@@ -1058,7 +1058,7 @@ class CodebookService:
         def work(session: Session) -> MergeResult:
             self._require_structure(session, f"merging {WORDS[level]}s")
             names = [" ".join(s.split()) for s in sources]
-            target_name = clean_name(into, WORDS[level])
+            target_name = clean_name(into, level)
             if not names:
                 raise Missing("merge_source")
             if len(set(names)) != len(names):
@@ -1220,7 +1220,7 @@ class CodebookService:
 
         def work(session: Session) -> None:
             self._require_structure(session, "setting the core category")
-            new = clean_name(name, "core category")
+            new = clean_name(name, "core")
             old = get_setting(session, "core_category")
             if new != old:
                 self._set(session, "core_category", new)

@@ -9,19 +9,20 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from groundcode.errors import NotFound, UsageError
+from groundcode.domain.errors import BadName, NotFound
 from groundcode.store.audit import record
 from groundcode.store.tables import Concept
 
 MAX_NAME = 256
 
 
-def clean_name(name: str, what: str = "code") -> str:
+def clean_name(name: str, what: str = "concept") -> str:
+    """``name`` with its whitespace collapsed; ``what`` (a catalog noun) names it in errors."""
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise UsageError(f"a {what} name cannot be empty")
+        raise BadName(kind=what, reason="empty_name")
     if len(cleaned) > MAX_NAME:
-        raise UsageError(f"{what} name is longer than {MAX_NAME} characters: '{cleaned[:40]}…'")
+        raise BadName(kind=what, reason="name_too_long", name=cleaned[:40], limit=MAX_NAME)
     return cleaned
 
 
@@ -32,7 +33,7 @@ def find_concept(session: Session, name: str) -> Concept | None:
 def get_concept(session: Session, name: str) -> Concept:
     concept = find_concept(session, name)
     if concept is None:
-        raise NotFound(f"no concept named '{name}'")
+        raise NotFound(kind="concept", name=name)
     return concept
 
 

@@ -29,13 +29,23 @@ from groundcode.coding.records import (
     MemoView,
     UndoResult,
 )
-from groundcode.domain.errors import BadDocNumber
+from groundcode.domain.errors import (
+    BadDocNumber,
+    BadOption,
+    Conflict,
+    InvalidInput,
+    Missing,
+    NotFound,
+    Refused,
+    RowForbidden,
+    SpanOutside,
+)
 from groundcode.domain.errors import NotFound as DomainNotFound
 from groundcode.domain.levels import HIERARCHY, parse_level
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
 from groundcode.domain.vocab import CODING_CHANGES, PERSON_ROLES, MemoTarget
-from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.errors import NotFound as LegacyNotFound
 from groundcode.store.access import (
     blind_active,
     find_coder,
@@ -131,16 +141,16 @@ class CodingService:
         """Add a coder or lead; once a lead exists, only a lead adds people."""
         name = clean_name(name, "coder")
         if role not in ROLES:
-            raise UsageError(f"--role must be coder or lead, not '{role}'")
+            raise BadOption(option="role", value=role, allowed=", ".join(ROLES))
         if name == CONSENSUS:
-            raise UsageError(f"'{CONSENSUS}' is reserved for the reconciled coding")
+            raise Refused("reserved_coder", name=CONSENSUS)
 
         def _do(s: Session) -> CoderView:
             has_lead = s.execute(select(Coder.id).where(Coder.role == "lead")).first() is not None
             if has_lead:
                 require_lead(s, self.ctx.actor, "adding a coder")
             if s.execute(select(Coder.id).where(Coder.name == name)).first():
-                raise UsageError(f"a coder named '{name}' exists already")
+                raise Conflict(what="exists.coder", name=name)
             c = Coder(name=name, role=role)
             s.add(c)
             s.flush()
@@ -277,9 +287,7 @@ class CodingService:
         with self.ctx.db.read() as s:
             doc = _doc(s, document)
             if not (0 <= start < end <= len(doc.text)):
-                raise UsageError(
-                    f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})"
-                )
+                raise SpanOutside(doc.number, start, end, len(doc.text))
             words = name or " ".join(doc.text[start:end].split())[:40]
         return self.apply(document, words, start=start, end=end)
 
@@ -295,17 +303,15 @@ class CodingService:
                 .first()
             )
             if pas is None:
-                raise UsageError(f"{doc.number} has no passage {passage}")
+                raise NotFound(kind="passage", name=f"{doc.number} #{passage}")
             if start is None and end is None:
                 return pas.start, pas.end, pas
             start = pas.start if start is None else start
             end = pas.end if end is None else end
         if start is None or end is None:
-            raise UsageError("say where: a passage, or start and end offsets")
+            raise Missing("where_to_code")
         if not (0 <= start < end <= len(doc.text)):
-            raise UsageError(
-                f"{doc.number}: span {start}-{end} is outside the text (0-{len(doc.text)})"
-            )
+            raise SpanOutside(doc.number, start, end, len(doc.text))
         return start, end, _passage_of(s, doc.id, start, end)  # type: ignore[arg-type]
 
     def _own_coding(self, s: Session, coding_id: int) -> tuple[Coder, Coding]:
@@ -313,7 +319,7 @@ class CodingService:
         c = s.get(Coding, coding_id)
         if c is None or (c.coder_id != me.id):
             # Another coder's coding is reported as absent, not as forbidden: blind mode leaks nothing.
-            raise NotFound(f"no coding {coding_id} of {me.name}")
+            raise NotFound(kind="coding", name=f"{coding_id} ({me.name})")
         return me, c
 
     def remove(self, coding_id: int) -> None:
@@ -462,7 +468,7 @@ class CodingService:
         if row.action == "coding.span":
             c = s.get(Coding, coding_id)
             if c is None:
-                raise UsageError("that coding no longer exists")
+                raise Refused("coding_gone")
             state = before if reverse else after
             assert state is not None
             doc = s.get(Document, c.document_id)
@@ -471,14 +477,14 @@ class CodingService:
             c.snippet = doc.text[c.start : c.end][:MAX_SNIPPET]
             s.add(c)
             return f"span {c.start}-{c.end}"
-        raise UsageError(f"cannot undo {row.action}")
+        raise Refused("cannot_undo", name=row.action)
 
     def _restore(self, s: Session, coding_id: int | None, state: dict[str, Any] | None) -> str:
         assert state is not None
         doc = s.get(Document, state["document_id"])
         con = s.get(Concept, state["concept_id"])
         if doc is None or con is None:
-            raise UsageError("the document or concept of that coding no longer exists")
+            raise Refused("coding_target_gone")
         c = Coding(
             id=coding_id,
             coder_id=state["coder_id"],
@@ -766,11 +772,11 @@ class CodingService:
     # -- memos -----------------------------------------------------------
     def _memo_target(self, s: Session, kind: str, target: str | int | None) -> int | None:
         if kind not in MEMO_KINDS:
-            raise UsageError(f"memo target must be one of {', '.join(MEMO_KINDS)}, not '{kind}'")
+            raise BadOption(option="kind", value=kind, allowed=", ".join(MEMO_KINDS))
         if kind == "project":
             return None
         if target is None:
-            raise UsageError(f"a {kind} memo needs its target")
+            raise Missing("memo_target", detail=kind)
         if kind == "document":
             return _doc(s, str(target)).id
         if kind == "coding":
@@ -778,17 +784,17 @@ class CodingService:
             c = s.get(Coding, int(target))
             visible = readable_coder_ids(s, me.name)
             if c is None or (visible is not None and c.coder_id not in visible):
-                raise NotFound(f"no coding {target}")
+                raise NotFound(kind="coding", name=str(target))
             return c.id
         table = _LEVEL_TABLES[kind]
         row = s.execute(select(table).where(table.name == str(target))).scalars().first()  # type: ignore[attr-defined]
         if row is None:
-            raise NotFound(f"no {kind.replace('_', ' ')} named '{target}'")
+            raise NotFound(kind=kind, name=str(target))
         return int(row.id)
 
     def add_memo(self, kind: str, target: str | int | None, text: str) -> MemoView:
         if not text.strip():
-            raise UsageError("a memo cannot be empty")
+            raise Missing("memo_text")
 
         def _do(s: Session) -> MemoView:
             me = require_actor(s, self.ctx.actor)
@@ -826,7 +832,7 @@ class CodingService:
             me = require_actor(s, self.ctx.actor)
             m = s.get(Memo, memo_id)
             if m is None or m.author != me.name:
-                raise NotFound(f"no memo {memo_id} of {me.name}")
+                raise NotFound(kind="memo", name=f"{memo_id} ({me.name})")
             before = m.text
             m.text, m.updated_at = text, utcnow()
             s.add(m)
@@ -847,7 +853,7 @@ class CodingService:
             me = require_actor(s, self.ctx.actor)
             m = s.get(Memo, memo_id)
             if m is None or m.author != me.name:
-                raise NotFound(f"no memo {memo_id} of {me.name}")
+                raise NotFound(kind="memo", name=f"{memo_id} ({me.name})")
             record(
                 s,
                 actor=me.name,
@@ -925,24 +931,20 @@ class CodingService:
 
         path = Path(path)
         if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+            raise InvalidInput(str(path), 0, "no_such_file")
         text = decode_bytes(path.read_bytes(), str(path))
         reader = csv.reader(io.StringIO(text))
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
-            raise UsageError(f"{path}: empty file") from None
+            raise InvalidInput(str(path), 0, "empty_file") from None
         span_form = {"document", "start", "end", "code"} <= set(header)
         passage_form = {"document", "passage", "code"} <= set(header)
         if not (span_form or passage_form):
-            raise UsageError(
-                f"{path}: needs columns document,start,end,code or document,passage,code (found: {','.join(header)})"
-            )
+            raise InvalidInput(str(path), 0, "codings_columns", ",".join(header))
         col = {name: i for i, name in enumerate(header)}
         if "coder" not in col and not coder:
-            raise UsageError(
-                f"{path}: no coder column; say whose codings these are with --coder NAME"
-            )
+            raise InvalidInput(str(path), 0, "no_coder_column")
         rows: list[tuple[int, dict[str, str]]] = []
         for lineno, raw in enumerate(reader, start=2):
             if not any(cell.strip() for cell in raw):
@@ -951,7 +953,7 @@ class CodingService:
                 raw = raw + [""] * (len(header) - len(raw))
             rows.append((lineno, {k: raw[i].strip() for k, i in col.items()}))
         if not rows:
-            raise UsageError(f"{path}: no codings in the file")
+            raise InvalidInput(str(path), 0, "no_codings")
 
         def _do(s: Session) -> CodingsImport:
             result = self._import_rows(
@@ -1029,17 +1031,14 @@ class CodingService:
             name = r.get("coder") or default_coder or ""
             if name in coders:
                 continue
-            where = f"{path}: row {lineno}"
             try:
                 coders[name] = find_coder(s, name)
-            except NotFound:
-                raise UsageError(f"{where}: unknown coder '{name}'") from None
+            except (NotFound, LegacyNotFound):
+                raise InvalidInput(str(path), lineno, "unknown_coder", name) from None
             if coders[name].role == "consensus" and not lead and actor_coder is not None:
-                raise PermissionDenied(f"{where}: only a lead imports consensus codings")
+                raise RowForbidden(str(path), lineno, "consensus_import", name)
             if blind and not lead and (actor_coder is None or actor_coder.name != name):
-                raise PermissionDenied(
-                    f"{where}: blind mode: only {name} or a lead may import {name}'s codings"
-                )
+                raise RowForbidden(str(path), lineno, "blind_import", name)
         # Every referenced document and its passages, fetched in bulk.
         numbers = sorted({_stored_number(r["document"]) for _, r in rows})
         docs: dict[str, tuple[int, int]] = {}
@@ -1074,30 +1073,36 @@ class CodingService:
         seen: set[tuple[int, int, int, int, int]] = set()
         skipped = 0
         for lineno, r in rows:
-            where = f"{path}: row {lineno}"
             cd = coders[r.get("coder") or default_coder or ""]
             number = _stored_number(r["document"])
             if number not in docs:
-                raise UsageError(f"{where}: unknown document '{r['document']}'")
+                raise InvalidInput(str(path), lineno, "unknown_document", r["document"])
             did, length = docs[number]
             code = r.get("code", "")
             if not code:
-                raise UsageError(f"{where}: empty code")
+                raise InvalidInput(str(path), lineno, "empty_code")
             pid = None
             snippet: str | None = None
             try:
                 if span_form and r.get("start", "") != "":
                     a, b = int(r["start"]), int(r["end"])
                     if not (0 <= a < b <= length):
-                        raise UsageError(f"{where}: span {a}-{b} is outside {number} (0-{length})")
+                        raise InvalidInput(
+                            str(path), lineno, "span_outside", f"{number} {a}-{b} (0-{length})"
+                        )
                     if passage_form and r.get("passage"):
                         key = (did, int(r["passage"]))
                         if key not in passages:
-                            raise UsageError(f"{where}: {number} has no passage {r['passage']}")
+                            raise InvalidInput(
+                                str(path), lineno, "no_passage", f"{number} #{r['passage']}"
+                            )
                         pid, pa, pb, _t = passages[key]
                         if not (pa <= a and b <= pb):
-                            raise UsageError(
-                                f"{where}: span {a}-{b} is not inside passage {r['passage']} of {number}"
+                            raise InvalidInput(
+                                str(path),
+                                lineno,
+                                "span_not_in_passage",
+                                f"{number} #{r['passage']} {a}-{b}",
                             )
                     else:
                         pid = next(
@@ -1108,10 +1113,12 @@ class CodingService:
                 else:
                     key = (did, int(r["passage"]))
                     if key not in passages:
-                        raise UsageError(f"{where}: {number} has no passage {r['passage']}")
+                        raise InvalidInput(
+                            str(path), lineno, "no_passage", f"{number} #{r['passage']}"
+                        )
                     pid, a, b, snippet = passages[key]
             except ValueError:
-                raise UsageError(f"{where}: start, end and passage must be whole numbers") from None
+                raise InvalidInput(str(path), lineno, "offsets_not_whole") from None
             if code not in concept_ids:
                 existing = find_concept(s, clean_name(code))
                 if existing is None:
@@ -1243,7 +1250,7 @@ class CodingService:
     ) -> pd.DataFrame:
         """Code frequencies (codings and distinct documents) by source type or split."""
         if by not in ("type", "split", "coder"):
-            raise UsageError("--by must be type, split or coder")
+            raise BadOption(option="by", value=by, allowed="type, split, coder")
         col = _level_column(level)
         frame = self.codings(coders=coders)
         if frame.empty:

@@ -206,3 +206,29 @@ class BadCodebookFile(InvalidInput):
         if self.at:
             return "BadCodebookFile"
         return "InvalidInput" if self.row else "InvalidInput.file"
+
+
+@dataclass(eq=False)
+class BadName(GroundcodeError):
+    """A name that cannot be used: ``reason`` is ``empty_name`` or ``name_too_long``;
+    ``kind`` what it names (a catalog noun), ``name`` its first characters."""
+
+    kind: str
+    reason: str
+    name: str = ""
+    limit: int = 0
+
+
+@dataclass(eq=False)
+class SpanOutside(GroundcodeError):
+    """A span ``start``-``end`` that is not inside document ``number``'s text (0-``length``)."""
+
+    number: str
+    start: int
+    end: int
+    length: int
+
+
+@dataclass(eq=False)
+class RowForbidden(InvalidInput):
+    """A row of a file the acting person may not import (``reason`` a catalog id)."""

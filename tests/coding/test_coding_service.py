@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.domain.errors import GroundcodeError, InvalidInput, NotFound
+from groundcode.errors import PermissionDenied
 from groundcode.project import Project
 from tests.conftest import MakeProject
 
@@ -59,7 +60,7 @@ def test_apply_to_passage_and_span(study: Project) -> None:
 
 @pytest.mark.parametrize(("start", "end"), [(-1, 3), (5, 5), (0, 10_000)])
 def test_bad_spans_are_refused(study: Project, start: int, end: int) -> None:
-    with pytest.raises(UsageError, match="outside the text"):
+    with pytest.raises(GroundcodeError, match="outside the text"):
         study.as_user("lin").coding.apply("1-1", "x", start=start, end=end)
     assert study.as_user("chen").coding.codings().empty
 
@@ -195,34 +196,36 @@ def test_codings_csv_round_trip(study: Project, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "needle"),
+    ("body", "row", "reason", "detail"),
     [
-        (
-            "document,passage,code,coder\n1-1,2,a,lin\n9-9,1,b,lin\n",
-            "row 3: unknown document '9-9'",
-        ),
-        ("document,passage,code,coder\n1-1,2,a,lin\n1-1,7,b,lin\n", "row 3: 1-1 has no passage 7"),
+        ("document,passage,code,coder\n1-1,2,a,lin\n9-9,1,b,lin\n", 3, "unknown_document", "9-9"),
+        ("document,passage,code,coder\n1-1,2,a,lin\n1-1,7,b,lin\n", 3, "no_passage", "1-1 #7"),
         (
             "document,start,end,code,coder\n1-1,0,5,a,lin\n1-1,3,999,b,lin\n",
-            "row 3: span 3-999 is outside",
+            3,
+            "span_outside",
+            "1-1 3-999 (0-40)",
         ),
         (
             "document,passage,code,coder\n1-1,2,a,lin\n1-1,2,b,nobody\n",
-            "row 3: unknown coder 'nobody'",
+            3,
+            "unknown_coder",
+            "nobody",
         ),
-        ("document,code\n1-1,a\n", "needs columns"),
-        ("document,passage,code\n1-1,2,a\n", "no coder column"),
+        ("document,code\n1-1,a\n", 0, "codings_columns", "document,code"),
+        ("document,passage,code\n1-1,2,a\n", 0, "no_coder_column", ""),
     ],
 )
 def test_bad_codings_file_changes_nothing(
-    study: Project, tmp_path: Path, body: str, needle: str
+    study: Project, tmp_path: Path, body: str, row: int, reason: str, detail: str
 ) -> None:
     f = tmp_path / "bad.csv"
     f.write_text(body, encoding="utf-8")
     lead = study.as_user("chen")
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InvalidInput) as err:
         lead.coding.import_csv(f)
-    assert needle in str(err.value) and "bad.csv" in str(err.value)
+    got = err.value
+    assert (got.file, got.row, got.reason, got.detail) == (str(f), row, reason, detail)
     assert lead.coding.codings().empty
     assert lead.codebook.tree().n_codings == 0
     names = {k.name for k in lead.codebook.tree().concepts()}
@@ -243,8 +246,9 @@ def test_ten_thousand_codings_in_one_transaction(study: Project, tmp_path: Path)
     bad.write_text(
         "\n".join(rows[:5001] + ["1-1,0,99999,x,lin"] + rows[5001:]) + "\n", encoding="utf-8"
     )
-    with pytest.raises(UsageError, match="row 5002"):
+    with pytest.raises(InvalidInput) as info:
         lead.coding.import_csv(bad)
+    assert (info.value.row, info.value.reason) == (5002, "span_outside")
     assert lead.coding.codings().empty
     result = lead.coding.import_csv(good)
     assert result.codings + result.skipped_existing == 10_000
