@@ -231,6 +231,11 @@ def import_qdpx(
         for path in created:
             path.unlink(missing_ok=True)
         raise
+    from groundcode.domain.language import cli_language
+
+    lang = cli_language(st.user)
     for w in result.warnings:
         typer.echo(f"warning: {w}", err=True)
-    typer.echo(result.summary())
+    for loss in result.losses:
+        typer.echo(f"warning: {loss.word(lang)}", err=True)
+    typer.echo(result.summary(lang))

@@ -253,14 +253,21 @@ class Loss:
     name: str
     detail: str = ""
 
+    def word(self, lang: str = "en") -> str:
+        """This loss as one line in zh or en (catalog ``interchange.loss.<kind>``)."""
+        from groundcode.domain.wording import text
+
+        return text(f"interchange.loss.{self.kind}", lang, name=self.name, detail=self.detail)
+
 
 @dataclass(frozen=True)
 class QdpxContent:
     """A read ``.qdpx``: the project, the warnings and the loss report."""
 
     project: QdaProject
-    warnings: list[str]
+    warnings: list[str]  # what was adjusted (the losses are apart)
     losses: list[Loss]
+    loss_messages: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -280,11 +287,12 @@ class _State:
     variables: dict[str, QdaVariable] = field(default_factory=dict)
     cases: list[QdaCase] = field(default_factory=list)
     losses: list[Loss] = field(default_factory=list)
+    loss_messages: list[str] = field(default_factory=list)
 
     def lose(self, kind: str, name: str, detail: str, message: str) -> None:
         """Something in the file that will not be imported: listed, never dropped silently."""
         self.losses.append(Loss(kind, name, detail))
-        self.warnings.append(message)
+        self.loss_messages.append(message)
 
     def q(self, tag: str) -> str:
         return f"{{{self.ns}}}{tag}" if self.ns else tag
@@ -314,12 +322,26 @@ class _State:
         return guid
 
 
+#: Codes nested deeper than this are refused: no QDA tool writes them, and a
+#: hostile file 10,000 levels deep must be one clear line, not a crash.
+MAX_CODE_DEPTH = 64
+
+
 def _read_codes(
-    parent: ET.Element | None, ns: str, warnings: list[str], seen: dict[str, QdaCode]
+    parent: ET.Element | None,
+    ns: str,
+    warnings: list[str],
+    seen: dict[str, QdaCode],
+    depth: int = 1,
+    label: str = "",
 ) -> list[QdaCode]:
     """The code tree under a ``Codes`` element (or a ``Code``), depth first."""
     if parent is None:
         return []
+    if depth > MAX_CODE_DEPTH:
+        raise UsageError(
+            f"{label or 'codebook'}: codes are nested more than {MAX_CODE_DEPTH} levels deep"
+        )
     tag = f"{{{ns}}}" if ns else ""
     out: list[QdaCode] = []
     for element in parent.findall(f"{tag}Code"):
@@ -343,7 +365,7 @@ def _read_codes(
             children=children,
         )
         seen[guid] = code
-        children.extend(_read_codes(element, ns, warnings, seen))
+        children.extend(_read_codes(element, ns, warnings, seen, depth + 1, label))
         out.append(code)
     return out
 
@@ -690,7 +712,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
                     state.users[guid] = QdaUser(guid, user.get("name") or user.get("id") or guid)
         elif tag == "CodeBook":
             codes_el = element.find(state.q("Codes"))
-            top_codes = _read_codes(codes_el, state.ns, state.warnings, state.codes)
+            top_codes = _read_codes(codes_el, state.ns, state.warnings, state.codes, label=label)
             for code_el in element.iter(state.q("Code")):
                 state.note_ref(code_el, "code", _guid(code_el.get("guid")))
         elif tag == "Variables":
@@ -755,7 +777,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
         variables=list(state.variables.values()),
         cases=state.cases,
     )
-    return QdpxContent(project, state.warnings, state.losses)
+    return QdpxContent(project, state.warnings, state.losses, state.loss_messages)
 
 
 def _read_notes(state: _State, notes_el: ET.Element | None) -> list[QdaNote]:
@@ -809,7 +831,7 @@ def read_qdpx(
 ) -> tuple[QdaProject, list[str]]:
     """Read a REFI-QDA project archive safely; return the project and warnings."""
     content = read_qdpx_content(path, max_total_bytes=max_total_bytes)
-    return content.project, content.warnings
+    return content.project, content.warnings + content.loss_messages
 
 
 def read_qdc(path: Path, *, max_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> list[QdaCode]:
@@ -827,7 +849,7 @@ def read_qdc(path: Path, *, max_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> list[Qd
     if root.tag.rsplit("}", 1)[-1] != "CodeBook":
         raise UsageError(f"{path}: root element is not CodeBook")
     tag = f"{{{ns}}}" if ns else ""
-    codes = _read_codes(root.find(f"{tag}Codes"), ns, [], {})
+    codes = _read_codes(root.find(f"{tag}Codes"), ns, [], {}, label=str(path))
     if not codes:
         raise UsageError(f"{path}: the codebook has no codes")
     return codes

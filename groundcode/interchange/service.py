@@ -124,11 +124,17 @@ class QdpxImport:
     losses: tuple[Loss, ...] = ()
     warnings: tuple[str, ...] = ()
 
-    def summary(self) -> str:
-        already = f" ({len(self.present)} already present)" if self.present else ""
-        return (
-            f"imported {self.documents} documents{already}, {self.codes} codes and "
-            f"{self.codings} codings from {self.file}"
+    def summary(self, lang: str = "en") -> str:
+        from groundcode.domain.wording import text
+
+        return text(
+            "interchange.import.summary",
+            lang,
+            documents=self.documents,
+            present=len(self.present),
+            codes=self.codes,
+            codings=self.codings,
+            file=self.file,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -141,7 +147,10 @@ class QdpxImport:
             "codings_present": self.codings_present,
             "memos": self.memos,
             "done_marks": self.done_marks,
-            "losses": [vars(loss) for loss in self.losses],
+            "losses": [
+                {**vars(loss), "message_zh": loss.word("zh"), "message_en": loss.word("en")}
+                for loss in self.losses
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -558,10 +567,6 @@ class InterchangeService:
             name = code.name if code else key
             n = sum(1 for c in qda.codings if c.code_key == key)
             losses.append(Loss("coded_folder", name, str(n)))
-            warnings.append(
-                f"code {name!r} has sub-codes and {n} coding(s) of its own; groundcode codes "
-                "only concepts (leaves), so those codings are not imported"
-            )
 
         def _write(s: Session) -> QdpxImport:
             return self._write(
@@ -1007,9 +1012,6 @@ class InterchangeService:
                     kind, target = MEMO_LEVEL[level], int(found)
             if kind is None:
                 losses.append(Loss("note", note.name, note.target[0] if note.target else ""))
-                warnings.append(
-                    f"note {note.name!r}: its target was not imported; kept on the project"
-                )
                 kind, target = "project", None
             add_memo(kind, target, author if author in coders else (lead or author), note.text, at)
         if memo_rows:
@@ -1115,7 +1117,15 @@ class InterchangeService:
                             position=position,
                         )
                     )
-        codes_in_file = sum(1 for _ in iter_codes(qda.codes))
+        codes_in_file = sum(
+            c.created
+            for c in (
+                summary.relation_classes,
+                summary.main_categories,
+                summary.categories,
+                summary.concepts,
+            )
+        )
         result = QdpxImport(
             file=str(file),
             documents=len(new_docs),

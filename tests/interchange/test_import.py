@@ -182,3 +182,36 @@ def test_cli_import_creates_the_project(run_cli: RunCli, tmp_path: Path) -> None
     assert again.code == 0 and "1 already present" in again.out
     with Project.open(db) as p:
         assert p.corpus.count() == 1
+
+
+def test_a_codebook_nested_10000_deep_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
+    n = 10_000
+    body = (
+        "".join(
+            f'<Code guid="00000000-0000-4000-8000-{i:012d}" name="c{i}" isCodable="true">'
+            for i in range(n)
+        )
+        + "</Code>" * n
+    )
+    deep = tmp_path / "deep.qdc"
+    deep.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0">'
+        f"<Codes>{body}</Codes></CodeBook>",
+        encoding="utf-8",
+    )
+    db = tmp_path / "p.db"
+    assert run_cli("--db", str(db), "init").code == 0
+    result = run_cli("--db", str(db), "codebook", "import", str(deep))
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1 and "nested" in result.err
+
+
+def test_losses_are_worded_in_both_languages(project: Project, tmp_path: Path) -> None:
+    path = make_qdpx(
+        tmp_path / "partial.qdpx",
+        {"project.qde": qde(text_source(1, f'plainTextPath="internal://{source_guid(1)}.txt"'))},
+    )
+    result = project.interchange.import_qdpx(path)
+    (loss,) = result.losses
+    assert "missing" in loss.word("en") and "缺少" in loss.word("zh")
+    assert result.to_json()["losses"][0]["kind"] == "missing"
