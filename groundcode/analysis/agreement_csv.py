@@ -11,10 +11,16 @@ row 1, the first data row is row 2) and nothing is computed from bad input.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from groundcode.analysis import stats
+from groundcode.domain.errors import GroundcodeError, InvalidInput, NotFound
 from groundcode.errors import UsageError
 
 if TYPE_CHECKING:
@@ -113,6 +119,152 @@ def read_agreement_csv(path: str | Path, *, alpha_level: str = "nominal") -> pd.
     return out
 
 
+@dataclass(eq=False)
+class WeightsSize(GroundcodeError):
+    """A weight matrix whose size does not fit the categories of the data."""
+
+    file: str
+    rows: int
+    cols: int
+    q: int
+    categories: str
+
+
+WEIGHT_KINDS = ("linear", "quadratic")
+
+
+def read_weights(path: str | Path, categories: Sequence[str]) -> NDArray[np.float64]:
+    """Disagreement weights (0 on the diagonal) for ``categories`` from a CSV file.
+
+    The file is a square matrix, optionally with the category labels as its
+    first row and first column (then in any order). Agreement weights (1 on
+    the diagonal, as irrCAC writes them) are turned into disagreement weights
+    1 - w; weighted kappa is the same either way.
+    """
+    import csv
+    import io
+
+    p = Path(path)
+    if not p.is_file():
+        raise NotFound("file", str(p))
+    raw = _decode(p, p.read_bytes())
+    cells = [
+        [c.strip() for c in row]
+        for row in csv.reader(io.StringIO(raw))
+        if any(c.strip() for c in row)
+    ]
+
+    def number(x: str) -> float | None:
+        try:
+            return float(x)
+        except ValueError:
+            return None
+
+    labelled = bool(cells) and (cells[0][0] == "" or number(cells[0][0]) is None)
+    if labelled:
+        header = cells[0][1:]
+        labels = [row[0] for row in cells[1:]]
+        body = [row[1:] for row in cells[1:]]
+    else:
+        header = labels = list(categories)
+        body = cells
+    n_rows, n_cols = len(body), max((len(r) for r in body), default=0)
+    q = len(categories)
+    if n_rows != q or n_cols != q or any(len(r) != q for r in body):
+        raise WeightsSize(str(p), n_rows, n_cols, q, ", ".join(categories))
+    values = np.zeros((q, q))
+    for i, row in enumerate(body):
+        for j, cell in enumerate(row):
+            v = number(cell)
+            if v is None:
+                raise InvalidInput(str(p), i + 1 + int(labelled), "weights_not_number", cell)
+            values[i, j] = v
+    if labelled:
+        unknown = [c for c in list(header) + list(labels) if c not in categories]
+        if unknown:
+            raise InvalidInput(str(p), 1, "weights_unknown_category", unknown[0])
+        ri = [labels.index(c) for c in categories]
+        ci = [list(header).index(c) for c in categories]
+        values = values[np.ix_(ri, ci)]
+    diag = np.diag(values)
+    if np.all(diag == 0):
+        return values
+    if np.all(diag == 1):
+        return 1.0 - values
+    raise InvalidInput(str(p), 0, "weights_diagonal", "")
+
+
+def _category_order(codes: Sequence[str]) -> list[str]:
+    """Ordered categories: numerically when every code is a number, else as text."""
+    import math
+
+    def key(c: str) -> tuple[int, float, str]:
+        try:
+            v = float(c)
+            return (0, v, c) if math.isfinite(v) else (1, 0.0, c)
+        except ValueError:
+            return (1, 0.0, c)
+
+    return sorted(codes, key=key)
+
+
+def weighted_kappa(
+    rows: pd.DataFrame, coders: Sequence[str], weights: str | Path, *, file: str = ""
+) -> tuple[dict[str, Any], int]:
+    """Cohen's (1968) weighted kappa of two coders, one code per unit.
+
+    ``weights``: ``linear`` (|i - j|), ``quadratic`` ((i - j)^2) over the
+    ordered categories (as scikit-learn's ``cohen_kappa_score``), or a file
+    of disagreement weights (see :func:`read_weights`). Units where a coder
+    applied no code are left out; returns the result and how many were.
+    """
+    a, b = coders[0], coders[1]
+    sub = rows[rows["coder"].isin([a, b])]
+    per = sub.groupby(["unit", "coder"])["code"].agg(lambda s: [c for c in s if c])
+    if (per.map(len) > 1).any():
+        raise InvalidInput(file, 0, "weights_single_label", "")
+    wide = per.map(lambda v: v[0] if v else None).unstack("coder")
+    if a not in wide.columns or b not in wide.columns:
+        raise InvalidInput(file, 0, "weights_single_label", "")
+    wide = wide.dropna(subset=[a, b], how="any")
+    both = wide[[a, b]].dropna()
+    left_out = int(sub.groupby("unit")["coder"].nunique().ge(2).sum() - len(both))
+    cats = _category_order(sorted(set(both[a]) | set(both[b])))
+    q = len(cats)
+    name = weights if isinstance(weights, str) and weights in WEIGHT_KINDS else "file"
+    if name == "file":
+        v = read_weights(weights, cats)
+    else:
+        i = np.arange(q)
+        d = np.abs(i[:, None] - i[None, :]).astype(np.float64)
+        v = d if name == "linear" else d**2
+    pos = {c: k for k, c in enumerate(cats)}
+    ia = both[a].map(pos).to_numpy(dtype=np.int64)
+    ib = both[b].map(pos).to_numpy(dtype=np.int64)
+    n = ia.size
+    cm = np.bincount(ia * q + ib, minlength=q * q).reshape(q, q).astype(np.float64)
+    value: float | None = None
+    reason: str | None = None
+    if n == 0:
+        reason = "no units"
+    else:
+        po = cm / n
+        pe = np.outer(po.sum(axis=1), po.sum(axis=0))
+        den = float((v * pe).sum())
+        if den > 0:
+            value = 1.0 - float((v * po).sum()) / den
+        else:
+            reason = "no variation"
+    out = {
+        "weights": name if name != "file" else str(weights),
+        "value": value,
+        "reason": reason,
+        "n_units": n,
+        "categories": cats,
+    }
+    return out, left_out
+
+
 def agreement_from_csv(
     path: str | Path,
     *,
@@ -120,6 +272,7 @@ def agreement_from_csv(
     ignore_uncoded: bool = False,
     seed: int = 0,
     bootstrap: int | None = None,
+    weights: str | Path | None = None,
 ) -> AgreementResult:
     """Agreement for an Agreement CSV (level "code", unit "unit").
 
@@ -129,21 +282,20 @@ def agreement_from_csv(
     ``bootstrap=None`` draws 1000 bootstrap resamples (seeded by ``seed``)
     for the CIs of alpha and each pair's kappa when the file has at most
     20,000 units, and skips them (with a note) above that; pass a number to
-    choose.
+    choose. ``weights`` (linear, quadratic or a weight-matrix file) adds
+    Cohen's weighted kappa for two coders with ordered codes.
     """
-    from groundcode.analysis.agreement_core import compute_agreement
+    from groundcode.analysis.agreement_core import Note, compute_agreement
 
     p = Path(path)
     rows = read_agreement_csv(p, alpha_level=alpha_level)
     n_units = int(rows["unit"].nunique())
     draws = bootstrap
-    extra: list[str] = []
+    extra: list[Note] = []
     if draws is None:
         draws = 1000 if n_units <= AUTO_BOOTSTRAP_UNITS else 0
         if not draws:
-            extra.append(
-                f"bootstrap CIs skipped for {n_units} units (ask for them with bootstrap draws)"
-            )
+            extra.append(Note("bootstrap_skipped", {"n": n_units}))
     try:
         result = compute_agreement(
             rows,
@@ -153,9 +305,18 @@ def agreement_from_csv(
             level="code",
             unit_kind="unit",
             bootstrap=draws,
+            judged="given",
         )
     except UsageError as exc:
         raise UsageError(f"{p}: {exc.message.removeprefix('agreement data: ')}") from None
+    if weights is not None:
+        if isinstance(weights, str) and weights not in WEIGHT_KINDS:
+            weights = Path(weights)
+        wk, left_out = weighted_kappa(rows, result.coders, weights, file=str(weights))
+        extra.append(Note("weighted", {"weights": wk["weights"], "n": wk["n_units"]}))
+        if left_out:
+            extra.append(Note("weighted_none_left_out", {"n": left_out}))
+        result = dataclasses.replace(result, weighted=wk)
     if extra:
         result = dataclasses.replace(result, notes=result.notes + tuple(extra))
     return result

@@ -70,35 +70,18 @@ def _overlap(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> int:
     return total
 
 
-def char_counts(
-    codings: pd.DataFrame, coder_a: int, coder_b: int, column: str, doc_lengths: dict[int, int]
-) -> list[CharCounts]:
-    """Per-code character counts over the documents both coders coded."""
-    a_docs = set(codings.loc[codings["coder_id"] == coder_a, "document_id"])
-    b_docs = set(codings.loc[codings["coder_id"] == coder_b, "document_id"])
-    docs = sorted(a_docs & b_docs)
-    total_chars = sum(doc_lengths[d] for d in docs)
-    frame = codings[codings["document_id"].isin(docs)].dropna(subset=[column])
-    out: list[CharCounts] = []
-    for code, g in frame.groupby(column, sort=True):
-        both = a_len = b_len = 0
-        for _doc, gd in g.groupby("document_id"):
-            sa = _union_length(
-                [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_a].itertuples()]  # type: ignore[arg-type]
-            )
-            sb = _union_length(
-                [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_b].itertuples()]  # type: ignore[arg-type]
-            )
-            ov = _overlap(sa, sb)
-            both += ov
-            a_len += sum(b - a for a, b in sa)
-            b_len += sum(b - a for a, b in sb)
-        out.append(
-            CharCounts(
-                str(code), both, a_len - both, b_len - both, total_chars - a_len - b_len + both
-            )
-        )
-    return out
+def _doc_counts(gd: pd.DataFrame, coder_a: int, coder_b: int) -> tuple[int, int, int]:
+    sa = _union_length(
+        [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_a].itertuples()]  # type: ignore[arg-type]
+    )
+    sb = _union_length(
+        [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_b].itertuples()]  # type: ignore[arg-type]
+    )
+    return _overlap(sa, sb), sum(b - a for a, b in sa), sum(b - a for a, b in sb)
+
+
+PER_DOCUMENT_LIMIT = 50_000
+"""Above this many code x document rows only the rows someone coded are listed."""
 
 
 def char_agreement_json(
@@ -107,55 +90,131 @@ def char_agreement_json(
     column: str,
     doc_lengths: dict[int, int],
     level: str,
+    *,
+    judged: pd.DataFrame,
+    rule: str,
+    doc_numbers: dict[int, str] | None = None,
+    notes: list[Any] | None = None,
+    diagnostics: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """SPEC §4's JSON shape for the character unit (two coders)."""
+    """The character unit for two coders: per code, the character-pooled kappa
+    (characters of every document both judged, pooled) and NVivo's rows per
+    code x document (kappa 1 where neither coded the code there, flagged)."""
+    from groundcode.analysis.agreement_core import Note, reason_text
+
     ids = list(coders)
     if len(ids) != 2:
         raise ValueError("character-level agreement compares exactly two coders")
-    counts = char_counts(codings, ids[0], ids[1], column, doc_lengths)
-    per_code = []
-    notes: list[str] = [
-        "unit: characters of the documents both coders coded (NVivo's convention; "
-        "characters neither coder coded count as agreement)"
-    ]
+    a_id, b_id = ids
+    per_doc = judged.groupby("document_id")["coder_id"].agg(set)
+    docs = sorted(d for d, who in per_doc.items() if {a_id, b_id} <= who)
+    numbers = doc_numbers or {}
+    note_items: list[Any] = [Note("judged." + rule, {"n_units": 0, "n_documents": len(docs)})]
+    note_items += list(notes or [])
+    note_items.append(Note("char_unit"))
+    total_chars = sum(doc_lengths.get(d, 0) for d in docs)
+    frame = codings[codings["document_id"].isin(docs)].dropna(subset=[column])
+    per_code: list[dict[str, Any]] = []
+    per_document: list[dict[str, Any]] = []
     tb = ta = tbb = tn = 0
-    for c in counts:
+    codes = sorted({str(c) for c in frame[column]})
+    by_code = {str(k): g for k, g in frame.groupby(column, sort=True)}
+    full = len(codes) * len(docs) <= PER_DOCUMENT_LIMIT
+    for code in codes:
+        g = by_code[code]
+        both = a_len = b_len = 0
+        seen: dict[int, tuple[int, int, int]] = {}
+        for doc, gd in g.groupby("document_id"):
+            ov, la, lb = _doc_counts(gd, a_id, b_id)
+            seen[int(doc)] = (ov, la, lb)  # type: ignore[call-overload]
+            both, a_len, b_len = both + ov, a_len + la, b_len + lb
+        c = CharCounts(code, both, a_len - both, b_len - both, total_chars - a_len - b_len + both)
         k, why = kappa_from_counts(c.both, c.a_only, c.b_only, c.neither)
-        if why:
-            notes.append(f"{c.code}: kappa undefined ({why})")
         per_code.append(
             {
                 "code": c.code,
                 "kappa": k,
-                "agreement": (c.both + c.neither) / c.n if c.n else 0.0,
+                "kappa_char_pooled": k,
+                "agreement": (c.both + c.neither) / c.n if c.n else None,
                 "both": c.both,
                 "a_only": c.a_only,
                 "b_only": c.b_only,
                 "neither": c.neither,
+                "reason": why,
             }
         )
         tb, ta, tbb, tn = tb + c.both, ta + c.a_only, tbb + c.b_only, tn + c.neither
+        for doc in docs if full else sorted(seen):
+            ov, la, lb = seen.get(doc, (0, 0, 0))
+            n = doc_lengths.get(doc, 0)
+            counts = (ov, la - ov, lb - ov, n - la - lb + ov)
+            nvivo = la == 0 and lb == 0
+            kd, _why = kappa_from_counts(*counts)
+            if kd is None:
+                kd = 1.0 if counts[1] == counts[2] == 0 else 0.0
+            per_document.append(
+                {
+                    "code": code,
+                    "document": numbers.get(doc, str(doc)),
+                    "kappa": kd,
+                    "agreement": (counts[0] + counts[3]) / n if n else None,
+                    "both": counts[0],
+                    "a_only": counts[1],
+                    "b_only": counts[2],
+                    "neither": counts[3],
+                    "nvivo_convention": nvivo,
+                }
+            )
+    if per_document:
+        note_items.append(Note("char_nvivo_one"))
     pooled, why = kappa_from_counts(tb, ta, tbb, tn)
-    if why:
-        notes.append(f"pooled kappa undefined ({why})")
-    n_units = sum(
-        doc_lengths[d]
-        for d in set(codings.loc[codings["coder_id"] == ids[0], "document_id"])
-        & set(codings.loc[codings["coder_id"] == ids[1], "document_id"])
-    )
     total = tb + ta + tbb + tn
+    if not docs:
+        note_items.append(Note("char_no_documents"))
+    note_items[0] = Note("judged." + rule, {"n_units": total_chars, "n_documents": len(docs)})
+    percent = (tb + tn) / total if total else None
+    names = [coders[i] for i in ids]
+
+    def methods(lang: str) -> str:
+        from groundcode.domain.wording import text
+
+        sep = "、" if lang == "zh" else ", "
+        return text(
+            "agreement.methods.char",
+            lang,
+            coders=sep.join(names),
+            n_units=total_chars,
+            n_documents=len(docs),
+            level=text("agreement.word.level." + level, lang),
+            kappa=text("agreement.word.undefined", lang) if pooled is None else f"{pooled:.2f}",
+            percent="—" if percent is None else f"{100 * percent:.1f}%",
+        )
+
     return {
-        "coders": [coders[i] for i in ids],
+        "coders": names,
         "level": level,
         "unit": "char",
-        "n_units": int(n_units),
-        "percent_agreement": (tb + tn) / total if total else 0.0,
+        "judged": rule,
+        "n_units": int(total_chars),
+        "n_documents": len(docs),
+        "percent_agreement": percent,
+        "decision_agreement": percent,
         "kappa": pooled,
+        "kappa_kind": "char_pooled",
         "kappa_pooled": pooled,
+        "ac1": None,
+        "scott_pi": None,
+        "kappa_bp": None,
         "alpha": None,
         "fleiss_kappa": None,
+        "ci": {},
         "per_code": per_code,
-        "notes": notes,
+        "diagnostics": [d.to_json() for d in diagnostics or []],
+        "methods": {"zh": methods("zh"), "en": methods("en")},
+        "notes": [n.text("en") for n in note_items],
+        "notes_zh": [n.text("zh") for n in note_items],
+        "per_document": per_document,
+        "reasons": {"kappa": why or reason_text("no_documents")} if pooled is None else {},
     }
 
 

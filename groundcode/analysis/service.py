@@ -186,8 +186,44 @@ class AnalysisService:
         )
         return frame.merge(names, on="concept_id", how="left")
 
+    def _judged_pairs(
+        self, s: Session, coder_ids: Sequence[int], split: str, codings: pd.DataFrame, rule: str
+    ) -> pd.DataFrame:
+        """(coder_id, document_id) pairs that count as judged under ``rule`` (SPEC §4).
+
+        ``done``: the coder's done marks on included documents (of the split);
+        ``coded``: the documents in which the coder coded anything.
+        """
+        from groundcode.store.raw import fetch_ints, id_list
+
+        if rule == "coded":
+            return codings[["coder_id", "document_id"]].drop_duplicates()
+        where = "" if split == "all" else f" AND doc.split = '{SPLITS[SPLITS.index(split)]}'"
+        return fetch_ints(
+            s,
+            "SELECT d.coder_id, d.document_id FROM done_mark d JOIN document doc ON "
+            f"doc.id = d.document_id WHERE doc.status = 'included' AND d.coder_id IN "
+            f"{id_list(list(coder_ids))}{where}",
+            ["coder_id", "document_id"],
+        )
+
+    def _has_done_marks(self, s: Session, coder_ids: Sequence[int]) -> bool:
+        from groundcode.store.raw import fetch_ints, id_list
+
+        got = fetch_ints(
+            s,
+            f"SELECT coder_id FROM done_mark WHERE coder_id IN {id_list(list(coder_ids))} LIMIT 1",
+            ["coder_id"],
+        )
+        return not got.empty
+
     def _passage_units(
-        self, s: Session, codings: pd.DataFrame, coders: list[Coder], level: str
+        self,
+        s: Session,
+        codings: pd.DataFrame,
+        coders: list[Coder],
+        level: str,
+        judged: pd.DataFrame,
     ) -> pd.DataFrame:
         """Long rows (unit, coder, code) over the passages of documents each coder judged."""
         import pandas as pd
@@ -196,11 +232,11 @@ class AnalysisService:
 
         col = LEVELS[level]
         names = {c.id: c.name for c in coders}
-        judged_by = id_list(sorted({int(c.id) for c in coders if c.id is not None}))
+        docs = sorted(set(judged["document_id"].tolist()))
         passages = fetch_ints(
             s,
             'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN '
-            f"(SELECT DISTINCT document_id FROM coding WHERE coder_id IN {judged_by})",
+            f"{id_list(docs)}",
             ["passage_id", "document_id", "pstart", "pend", "idx"],
         )
         coded = codings[["coder_id", "document_id", "passage_id", "start", "end", col]]
@@ -213,7 +249,6 @@ class AnalysisService:
                 [coded[coded["passage_id"].notna()], extra[coded.columns]], ignore_index=True
             )
         coded = coded.dropna(subset=[col, "passage_id"])
-        judged = codings[["coder_id", "document_id"]].drop_duplicates()
         judged_units = judged.merge(passages[["passage_id", "document_id"]], on="document_id")
         applied = pd.DataFrame(
             {
@@ -222,17 +257,40 @@ class AnalysisService:
                 "code": coded[col].to_numpy(),
             }
         ).drop_duplicates()
-        # "Judged, nothing applied" rows only where the coder applied nothing in that unit.
         empty = pd.DataFrame(
             {
                 "unit": judged_units["passage_id"].astype("int64").to_numpy(),
                 "coder": judged_units["coder_id"].map(names).to_numpy(),
+                "code": None,
             }
         )
-        has = applied[["unit", "coder"]].drop_duplicates()
-        empty = empty.merge(has, on=["unit", "coder"], how="left", indicator=True)
-        empty = empty[empty["_merge"] == "left_only"].drop(columns="_merge").assign(code=None)
+        # A judged unit with codes needs no empty row, but one does no harm: the core
+        # reads an empty code as "judged" and the applied rows as what was applied.
         return pd.concat([applied, empty], ignore_index=True)
+
+    def _boundary_diagnostics(
+        self, frame: pd.DataFrame, coders: list[Coder], col: str
+    ) -> list[Any]:
+        """Codes two coders applied to overlapping but different spans (SPEC §4)."""
+        from groundcode.analysis.agreement_core import Diagnostic
+
+        if len(coders) != 2:
+            return []
+        a_id, b_id = coders[0].id, coders[1].id
+        keep = ["document_id", col, "start", "end"]
+        fa = frame.loc[frame["coder_id"] == a_id, keep]
+        fb = frame.loc[frame["coder_id"] == b_id, keep]
+        m = fa.merge(fb, on=["document_id", col], suffixes=("_a", "_b"))
+        hit = (
+            (m["start_a"] < m["end_b"])
+            & (m["start_b"] < m["end_a"])
+            & ((m["start_a"] != m["start_b"]) | (m["end_a"] != m["end_b"]))
+        )
+        counts = m.loc[hit, col].value_counts()
+        return [
+            Diagnostic("boundary", str(code), {"code": str(code), "n": int(n)})
+            for code, n in counts.head(10).items()
+        ]
 
     def agreement(
         self,
@@ -242,44 +300,92 @@ class AnalysisService:
         unit: str = "passage",
         split: str = "all",
         ignore_uncoded: bool = False,
-        bootstrap: int = 0,
+        bootstrap: int = 1000,
         seed: int = 0,
         assisted: bool = True,
+        judged: str | None = None,
     ) -> AgreementResult:
         """Inter-coder agreement of SPEC §4 over the project's codings.
 
+        ``judged``: ``done`` (units of documents the coders marked done),
+        ``coded`` (documents they coded anything in) or None: done marks when
+        the project has any, else ``coded`` with a note naming the fallback.
         ``assisted=False`` leaves out codings accepted from a suggestion, so a
         report can show agreement with and without assisted coding.
+        ``bootstrap`` resamples units for the CIs (0 = analytic CIs only).
         """
-        from groundcode.analysis.agreement_core import compute_agreement
+        from groundcode.analysis.agreement_core import (
+            UNCATEGORISED,
+            Diagnostic,
+            Note,
+            compute_agreement,
+        )
 
         if level not in LEVELS:
-            raise UsageError(f"--level must be concept, category or main, not '{level}'")
+            raise BadOption("level", level, "concept, category, main")
         if unit not in ("passage", "char"):
-            raise UsageError(f"--unit must be passage or char, not '{unit}'")
+            raise BadOption("unit", unit, "passage, char")
         if split not in SPLITS:
-            raise UsageError(f"--split must be build, holdout or all, not '{split}'")
+            raise BadOption("split", split, ", ".join(SPLITS))
+        if judged not in (None, "done", "coded"):
+            raise BadOption("judged", str(judged), "done, coded")
+        if bootstrap < 0:
+            raise BadOption("bootstrap", str(bootstrap), "0, 1, 2, ...")
+        notes: list[Any] = []
+        diagnostics: list[Any] = []
         with self.ctx.db.read() as s:
             self._lead_only_in_blind(s, "agreement")
             picked = self._pick_coders(s, coders)
-            frame = self._coded_frame(s, [c.id for c in picked if c.id is not None], split)
+            ids = [int(c.id) for c in picked if c.id is not None]
+            frame = self._coded_frame(s, ids, split)
             if not assisted:
                 frame = frame[~frame["assisted"].astype(bool)]
+            rule = judged
+            if rule is None:
+                rule = "done" if self._has_done_marks(s, ids) else "coded"
+                if rule == "coded":
+                    notes.append(Note("judged.fallback"))
+            col = LEVELS[level]
+            if col != "concept":
+                lost = frame[col].isna() & frame["concept"].notna()
+                if lost.any():
+                    n_lost = int(lost.sum())
+                    notes.append(Note("uncategorised", {"n": n_lost}))
+                    diagnostics.append(Diagnostic("uncategorised", None, {"n": n_lost}))
+                    frame = frame.assign(**{col: frame[col].where(~lost, UNCATEGORISED)})
+            pairs = self._judged_pairs(s, ids, split, frame, rule)
+            if rule == "done":
+                key = frame["coder_id"] * (1 << 32) + frame["document_id"]
+                ok = key.isin(pairs["coder_id"] * (1 << 32) + pairs["document_id"])
+                names = {c.id: c.name for c in picked}
+                for cid, n in frame.loc[~ok, "coder_id"].value_counts().sort_index().items():
+                    diagnostics.append(
+                        Diagnostic("left_out", None, {"n": int(n), "coder": names[int(cid)]})
+                    )
+                frame = frame[ok]
+            diagnostics.extend(self._boundary_diagnostics(frame, picked, col))
+            per_doc = pairs.groupby("document_id")["coder_id"].nunique()
+            n_documents = int((per_doc >= 2).sum())
             if unit == "char":
                 from groundcode.analysis.char_agreement import CharAgreement, char_agreement_json
 
                 if len(picked) != 2:
-                    raise UsageError("--unit char compares exactly two coders (--coders A,B)")
+                    raise BadOption("coders", ",".join(c.name for c in picked), "two coders")
                 data = char_agreement_json(
                     frame,
                     {c.id: c.name for c in picked},
-                    LEVELS[level],  # type: ignore[misc]
-                    self._doc_lengths(s, frame),
+                    col,
+                    self._doc_lengths(s, pairs),
                     level,
+                    judged=pairs,
+                    rule=rule,
+                    doc_numbers=self._numbers(s, pairs),
+                    notes=notes,
+                    diagnostics=diagnostics,
                 )
                 return CharAgreement(data)  # type: ignore[return-value]
-            rows = self._passage_units(s, frame, picked, level)
-        result = compute_agreement(
+            rows = self._passage_units(s, frame, picked, level, pairs)
+        return compute_agreement(
             rows,
             coders=[c.name for c in picked],
             ignore_uncoded=ignore_uncoded,
@@ -287,8 +393,11 @@ class AnalysisService:
             level=level,
             unit_kind=unit,
             bootstrap=bootstrap,
+            judged=rule,
+            n_documents=n_documents,
+            extra_notes=notes,
+            extra_diagnostics=diagnostics,
         )
-        return result
 
     def _numbers(self, s: Session, frame: pd.DataFrame) -> dict[int, str]:
         from groundcode.store.raw import fetch_frame, id_list
@@ -323,7 +432,7 @@ class AnalysisService:
         shows both) to avoid computing the agreement twice.
         """
         if result is None:
-            result = self.agreement(coders=coders, level=level, split=split)
+            result = self.agreement(coders=coders, level=level, split=split, bootstrap=0)
         decided = self._decisions()
         ids = [int(u) for u, _ in result.disagreements]
         found: dict[int, tuple[str, int, str]] = {}

@@ -33,6 +33,20 @@ def _fmt(x: Any, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
+KAPPA_NAMES = {
+    "multiclass": "Cohen's kappa (multi-class)",
+    "pooled": "pooled kappa over (unit, code) decisions",
+    "light_multiclass": "Light's kappa (mean pairwise multi-class Cohen's kappa)",
+    "light_pooled": "Light's kappa (mean pairwise pooled kappa)",
+    "char_pooled": "character-pooled kappa",
+}
+
+
+def _ci(data: dict[str, Any], stat: str) -> str:
+    ci = (data.get("ci") or {}).get(stat)
+    return f" [95% CI {ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+
+
 @guarded
 def agree(
     ctx: typer.Context,
@@ -40,8 +54,17 @@ def agree(
         str | None, typer.Option(help="Coders to compare, e.g. lin,zhou (default: all).")
     ] = None,
     level: Annotated[str, typer.Option(help="concept, category or main.")] = "concept",
-    unit: Annotated[str, typer.Option(help="passage (default) or char (NVivo-style).")] = "passage",
+    unit: Annotated[
+        str, typer.Option(help="passage (default) or char (characters, with NVivo's rows).")
+    ] = "passage",
     split: Annotated[str, typer.Option(help="build, holdout or all.")] = "all",
+    judged: Annotated[
+        str | None,
+        typer.Option(
+            help="Which units count as judged: done (done marks; the default when the "
+            "project has any) or coded (documents a coder coded anything in)."
+        ),
+    ] = None,
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="Standalone: a unit,coder,code file, no project.")
     ] = None,
@@ -51,8 +74,15 @@ def agree(
             help="Krippendorff's alpha level for --csv: nominal, ordinal, interval, ratio."
         ),
     ] = "nominal",
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            help="--csv: weighted kappa for ordered codes: linear, quadratic, or a weight-matrix CSV."
+        ),
+    ] = None,
     ignore_uncoded: Annotated[
-        bool, typer.Option(help="Leave out units no coder coded (NVivo counts them as agreement).")
+        bool,
+        typer.Option(help="Leave out units no coder coded (by default they count as agreement)."),
     ] = False,
     explain: Annotated[
         str | None, typer.Option(help="Show the 2x2 table and the formula for one code.")
@@ -61,8 +91,12 @@ def agree(
         bool, typer.Option(help="List the passages where coders differ.")
     ] = False,
     bootstrap: Annotated[
-        int, typer.Option(help="Bootstrap draws for alpha's confidence interval (0: none).")
-    ] = 0,
+        int,
+        typer.Option(
+            help="Bootstrap resamples over units for the CIs of kappa, AC1, alpha (0: off)."
+        ),
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     without_assisted: Annotated[
         bool,
         typer.Option(
@@ -71,14 +105,23 @@ def agree(
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Inter-coder agreement: Cohen's kappa per code and pooled, alpha, Fleiss' kappa."""
+    """Inter-coder agreement (SPEC §4): kappa of the right kind, AC1, alpha, per code, diagnostics."""
+    if bootstrap is not None and bootstrap < 0:
+        raise UsageError(f"--bootstrap must be 0 or more, not {bootstrap}")
     if csv_file is not None:
         from groundcode.analysis.agreement_csv import agreement_from_csv
 
         result = agreement_from_csv(
-            csv_file, alpha_level=alpha_level, ignore_uncoded=ignore_uncoded
+            csv_file,
+            alpha_level=alpha_level,
+            ignore_uncoded=ignore_uncoded,
+            bootstrap=bootstrap,
+            seed=seed,
+            weights=weights,
         )
     else:
+        if weights is not None:
+            raise UsageError("--weights works with --csv (ordered codes from a file)")
         p = state(ctx).open()
         if disagreements:
             items = p.analysis.disagreements(
@@ -99,8 +142,10 @@ def agree(
             unit=unit,
             split=split,
             ignore_uncoded=ignore_uncoded,
-            bootstrap=bootstrap,
+            bootstrap=1000 if bootstrap is None else bootstrap,
+            seed=seed,
             assisted=not without_assisted,
+            judged=judged,
         )
     data = result.to_json()
     if explain:
@@ -119,27 +164,70 @@ def agree(
     if json_:
         emit_json(data)
         return
+    _print_agreement(data)
+
+
+def _print_agreement(data: dict[str, Any]) -> None:
+    docs = f" in {data['n_documents']} documents" if data.get("n_documents") is not None else ""
     typer.echo(
         f"coders: {', '.join(data['coders'])}   level: {data['level']}   unit: {data['unit']}   "
-        f"units: {data['n_units']}"
+        f"judged: {data['judged']}   units: {data['n_units']}{docs}"
     )
-    typer.echo(f"percent agreement: {_fmt(data['percent_agreement'])}")
     typer.echo(
-        f"Cohen's kappa: {_fmt(data['kappa'])} {landis_koch(data['kappa'])}   "
-        f"pooled kappa: {_fmt(data['kappa_pooled'])} {landis_koch(data['kappa_pooled'])}"
+        f"percent agreement (same set of codes per unit): {_fmt(data['percent_agreement'])}   "
+        f"decision agreement: {_fmt(data.get('decision_agreement'))}"
     )
-    if data.get("alpha") is not None or data.get("fleiss_kappa") is not None:
-        typer.echo(
-            f"Krippendorff's alpha: {_fmt(data.get('alpha'))}   Fleiss' kappa: {_fmt(data.get('fleiss_kappa'))}"
+    kind = KAPPA_NAMES.get(str(data.get("kappa_kind")), str(data.get("kappa_kind")))
+    typer.echo(f"{kind}: {_fmt(data['kappa'])}{_ci(data, 'kappa')} {landis_koch(data['kappa'])}")
+    if data["unit"] != "char":
+        if data.get("kappa_kind") != "pooled":
+            typer.echo(f"pooled kappa over (unit, code) decisions: {_fmt(data['kappa_pooled'])}")
+        bp = (
+            "PABAK"
+            if data.get("kappa_bp_q") == 2
+            else f"Brennan-Prediger (q = {data.get('kappa_bp_q')})"
         )
+        typer.echo(
+            f"Gwet's AC1: {_fmt(data.get('ac1'))}{_ci(data, 'ac1')}   Scott's pi: {_fmt(data.get('scott_pi'))}   "
+            f"{bp}: {_fmt(data.get('kappa_bp'))}"
+        )
+        extra = (
+            f"   Conger's kappa: {_fmt(data.get('conger_kappa'))}"
+            if len(data["coders"]) > 2
+            else ""
+        )
+        typer.echo(
+            f"Krippendorff's alpha: {_fmt(data.get('alpha'))}{_ci(data, 'alpha')}   "
+            f"Fleiss' kappa: {_fmt(data.get('fleiss_kappa'))}{extra}"
+        )
+        if data.get("weighted_kappa"):
+            wk = data["weighted_kappa"]
+            typer.echo(f"weighted kappa ({wk['weights']}): {_fmt(wk['value'])}")
     print_table(
-        ["code", "kappa", "", "agreement", "both", "a only", "b only", "neither"],
+        [
+            "code",
+            "kappa",
+            "",
+            "agreement",
+            "p_pos",
+            "p_neg",
+            "PI",
+            "BI",
+            "both",
+            "a only",
+            "b only",
+            "neither",
+        ],
         [
             (
                 r["code"],
                 _fmt(r["kappa"]),
                 landis_koch(r["kappa"]),
                 _fmt(r["agreement"]),
+                _fmt(r.get("p_pos")),
+                _fmt(r.get("p_neg")),
+                _fmt(r.get("prevalence_index"), 2),
+                _fmt(r.get("bias_index"), 2),
                 r["both"],
                 r["a_only"],
                 r["b_only"],
@@ -148,8 +236,13 @@ def agree(
             for r in data["per_code"]
         ],
     )
+    for d in data.get("diagnostics", []):
+        typer.echo(f"check: {d['message_en']}")
     for note in data.get("notes", []):
         typer.echo(f"note: {note}")
+    typer.echo("")
+    typer.echo(f"methods: {data['methods']['en']}")
+    typer.echo(f"方法：{data['methods']['zh']}")
 
 
 @guarded

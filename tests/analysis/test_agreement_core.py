@@ -23,16 +23,38 @@ SPEC_KEYS = [
     "coders",
     "level",
     "unit",
+    "judged",
     "n_units",
+    "n_documents",
     "percent_agreement",
+    "decision_agreement",
     "kappa",
+    "kappa_kind",
     "kappa_pooled",
+    "ac1",
+    "scott_pi",
+    "kappa_bp",
     "alpha",
     "fleiss_kappa",
+    "ci",
     "per_code",
+    "diagnostics",
+    "methods",
     "notes",
 ]
-PER_CODE_KEYS = ["code", "kappa", "agreement", "both", "a_only", "b_only", "neither"]
+PER_CODE_KEYS = [
+    "code",
+    "kappa",
+    "agreement",
+    "p_pos",
+    "p_neg",
+    "prevalence_index",
+    "bias_index",
+    "both",
+    "a_only",
+    "b_only",
+    "neither",
+]
 
 
 def frame(rows: list[tuple[object, str, str | None]]) -> pd.DataFrame:
@@ -100,7 +122,9 @@ def test_two_coders_match_sklearn_and_krippendorff(
         assert (res.kappa_pooled is None and np.isnan(ref_pooled)) or res.kappa_pooled == (
             pytest.approx(ref_pooled, abs=1e-9)
         )
-        assert res.percent_agreement == pytest.approx((a == b).mean())
+        assert res.decision_agreement == pytest.approx((a == b).mean())
+    same_set = [sets["lin"][u] == sets["zhou"][u] for u in units]
+    assert res.percent_agreement == pytest.approx(np.mean(same_set))
     single = all(len(sets[c][u]) <= 1 for c in sets for u in units)
     assert res.single_label == single
     if single:
@@ -171,8 +195,7 @@ def test_three_coders_pairs_light_and_alpha(rows_list: list[tuple[int, str, str 
     assert res.kappa == (pytest.approx(np.mean(defined)) if defined else None)
     complete = all(len(judged_by[u]) == 3 for u in pairable)
     if not complete:
-        assert res.fleiss_kappa is None
-        assert any("fleiss_kappa is undefined" in n and "complete data" in n for n in res.notes)
+        assert any("Gwet's formulas for missing ratings" in n for n in res.notes_text)
     if res.single_label and pairable:
         vals = sorted({next(iter(sets[c][u]), NONE_LABEL) for u in pairable for c in judged_by[u]})
         data = np.full((3, len(pairable)), np.nan)
@@ -252,9 +275,9 @@ def test_coder_who_uses_one_code_for_everything() -> None:
     assert same.per_code[0].reason == (
         "no variation: both coders gave the same value to every unit (both applied it to all 3)"
     )
-    assert any(n.startswith("kappa is undefined: no variation") for n in same.notes)
-    assert any("per-code kappa undefined for 1 codes (x)" in n for n in same.notes)
-    assert same.alpha.value is None and any("alpha is undefined" in n for n in same.notes)
+    assert any(n.startswith("kappa is undefined: no variation") for n in same.notes_text)
+    assert any("per-code kappa undefined for 1 codes (x)" in n for n in same.notes_text)
+    assert same.alpha.value is None and any("alpha is undefined" in n for n in same.notes_text)
 
 
 def test_no_overlap_in_judged_units() -> None:
@@ -266,9 +289,8 @@ def test_no_overlap_in_judged_units() -> None:
         assert out[key] is None, key
     assert all(c["kappa"] is None and c["agreement"] is None for c in out["per_code"])
     assert "no units were judged by both a and b" in out["notes"]
-    assert any(n.startswith("kappa is undefined") for n in out["notes"])
     assert any(n.startswith("alpha is undefined") for n in out["notes"])
-    assert any(n.startswith("fleiss_kappa is undefined") for n in out["notes"])
+    assert out["ac1"] is None and out["kappa_bp"] is None and out["scott_pi"] is None
     assert res.disagreements == ()
     json.dumps(out, allow_nan=False)
 
@@ -291,10 +313,12 @@ def test_ignore_uncoded_changes_the_convention() -> None:
     nvivo = compute_agreement(rows)
     strict = compute_agreement(rows, ignore_uncoded=True)
     assert nvivo.n_units == 8 and strict.n_units == 2
-    assert nvivo.percent_agreement == pytest.approx(14 / 16)
-    assert strict.percent_agreement == pytest.approx(2 / 4)
-    assert any("count as agreement (as NVivo does)" in n for n in nvivo.notes)
-    assert any("left out (6 units)" in n for n in strict.notes)
+    assert nvivo.decision_agreement == pytest.approx(14 / 16)
+    assert strict.decision_agreement == pytest.approx(2 / 4)
+    assert nvivo.percent_agreement == pytest.approx(7 / 8)
+    assert strict.percent_agreement == pytest.approx(1 / 2)
+    assert any("count as agreement" in n for n in nvivo.notes_text)
+    assert any("left out (6 units)" in n for n in strict.notes_text)
     assert nvivo.to_json()["convention"] == "uncoded_counts_as_agreement"
     assert strict.to_json()["convention"] == "ignore_uncoded"
 
@@ -333,7 +357,7 @@ def test_fleiss_on_complete_three_coders() -> None:
     assert res.fleiss_kappa == pytest.approx(sm_fleiss(table), abs=1e-12)
     pair_kappas = [sk(list(labels[x]), list(labels[y])) for x, y in combinations("abc", 2)]
     assert res.kappa == pytest.approx(np.mean(pair_kappas))
-    assert "Light" in res.kappa_kind
+    assert res.kappa_kind == "light_multiclass"
 
 
 def test_interval_alpha_from_numeric_codes() -> None:
@@ -356,6 +380,7 @@ def test_bootstrap_is_opt_in_and_seeded() -> None:
     )
     plain = compute_agreement(rows)
     assert plain.alpha.ci is None and plain.pairs[0].bootstrap_ci is None
+    assert plain.ci_method == "analytic" and "alpha" not in plain.ci
     one = compute_agreement(rows, bootstrap=200, seed=3)
     two = compute_agreement(rows, bootstrap=200, seed=3)
     assert one.alpha.ci == two.alpha.ci and one.alpha.ci is not None
@@ -371,7 +396,7 @@ def test_to_json_shape() -> None:
     assert out["coders"] == ["a", "b"]
     assert isinstance(out["n_units"], int)
     for row in out["per_code"]:
-        assert list(row) == PER_CODE_KEYS
+        assert list(row)[: len(PER_CODE_KEYS)] == PER_CODE_KEYS
         assert all(isinstance(row[k], int) for k in ("both", "a_only", "b_only", "neither"))
     assert all(isinstance(n, str) for n in out["notes"])
     assert out["disagreements"] == [

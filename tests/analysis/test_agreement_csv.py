@@ -24,8 +24,13 @@ def test_two_coders_single_label_wikipedia_example() -> None:
     assert res.n_units == 50
     assert res.single_label and res.kappa_kind == "multiclass"
     assert res.kappa == pytest.approx(0.4)
-    assert res.to_json()["ci"] == pytest.approx([0.151092290476661, 0.6489077095233389])
-    assert res.alpha.ci is not None  # small file: 1000-draw bootstrap by default
+    out = res.to_json()
+    # analytic: the Fleiss, Cohen & Everitt SE (statsmodels' std_kappa)
+    assert out["se"]["kappa"] == pytest.approx((0.6489077095233389 - 0.4) / 1.959963984540054)
+    # small file: 1000-draw bootstrap over units by default, for kappa, AC1 and alpha
+    assert out["ci_method"] == "bootstrap" and set(out["ci"]) == {"kappa", "ac1", "alpha"}
+    assert out["ci"]["kappa"][0] < 0.4 < out["ci"]["kappa"][1]
+    assert res.alpha.ci is not None
     assert len(res.disagreements) == 15
 
 
@@ -36,8 +41,15 @@ def test_three_coders_with_missing_krippendorff_2011() -> None:
     assert nominal.coders == ("A", "B", "D", "C")
     assert nominal.alpha.value == pytest.approx(0.743, abs=5e-4)
     assert nominal.n_units == 11
-    assert nominal.fleiss_kappa is None
-    assert any("1 unit(s) judged by only one coder" in n for n in nominal.notes)
+    # Fleiss' kappa with missing ratings as irrCAC defines it, over the 11 compared units
+    from irrCAC.raw import CAC
+
+    rows = read_agreement_csv(DATA / "krippendorff_2011_missing.csv")
+    wide = rows.pivot(index="unit", columns="coder", values="code").astype(float)
+    wide = wide[wide.notna().sum(axis=1) >= 2]
+    ref = CAC(wide, digits=15).fleiss()["est"]["coefficient_value"]
+    assert nominal.fleiss_kappa == pytest.approx(ref, abs=1e-9)
+    assert any("1 unit(s) judged by only one coder" in n for n in nominal.notes_text)
     assert len(nominal.pairs) == 6
     interval = agreement_from_csv(DATA / "krippendorff_2011_missing.csv", alpha_level="interval")
     assert interval.alpha.value == pytest.approx(0.849, abs=5e-4)
@@ -70,7 +82,8 @@ def test_multi_label_file() -> None:
     )
     assert res.disagreements[-1] == ("2-1#6", {"lin": ["技术赋能"], "zhou": []})
     out = res.to_json()
-    assert out["percent_agreement"] == pytest.approx(15 / 18)
+    assert out["decision_agreement"] == pytest.approx(15 / 18)
+    assert out["percent_agreement"] == pytest.approx(3 / 6)  # units with the same set of codes
     json.dumps(out, allow_nan=False, ensure_ascii=False)
 
 
@@ -157,4 +170,4 @@ def test_large_file_skips_bootstrap_with_a_note(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     res = agreement_from_csv(path)
     assert res.alpha.ci is None
-    assert any("bootstrap CIs skipped for 20001 units" in n for n in res.notes)
+    assert any("bootstrap CIs skipped for 20001 units" in n for n in res.notes_text)
