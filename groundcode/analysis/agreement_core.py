@@ -428,7 +428,7 @@ def _clean_labels(values: Any) -> tuple[NDArray[np.int64], list[str]]:
 
 
 def _num(x: float | None, lang: str) -> str:
-    return text("agreement.word.undefined", lang) if x is None else f"{x:.2f}"
+    return text("agreement.word.undefined", lang) if x is None else f"{x:.3f}"
 
 
 def methods_sentence(r: AgreementResult, lang: str = "en") -> str:
@@ -442,10 +442,10 @@ def methods_sentence(r: AgreementResult, lang: str = "en") -> str:
     ci = r.ci.get("kappa")
     if ci is not None and r.ci_method == "bootstrap":
         ci_text = w(
-            "ci.bootstrap", lo=f"{ci[0]:.2f}", hi=f"{ci[1]:.2f}", n=r.bootstrap, seed=r.seed
+            "ci.bootstrap", lo=f"{ci[0]:.3f}", hi=f"{ci[1]:.3f}", n=r.bootstrap, seed=r.seed
         )
     elif ci is not None:
-        ci_text = w("ci.analytic", lo=f"{ci[0]:.2f}", hi=f"{ci[1]:.2f}")
+        ci_text = w("ci.analytic", lo=f"{ci[0]:.3f}", hi=f"{ci[1]:.3f}")
     else:
         ci_text = ""
     docs = w("documents", n=r.n_documents) if r.n_documents is not None else ""
@@ -794,9 +794,9 @@ def compute_agreement(
         for c in range(n_codes)
     )
     undefined: dict[str, list[str]] = {}
-    for row in per_code:
-        if row.kappa is None and row.reason:
-            undefined.setdefault(row.reason, []).append(row.code)
+    for code_row in per_code:
+        if code_row.kappa is None and code_row.reason:
+            undefined.setdefault(code_row.reason, []).append(code_row.code)
     if n_units:
         for reason, names in undefined.items():
             notes.append(

@@ -107,7 +107,7 @@ def char_agreement_json(
         raise ValueError("character-level agreement compares exactly two coders")
     a_id, b_id = ids
     per_doc = judged.groupby("document_id")["coder_id"].agg(set)
-    docs = sorted(d for d, who in per_doc.items() if {a_id, b_id} <= who)
+    docs: list[int] = sorted(int(d) for d, who in per_doc.items() if {a_id, b_id} <= who)  # type: ignore[call-overload]
     numbers = doc_numbers or {}
     note_items: list[Any] = [Note("judged." + rule, {"n_units": 0, "n_documents": len(docs)})]
     note_items += list(notes or [])
@@ -126,7 +126,7 @@ def char_agreement_json(
         seen: dict[int, tuple[int, int, int]] = {}
         for doc, gd in g.groupby("document_id"):
             ov, la, lb = _doc_counts(gd, a_id, b_id)
-            seen[int(doc)] = (ov, la, lb)  # type: ignore[call-overload]
+            seen[int(doc)] = (ov, la, lb)  # type: ignore[call-overload,arg-type]
             both, a_len, b_len = both + ov, a_len + la, b_len + lb
         c = CharCounts(code, both, a_len - both, b_len - both, total_chars - a_len - b_len + both)
         k, why = kappa_from_counts(c.both, c.a_only, c.b_only, c.neither)
@@ -144,7 +144,8 @@ def char_agreement_json(
             }
         )
         tb, ta, tbb, tn = tb + c.both, ta + c.a_only, tbb + c.b_only, tn + c.neither
-        for doc in docs if full else sorted(seen):
+        listed: list[int] = docs if full else sorted(seen)
+        for doc in listed:
             ov, la, lb = seen.get(doc, (0, 0, 0))
             n = doc_lengths.get(doc, 0)
             counts = (ov, la - ov, lb - ov, n - la - lb + ov)

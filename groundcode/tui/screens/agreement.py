@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
@@ -55,6 +55,18 @@ def landis_koch_label(label: str) -> str:
         "undefined": "无法计算",
     }
     return tr(zh.get(label, label), label)
+
+
+def kappa_kind_label(kind: str) -> str:
+    """The kind of kappa in the interface language: never plain "Cohen's kappa" for the pooled one."""
+    return {
+        "multiclass": tr("Cohen κ（多类别）", "Cohen's κ (multi-class)"),
+        "pooled": tr("合并 κ（单元 × 代码判定）", "pooled κ (unit × code decisions)"),
+        "light_multiclass": tr(
+            "Light κ（两两多类别 Cohen κ 的平均）", "Light's κ (mean pairwise multi-class)"
+        ),
+        "light_pooled": tr("Light κ（两两合并 κ 的平均）", "Light's κ (mean pairwise pooled)"),
+    }.get(kind, "κ")
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -153,6 +165,11 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
                         id="agreement-disagreements", cursor_type="row", zebra_stripes=True
                     )
                     yield Static(id="agreement-passage")
+                with (
+                    TabPane(tr("诊断", "Diagnostics"), id="tab-diagnostics"),
+                    VerticalScroll(),
+                ):
+                    yield Static(id="agreement-diagnostics")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -246,35 +263,68 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         text.append(tr("  ·  层级 ", "  ·  level "), style="dim")
         text.append(level_label(self.level))
         text.append(tr("  ·  单元 ", "  ·  units "), style="dim")
-        text.append(tr(f"{data['n_units']} 个片段", f"{data['n_units']} passages"))
-        text.append("\n")
-        kind = data.get("kappa_kind")
-        kind_label = {"pooled": tr("合并", "pooled"), "multiclass": tr("多类", "multi-class")}.get(
-            str(kind), ""
+        docs = data.get("n_documents")
+        text.append(
+            tr(
+                f"{data['n_units']} 个片段" + (f"（{docs} 份文本）" if docs is not None else ""),
+                f"{data['n_units']} passages"
+                + (f" in {docs} documents" if docs is not None else ""),
+            )
         )
-        text.append("Cohen κ ", style="dim")
+        text.append(tr("  ·  判定 ", "  ·  judged "), style="dim")
+        text.append(
+            {"done": tr("已完成标记", "done marks"), "coded": tr("有编码即判定", "coded")}.get(
+                str(data.get("judged")), str(data.get("judged"))
+            )
+        )
+        text.append("\n")
+        text.append(kappa_kind_label(str(data.get("kappa_kind"))) + " ", style="dim")
         text.append(fmt(kappa), style="bold")
-        if kind_label:
-            text.append(f" ({kind_label})", style="dim")
+        ci = (data.get("ci") or {}).get("kappa")
+        if ci:
+            text.append(f" [{ci[0]:.3f}, {ci[1]:.3f}]", style="dim")
         text.append("  ")
         text.append(f"[{landis_koch_label(landis_koch(kappa))}]", style="bold")
-        text.append(tr("   合并 κ ", "   pooled κ "), style="dim")
-        text.append(fmt(data.get("kappa_pooled")))
         text.append(tr("   一致率 ", "   agreement "), style="dim")
         text.append(pct(data.get("percent_agreement")))
-        if data.get("alpha") is not None:
-            text.append("   Krippendorff α ", style="dim")
-            text.append(fmt(data["alpha"]))
-        if data.get("fleiss_kappa") is not None:
+        text.append(tr("   判定一致率 ", "   decisions "), style="dim")
+        text.append(pct(data.get("decision_agreement")))
+        text.append("\n")
+        text.append("Gwet AC1 ", style="dim")
+        text.append(fmt(data.get("ac1")))
+        text.append("   Scott π ", style="dim")
+        text.append(fmt(data.get("scott_pi")))
+        bp = (
+            "PABAK "
+            if data.get("kappa_bp_q") == 2
+            else f"Brennan-Prediger (q={data.get('kappa_bp_q')}) "
+        )
+        text.append("   " + bp, style="dim")
+        text.append(fmt(data.get("kappa_bp")))
+        text.append("   Krippendorff α ", style="dim")
+        text.append(fmt(data.get("alpha")))
+        if data.get("fleiss_kappa") is not None and len(data["coders"]) > 2:
             text.append("   Fleiss κ ", style="dim")
             text.append(fmt(data["fleiss_kappa"]))
-        ci = data.get("ci")
-        if ci:
-            text.append(
-                tr(f"\n95% 置信区间 {ci[0]:.3f}–{ci[1]:.3f}", f"\n95% CI {ci[0]:.3f}–{ci[1]:.3f}"),
-                style="dim",
-            )
+        if data.get("kappa_kind") != "pooled" and data.get("kappa_pooled") is not None:
+            text.append(tr("   合并 κ ", "   pooled κ "), style="dim")
+            text.append(fmt(data.get("kappa_pooled")))
+        methods = data.get("methods") or {}
+        if methods:
+            text.append("\n")
+            text.append(tr(methods.get("zh", ""), methods.get("en", "")), style="italic")
         self.query_one("#agreement-summary", Static).update(text)
+        diags = data.get("diagnostics") or []
+        view = Text()
+        if not diags:
+            view.append(tr("没有需要注意的问题。", "Nothing to flag."))
+        for d in diags:
+            view.append("• ", style="bold")
+            view.append(tr(d["message_zh"], d["message_en"]))
+            view.append("\n")
+        self.query_one("#agreement-diagnostics", Static).update(view)
+        pane = self.query_one("#agreement-tabs", TabbedContent).get_tab("tab-diagnostics")
+        pane.label = tr(f"诊断 {len(diags)}", f"Diagnostics {len(diags)}")
 
     def _fill_codes(self) -> None:
         table = self.query_one("#agreement-codes", DataTable)
