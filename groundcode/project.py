@@ -12,17 +12,20 @@ per call and return plain objects or DataFrames, never live ORM rows.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from groundcode.errors import UsageError
 from groundcode.store import migrate
 from groundcode.store.context import Context
 from groundcode.store.engine import Database, is_sqlite, redact_url, to_url
+from groundcode.store.identity import resolve_actor
 from groundcode.store.seed import seed_defaults
 from groundcode.store.settings import set_setting
 
@@ -44,6 +47,26 @@ def _connect_error(db: Database, exc: Exception) -> UsageError:
     return UsageError(f"{db.display_url}: cannot open the database ({detail})")
 
 
+def _create_private(path: Path) -> None:
+    """A new SQLite project file readable by its owner only: the file is the trust boundary."""
+    if path.exists() or not path.parent.is_dir():
+        return
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _refresh_team(db: Database) -> None:
+    """After a schema upgrade, give new tables the team's grants and policies."""
+    if db.is_sqlite:
+        return
+    from groundcode.store.identity import init_team, team_mode
+
+    with db.read() as s:
+        on = team_mode(s)
+    if on:
+        init_team(db)
+
+
 class Project:
     def __init__(self, db: Database, *, user: str | None = None) -> None:
         self.db = db
@@ -51,7 +74,7 @@ class Project:
 
     # -- opening ---------------------------------------------------------
     @classmethod
-    def open(cls, path_or_url: str | Path, *, user: str | None = None) -> Project:
+    def open(cls, path_or_url: str | Path | URL, *, user: str | None = None) -> Project:
         """Open an existing project, upgrading an older schema in place."""
         url = to_url(path_or_url)
         if is_sqlite(url) and url.database and not Path(url.database).exists():
@@ -64,21 +87,35 @@ class Project:
                 raise UsageError(
                     f"{db.display_url}: not a groundcode project (create one with: groundcode init)"
                 )
-            migrate.upgrade(db)
+            if migrate.upgrade(db):
+                _refresh_team(db)
         except (OperationalError, ProgrammingError) as exc:
             db.dispose()
             raise _connect_error(db, exc) from None
-        return cls(db, user=user)
+        return cls._acting(db, user)
+
+    @classmethod
+    def _acting(cls, db: Database, user: str | None) -> Project:
+        """The project acting as ``user``; on PostgreSQL in team mode, as the signed-in login."""
+        try:
+            actor = resolve_actor(db, user)
+        except BaseException:
+            db.dispose()
+            raise
+        return cls(db, user=actor)
 
     @classmethod
     def create(
-        cls, path_or_url: str | Path, *, name: str | None = None, user: str | None = None
+        cls, path_or_url: str | Path | URL, *, name: str | None = None, user: str | None = None
     ) -> Project:
         """Create a project, or upgrade and reopen one that is already there."""
         url = to_url(path_or_url)
+        if is_sqlite(url) and url.database and url.database != ":memory:":
+            _create_private(Path(url.database))
         db = Database(url)
         try:
-            migrate.upgrade(db)
+            if migrate.upgrade(db):
+                _refresh_team(db)
         except (OperationalError, ProgrammingError) as exc:
             db.dispose()
             raise _connect_error(db, exc) from None
@@ -89,11 +126,11 @@ class Project:
                 set_setting(session, "name", name)
 
         db.run(_seed)
-        return cls(db, user=user)
+        return cls._acting(db, user)
 
     def as_user(self, user: str | None) -> Project:
-        """The same project (same engine) acting as someone else."""
-        return Project(self.db, user=user)
+        """The same project (same engine) acting as someone else (team mode: only yourself)."""
+        return Project(self.db, user=resolve_actor(self.db, user))
 
     @property
     def user(self) -> str | None:

@@ -25,6 +25,7 @@ from groundcode.cli import (
     export_cmds,
     progress_cmds,
     project_cmds,
+    team_cmds,
 )
 from groundcode.cli.common import State, one_line
 
@@ -93,7 +94,15 @@ def root(
         project_cmds.tui(ctx, coder=None, lang=None)
 
 
-for module in (project_cmds, corpus_cmds, coding_cmds, progress_cmds, analysis_cmds, export_cmds):
+for module in (
+    project_cmds,
+    corpus_cmds,
+    coding_cmds,
+    progress_cmds,
+    analysis_cmds,
+    export_cmds,
+    team_cmds,
+):
     module.register(app)
 
 

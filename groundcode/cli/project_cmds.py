@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -64,10 +65,63 @@ def coder_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The coder's name (as used with --as).")],
     role: Annotated[str, typer.Option(help="coder or lead.")] = "coder",
+    login: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL team mode: their database login [default: the name]."),
+    ] = None,
 ) -> None:
-    """Add a coder (or a lead, with --role lead)."""
-    c = state(ctx).open().coding.add_coder(name, role=role)
+    """Add a coder (or a lead, with --role lead).
+
+    On PostgreSQL in team mode this also creates their database login; its
+    password is asked without echo (or read from GROUNDCODE_NEW_PASSWORD).
+    """
+    from groundcode.cli.team_cmds import PASSWORD_ENV, new_password
+    from groundcode.store.identity import NeedsPassword
+
+    p = state(ctx).open()
+    try:
+        c = p.coding.add_coder(name, role=role, login=login, password=os.environ.get(PASSWORD_ENV))
+    except NeedsPassword as exc:
+        password = new_password(exc.login)
+        if not password:
+            raise
+        c = p.coding.add_coder(name, role=role, login=login, password=password)
     typer.echo(f"added {c.role} {c.name}")
+
+
+@coder_app.command("login")
+@guarded
+def coder_login(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A coder added before team mode was set up.")],
+    login: Annotated[
+        str | None, typer.Option(help="Their database login [default: the name].")
+    ] = None,
+) -> None:
+    """PostgreSQL team mode: give an existing coder a database login."""
+    from groundcode.cli.team_cmds import PASSWORD_ENV, new_password
+    from groundcode.store.identity import NeedsPassword
+
+    p = state(ctx).open()
+    try:
+        made = p.coding.give_login(name, login=login, password=os.environ.get(PASSWORD_ENV))
+    except NeedsPassword as exc:
+        password = new_password(exc.login)
+        if not password:
+            raise
+        made = p.coding.give_login(name, login=login, password=password)
+    typer.echo(f"{name} signs in as {made}")
+
+
+@coder_app.command("remove")
+@guarded
+def coder_remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The coder to take out of the project.")],
+) -> None:
+    """Take a person out (a lead only); in team mode their login loses access."""
+    gone = state(ctx).open().coding.remove_coder(name)
+    typer.echo(f"removed {name}" if gone else f"removed {name} (their work stays, attributed)")
 
 
 @coder_app.command("list")

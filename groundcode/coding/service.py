@@ -46,6 +46,7 @@ from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
 from groundcode.domain.vocab import CODING_CHANGES, PERSON_ROLES, MemoTarget
 from groundcode.errors import NotFound as LegacyNotFound
+from groundcode.store import identity
 from groundcode.store.access import (
     blind_active,
     find_coder,
@@ -60,12 +61,14 @@ from groundcode.store.lookup import document_by_number
 from groundcode.store.seed import CONSENSUS
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
+    Assignment,
     AuditLog,
     Category,
     Coder,
     Coding,
     Concept,
     Document,
+    DoneMark,
     MainCategory,
     Memo,
     Passage,
@@ -137,8 +140,20 @@ class CodingService:
                 q = q.where(Coder.role != "consensus")
             return [CoderView(c.id, c.name, c.role) for c in s.execute(q).scalars()]  # type: ignore[arg-type]
 
-    def add_coder(self, name: str, *, role: str = "coder") -> CoderView:
-        """Add a coder or lead; once a lead exists, only a lead adds people."""
+    def add_coder(
+        self,
+        name: str,
+        *,
+        role: str = "coder",
+        login: str | None = None,
+        password: str | None = None,
+    ) -> CoderView:
+        """Add a coder or lead; once a lead exists, only a lead adds people.
+
+        On PostgreSQL in team mode the person also gets a database login
+        (``login``, default: the name) in the lead or coder group, created with
+        ``password`` when new; the password is hashed on the client and never kept.
+        """
         name = clean_name(name, "coder")
         if role not in ROLES:
             raise BadOption(option="role", value=role, allowed=", ".join(ROLES))
@@ -152,6 +167,13 @@ class CodingService:
             if s.execute(select(Coder.id).where(Coder.name == name)).first():
                 raise Conflict(what="exists.coder", name=name)
             c = Coder(name=name, role=role)
+            after: dict[str, Any] = {"name": name, "role": role}
+            if identity.team_mode(s):
+                c.login = identity.check_login_name(login or name)
+                after["login"] = c.login
+                after["login_created"] = identity.add_login(
+                    s, c.login, password, lead=role == "lead"
+                )
             s.add(c)
             s.flush()
             record(
@@ -160,9 +182,88 @@ class CodingService:
                 action="coder.add",
                 entity="coder",
                 entity_id=c.id,
-                after={"name": name, "role": role},
+                after=after,
             )
             return CoderView(c.id, c.name, c.role)  # type: ignore[arg-type]
+
+        return self.ctx.db.run(_do)
+
+    def give_login(
+        self, name: str, *, login: str | None = None, password: str | None = None
+    ) -> str:
+        """Team mode: map an existing coder to a database login (created if new)."""
+
+        def _do(s: Session) -> str:
+            require_lead(s, self.ctx.actor, "giving a login")
+            c = find_coder(s, name)
+            if c.role == CONSENSUS:
+                raise Refused("reserved_coder", name=CONSENSUS)
+            if not identity.team_mode(s):
+                raise identity.TeamNeedsPostgres(self.ctx.db.display_url)
+            before = c.login
+            c.login = identity.check_login_name(login or name)
+            made = identity.add_login(s, c.login, password, lead=c.role == "lead")
+            if before and before != c.login:
+                identity.drop_login(s, before)
+            s.add(c)
+            record(
+                s,
+                actor=self.ctx.actor,
+                action="coder.login",
+                entity="coder",
+                entity_id=c.id,
+                before={"login": before},
+                after={"login": c.login, "login_created": made},
+            )
+            return c.login
+
+        return self.ctx.db.run(_do)
+
+    def remove_coder(self, name: str) -> bool:
+        """Take a person out of the project (a lead only); True if their row went too.
+
+        In team mode their login leaves the project's groups, so it can no longer
+        connect. Someone who has coded, written memos, marked or been assigned
+        documents keeps their row, so their work stays attributed; the others
+        are deleted.
+        """
+
+        def _do(s: Session) -> bool:
+            require_lead(s, self.ctx.actor, "removing a coder")
+            c = find_coder(s, name)
+            if c.role == CONSENSUS:
+                raise Refused("reserved_coder", name=CONSENSUS)
+            before = {"name": c.name, "role": c.role, "login": c.login}
+            if c.login and identity.team_mode(s):
+                identity.drop_login(s, c.login)
+            c.login = None
+            work = 0
+            for table in (Coding, DoneMark, Assignment):
+                work += int(
+                    s.execute(
+                        select(func.count()).select_from(table).where(table.coder_id == c.id)
+                    ).scalar_one()
+                )
+            work += int(
+                s.execute(
+                    select(func.count()).select_from(Memo).where(Memo.author == c.name)
+                ).scalar_one()
+            )
+            gone = work == 0
+            if gone:
+                s.delete(c)
+            else:
+                s.add(c)
+            record(
+                s,
+                actor=self.ctx.actor,
+                action="coder.remove",
+                entity="coder",
+                entity_id=c.id,
+                before=before,
+                after={"deleted": gone},
+            )
+            return gone
 
         return self.ctx.db.run(_do)
 

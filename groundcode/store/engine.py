@@ -27,8 +27,16 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 
 
-def to_url(path_or_url: str | Path) -> URL:
-    """Turn a path or URL into a SQLAlchemy URL; plain paths become SQLite files."""
+def to_url(path_or_url: str | Path | URL) -> URL:
+    """Turn a path or URL into a SQLAlchemy URL; plain paths become SQLite files.
+
+    A ``URL`` object passes through as it is, password included: that is how a
+    password typed at sign-in reaches libpq without ever being written down.
+    """
+    if isinstance(path_or_url, URL):
+        if path_or_url.drivername == "postgresql":
+            return path_or_url.set(drivername="postgresql+psycopg")
+        return path_or_url
     text = str(path_or_url)
     if "://" not in text:
         return make_url("sqlite:///" + str(Path(text).expanduser().absolute()))

@@ -58,7 +58,9 @@ def upgrade(db: Database, revision: str = "head") -> bool:
         if path.exists():
             # The online backup API copies a consistent image, WAL contents included.
             src = sqlite3.connect(str(path))
-            dst = sqlite3.connect(str(path.with_name(f"{path.name}.bak-{current}")))
+            bak = path.with_name(f"{path.name}.bak-{current}")
+            bak.touch(mode=0o600)  # a copy of the project is as private as the project
+            dst = sqlite3.connect(str(bak))
             try:
                 with dst:
                     src.backup(dst)

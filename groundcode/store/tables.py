@@ -128,6 +128,8 @@ class Coder(SQLModel, table=True):
     name: str = Field(max_length=128, unique=True)
     role: str = Field(default="coder", max_length=16)  # coder | lead | consensus
     created_at: datetime = Field(default_factory=utcnow)
+    # PostgreSQL team mode: the database login whose sessions act as this coder.
+    login: str | None = Field(default=None, max_length=63, unique=True)
 
 
 class RelationClass(SQLModel, table=True):
@@ -246,6 +248,8 @@ class AuditLog(SQLModel, table=True):
     before: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     after: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     undone: bool = Field(default=False)
+    # The database session user (PostgreSQL; set by a trigger, not by the client).
+    login: str | None = Field(default=None, max_length=63)
 
 
 class TokenCache(SQLModel, table=True):
