@@ -226,6 +226,14 @@ def test_every_path_a_coder_uses_works_through_the_policies(team: Team, tmp_path
     assert {v.coder for v in p.coding.document_codings("1-1")} == {lin}
     assert not p.coding.progress().empty
     assert p.coding.next_uncoded() is not None
+    chen.progress.assign([lin, wang], split="all")
+    p.progress.done(["1-1"], undo=True)
+    assert list(p.progress.queue()["number"]) == ["1-1"]
+    assert p.progress.next_in_queue() == "1-1"
+    p.progress.done(["1-1"])
+    assert p.progress.queue().empty
+    assert set(p.progress.done_marks()["coder"]) == {lin}
+    assert not p.progress.progress().empty
     assert p.corpus.search("健康码").total == 1
     assert len(p.corpus.documents()) == 1
     assert p.codebook.tree() is not None
