@@ -75,7 +75,7 @@ def from_micros(value: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodingFact:
     rank: int
     at: datetime

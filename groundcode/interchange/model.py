@@ -77,7 +77,7 @@ class QdaSource:
     values: dict[str, VariableValue] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QdaCoding:
     """One code applied by one user to ``text[start:end]`` of one source."""
 

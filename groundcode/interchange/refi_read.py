@@ -50,13 +50,13 @@ from groundcode.interchange.model import (
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 
-DEFAULT_MAX_TOTAL_BYTES = 500 * 1024 * 1024
+DEFAULT_MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 #: Uncompressed/compressed ratio beyond which a large member is taken for a bomb.
 MAX_RATIO = 100
 #: Members smaller than this are never refused for their ratio (tiny files
 #: of repeated characters compress extremely well and are harmless).
 RATIO_FLOOR_BYTES = 1024 * 1024
-MAX_MEMBERS = 100_000
+MAX_MEMBERS = 500_000
 
 #: Key used when a selection names no user at all.
 UNKNOWN_USER_KEY = "00000000-0000-0000-0000-000000000000"

@@ -16,6 +16,7 @@ values on sources and cases (groundcode's own facts travel that way).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -49,6 +50,7 @@ XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 #: Fixed namespace for groundcode GUIDs; changing it would break the
 #: "stable across exports" promise, so it is a constant, not configuration.
 GROUNDCODE_NAMESPACE = uuid.UUID("6f1c2a4e-8d3b-5e7f-9a10-3c5d7e9f1b2d")
+_NAMESPACE_BYTES = GROUNDCODE_NAMESPACE.bytes
 
 #: Selection names longer than this are cut and end with an ellipsis.
 NAME_PREFIX_CHARS = 30
@@ -70,7 +72,13 @@ def guid_for(kind: str, key: str) -> str:
     """
     if kind not in GUID_KINDS:
         raise ValueError(f"unknown GUID kind {kind!r}")
-    return str(uuid.uuid5(GROUNDCODE_NAMESPACE, f"{kind}\x00{key}"))
+    # uuid.uuid5 without its object: the same bytes, a third of the cost, which
+    # counts at two GUIDs per coding and 400,000 codings.
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{kind}\x00{key}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def selection_name(selected: str) -> str:
@@ -121,7 +129,10 @@ def check_bmp(project: QdaProject) -> list[str]:
 
 def _xml_text(value: str) -> str:
     """Text XML 1.0 can carry: invalid characters become U+FFFD, newlines LF."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if _XML_INVALID.search(value) is None:
+        return value
     return _XML_INVALID.sub("\ufffd", value)
 
 
@@ -317,7 +328,16 @@ def _validate(project: QdaProject, label: str) -> _Plan:
     return _Plan(warnings, texts, mappers, codings_by_source, note_refs)
 
 
-def _value_xml(variable: QdaVariable, guid: str, value: VariableValue, pad: str) -> str:
+def _value_open(variable: QdaVariable, guid: str, pad: str) -> tuple[str, str]:
+    """The fixed text around one variable's values (built once per variable)."""
+    kind = variable.type
+    return (
+        f'{pad}<VariableValue>{pad}  <VariableRef targetGUID="{guid}"/>{pad}  <{kind}Value>',
+        f"</{kind}Value>{pad}</VariableValue>",
+    )
+
+
+def _value_text(variable: QdaVariable, value: VariableValue) -> str:
     kind = variable.type
     if kind == "DateTime" and isinstance(value, datetime):
         shown = format_datetime(value, fraction=True)
@@ -327,10 +347,12 @@ def _value_xml(variable: QdaVariable, guid: str, value: VariableValue, pad: str)
         shown = "true" if value else "false"
     else:
         shown = str(value)
-    return (
-        f'{pad}<VariableValue>{pad}  <VariableRef targetGUID="{guid}"/>'
-        f"{pad}  <{kind}Value>{_t(shown)}</{kind}Value>{pad}</VariableValue>"
-    )
+    return _t(shown)
+
+
+def _value_xml(variable: QdaVariable, guid: str, value: VariableValue, pad: str) -> str:
+    head, tail = _value_open(variable, guid, pad)
+    return head + _value_text(variable, value) + tail
 
 
 #: Characters written per chunk before it goes to the zip stream.
@@ -397,6 +419,7 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
         out.append("\n  </Cases>")
     flush()
 
+    frames: dict[str, tuple[str, str]] = {}
     if project.sources:
         out.append("\n  <Sources>")
         for source in project.sources:
@@ -443,7 +466,12 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
             for note_guid in note_refs.get(("source", source.key), ()):
                 out.append(f'\n      <NoteRef targetGUID="{note_guid}"/>')
             for key, value in source.values.items():
-                out.append(_value_xml(variables[key], guid("variable", key), value, "\n      "))
+                frame = frames.get(key)
+                if frame is None:
+                    frame = frames[key] = _value_open(
+                        variables[key], guid("variable", key), "\n      "
+                    )
+                out.append(frame[0] + _value_text(variables[key], value) + frame[1])
             out.append("\n    </TextSource>")
             size += len(text) // 8 + 64 * len(plan.codings_by_source[source.key]) + 256
             flush()

@@ -288,10 +288,11 @@ class InterchangeService:
                 Coding.created_at,
                 Coding.assisted,
             ).order_by(Coding.created_at, Coding.id)
+            # Plain tuples, never kept as result rows: 400k codings at the reference size.
             rows = [
-                r
+                tuple(r)
                 for r in s.execute(coding_q)
-                if int(r.document_id) in doc_ids and int(r.coder_id) in coder_name
+                if int(r[3]) in doc_ids and int(r[1]) in coder_name
             ]
             done: dict[int, dict[str, datetime]] = {}
             for coder_id, did, at in s.execute(
@@ -349,22 +350,23 @@ class InterchangeService:
                 coding_memo.setdefault(int(m.target_id), m.text)
         codings: list[QdaCoding] = []
         per_doc: dict[int, list[F.CodingFact]] = {}
-        for rank, r in enumerate(rows):
+        for rank, (cid, coder_id, concept_id, did, start, end, created, assisted) in enumerate(
+            rows
+        ):
             codings.append(
                 QdaCoding(
-                    key=f"coding:{r.id}",
-                    source_key=f"document:{r.document_id}",
-                    start=int(r.start),
-                    end=int(r.end),
-                    code_key=f"concept:{r.concept_id}",
-                    user_key=f"coder:{r.coder_id}",
-                    created=r.created_at,
-                    memo=coding_memo.get(int(r.id)),
+                    key=f"coding:{cid}",
+                    source_key=f"document:{did}",
+                    start=int(start),
+                    end=int(end),
+                    code_key=f"concept:{concept_id}",
+                    user_key=f"coder:{coder_id}",
+                    created=created,
+                    memo=coding_memo.get(int(cid)),
                 )
             )
-            per_doc.setdefault(int(r.document_id), []).append(
-                F.CodingFact(rank, r.created_at, bool(r.assisted))
-            )
+            per_doc.setdefault(int(did), []).append(F.CodingFact(rank, created, bool(assisted)))
+        del rows
         sources: list[QdaSource] = []
         for d in docs:
             stype = types.get(d.source_type_id)
