@@ -343,6 +343,7 @@ class InterchangeService:
             ]
             roles = {c.name: c.role for c in people}
             history = _concept_history(s)
+            ghosts = _ghost_nodes(s)
 
         coding_memo: dict[int, str] = {}
         for m in memos:
@@ -422,6 +423,7 @@ class InterchangeService:
                 "events": events,
                 "edges": edges,
                 "concept_history": history,
+                "ghosts": ghosts,
             },
         )
         return QdaProject(
@@ -1106,6 +1108,66 @@ class InterchangeService:
                     after=e.get("after"),
                 )
             )
+        # Category-level items created and later deleted or merged away: the
+        # verdict counts them, so their creation and fate come back as audit rows
+        # (on a placeholder id no table row will ever have).
+        seen_creates = {
+            (
+                a,
+                at.replace(tzinfo=None) if at.tzinfo else at,
+                (json.loads(af or "{}") or {}).get("name"),
+            )
+            for a, at, af in s.execute(
+                select(AuditLog.action, AuditLog.at, AuditLog.after).where(
+                    AuditLog.action.like("%.create"), AuditLog.entity_id < 0
+                )
+            ).all()
+        }
+        placeholder = int(s.execute(select(func.min(AuditLog.entity_id))).scalar() or 0)
+        for ghost in project_facts.get("ghosts") or []:
+            level = ghost.get("level")
+            if level not in ("category", "main_category", "relation_class"):
+                continue
+            at = F.from_micros(int(ghost["at"]))
+            key = (f"{level}.create", at.replace(tzinfo=None), ghost.get("name"))
+            if key in seen_creates:
+                continue
+            placeholder = min(placeholder, 0) - 1
+            s.add(
+                AuditLog(
+                    at=at,
+                    actor=ghost.get("actor"),
+                    action=f"{level}.create",
+                    entity=level,
+                    entity_id=placeholder,
+                    after=json.dumps({"name": ghost.get("name")}, ensure_ascii=False),
+                )
+            )
+            s.flush()
+            gone = F.from_micros(int(ghost.get("gone_at") or ghost["at"]))
+            if ghost.get("fate") == "merged":
+                s.add(
+                    AuditLog(
+                        at=gone,
+                        actor=ghost.get("actor"),
+                        action=f"{level}.merge",
+                        entity=level,
+                        before=json.dumps({"id": placeholder, "name": ghost.get("name")}),
+                        after=json.dumps({"into": ghost.get("into")}, ensure_ascii=False),
+                    )
+                )
+            else:
+                s.add(
+                    AuditLog(
+                        at=gone,
+                        actor=ghost.get("actor"),
+                        action=f"{level}.delete",
+                        entity=level,
+                        entity_id=placeholder,
+                        before=json.dumps({"name": ghost.get("name")}, ensure_ascii=False),
+                    )
+                )
+            s.flush()
         if not s.execute(select(ModelEdge.id).limit(1)).first():
             for position, edge in enumerate(project_facts.get("edges") or []):
                 if isinstance(edge, list) and len(edge) == 5:
@@ -1186,6 +1248,51 @@ def _concept_history(s: Session) -> dict[str, list[list[Any]]]:
         out.setdefault(guid_for("code", f"concept:{eid}"), []).append(
             [F.micros(at), str(action), where]
         )
+    return out
+
+
+def _ghost_nodes(s: Session) -> list[dict[str, Any]]:
+    """Category-level items whose creation is logged but which are gone, with their fate."""
+    out: list[dict[str, Any]] = []
+    for level in ("category", "main_category", "relation_class"):
+        table = LEVEL_TABLES[level]
+        current = set(s.execute(select(table.id)).scalars())
+        rows = s.execute(
+            select(
+                AuditLog.id,
+                AuditLog.at,
+                AuditLog.action,
+                AuditLog.entity_id,
+                AuditLog.actor,
+                AuditLog.before,
+                AuditLog.after,
+            )
+            .where(AuditLog.action.in_([f"{level}.create", f"{level}.delete", f"{level}.merge"]))
+            .order_by(AuditLog.id)
+        ).all()
+        for i, (_id, at, action, eid, actor, _before, after) in enumerate(rows):
+            if action != f"{level}.create" or eid is None or eid in current:
+                continue
+            ghost: dict[str, Any] = {
+                "level": level,
+                "at": F.micros(at),
+                "actor": actor,
+                "name": (json.loads(after or "{}") or {}).get("name"),
+                "fate": "deleted",
+            }
+            for _id2, at2, action2, eid2, _actor2, before2, after2 in rows[i + 1 :]:
+                b = json.loads(before2 or "{}") or {}
+                if action2 == f"{level}.delete" and eid2 == eid:
+                    ghost["gone_at"] = F.micros(at2)
+                    break
+                if action2 == f"{level}.merge" and b.get("id") == eid:
+                    ghost.update(
+                        fate="merged",
+                        into=(json.loads(after2 or "{}") or {}).get("into"),
+                        gone_at=F.micros(at2),
+                    )
+                    break
+            out.append(ghost)
     return out
 
 

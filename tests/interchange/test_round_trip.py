@@ -96,3 +96,18 @@ def test_source_names_are_safe_file_names(demo: Project, tmp_path: Path) -> None
     ]
     for number in untitled:
         assert number in names
+
+
+def test_a_category_created_after_the_start_and_deleted_still_counts_after_import(
+    demo: Project, tmp_path: Path
+) -> None:
+    demo.codebook.create_category("检验后新增范畴", number=None, definition="临时")
+    demo.codebook.delete("category", "检验后新增范畴")
+    before = demo.analysis.saturation().to_json()
+    assert before["saturated"] is False
+    assert "检验后新增范畴" in before["new_categories"]
+    path, _ = demo.interchange.export_qdpx(tmp_path / "demo.qdpx")
+    with Project.create(tmp_path / "back.db") as fresh:
+        fresh.interchange.import_qdpx(path)
+    with Project.open(tmp_path / "back.db", user=LEAD) as back:
+        assert back.analysis.saturation().to_json() == before
