@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from groundcode.domain.errors import GroundcodeError
 from groundcode.errors import UsageError
 from groundcode.store import migrate
 from groundcode.store.context import Context
 from groundcode.store.engine import Database, is_sqlite, redact_url, to_url
-from groundcode.store.identity import resolve_actor
+from groundcode.store.identity import SignInFailed, TeamNeedsPostgres, resolve_actor
 from groundcode.store.seed import seed_defaults
 from groundcode.store.settings import set_setting
 
@@ -39,8 +40,13 @@ if TYPE_CHECKING:
     from groundcode.interchange.service import InterchangeService
 
 
-def _connect_error(db: Database, exc: Exception) -> UsageError:
+def _connect_error(db: Database, exc: Exception) -> GroundcodeError:
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else "failed"
+    if db.url.username and (
+        "password authentication failed" in detail or "permission denied for database" in detail
+    ):
+        # Wrong password, unknown login or no longer a member: the same line for all three.
+        return SignInFailed(db.url.username)
     # libpq may echo connection parameters; never let a password through.
     if db.url.password:
         detail = detail.replace(str(db.url.password), "***")
@@ -93,6 +99,22 @@ class Project:
             db.dispose()
             raise _connect_error(db, exc) from None
         return cls._acting(db, user)
+
+    @classmethod
+    def sign_in(cls, location: str | URL, login: str, password: str) -> Project:
+        """Open a PostgreSQL project as ``login`` with ``password`` (the serve sign-in).
+
+        The password lives only in the engine's URL, in memory; an empty one is
+        refused here, so libpq never falls back to a password of the machine's
+        own (``PGPASSWORD``, ``~/.pgpass``).
+        """
+        url = to_url(location)
+        if is_sqlite(url):
+            raise TeamNeedsPostgres(str(url.database))
+        login = login.strip()
+        if not login or not password:
+            raise SignInFailed(login)
+        return cls.open(url.set(username=login, password=password))
 
     @classmethod
     def _acting(cls, db: Database, user: str | None) -> Project:

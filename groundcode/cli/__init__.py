@@ -91,7 +91,7 @@ def root(
     )
     if ctx.invoked_subcommand is None:
         # A bare `groundcode` opens the TUI on the project, as `groundcode tui` does.
-        project_cmds.tui(ctx, coder=None, lang=None)
+        project_cmds.tui(ctx, coder=None, lang=None, sign_in=False)
 
 
 for module in (

@@ -218,6 +218,10 @@ def tui(
     ctx: typer.Context,
     coder: Annotated[str | None, typer.Option(help="Code as this coder (the global --as).")] = None,
     lang: Annotated[str | None, typer.Option(help="Interface language: zh or en.")] = None,
+    sign_in: Annotated[
+        bool,
+        typer.Option("--sign-in", help="PostgreSQL: start at a sign-in screen (what serve runs)."),
+    ] = False,
 ) -> None:
     """Open the project in the terminal user interface."""
     from groundcode.errors import GroundcodeError
@@ -226,7 +230,7 @@ def tui(
     try:
         from groundcode.tui.app import make_app
 
-        app = make_app(st.db, coder or st.user, lang=lang)
+        app = make_app(st.db, coder or st.user, lang=lang, sign_in=sign_in)
     except GroundcodeError as exc:
         fail(str(exc), exc.exit_code)
         return

@@ -80,6 +80,28 @@ def team_password(ctx: typer.Context) -> None:
     typer.echo(f"password changed for {login}")
 
 
+def session_command(db: str, user: str | None, lang: str | None) -> tuple[str, bool]:
+    """The command textual-serve runs per browser session, and whether it signs in.
+
+    SQLite: the TUI on the file, as ``user``. PostgreSQL: the TUI at its
+    sign-in screen, on the project's URL with no login and no password in it,
+    so each session connects as the person who signs in (and the command line,
+    visible to every local user in ``ps``, carries no secret).
+    """
+    import shlex
+
+    from groundcode.store.engine import is_sqlite, to_url
+
+    url = to_url(db)
+    base = f"{shlex.quote(sys.executable)} -m groundcode.cli"
+    extra = f" --lang {shlex.quote(lang)}" if lang else ""
+    if is_sqlite(url):
+        who = f" --as {shlex.quote(user)}" if user else ""
+        return f"{base} --db {shlex.quote(str(url.database))}{who} tui{extra}", False
+    anonymous = url._replace(username=None, password=None).render_as_string(hide_password=False)
+    return f"{base} --db {shlex.quote(anonymous)} tui --sign-in{extra}", True
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -92,33 +114,20 @@ def serve(
     as the database login signed in with. An SQLite project is one person's
     file and is served on this machine only.
     """
-    import shlex
-
-    from groundcode.store.engine import is_sqlite, to_url
-
     st = state(ctx)
-    url = to_url(st.db)
-    python = shlex.quote(sys.executable)
-    base = f"{python} -m groundcode.cli"
-    extra = f" --lang {shlex.quote(lang)}" if lang else ""
-    if is_sqlite(url):
-        if host not in LOOPBACK:
-            fail(
-                f"{url.database}: an SQLite project is served on this machine only "
-                f"({', '.join(LOOPBACK)}), not on {host}; use PostgreSQL for a team"
-            )
-            return
-        who = f" --as {shlex.quote(st.user)}" if st.user else ""
-        command = f"{base} --db {shlex.quote(str(url.database))}{who} tui{extra}"
-    else:
-        # Each session signs in as its own login: nothing of the server's own
-        # identity (user, password, password file) may reach the sessions.
-        anonymous = url.set(username=None, password=None)
-        target = anonymous.render_as_string(hide_password=False)
+    command, signs_in = session_command(st.db, st.user, lang)
+    if not signs_in and host not in LOOPBACK:
+        fail(
+            f"{st.db}: an SQLite project is served on this machine only "
+            f"({', '.join(LOOPBACK)}), not on {host}; use PostgreSQL for a team"
+        )
+        return
+    if signs_in:
+        # Nothing of the server's own identity may reach the sessions: with no
+        # PGPASSWORD or password file, a session has only what was typed.
         for key in ("PGUSER", "PGPASSWORD", "PGSERVICE", "GROUNDCODE_USER", PASSWORD_ENV):
             os.environ.pop(key, None)
         os.environ["PGPASSFILE"] = os.devnull
-        command = f"{base} --db {shlex.quote(target)} tui --sign-in{extra}"
     from textual_serve.server import Server
 
     typer.echo(f"serving on http://{host}:{port} (stop with Ctrl+C)")

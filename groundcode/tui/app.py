@@ -104,8 +104,11 @@ class GroundcodeApp(App[None]):
         start_location: str | None = None,
         start_problem: str | None = None,
         start_user: str | None = None,
+        sign_in: str | None = None,
     ) -> None:
         super().__init__()
+        # serve on PostgreSQL: the project at ``sign_in`` opens as whoever signs in.
+        self.sign_in_location = sign_in
         # No project (a bare `groundcode` in an empty folder): the start screen opens one.
         self._project = project
         self.start_location = start_location
@@ -137,6 +140,14 @@ class GroundcodeApp(App[None]):
         yield from ()
 
     def on_mount(self) -> None:
+        if self._project is None and self.sign_in_location:
+            from groundcode.tui.screens.sign_in import SignInScreen
+
+            shown = self.start_location or self.sign_in_location
+            self.push_screen(
+                SignInScreen(self.sign_in_location, shown), callback=self._project_opened
+            )
+            return
         if self._project is None:
             self.show_start()
             return
@@ -320,7 +331,9 @@ class GroundcodeApp(App[None]):
             )
 
 
-def make_app(db: str, coder: str | None, *, lang: str | None = None) -> GroundcodeApp:
+def make_app(
+    db: str, coder: str | None, *, lang: str | None = None, sign_in: bool = False
+) -> GroundcodeApp:
     """Open the project at ``db`` acting as ``coder`` and build the App (CLI and tests).
 
     When ``db`` cannot be opened (no file there, not a project, no server) the
@@ -333,6 +346,10 @@ def make_app(db: str, coder: str | None, *, lang: str | None = None) -> Groundco
     relocalise()
     if lang:
         remember_language(coder, chosen)
+    if sign_in:
+        # The location as shown: never with a login or a password in it.
+        shown = db.split("://", 1)[0] + "://" + db.rsplit("@", 1)[-1] if "@" in db else db
+        return GroundcodeApp(None, start_location=shown, sign_in=db)
     missing = "://" not in db and not Path(db).expanduser().exists()
     if missing:
         return GroundcodeApp(

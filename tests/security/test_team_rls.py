@@ -190,7 +190,7 @@ def test_acting_as_someone_else_is_refused(
     with pytest.raises(ActingAsOther):
         team.open(wang, user=lin)
     monkeypatch.setenv("PGPASSWORD", team.passwords[wang])
-    url = team.url(wang).set(password=None).render_as_string(hide_password=False)
+    url = team.url(wang)._replace(password=None).render_as_string(hide_password=False)
     res = run_cli("--db", url, "--as", lin, "codings", "export", str(tmp_path / "x.csv"))
     assert res.code == 2
     assert len(res.err.strip().splitlines()) == 1
@@ -201,7 +201,7 @@ def test_acting_as_someone_else_is_refused(
     assert lin not in (tmp_path / "w.csv").read_text(encoding="utf-8-sig")
     # A lead may act as the consensus set, and as nobody else.
     monkeypatch.setenv("PGPASSWORD", team.passwords[lead])
-    lead_url = team.url(lead).set(password=None).render_as_string(hide_password=False)
+    lead_url = team.url(lead)._replace(password=None).render_as_string(hide_password=False)
     assert team.open(lead, user="consensus").user == "consensus"
     res = run_cli("--db", lead_url, "--as", wang, "status")
     assert res.code == 2 and len(res.err.strip().splitlines()) == 1
