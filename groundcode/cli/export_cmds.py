@@ -37,6 +37,10 @@ def tables(
     lang: Annotated[str, typer.Option(help="Headers in zh or en.")] = "zh",
     output: OutDir = Path("exports"),
     refs: Annotated[int, typer.Option(help="Document numbers shown per concept in Table 1.")] = 1,
+    refs_from: Annotated[
+        str,
+        typer.Option(help="Table 1's document numbers from build-set documents (default) or all."),
+    ] = "build",
     coder: Annotated[
         str | None, typer.Option(help="Document refs from this coder (default: consensus).")
     ] = None,
@@ -46,7 +50,15 @@ def tables(
     _done(
         state(ctx)
         .open()
-        .exports.tables(fmt=format_, lang=lang, out_dir=output, refs=refs, coder=coder, force=force)
+        .exports.tables(
+            fmt=format_,
+            lang=lang,
+            out_dir=output,
+            refs=refs,
+            refs_from=refs_from,
+            coder=coder,
+            force=force,
+        )
     )
 
 

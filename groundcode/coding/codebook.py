@@ -338,7 +338,13 @@ class CodebookService:
         def concept_view(k: Concept, category: str | None) -> ConceptView:
             assert k.id is not None
             return ConceptView(
-                k.id, k.name, k.definition, category, counts.get(k.id, 0), k.created_by
+                k.id,
+                k.name,
+                k.definition,
+                category,
+                counts.get(k.id, 0),
+                k.created_by,
+                k.definition_group,
             )
 
         def category_view(c: Category, main: str | None) -> CategoryView:
@@ -438,7 +444,10 @@ class CodebookService:
 
     def _spec(self, session: Session, book: _Book) -> CodebookSpec:
         def concepts(cid: int | None) -> tuple[ConceptSpec, ...]:
-            return tuple(ConceptSpec(k.name, k.definition) for k in book.concepts.get(cid, []))
+            return tuple(
+                ConceptSpec(k.name, k.definition, k.definition_group)
+                for k in book.concepts.get(cid, [])
+            )
 
         def category(c: Category) -> CategorySpec:
             return CategorySpec(c.name, c.number, c.definition, concepts(c.id))
@@ -576,7 +585,15 @@ class CodebookService:
                 {"number": c.number, "definition": c.definition, "main_category_id": main_id},
             )
             for k in c.concepts:
-                upsert("concept", k.name, {"definition": k.definition, "category_id": cat.id})
+                upsert(
+                    "concept",
+                    k.name,
+                    {
+                        "definition": k.definition,
+                        "category_id": cat.id,
+                        "definition_group": k.group,
+                    },
+                )
 
         for rc_spec in spec.relation_classes:
             rc = upsert("relation_class", rc_spec.name, {"definition": rc_spec.definition})

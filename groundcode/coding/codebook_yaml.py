@@ -49,6 +49,7 @@ GENERATED_MARK = "groundcode codebook:"
 class ConceptSpec:
     name: str
     definition: str | None = None
+    group: str | None = None  # the category's sub-definition it is listed under (``definitions:``)
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,8 @@ TOP_KEYS = (
 CORE_KEYS = ("name", "definition")
 RC_KEYS = ("name", "definition", "main_categories")
 MAIN_KEYS = ("number", "name", "definition", "categories")
-CAT_KEYS = ("number", "name", "definition", "concepts")
+CAT_KEYS = ("number", "name", "definition", "concepts", "definitions")
+GROUP_KEYS = ("definition", "concepts")
 CONCEPT_KEYS = ("name", "definition")
 MODEL_KEYS = ("edges",)
 EDGE_KEYS = ("from", "to", "label")
@@ -286,13 +288,25 @@ class _Parser:
         )
 
     def category(self, node: Node, path: str) -> CategorySpec:
+        """A category; ``definitions:`` lists sub-definitions, each with its own concepts
+        (the paper's Table 1 row 10), after any concepts listed directly."""
         fields = self.mapping(node, path, CAT_KEYS)
         name = self.name(fields, node, path, "category")
+        concepts = list(self.concepts(fields.get("concepts"), f"{path}.concepts"))
+        groups = fields.get("definitions")
+        for i, item in enumerate(self.sequence(groups, f"{path}.definitions")):
+            where = f"{path}.definitions[{i}]"
+            group = self.mapping(item, where, GROUP_KEYS)
+            label = clean_text(self.text(group.get("definition"), f"{where}.definition"))
+            if not label:
+                raise self.fail(item, where, "a definition group needs its definition")
+            for k in self.concepts(group.get("concepts"), f"{where}.concepts"):
+                concepts.append(ConceptSpec(k.name, k.definition, label))
         return CategorySpec(
             name=name,
             number=clean_text(self.text(fields.get("number"), f"{path}.number")),
             definition=clean_text(self.text(fields.get("definition"), f"{path}.definition")),
-            concepts=self.concepts(fields.get("concepts"), f"{path}.concepts"),
+            concepts=tuple(concepts),
         )
 
     def categories(self, node: Node | None, path: str) -> tuple[CategorySpec, ...]:
@@ -485,7 +499,16 @@ def _category_out(c: CategorySpec) -> dict[str, Any]:
     _put(out, "number", _Quoted(c.number) if c.number is not None else None)
     out["name"] = c.name
     _put(out, "definition", c.definition)
-    _put(out, "concepts", [_concept_out(k) for k in c.concepts])
+    _put(out, "concepts", [_concept_out(k) for k in c.concepts if k.group is None])
+    groups: dict[str, list[Any]] = {}
+    for k in c.concepts:
+        if k.group is not None:
+            groups.setdefault(k.group, []).append(_concept_out(k))
+    _put(
+        out,
+        "definitions",
+        [{"definition": label, "concepts": items} for label, items in groups.items()],
+    )
     return out
 
 

@@ -33,6 +33,7 @@ class ConceptView:
     category: str | None
     n_codings: int
     created_by: str | None = None
+    group: str | None = None  # the category's sub-definition it is listed under, if any
 
 
 @dataclass(frozen=True)

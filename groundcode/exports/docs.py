@@ -192,7 +192,8 @@ def three_line_table(
     rule is a bottom border on each header cell (``w:tcBorders``); inside and
     side borders are switched off explicitly so no table style can add them.
     ``merge_first`` lists (first, last) body-row ranges whose first-column cells
-    are merged vertically (the relation classes of Table 2) and centred.
+    are merged vertically (the relation classes of Table 2) and centred. Every
+    row carries ``w:cantSplit``, so no row breaks across a page.
     """
     from docx.enum.table import WD_ALIGN_VERTICAL
     from docx.oxml import OxmlElement
@@ -220,6 +221,9 @@ def three_line_table(
     )
     head = table.rows[0]
     head._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeat on each page
+    # A row is never split across pages: a category's concepts stay on one page with it.
+    for row_ in table.rows:
+        row_._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     for j, name in enumerate(header):
         cell = head.cells[j]
         _set_cell(cell, name, bold=True, center=True)

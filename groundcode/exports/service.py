@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from groundcode.domain.errors import BadOption
 from groundcode.errors import UsageError
 from groundcode.store.access import find_coder, readable_coder_ids
 from groundcode.store.context import Context
@@ -66,14 +67,27 @@ class ExportService:
             return None
 
     # -- paper tables ----------------------------------------------------
-    def table_rows(self, *, coder: str | None = None) -> tuple[list[Any], list[Any]]:
-        """Table 1 rows and Table 2 groups from the codebook and the codings."""
+    def table_rows(
+        self, *, coder: str | None = None, refs_from: str = "build"
+    ) -> tuple[list[Any], list[Any]]:
+        """Table 1 rows and Table 2 groups from the codebook and the codings.
+
+        Table 1's document numbers come from build-set documents by default
+        (``refs_from="all"``: every included document): the categories were
+        built on the build set, and citing holdout documents would mix the
+        saturation test's evidence into the model's (SPEC §6). Concepts listed
+        under a sub-definition of their category keep that grouping.
+        """
         from groundcode.exports.tables import Table1Row, Table2Group
 
+        if refs_from not in ("build", "all"):
+            raise BadOption("refs_from", refs_from, "build|all")
         _corpus, coding, codebook, _analysis = self._services()
         tree = codebook.tree()
         frame = coding.codings(coders=self._ref_coders(coder))
         refs: dict[str, list[str]] = {}
+        if not frame.empty and refs_from == "build":
+            frame = frame[frame["split"] == "build"]
         if not frame.empty:
             order = frame.assign(
                 t=frame["document"].str.split("-").str[0].astype(int),
@@ -87,6 +101,7 @@ class ExportService:
                 category=cat.name,
                 definition=cat.definition,
                 concepts=[(k.name, refs.get(k.name, [])) for k in cat.concepts],
+                groups=[k.group for k in cat.concepts],
             )
             for cat in tree.categories()
         ]
@@ -109,6 +124,7 @@ class ExportService:
         lang: str = "zh",
         out_dir: Path = Path("exports"),
         refs: int = 1,
+        refs_from: str = "build",
         coder: str | None = None,
         force: bool = False,
     ) -> list[Path]:
@@ -120,7 +136,7 @@ class ExportService:
             raise UsageError(f"--lang must be zh or en, not '{lang}'")
         if refs < 0:
             raise UsageError("--refs must be zero or more")
-        t1, t2 = self.table_rows(coder=coder)
+        t1, t2 = self.table_rows(coder=coder, refs_from=refs_from)
         if not t1:
             raise UsageError(
                 "the codebook has no initial categories yet (groundcode codebook import FILE)"

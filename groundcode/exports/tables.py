@@ -70,6 +70,9 @@ class Table1Row:
     category: str
     definition: str | None
     concepts: list[tuple[str, list[str]]] = field(default_factory=list)
+    # Per concept, the sub-definition its category lists it under (None: the category's own);
+    # empty when the category has no sub-definitions.
+    groups: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -135,19 +138,38 @@ def concepts_text(row: Table1Row, *, lang: str = "zh", refs: int = 1) -> str:
 
     The first ``refs`` document numbers are shown per concept (0 shows none); a
     concept coded nowhere shows no parentheses, a category without definition
-    shows the concepts alone.
+    shows the concepts alone. A category whose concepts sit under several
+    sub-definitions (the paper's row 10) writes each sub-definition with its own
+    concepts, separated by ``；`` (``; `` in English); concepts under no
+    sub-definition come first, under the category's definition.
     """
     _check_lang(lang)
     colon, comma, ref_sep, left, right, _ = _PUNCT[lang]
-    parts = []
-    for name, docs in row.concepts:
-        shown = [str(d) for d in docs][: max(refs, 0)]
-        parts.append(f"{name}{left}{ref_sep.join(shown)}{right}" if shown else str(name))
-    listed = comma.join(parts)
-    definition = (row.definition or "").strip()
-    if definition and listed:
-        return f"{definition}{colon}{listed}"
-    return definition or listed
+
+    def listed(items: Sequence[tuple[str, list[str]]]) -> str:
+        parts = []
+        for name, docs in items:
+            shown = [str(d) for d in docs][: max(refs, 0)]
+            parts.append(f"{name}{left}{ref_sep.join(shown)}{right}" if shown else str(name))
+        return comma.join(parts)
+
+    def segment(definition: str | None, items: Sequence[tuple[str, list[str]]]) -> str:
+        text, label = listed(items), (definition or "").strip()
+        if label and text:
+            return f"{label}{colon}{text}"
+        return label or text
+
+    groups = list(row.groups) + [None] * (len(row.concepts) - len(row.groups))
+    if not any(g is not None for g in groups):
+        return segment(row.definition, row.concepts)
+    ordered: dict[str | None, list[tuple[str, list[str]]]] = {}
+    ungrouped = [c for c, g in zip(row.concepts, groups, strict=True) if g is None]
+    for concept, g in zip(row.concepts, groups, strict=True):
+        if g is not None:
+            ordered.setdefault(g, []).append(concept)
+    segments = [segment(row.definition, ungrouped)] if ungrouped else []
+    segments += [segment(g, items) for g, items in ordered.items()]
+    return ("；" if lang == "zh" else "; ").join(s for s in segments if s)
 
 
 def _table1_rows(rows: Sequence[Table1Row], lang: str, refs: int) -> list[list[str]]:
@@ -434,6 +456,16 @@ def _tex_document(body: str, lang: str) -> str:
 
 # -- docx ----------------------------------------------------------------------
 
+_DOC_NUMBER = re.compile(r"(?<![\d-])(\d+)-(\d+)(?![\d-])")
+NB_HYPHEN = "\u2011"
+
+
+def nonbreaking_numbers(text: str) -> str:
+    """Document numbers (``2-5``) with a non-breaking hyphen (U+2011), so Word never
+    breaks a line between the source type and the sequence number."""
+    return _DOC_NUMBER.sub(lambda m: f"{m.group(1)}{NB_HYPHEN}{m.group(2)}", str(text))
+
+
 
 def _write_docx(path: Path, parts: _Parts, force: bool) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -442,9 +474,10 @@ def _write_docx(path: Path, parts: _Parts, force: bool) -> None:
 
     doc = new_document()
     t2 = _blank_repeats(parts.t2, parts.spans)
+    t1 = [[nonbreaking_numbers(v) for v in row] for row in parts.t1]
     for k, (caption, header, rows, widths, center, spans) in enumerate(
         (
-            (parts.captions[0], parts.headers[0], parts.t1, (1.2, 3.0, 11.8), (0,), ()),
+            (parts.captions[0], parts.headers[0], t1, (1.2, 3.0, 11.8), (0,), ()),
             (parts.captions[1], parts.headers[1], t2, (3.0, 1.2, 3.6, 8.2), (1,), parts.spans),
         )
     ):

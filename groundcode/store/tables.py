@@ -173,6 +173,9 @@ class Concept(SQLModel, table=True):
     name: str = Field(max_length=256, unique=True)
     definition: str | None = Field(default=None, sa_column=Column(Text))
     category_id: int | None = Field(default=None, foreign_key="category.id", index=True)
+    # The sub-definition its category lists it under (Table 1, row 10 of the paper); None: the
+    # category's own definition.
+    definition_group: str | None = Field(default=None, sa_column=Column(Text))
     color: str | None = Field(default=None, max_length=16)
     position: int = 0
     created_by: str | None = Field(default=None, max_length=128)
