@@ -53,7 +53,9 @@ def cjk_font() -> Any | None:
 
 
 def saturation_curve(report: SaturationReport, path: Path, *, force: bool = False) -> Path:
-    """Cumulative distinct concepts and categories over documents, with the Guest point marked."""
+    """Cumulative distinct concepts and categories over documents in the order judged, with
+    the Guest saturation point (dotted), confirmation point (dashed) and, when the report
+    has permutations, the 5-95% band of the saturation point over the random orders."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,11 +86,30 @@ def saturation_curve(report: SaturationReport, path: Path, *, force: bool = Fals
             label="累计初步范畴 categories" if zh else "categories (cumulative)",
         )
         g = report.guest
-        if g.reached_at:
-            ax.axvline(g.reached_at, color="grey", ls="--", lw=1)
+        band = g.permutations
+        if band is not None and band.p5 is not None and band.p95 is not None:
+            # Where the saturation point falls over K random orders: the 5-95% band, the median.
+            ax.axvspan(
+                band.p5,
+                max(band.p95, band.p5 + 0.5),
+                color="tab:green",
+                alpha=0.15,
+                label=(
+                    f"{band.k} 个随机顺序的饱和点 5-95% random orders"
+                    if zh
+                    else f"saturation point over {band.k} random orders (5-95%)"
+                ),
+            )
+            if band.median is not None:
+                ax.axvline(band.median, color="tab:green", ls=":", lw=1)
+        if g.saturation_point:
+            ax.axvline(g.saturation_point, color="grey", ls=":", lw=1)
+        if g.confirmed_at:
+            ax.axvline(g.confirmed_at, color="grey", ls="--", lw=1)
             ax.annotate(
-                f"Guest et al. ({g.base}, {g.run}, {g.threshold:.0%})",
-                (g.reached_at, 0),
+                f"Guest et al. ({g.base}, {g.run}, {g.threshold:.0%}): "
+                f"{g.saturation_point} / {g.confirmed_at}",
+                (g.confirmed_at, 0),
                 xytext=(4, 8),
                 textcoords="offset points",
                 fontsize=8,
@@ -96,7 +117,9 @@ def saturation_curve(report: SaturationReport, path: Path, *, force: bool = Fals
             )
         kw = {"fontproperties": font} if font is not None else {}
         ax.set_xlabel(
-            "文本（按编码顺序）documents in coding order" if zh else "documents in coding order",
+            "文本（按判定顺序）documents in the order judged"
+            if zh
+            else "documents in the order judged",
             **kw,
         )
         ax.set_ylabel("数量 count" if zh else "count", **kw)

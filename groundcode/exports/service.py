@@ -333,7 +333,8 @@ class ExportService:
         from groundcode.exports.docs import write_report_docx, write_report_md
         from groundcode.exports.frames import write_frame
 
-        report = self._services()[3].saturation(coder=coder)
+        # 200 seeded random orders give the plot its band of the saturation point.
+        report = self._services()[3].saturation(coder=coder, permutations=200)
         out_dir = Path(out_dir)
         curve = pd.DataFrame([p.__dict__ for p in report.curve])
         verdict = {
@@ -342,10 +343,24 @@ class ExportService:
             None: "no verdict / 无结论",
         }[report.saturated]
         new = pd.DataFrame(
-            [{"concept": c, "category": cat or ""} for c, cat in report.new_concepts],
-            columns=["concept", "category"],
+            [
+                {
+                    "concept": n.concept,
+                    "document": n.document,
+                    "category": n.category or "",
+                    "history": " -> ".join(h.category or "-" for h in n.history),
+                }
+                for n in report.new_concept_items
+            ],
+            columns=["concept", "document", "category", "history"],
         )
         g = report.guest
+        band = g.permutations
+        start = (
+            report.holdout_start.isoformat(timespec="seconds")
+            if report.holdout_start
+            else "not recorded"
+        )
         sections: list[tuple[str, Any]] = [
             (
                 "Verdict",
@@ -354,14 +369,32 @@ class ExportService:
             ),
             (
                 "Holdout",
-                f"{report.holdout_coded} of {report.holdout_documents} holdout documents coded.",
+                f"Holdout start: {start}. {report.holdout_done} of {report.holdout_documents} "
+                f"holdout documents judged (done) in the basis, {report.holdout_coded} coded.",
             ),
             ("New concepts in the holdout", new if not new.empty else "None."),
             (
                 "Guest, Namey & Chen (2020) stopping rule",
                 f"base {g.base}, run {g.run}, threshold {g.threshold:.0%}: "
-                + (f"reached after {g.reached_at} documents" if g.reached_at else "not reached")
-                + (f" ({g.note})" if g.note else ""),
+                + (
+                    f"saturation point {g.saturation_point} documents, confirmed at "
+                    f"document {g.confirmed_at}"
+                    if g.confirmed_at
+                    else "not reached"
+                )
+                + (f" ({g.note})" if g.note else "")
+                + (
+                    f"; later runs above the threshold end at documents "
+                    f"{', '.join(map(str, g.later_exceedances))}"
+                    if g.later_exceedances
+                    else ""
+                )
+                + (
+                    f"; over {band.k} random orders the saturation point has median "
+                    f"{band.median:g} (5-95%: {band.p5:g} to {band.p95:g})"
+                    if band is not None and band.median is not None
+                    else ""
+                ),
             ),
         ]
         paths = [

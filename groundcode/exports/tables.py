@@ -466,7 +466,6 @@ def nonbreaking_numbers(text: str) -> str:
     return _DOC_NUMBER.sub(lambda m: f"{m.group(1)}{NB_HYPHEN}{m.group(2)}", str(text))
 
 
-
 def _write_docx(path: Path, parts: _Parts, force: bool) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 

@@ -209,3 +209,28 @@ async def test_lead_can_show_everyones_codings(
         await pilot.pause()
         assert {s.concept for s in view.spans}
         assert any("zhou" in line for line in _listed(app))
+
+
+@sync
+async def test_done_key_marks_the_document_and_t_opens_the_next_in_the_queue(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    # The demo's coders have finished everything: give lin two documents back.
+    with Project.open(demo_project, user="lin") as p:
+        p.progress.done(["1-1", "1-2"], undo=True)
+        assert {"1-1", "1-2"} <= set(p.progress.queue()["number"])
+    app = make_test_app(demo_project, "lin")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _coding_screen(app, pilot, "1-1")
+        await pilot.press("d")
+        await settle(app, pilot)
+        with Project.open(demo_project, user="lin") as p:
+            assert "1-1" in set(p.progress.done_marks("lin")["document"])
+            assert list(p.progress.queue()["number"]) == ["1-2"]
+        await pilot.press("D")
+        await settle(app, pilot)
+        with Project.open(demo_project, user="lin") as p:
+            assert "1-1" not in set(p.progress.done_marks("lin")["document"])
+        await pilot.press("t")  # the next in the queue after 1-1 is 1-2
+        await settle(app, pilot, rounds=4)
+        assert app.screen.number == "1-2"

@@ -24,9 +24,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from groundcode.domain.wording import text as catalog_text
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
-from groundcode.tui.i18n import tr
+from groundcode.tui.i18n import language, tr
 from groundcode.tui.messages import OpenDocument, ServiceResult
 from groundcode.tui.widgets.passage_view import PassageView, Span, concept_colour
 
@@ -70,6 +71,9 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             id="coding.next_holdout",
             key_display="N",
         ),
+        Key("d", "done", "标记完成", "Done", id="coding.done"),
+        Key("D", "not_done", "撤销完成标记", "Not done", id="coding.not_done", show=False),
+        Key("t", "next_in_queue", "我的下一个", "Next in my queue", id="coding.queue"),
         Key("u", "undo", "撤销", "Undo", id="coding.undo"),
         Key("U,ctrl+r", "redo", "重做", "Redo", id="coding.redo", show=False),
         Key("s", "suggest", "建议概念", "Suggest", id="coding.suggest"),
@@ -187,6 +191,19 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         found = project_of(self).coding.next_uncoded(after=after, split=split)
         self.post_message(ServiceResult("next", (found, split)))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-done")
+    def mark_done(self, number: str, undo: bool) -> None:
+        """The acting coder's done mark (SPEC §1): read, and coded all they will."""
+        p = project_of(self)
+        result = p.progress.done([number], undo=undo)
+        upcoming = None if undo else p.progress.next_in_queue(after=number)
+        self.post_message(ServiceResult("done", (result, upcoming)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-queue")
+    def find_in_queue(self, after: str | None) -> None:
+        found = project_of(self).progress.next_in_queue(after=after)
+        self.post_message(ServiceResult("queue", found))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="coding-suggest")
     def load_suggestions(self, number: str, passage: int) -> None:
         found = project_of(self).analysis.suggest(number, passage=passage)
@@ -205,6 +222,13 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             self.concepts = list(message.value)
         elif message.tag == "saved":
             self._saved(*message.value)
+        elif message.tag == "done":
+            self._done_marked(*message.value)
+        elif message.tag == "queue":
+            if message.value is None:
+                self.notify(catalog_text("progress.queue_empty", language()))
+            else:
+                self.open(str(message.value))
         elif message.tag == "next":
             found, split = message.value
             if found is None:
@@ -445,6 +469,34 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
                 self.write("memo", number, kind=kind, target=target, text=text)
 
         self.app.push_screen(PromptScreen(title), done)
+
+    def action_done(self) -> None:
+        if self.number is not None:
+            self.mark_done(self.number, False)
+
+    def action_not_done(self) -> None:
+        if self.number is not None:
+            self.mark_done(self.number, True)
+
+    def action_next_in_queue(self) -> None:
+        self.find_in_queue(self.number)
+
+    def _done_marked(self, result: Any, upcoming: str | None) -> None:
+        key = "progress.undone" if result.undo else "progress.done"
+        lines = [
+            catalog_text(
+                key,
+                language(),
+                coder=result.coder,
+                changed=len(result.changed),
+                unchanged=len(result.unchanged),
+            )
+        ]
+        if upcoming is not None:
+            lines.append(catalog_text("progress.next", language(), document=upcoming) + " (t)")
+        elif not result.undo:
+            lines.append(catalog_text("progress.queue_empty", language()))
+        self.notify("\n".join(lines), markup=False)
 
     def action_next_uncoded(self) -> None:
         self.find_next(self.number, None)
