@@ -5,8 +5,8 @@ reference study's Table 1, row 10: "集中式采集: ... ; 分布式采集: ..."
 category keeps its overall definition; each concept may name the definition
 it is listed under, so Table 1 keeps each definition with its own concepts.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
