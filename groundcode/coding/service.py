@@ -74,6 +74,7 @@ from groundcode.store.tables import (
     Passage,
     RelationClass,
     SourceType,
+    utcnow,
 )
 
 if TYPE_CHECKING:
@@ -337,49 +338,125 @@ class CodingService:
         """Apply ``concept`` (created if new) to a passage or a code-point span."""
 
         def _do(s: Session) -> CodingView:
-            me = require_actor(s, self.ctx.actor)
-            doc = _doc(s, document)
-            a, b, pas = self._resolve_span(s, doc, passage, start, end)
-            con, created = ensure_concept(s, concept, actor=me.name)
-            existing = (
-                s.execute(
-                    select(Coding).where(
-                        Coding.coder_id == me.id,
-                        Coding.concept_id == con.id,
-                        Coding.document_id == doc.id,
-                        Coding.start == a,
-                        Coding.end == b,
-                    )
+            # One short transaction of plain column reads and two inserts: this runs on
+            # every keystroke that codes, so no ORM objects are loaded or flushed.
+            me = s.execute(
+                select(Coder.id, Coder.name, Coder.role).where(Coder.name == self.ctx.actor)
+            ).first()
+            if me is None or me.role == "consensus":
+                require_actor(s, self.ctx.actor)  # raises the right error
+                raise AssertionError("unreachable")
+            num = normalise_number(document)
+            doc = s.execute(
+                select(Document.id, Document.number, func.length(Document.text)).where(
+                    Document.number == num
                 )
-                .scalars()
-                .first()
-            )
+            ).first()
+            if doc is None:
+                _doc(s, num)  # raises NotFound
+                raise AssertionError("unreachable")
+            doc_id, number, length = doc[0], doc[1], int(doc[2])
+            pas: Any = None
+            snippet: str | None = None
+            if passage is not None:
+                pas = s.execute(
+                    select(Passage.id, Passage.idx, Passage.start, Passage.end, Passage.text).where(
+                        Passage.document_id == doc_id, Passage.idx == passage
+                    )
+                ).first()
+                if pas is None:
+                    raise UsageError(f"{number} has no passage {passage}")
+                if start is None and end is None:
+                    a, b, snippet = pas.start, pas.end, pas.text
+                else:
+                    a = pas.start if start is None else start
+                    b = pas.end if end is None else end
+            else:
+                if start is None or end is None:
+                    raise UsageError("say where: a passage, or start and end offsets")
+                a, b = start, end
+            if snippet is None:
+                if not (0 <= a < b <= length):
+                    raise UsageError(f"{number}: span {a}-{b} is outside the text (0-{length})")
+                if passage is None:
+                    pas = s.execute(
+                        select(Passage.id, Passage.idx)
+                        .where(Passage.document_id == doc_id, Passage.start <= a, Passage.end >= b)
+                        .limit(1)
+                    ).first()
+                snippet = s.execute(
+                    select(func.substr(Document.text, a + 1, b - a)).where(Document.id == doc_id)
+                ).scalar_one()
+            assert snippet is not None
+            con = s.execute(
+                select(Concept.id, Concept.name, Category.name)
+                .outerjoin(Category, Category.id == Concept.category_id)
+                .where(Concept.name == clean_name(concept, "concept"))
+            ).first()
+            created = False
+            if con is None:
+                made, created = ensure_concept(s, concept, actor=me.name)
+                cat = s.get(Category, made.category_id) if made.category_id else None
+                con_id, con_name, cat_name = made.id, made.name, cat.name if cat else None
+            else:
+                con_id, con_name, cat_name = con
+            existing = s.execute(
+                select(Coding).where(
+                    Coding.coder_id == me.id,
+                    Coding.concept_id == con_id,
+                    Coding.document_id == doc_id,
+                    Coding.start == a,
+                    Coding.end == b,
+                )
+            ).scalar()
             if existing is not None:
                 return self._view(s, existing)
-            c = Coding(
-                coder_id=me.id,
-                concept_id=con.id,
-                document_id=doc.id,  # type: ignore[arg-type]
-                passage_id=pas.id if pas else None,
-                start=a,
-                end=b,
-                snippet=doc.text[a:b][:MAX_SNIPPET],
-                assisted=assisted,
-            )
-            s.add(c)
-            s.flush()
-            record(
-                s,
-                actor=me.name,
-                action="coding.apply",
-                entity="coding",
-                entity_id=c.id,
-                after=_coding_state(c)
-                | {"concept": con.name, "document": doc.number, "new_concept": created},
+            now = utcnow()
+            state = {
+                "coder_id": me.id,
+                "concept_id": con_id,
+                "document_id": doc_id,
+                "passage_id": pas.id if pas is not None else None,
+                "start": a,
+                "end": b,
+                "assisted": assisted,
+            }
+            coding_id = s.execute(
+                insert(Coding).values(**state, snippet=snippet[:MAX_SNIPPET], created_at=now)
+            ).inserted_primary_key[0]
+            s.execute(
+                insert(AuditLog).values(
+                    at=now,
+                    actor=me.name,
+                    action="coding.apply",
+                    entity="coding",
+                    entity_id=coding_id,
+                    before=None,
+                    after=json.dumps(
+                        state | {"concept": con_name, "document": number, "new_concept": created},
+                        ensure_ascii=False,
+                        default=str,
+                        sort_keys=True,
+                    ),
+                    undone=False,
+                )
             )
             if memo:
-                s.add(Memo(target_kind="coding", target_id=c.id, author=me.name, text=memo))
-            return self._view(s, c)
+                s.add(Memo(target_kind="coding", target_id=coding_id, author=me.name, text=memo))
+            return CodingView(
+                coding_id,
+                me.name,
+                con_name,
+                con_id,
+                cat_name,
+                number,
+                pas.idx if pas is not None else None,
+                a,
+                b,
+                snippet[:MAX_SNIPPET],
+                assisted,
+                now,
+            )
 
         return self.ctx.db.run(_do)
 

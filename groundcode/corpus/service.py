@@ -994,29 +994,7 @@ class CorpusService:
                 upto = int(get_setting(s, "search_indexed_upto") or 0)
                 grams = query_bigrams(term)
                 if grams and upto > 0:
-                    # Candidates: the index's matches plus passages not indexed yet, probed by
-                    # primary key (CROSS JOIN keeps SQLite from scanning documents first);
-                    # each bigram is quoted, so FTS syntax in the term is inert.
-                    quoted = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
-                    status = "" if include_excluded else "AND d.status = 'included' "
-                    core = (
-                        "FROM passage p CROSS JOIN document d ON d.id = p.document_id "
-                        "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q "
-                        "UNION ALL SELECT id FROM passage WHERE id > :upto) "
-                        f"AND instr(p.text, :term) > 0 {status}"
-                    )
-                    params = {"q": quoted, "upto": upto, "term": term}
-                    total = s.execute(text("SELECT count(*) " + core), params).scalar() or 0
-                    rows = s.execute(
-                        text(
-                            "SELECT p.idx AS idx, p.text AS text, d.number AS number "
-                            + core
-                            + "ORDER BY d.source_type_id, d.seq, p.idx LIMIT :limit"
-                        ),
-                        params | {"limit": limit},
-                    ).all()
-                    hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
-                    return SearchResult(term, int(total), hits)
+                    return _indexed_search(s, term, grams, upto, limit, include_excluded)
                 cond = literal
             else:
                 cond = func.strpos(Passage.text, term) > 0
@@ -1121,3 +1099,118 @@ class CorpusService:
 
 
 __all__ = ["EXCLUSION_KINDS", "CorpusService"]
+
+
+# A first page found by walking passages in number order stops after about
+# limit * passages / hits rows; walk at most this many before sorting candidates.
+ORDERED_WALK_MAX = 20_000
+
+
+def _exact_by_index(term: str, grams: list[str]) -> bool:
+    """Whether the index's matches of ``term`` are exactly its literal hits.
+
+    True for a single bigram of uncased characters (Chinese, digits): the index
+    holds the bigrams of the lower-cased text, and lower-casing leaves these
+    characters alone, so a passage matches iff it contains the term.
+    """
+    return (
+        len(term) == 2
+        and len(grams) == 1
+        and all(ch.lower() == ch == ch.upper() and ch.isalnum() for ch in term)
+    )
+
+
+def _indexed_search(
+    s: Session, term: str, grams: list[str], upto: int, limit: int, include_excluded: bool
+) -> SearchResult:
+    """Search through the bigram index (SQLite), the count and the first page kept cheap.
+
+    The count: for a two-character Chinese term the index's match count is exact,
+    so no passage is read; hits in excluded documents are subtracted (read through
+    the status index) and passages not indexed yet are scanned. Longer terms check
+    each candidate literally. The first page: a frequent term's first hits are found
+    by walking passages in number order and stopping at ``limit`` hits, instead of
+    sorting every candidate; a rare term sorts its few candidates.
+    """
+    # Each bigram is quoted, so FTS syntax in the term is inert.
+    quoted = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+    params: dict[str, Any] = {"q": quoted, "upto": upto, "term": term, "limit": limit}
+    status = "" if include_excluded else "AND d.status = 'included' "
+    tail = int(
+        s.execute(
+            text(
+                "SELECT count(*) FROM passage p CROSS JOIN document d ON d.id = p.document_id "
+                f"WHERE p.id > :upto AND instr(p.text, :term) > 0 {status}"
+            ),
+            params,
+        ).scalar()
+        or 0
+    )
+    if _exact_by_index(term, grams):
+        total = int(
+            s.execute(
+                text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :q"), params
+            ).scalar()
+            or 0
+        )
+        if not include_excluded:
+            total -= int(
+                s.execute(
+                    text(
+                        "SELECT count(*) FROM document d CROSS JOIN passage p "
+                        "ON p.document_id = d.id WHERE d.status = 'excluded' "
+                        "AND p.id <= :upto AND instr(p.text, :term) > 0"
+                    ),
+                    params,
+                ).scalar()
+                or 0
+            )
+        total += tail
+    else:
+        # Candidates probed by primary key (CROSS JOIN keeps SQLite from scanning
+        # documents first), each checked literally.
+        total = tail + int(
+            s.execute(
+                text(
+                    "SELECT count(*) FROM passage p CROSS JOIN document d ON d.id = p.document_id "
+                    "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q) "
+                    f"AND instr(p.text, :term) > 0 {status}"
+                ),
+                params,
+            ).scalar()
+            or 0
+        )
+    rows: list[Any] = []
+    if total:
+        walk = min(ORDERED_WALK_MAX, 4 * limit * max(upto, 1) // total + limit)
+        if walk < ORDERED_WALK_MAX:
+            rows = list(
+                s.execute(
+                    text(
+                        "SELECT idx, text, number FROM (SELECT p.idx AS idx, p.text AS text, "
+                        "d.number AS number FROM document d CROSS JOIN passage p "
+                        "ON p.document_id = d.id "
+                        # ``+d.status``: walk the (type, seq) index, never the status index.
+                        f"WHERE 1 = 1 {status.replace('d.status', '+d.status')}"
+                        "ORDER BY d.source_type_id, d.seq, p.idx LIMIT :walk) "
+                        "WHERE instr(text, :term) > 0 LIMIT :limit"
+                    ),
+                    params | {"walk": walk},
+                ).all()
+            )
+        if len(rows) < min(limit, total):
+            rows = list(
+                s.execute(
+                    text(
+                        "SELECT p.idx AS idx, p.text AS text, d.number AS number "
+                        "FROM passage p CROSS JOIN document d ON d.id = p.document_id "
+                        "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q "
+                        "UNION ALL SELECT id FROM passage WHERE id > :upto) "
+                        f"AND instr(p.text, :term) > 0 {status}"
+                        "ORDER BY d.source_type_id, d.seq, p.idx LIMIT :limit"
+                    ),
+                    params,
+                ).all()
+            )
+    hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
+    return SearchResult(term, total, hits)

@@ -25,7 +25,6 @@ from groundcode.exports.safety import atomic_output, neutralise
 
 if TYPE_CHECKING:
     import pandas as pd
-    from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = [
     "FRAME_SUFFIXES",
@@ -123,33 +122,89 @@ def sheet_title(name: str) -> str:
     return clean[:31]
 
 
-def _fill_sheet(ws: Worksheet, df: pd.DataFrame, *, widths: bool) -> None:
-    """Header in bold with a filter and a frozen row; wrap and widths from the content."""
+def _longest(values: Iterable[object], header: str) -> int:
+    """The widest cell of a column (``display_width`` of its text), counted once per distinct value.
+
+    Only the outcome matters: the width is capped at ``MAX_WIDTH`` and wrapping
+    starts above ``WRAP_FROM``, so the scan stops once a cell reaches the cap, and a
+    cell whose text cannot beat the best so far (at most two columns per character)
+    is not measured.
+    """
+    best = display_width(header)
+    cap = max(MAX_WIDTH, WRAP_FROM + 1)
+    for v in values:
+        t = cell_text(v)
+        if 2 * len(t) <= best:
+            continue
+        best = max(best, display_width(t))
+        if best >= cap:
+            break
+    return best
+
+
+def _column_cells(series: pd.Series) -> tuple[list[Any], list[object]]:
+    """A column's xlsx values, converted once per distinct value, and its distinct values.
+
+    Values are told apart by type as well (``1``, ``1.0`` and ``True`` are equal keys
+    in a dict but different cells).
+    """
+    values = series.tolist()
+    converted: dict[tuple[type, object], Any] = {}
+    out = []
+    try:
+        for v in values:
+            key = (type(v), v)
+            if key not in converted:
+                converted[key] = xlsx_value(v)
+            out.append(converted[key])
+    except TypeError:  # unhashable cells (lists, dicts) are converted one by one
+        return [xlsx_value(v) for v in values], values
+    return out, [v for _, v in converted]
+
+
+def _fill_sheet(ws: Any, df: pd.DataFrame, *, widths: bool) -> None:
+    """Header in bold with a filter and a frozen row; wrap and widths from the content.
+
+    ``ws`` is a write-only sheet: column widths, the frozen row and the filter are
+    set before the rows stream out, and only cells of wrapped columns carry a style.
+    """
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     columns = [str(c) for c in df.columns]
-    ws.append([xlsx_value(c) for c in columns])
-    for row in df.itertuples(index=False, name=None):
-        ws.append([xlsx_value(v) for v in row])
     if not columns:
+        ws.append([])
         return
-    bold = Font(bold=True)
-    for cell in ws[1]:
-        cell.font = bold
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+    cells: list[list[Any]] = []
+    wrapped: list[int] = []
     for idx, name in enumerate(columns, start=1):
-        letter = get_column_letter(idx)
-        longest = max(
-            [display_width(name)] + [display_width(cell_text(v)) for v in df.iloc[:, idx - 1]]
-        )
+        values, distinct = _column_cells(df.iloc[:, idx - 1])
+        cells.append(values)
+        longest = _longest(distinct, name)
         if widths:
-            ws.column_dimensions[letter].width = min(max(longest, 6), MAX_WIDTH) + 2
+            ws.column_dimensions[get_column_letter(idx)].width = min(max(longest, 6), MAX_WIDTH) + 2
         if longest > WRAP_FROM:
-            wrap = Alignment(wrap_text=True, vertical="top")
-            for (cell,) in ws.iter_rows(min_row=2, min_col=idx, max_col=idx):
-                cell.alignment = wrap
+            wrapped.append(idx - 1)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
+    bold = Font(bold=True)
+    header = []
+    for c in columns:
+        cell = WriteOnlyCell(ws, xlsx_value(c))
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for j in wrapped:
+        styled = []
+        for v in cells[j]:
+            cell = WriteOnlyCell(ws, v)
+            cell.alignment = wrap
+            styled.append(cell)
+        cells[j] = styled
+    for row in zip(*cells, strict=True):
+        ws.append(list(row))
 
 
 def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
@@ -207,8 +262,9 @@ def write_frames(
     if not sheets:
         raise UsageError(f"{path}: nothing to write (no sheets)")
     with atomic_output(path, force=force) as tmp:
-        wb = Workbook()
-        wb.remove(wb.active)
+        # Write-only: rows stream to the file instead of living as cell objects, so
+        # a 200k-row sheet neither takes gigabytes nor a per-cell save pass.
+        wb = Workbook(write_only=True)
         used: set[str] = set()
         for name, df in sheets.items():
             title = sheet_title(str(name))

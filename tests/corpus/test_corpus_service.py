@@ -283,3 +283,39 @@ def test_oversized_file_is_refused(lead: Project, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="limit"):
         read_file(f, max_bytes=1000)
     shutil.rmtree(tmp_path / "none", ignore_errors=True)
+
+
+def test_indexed_search_equals_a_literal_scan(lead: Project, tmp_path: Path) -> None:
+    """Counts and first pages through the index equal a plain scan of every passage.
+
+    Frequent and rare terms, exact two-character terms and longer ones, cased Latin
+    letters (the index is lower-cased), excluded documents and passages imported
+    after the index was built.
+    """
+    import random
+
+    rng = random.Random(5)
+    words = ["红码", "健康码", "互认", "Ab", "ab", "AB", "数据", "共享", "的", "2022"]
+    rows = ["text"] + ["".join(rng.choice(words) for _ in range(6)) for _ in range(400)]
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lead.corpus.import_files([tmp_path / "c.csv"], type=4)
+    lead.corpus.build_search_index()
+    (tmp_path / "d.csv").write_text("text\n" + "\n".join(rows[1:60]) + "\n红码\n", encoding="utf-8")
+    lead.corpus.import_files([tmp_path / "d.csv"], type=4)  # not indexed yet
+    lead.corpus.exclude([f"4-{i}" for i in range(1, 400, 3)], reason="test")
+    docs = lead.corpus.documents()
+    status = dict(zip(docs["number"], docs["status"], strict=True))
+    passages = lead.corpus.passages(status=None)
+    for term in ("红码", "互认", "ab", "AB", "健康码互认", "数据共享", "的红", "22", "码"):
+        for include_excluded in (False, True):
+            want = [
+                (d, i)
+                for d, i, t in zip(
+                    passages["document"], passages["passage"], passages["text"], strict=True
+                )
+                if term in t and (include_excluded or status[d] == "included")
+            ]
+            for limit in (3, 50, 1000):
+                got = lead.corpus.search(term, limit=limit, include_excluded=include_excluded)
+                assert got.total == len(want), (term, include_excluded)
+                assert [(h.document, h.passage) for h in got.hits] == want[:limit]

@@ -193,3 +193,71 @@ def test_report_docx(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="section"):
         write_report_docx(tmp_path / "bad.docx", title="x", sections=[("only heading",)])  # type: ignore[list-item]
     assert not (tmp_path / "bad.docx").exists()
+
+
+def _reference_xlsx(df: pd.DataFrame, path: Path) -> None:
+    """The writer as it was before streaming (a normal openpyxl workbook), kept as the reference."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    from groundcode.exports.frames import MAX_WIDTH, WRAP_FROM, cell_text, xlsx_value
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "segments"
+    columns = [str(c) for c in df.columns]
+    ws.append([xlsx_value(c) for c in columns])
+    for row in df.itertuples(index=False, name=None):
+        ws.append([xlsx_value(v) for v in row])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 1)}"
+    for idx, name in enumerate(columns, start=1):
+        letter = get_column_letter(idx)
+        longest = max(
+            [display_width(name)] + [display_width(cell_text(v)) for v in df.iloc[:, idx - 1]]
+        )
+        ws.column_dimensions[letter].width = min(max(longest, 6), MAX_WIDTH) + 2
+        if longest > WRAP_FROM:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=idx, max_col=idx):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wb.save(path)
+
+
+def test_streamed_xlsx_equals_the_reference_cell_by_cell(tmp_path: Path) -> None:
+    """Values, types, bold header, wrapping, widths, frozen row and filter as before streaming."""
+    from datetime import UTC, date, datetime
+
+    from openpyxl import load_workbook
+
+    n = 40
+    df = pd.DataFrame(
+        {
+            "id": range(n),
+            "passage": pd.array([None if i % 7 == 0 else i for i in range(n)], dtype="Int64"),
+            "flag": [i % 3 == 0 for i in range(n)],
+            "mixed": [[1, 1.0, True, "1", None, float("nan")][i % 6] for i in range(n)],
+            "when": [datetime(2022, 3, 1, 12, i, tzinfo=UTC) for i in range(n)],
+            "day": [date(2022, 1, 1 + i % 28) for i in range(n)],
+            "short": ["红码" if i % 2 else "ab" for i in range(n)],
+            "lines": ["第一行\n" + "健康码" * (i % 15) for i in range(n)],
+            "text": [LONG[: 5 + 3 * i] for i in range(n)],
+            "inject": [INJECT[i % len(INJECT)] + "\x07" for i in range(n)],
+        }
+    )
+    new = write_frame(df, tmp_path / "new.xlsx", sheet_name="segments")
+    _reference_xlsx(df, tmp_path / "ref.xlsx")
+    a = load_workbook(new)["segments"]
+    b = load_workbook(tmp_path / "ref.xlsx")["segments"]
+    assert (a.max_row, a.max_column) == (b.max_row, b.max_column) == (n + 1, len(df.columns))
+    for ra, rb in zip(a.iter_rows(), b.iter_rows(), strict=True):
+        for ca, cb in zip(ra, rb, strict=True):
+            assert (ca.value, ca.data_type) == (cb.value, cb.data_type), ca.coordinate
+            assert ca.font.b == cb.font.b and ca.alignment.wrap_text == cb.alignment.wrap_text
+            assert ca.alignment.vertical == cb.alignment.vertical, ca.coordinate
+    for letter in "ABCDEFGHIJ":
+        assert a.column_dimensions[letter].width == b.column_dimensions[letter].width, letter
+    assert a.freeze_panes == b.freeze_panes == "A2"
+    assert a.auto_filter.ref == b.auto_filter.ref
