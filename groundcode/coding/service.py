@@ -40,7 +40,6 @@ from groundcode.domain.errors import (
     RowForbidden,
     SpanOutside,
 )
-from groundcode.domain.errors import NotFound as DomainNotFound
 from groundcode.domain.levels import HIERARCHY, parse_level
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
@@ -365,7 +364,7 @@ class CodingService:
                     )
                 ).first()
                 if pas is None:
-                    raise UsageError(f"{number} has no passage {passage}")
+                    raise NotFound(kind="passage", name=f"{number} #{passage}")
                 if start is None and end is None:
                     a, b, snippet = pas.start, pas.end, pas.text
                 else:
@@ -373,11 +372,11 @@ class CodingService:
                     b = pas.end if end is None else end
             else:
                 if start is None or end is None:
-                    raise UsageError("say where: a passage, or start and end offsets")
+                    raise Missing("where_to_code")
                 a, b = start, end
             if snippet is None:
                 if not (0 <= a < b <= length):
-                    raise UsageError(f"{number}: span {a}-{b} is outside the text (0-{length})")
+                    raise SpanOutside(number, a, b, length)
                 if passage is None:
                     pas = s.execute(
                         select(Passage.id, Passage.idx)
@@ -837,7 +836,7 @@ class CodingService:
             visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
             con = find_concept(s, clean_name(concept))
             if con is None:
-                raise DomainNotFound("concept", concept)
+                raise NotFound("concept", concept)
             coder_ids = (
                 visible if visible is not None else list(s.execute(select(Coder.id)).scalars())
             )
@@ -854,7 +853,7 @@ class CodingService:
             visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
             con = find_concept(s, clean_name(concept))
             if con is None:
-                raise DomainNotFound("concept", concept)
+                raise NotFound("concept", concept)
             q = select(func.count()).select_from(Coding).where(Coding.concept_id == con.id)
             if visible is not None:
                 q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
