@@ -612,7 +612,9 @@ def _add_coding(
         state.undefined_codes.add(code_key or "(none)")
         return None
     key = _guid(coding.get("guid"))
+    code_key = state.codes[code_key].key  # one shared string per code, not one per coding
     user_key = state.user(_guid(coding.get("creatingUser")) or selection_user)
+    user_key = state.users[user_key].key
     created = _parse_datetime(coding.get("creationDateTime")) or selection_created
     state.codings.append(
         QdaCoding(

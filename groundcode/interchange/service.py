@@ -798,70 +798,50 @@ class InterchangeService:
                 s.add(batch)
                 s.flush()
             batch_id = batch.id
-            rows = []
-            for i, d in enumerate(new_docs):
-                f = d.facts
-                status = f.text("status") if f.text("status") in ("included", "excluded") else None
-                split = f.text("split") if f.text("split") in ("build", "holdout") else None
-                assert d.number is not None
-                rows.append(
-                    {
-                        "source_type_id": d.type_id,
-                        "seq": int(d.number.split("-")[1]),
-                        "number": d.number,
-                        "title": f.text("title") if "number" in f.values else d.source.name,
-                        "author": f.text("author"),
-                        "date": f.text("date"),
-                        "url": f.text("url"),
-                        "views": f.integer("views"),
-                        "text": d.body,
-                        "content_hash": f.text("content_hash"),
-                        "origin_file": file.name,
-                        "origin_row": i + 1,
-                        "meta": None,
-                        "batch_id": batch_id,
-                        "status": status or "included",
-                        "exclusion_kind": f.text("exclusion_kind")
-                        if status == "excluded"
-                        else None,
-                        "exclusion_detail": f.text("exclusion_detail")
-                        if status == "excluded"
-                        else None,
-                        "split": split,
-                        "personal": False,
-                        "created_at": now,
-                    }
+            for lo in range(0, len(new_docs), _CHUNK):
+                part = new_docs[lo : lo + _CHUNK]
+                rows = [
+                    _document_row(d, lo + i, file.name, batch_id, now) for i, d in enumerate(part)
+                ]
+                s.execute(insert(Document), rows)
+                ids = dict(
+                    s.execute(
+                        select(Document.number, Document.id).where(
+                            Document.batch_id == batch_id,
+                            Document.number.in_([d.number for d in part]),
+                        )
+                    ).all()
                 )
-            for lo in range(0, len(rows), _CHUNK):
-                s.execute(insert(Document), rows[lo : lo + _CHUNK])
-            ids = dict(
-                s.execute(
-                    select(Document.number, Document.id).where(Document.batch_id == batch_id)
-                ).all()
-            )
-            passages: list[dict[str, Any]] = []
-            decisions: list[dict[str, Any]] = []
-            for d, row in zip(new_docs, rows, strict=True):
-                d.id = int(ids[d.number])
-                for idx, (a, b) in enumerate(d.spans, start=1):
-                    passages.append(
-                        {"document_id": d.id, "idx": idx, "start": a, "end": b, "text": d.body[a:b]}
-                    )
-                if row["status"] == "excluded":
-                    decisions.append(
-                        {
-                            "document_id": d.id,
-                            "action": "exclude",
-                            "kind": row["exclusion_kind"],
-                            "detail": row["exclusion_detail"],
-                            "decided_by": actor,
-                            "decided_at": now,
-                        }
-                    )
-            for lo in range(0, len(passages), _CHUNK):
-                s.execute(insert(Passage), passages[lo : lo + _CHUNK])
-            if decisions:
-                s.execute(insert(ScreeningDecision), decisions)
+                passages: list[dict[str, Any]] = []
+                decisions: list[dict[str, Any]] = []
+                for d, row in zip(part, rows, strict=True):
+                    d.id = int(ids[d.number])
+                    for idx, (a, b) in enumerate(d.spans, start=1):
+                        passages.append(
+                            {
+                                "document_id": d.id,
+                                "idx": idx,
+                                "start": a,
+                                "end": b,
+                                "text": d.body[a:b],
+                            }
+                        )
+                    if row["status"] == "excluded":
+                        decisions.append(
+                            {
+                                "document_id": d.id,
+                                "action": "exclude",
+                                "kind": row["exclusion_kind"],
+                                "detail": row["exclusion_detail"],
+                                "decided_by": actor,
+                                "decided_at": now,
+                            }
+                        )
+                for plo in range(0, len(passages), _CHUNK):
+                    s.execute(insert(Passage), passages[plo : plo + _CHUNK])
+                if decisions:
+                    s.execute(insert(ScreeningDecision), decisions)
+                del rows, passages
         doc_ids = [d.id for d in docs if d.id is not None]
         by_doc_passages: dict[int, list[tuple[int, int, int]]] = {}
         for lo in range(0, len(doc_ids), _CHUNK):
@@ -897,9 +877,15 @@ class InterchangeService:
                 ).where(Coding.document_id.in_(present_ids[lo : lo + _CHUNK]))
             ).all():
                 existing_keys.add(tuple(int(x) for x in row))  # type: ignore[arg-type]
-        values: list[dict[str, Any]] = []
-        memo_for: list[str | None] = []
-        value_keys: list[str] = []
+        # Inserted chunk by chunk (memory stays flat at 400k codings); what memos and
+        # notes need afterwards is kept apart, keyed by the coding's natural key.
+        coding_targets = {
+            n.target[1] for n in qda.notes if n.target is not None and n.target[0] == "coding"
+        }
+        chunk: list[dict[str, Any]] = []
+        wanted_ids: dict[tuple[int, int, int, int, int], str] = {}
+        memo_for: list[tuple[tuple[int, int, int, int, int], str, datetime]] = []
+        n_inserted = 0
         skipped_present = 0
         lost_unknown_code = 0
         for _rank, _pos, c, fact in ranked:
@@ -921,31 +907,52 @@ class InterchangeService:
                 continue
             existing_keys.add(key5)
             spans = by_doc_passages.get(d.id, [])
-            pid = _passage_containing(spans, c.start, c.end)
-            values.append(
+            created = fact.at if fact else (c.created or now)
+            chunk.append(
                 {
                     "coder_id": key5[0],
                     "concept_id": key5[1],
                     "document_id": d.id,
-                    "passage_id": pid,
+                    "passage_id": _passage_containing(spans, c.start, c.end),
                     "start": c.start,
                     "end": c.end,
                     "snippet": d.body[c.start : c.end][:MAX_SNIPPET],
                     "assisted": bool(fact.assisted) if fact else False,
-                    "created_at": fact.at if fact else (c.created or now),
+                    "created_at": created,
                 }
             )
-            memo_for.append(c.memo)
-            value_keys.append(c.key)
+            if c.memo:
+                memo_for.append((key5, c.memo, created))
+            if c.memo or c.key in coding_targets:
+                wanted_ids[key5] = c.key
+            if len(chunk) >= _CHUNK:
+                s.execute(insert(Coding), chunk)
+                n_inserted += len(chunk)
+                chunk = []
+        if chunk:
+            s.execute(insert(Coding), chunk)
+            n_inserted += len(chunk)
+        del chunk, ranked
         if lost_unknown_code:
             losses.append(Loss("codings", "", str(lost_unknown_code)))
-        floor = s.execute(select(func.max(Coding.id))).scalar() or 0
-        for lo in range(0, len(values), _CHUNK):
-            s.execute(insert(Coding), values[lo : lo + _CHUNK])
-        new_ids = list(
-            s.execute(select(Coding.id).where(Coding.id > floor).order_by(Coding.id)).scalars()
-        )
-        coding_id_by_key = dict(zip(value_keys, (int(i) for i in new_ids), strict=False))
+        id_by_key5: dict[tuple[int, int, int, int, int], int] = {}
+        if wanted_ids:
+            wanted_docs = sorted({k[2] for k in wanted_ids})
+            for lo in range(0, len(wanted_docs), _CHUNK):
+                for cid, *rest in s.execute(
+                    select(
+                        Coding.id,
+                        Coding.coder_id,
+                        Coding.concept_id,
+                        Coding.document_id,
+                        Coding.start,
+                        Coding.end,
+                    ).where(Coding.document_id.in_(wanted_docs[lo : lo + _CHUNK]))
+                ).all():
+                    k = tuple(int(x) for x in rest)
+                    if k in wanted_ids:
+                        id_by_key5[k] = int(cid)  # type: ignore[index]
+        coding_id_by_key = {wanted_ids[k]: i for k, i in id_by_key5.items()}
 
         # -- memos: coding memos from the selections, notes on their targets
         id_to_name = {int(c.id): n for n, c in coders.items()}  # type: ignore[arg-type]
@@ -971,9 +978,10 @@ class InterchangeService:
                 }
             )
 
-        for v, memo, cid in zip(values, memo_for, new_ids, strict=False):
-            if memo:
-                add_memo("coding", int(cid), id_to_name[v["coder_id"]], memo, v["created_at"])
+        for key5, memo, at in memo_for:
+            cid = id_by_key5.get(key5)
+            if cid is not None:
+                add_memo("coding", cid, id_to_name[key5[0]], memo, at)
         level_of_code: dict[str, str] = {}
         for code in iter_codes(qda.codes):
             fact = nodes.get(code.key)
@@ -1195,7 +1203,7 @@ class InterchangeService:
             documents=len(new_docs),
             present=tuple(present),
             codes=codes_in_file,
-            codings=len(values),
+            codings=n_inserted,
             codings_present=skipped_present,
             memos=len(memo_rows),
             done_marks=len(done_rows),
@@ -1294,6 +1302,39 @@ def _ghost_nodes(s: Session) -> list[dict[str, Any]]:
                     break
             out.append(ghost)
     return out
+
+
+def _document_row(
+    d: _Doc, i: int, file_name: str, batch_id: int | None, now: datetime
+) -> dict[str, Any]:
+    """The document row of one source, from its facts (a foreign source: its name as title)."""
+    f = d.facts
+    status = f.text("status") if f.text("status") in ("included", "excluded") else None
+    split = f.text("split") if f.text("split") in ("build", "holdout") else None
+    assert d.number is not None
+    excluded = status == "excluded"
+    return {
+        "source_type_id": d.type_id,
+        "seq": int(d.number.split("-")[1]),
+        "number": d.number,
+        "title": f.text("title") if "number" in f.values else d.source.name,
+        "author": f.text("author"),
+        "date": f.text("date"),
+        "url": f.text("url"),
+        "views": f.integer("views"),
+        "text": d.body,
+        "content_hash": f.text("content_hash"),
+        "origin_file": file_name,
+        "origin_row": i + 1,
+        "meta": None,
+        "batch_id": batch_id,
+        "status": status or "included",
+        "exclusion_kind": f.text("exclusion_kind") if excluded else None,
+        "exclusion_detail": f.text("exclusion_detail") if excluded else None,
+        "split": split,
+        "personal": False,
+        "created_at": now,
+    }
 
 
 def _passage_containing(spans: list[tuple[int, int, int]], start: int, end: int) -> int | None:
