@@ -312,14 +312,15 @@ class InterchangeService:
             ]
             nodes: dict[str, dict[str, Any]] = {}
             for level, table in LEVEL_TABLES.items():
-                cols = [table.id, table.created_at] + (
-                    [table.number] if level in ("category", "main_category") else []
-                )
+                extra = {"category": "number", "main_category": "number"}.get(level)
+                if level == "concept" and hasattr(table, "definition_group"):
+                    extra = "definition_group"
+                cols = [table.id, table.created_at] + ([getattr(table, extra)] if extra else [])
                 for row in s.execute(select(*cols)):
                     key = guid_for("code", f"{KEY_PREFIX[level]}:{row[0]}")
                     nodes[key] = {"level": level, "created": F.micros(row[1])}
                     if len(row) > 2 and row[2]:
-                        nodes[key]["number"] = row[2]
+                        nodes[key]["group" if level == "concept" else "number"] = row[2]
             settings = {k: get_setting(s, k) for k in TRAVELLING_SETTINGS}
             events = [
                 {
@@ -1395,7 +1396,10 @@ def spec_from_codes(codes: Iterable[QdaCode], nodes: dict[str, dict[str, Any]]) 
     if codes and all(level(c) for c in iter_codes(codes)):
 
         def concept(c: QdaCode) -> ConceptSpec:
-            return ConceptSpec(name=c.name, definition=c.description)
+            group = (nodes.get(c.key) or {}).get("group")
+            return ConceptSpec(
+                name=c.name, definition=c.description, group=str(group) if group else None
+            )
 
         def category(c: QdaCode) -> CategorySpec:
             return CategorySpec(
