@@ -505,7 +505,6 @@ def compute_agreement(
     missing = [c for c in ("unit", "coder", "code") if c not in rows.columns]
     if missing:
         raise UsageError(f"agreement data: missing column(s) {', '.join(missing)}")
-    notes: list[Note] = []
 
     # -- coders --------------------------------------------------------------
     coder_raw, coder_uniques = pd.factorize(rows["coder"].astype(object), use_na_sentinel=True)
@@ -531,7 +530,6 @@ def compute_agreement(
             f"agreement needs at least two coders; found {len(chosen)}"
             + (f" ({', '.join(chosen)})" if chosen else "")
         )
-    n_coders = len(chosen)
     to_chosen = {c: i for i, c in enumerate(chosen)}
     coder_idx = np.array([to_chosen.get(c, -1) for c in coder_names], dtype=np.int64)[coder_raw]
     keep_rows = coder_idx >= 0
@@ -548,7 +546,6 @@ def compute_agreement(
         to_universe = {c: i for i, c in enumerate(universe)}
         remap = np.array([to_universe.get(c, -1) for c in found] + [-1], dtype=np.int64)
         code_idx = remap[code_idx]
-    n_codes = len(universe)
 
     # -- units ---------------------------------------------------------------
     try:
@@ -560,6 +557,65 @@ def compute_agreement(
         row = int(np.flatnonzero(keep_rows)[np.flatnonzero(unit_idx < 0)[0]]) + 1
         raise UsageError(f"agreement data: row {row}: the unit is empty")
     unit_labels = unit_labels_ix.tolist()
+    return compute_encoded(
+        Encoded(
+            unit_idx=unit_idx,
+            coder_idx=coder_idx,
+            code_idx=code_idx,
+            unit_labels=unit_labels,
+            universe=list(universe),
+            coders=list(chosen),
+        ),
+        ignore_uncoded=ignore_uncoded,
+        alpha_level=alpha_level,
+        seed=seed,
+        level=level,
+        unit_kind=unit_kind,
+        bootstrap=bootstrap,
+        judged=judged,
+        n_documents=n_documents,
+        extra_notes=extra_notes,
+        extra_diagnostics=extra_diagnostics,
+    )
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Judgements as integers: row i says coder ``coder_idx[i]`` judged unit
+    ``unit_idx[i]`` and applied code ``code_idx[i]`` (-1: applied nothing).
+
+    The project builds this straight from its integer columns, the CSV mode
+    through :func:`compute_agreement`; both then share :func:`compute_encoded`.
+    """
+
+    unit_idx: NDArray[np.int64]
+    coder_idx: NDArray[np.int64]
+    code_idx: NDArray[np.int64]
+    unit_labels: list[Any]
+    universe: list[str]
+    coders: list[str]
+
+
+def compute_encoded(
+    enc: Encoded,
+    *,
+    ignore_uncoded: bool = False,
+    alpha_level: str = "nominal",
+    seed: int = 0,
+    level: str = "concept",
+    unit_kind: str = "passage",
+    bootstrap: int = 0,
+    judged: str = "given",
+    n_documents: int | None = None,
+    extra_notes: Sequence[Note] = (),
+    extra_diagnostics: Sequence[Diagnostic] = (),
+) -> AgreementResult:
+    """The report from encoded judgements (see :func:`compute_agreement`)."""
+    notes: list[Note] = []
+    unit_idx, coder_idx, code_idx = enc.unit_idx, enc.coder_idx, enc.code_idx
+    unit_labels, universe, chosen = enc.unit_labels, enc.universe, enc.coders
+    n_coders = len(chosen)
+    n_codes = len(universe)
     n_all = len(unit_labels)
 
     judged_m = np.zeros((n_all, n_coders), dtype=bool)

@@ -186,112 +186,6 @@ class AnalysisService:
         )
         return frame.merge(names, on="concept_id", how="left")
 
-    def _judged_pairs(
-        self, s: Session, coder_ids: Sequence[int], split: str, codings: pd.DataFrame, rule: str
-    ) -> pd.DataFrame:
-        """(coder_id, document_id) pairs that count as judged under ``rule`` (SPEC §4).
-
-        ``done``: the coder's done marks on included documents (of the split);
-        ``coded``: the documents in which the coder coded anything.
-        """
-        from groundcode.store.raw import fetch_ints, id_list
-
-        if rule == "coded":
-            return codings[["coder_id", "document_id"]].drop_duplicates()
-        where = "" if split == "all" else f" AND doc.split = '{SPLITS[SPLITS.index(split)]}'"
-        return fetch_ints(
-            s,
-            "SELECT d.coder_id, d.document_id FROM done_mark d JOIN document doc ON "
-            f"doc.id = d.document_id WHERE doc.status = 'included' AND d.coder_id IN "
-            f"{id_list(list(coder_ids))}{where}",
-            ["coder_id", "document_id"],
-        )
-
-    def _has_done_marks(self, s: Session, coder_ids: Sequence[int]) -> bool:
-        from groundcode.store.raw import fetch_ints, id_list
-
-        got = fetch_ints(
-            s,
-            f"SELECT coder_id FROM done_mark WHERE coder_id IN {id_list(list(coder_ids))} LIMIT 1",
-            ["coder_id"],
-        )
-        return not got.empty
-
-    def _passage_units(
-        self,
-        s: Session,
-        codings: pd.DataFrame,
-        coders: list[Coder],
-        level: str,
-        judged: pd.DataFrame,
-    ) -> pd.DataFrame:
-        """Long rows (unit, coder, code) over the passages of documents each coder judged."""
-        import pandas as pd
-
-        from groundcode.store.raw import fetch_ints, id_list
-
-        col = LEVELS[level]
-        names = {c.id: c.name for c in coders}
-        docs = sorted(set(judged["document_id"].tolist()))
-        passages = fetch_ints(
-            s,
-            'SELECT id, document_id, start, "end", idx FROM passage WHERE document_id IN '
-            f"{id_list(docs)}",
-            ["passage_id", "document_id", "pstart", "pend", "idx"],
-        )
-        coded = codings[["coder_id", "document_id", "passage_id", "start", "end", col]]
-        # Spans that cross passage boundaries count for every passage they touch.
-        loose = coded[coded["passage_id"].isna()]
-        if not loose.empty:
-            extra = loose.drop(columns="passage_id").merge(passages, on="document_id")
-            extra = extra[(extra["start"] < extra["pend"]) & (extra["end"] > extra["pstart"])]
-            coded = pd.concat(
-                [coded[coded["passage_id"].notna()], extra[coded.columns]], ignore_index=True
-            )
-        coded = coded.dropna(subset=[col, "passage_id"])
-        judged_units = judged.merge(passages[["passage_id", "document_id"]], on="document_id")
-        applied = pd.DataFrame(
-            {
-                "unit": coded["passage_id"].astype("int64").to_numpy(),
-                "coder": coded["coder_id"].map(names).to_numpy(),
-                "code": coded[col].to_numpy(),
-            }
-        ).drop_duplicates()
-        empty = pd.DataFrame(
-            {
-                "unit": judged_units["passage_id"].astype("int64").to_numpy(),
-                "coder": judged_units["coder_id"].map(names).to_numpy(),
-                "code": None,
-            }
-        )
-        # A judged unit with codes needs no empty row, but one does no harm: the core
-        # reads an empty code as "judged" and the applied rows as what was applied.
-        return pd.concat([applied, empty], ignore_index=True)
-
-    def _boundary_diagnostics(
-        self, frame: pd.DataFrame, coders: list[Coder], col: str
-    ) -> list[Any]:
-        """Codes two coders applied to overlapping but different spans (SPEC §4)."""
-        from groundcode.analysis.agreement_core import Diagnostic
-
-        if len(coders) != 2:
-            return []
-        a_id, b_id = coders[0].id, coders[1].id
-        keep = ["document_id", col, "start", "end"]
-        fa = frame.loc[frame["coder_id"] == a_id, keep]
-        fb = frame.loc[frame["coder_id"] == b_id, keep]
-        m = fa.merge(fb, on=["document_id", col], suffixes=("_a", "_b"))
-        hit = (
-            (m["start_a"] < m["end_b"])
-            & (m["start_b"] < m["end_a"])
-            & ((m["start_a"] != m["start_b"]) | (m["end_a"] != m["end_b"]))
-        )
-        counts = m.loc[hit, col].value_counts()
-        return [
-            Diagnostic("boundary", str(code), {"code": str(code), "n": int(n)})
-            for code, n in counts.head(10).items()
-        ]
-
     def agreement(
         self,
         *,
@@ -314,12 +208,9 @@ class AnalysisService:
         report can show agreement with and without assisted coding.
         ``bootstrap`` resamples units for the CIs (0 = analytic CIs only).
         """
-        from groundcode.analysis.agreement_core import (
-            UNCATEGORISED,
-            Diagnostic,
-            Note,
-            compute_agreement,
-        )
+        import numpy as np
+
+        from groundcode.analysis.agreement_core import Note, compute_encoded
 
         if level not in LEVELS:
             raise BadOption("level", level, "concept, category, main")
@@ -331,50 +222,38 @@ class AnalysisService:
             raise BadOption("judged", str(judged), "done, coded")
         if bootstrap < 0:
             raise BadOption("bootstrap", str(bootstrap), "0, 1, 2, ...")
+        from groundcode.analysis import agreement_data
+
         notes: list[Any] = []
-        diagnostics: list[Any] = []
         with self.ctx.db.read() as s:
             self._lead_only_in_blind(s, "agreement")
             picked = self._pick_coders(s, coders)
             ids = [int(c.id) for c in picked if c.id is not None]
-            frame = self._coded_frame(s, ids, split)
-            if not assisted:
-                frame = frame[~frame["assisted"].astype(bool)]
             rule = judged
             if rule is None:
-                rule = "done" if self._has_done_marks(s, ids) else "coded"
+                rule = "done" if agreement_data.has_done_marks(s, ids) else "coded"
                 if rule == "coded":
                     notes.append(Note("judged.fallback"))
-            col = LEVELS[level]
-            if col != "concept":
-                lost = frame[col].isna() & frame["concept"].notna()
-                if lost.any():
-                    n_lost = int(lost.sum())
-                    notes.append(Note("uncategorised", {"n": n_lost}))
-                    diagnostics.append(Diagnostic("uncategorised", None, {"n": n_lost}))
-                    frame = frame.assign(**{col: frame[col].where(~lost, UNCATEGORISED)})
-            pairs = self._judged_pairs(s, ids, split, frame, rule)
-            if rule == "done":
-                key = frame["coder_id"] * (1 << 32) + frame["document_id"]
-                ok = key.isin(pairs["coder_id"] * (1 << 32) + pairs["document_id"])
-                names = {c.id: c.name for c in picked}
-                for cid, n in frame.loc[~ok, "coder_id"].value_counts().sort_index().items():
-                    diagnostics.append(
-                        Diagnostic("left_out", None, {"n": int(n), "coder": names[int(cid)]})
-                    )
-                frame = frame[ok]
-            diagnostics.extend(self._boundary_diagnostics(frame, picked, col))
-            per_doc = pairs.groupby("document_id")["coder_id"].nunique()
-            n_documents = int((per_doc >= 2).sum())
+            data = agreement_data.read(s, ids, split, assisted=assisted, rule=rule)
+            enc, n_documents, more_notes, diagnostics, frame = agreement_data.encode(
+                data, ids, [c.name for c in picked], level, rule
+            )
+            notes.extend(more_notes)
+            diagnostics.extend(agreement_data.boundary_diagnostics(frame, ids, enc.universe))
             if unit == "char":
+                import pandas as pd
+
                 from groundcode.analysis.char_agreement import CharAgreement, char_agreement_json
 
                 if len(picked) != 2:
                     raise BadOption("coders", ",".join(c.name for c in picked), "two coders")
-                data = char_agreement_json(
+                names = np.asarray(enc.universe + [None], dtype=object)
+                frame = frame.assign(code=names[frame["code"].to_numpy()])
+                pairs = pd.DataFrame(data.judged, columns=["coder_id", "document_id"])
+                char = char_agreement_json(
                     frame,
                     {c.id: c.name for c in picked},
-                    col,
+                    "code",
                     self._doc_lengths(s, pairs),
                     level,
                     judged=pairs,
@@ -383,11 +262,9 @@ class AnalysisService:
                     notes=notes,
                     diagnostics=diagnostics,
                 )
-                return CharAgreement(data)  # type: ignore[return-value]
-            rows = self._passage_units(s, frame, picked, level, pairs)
-        return compute_agreement(
-            rows,
-            coders=[c.name for c in picked],
+                return CharAgreement(char)  # type: ignore[return-value]
+        return compute_encoded(
+            enc,
             ignore_uncoded=ignore_uncoded,
             seed=seed,
             level=level,
