@@ -233,32 +233,56 @@ class ExportService:
         coders: Sequence[str] | None = None,
         level: str = "concept",
         force: bool = False,
+        bootstrap: int = 1000,
+        seed: int = 0,
     ) -> Path:
+        """The agreement report as a workbook: summary (the methods sentence in zh
+        and en first, every statistic, CIs, SEs, notes), per-code table,
+        diagnostics and the disagreements."""
         import pandas as pd
 
         from groundcode.exports.frames import write_frames
 
         analysis = self._services()[3]
-        result = analysis.agreement(coders=coders, level=level)
+        result = analysis.agreement(coders=coders, level=level, seed=seed, bootstrap=bootstrap)
         data = result.to_json()
-        summary = pd.DataFrame(
-            [
-                {"statistic": k, "value": data.get(k)}
-                for k in (
-                    "n_units",
-                    "percent_agreement",
-                    "kappa",
-                    "kappa_pooled",
-                    "alpha",
-                    "fleiss_kappa",
-                )
-            ]
-            + [
-                {"statistic": "coders", "value": ", ".join(data["coders"])},
-                {"statistic": "level", "value": data["level"]},
-                {"statistic": "unit", "value": data["unit"]},
-            ]
-            + [{"statistic": "note", "value": n} for n in data.get("notes", [])]
+        # The methods sentence first: it is what a paper quotes (SPEC §4).
+        rows: list[dict[str, object]] = [
+            {"statistic": "methods (zh)", "value": data["methods"]["zh"]},
+            {"statistic": "methods (en)", "value": data["methods"]["en"]},
+            {"statistic": "coders", "value": ", ".join(data["coders"])},
+        ]
+        for k in (
+            "level",
+            "unit",
+            "judged",
+            "n_units",
+            "n_documents",
+            "percent_agreement",
+            "decision_agreement",
+            "kappa",
+            "kappa_kind",
+            "kappa_pooled",
+            "ac1",
+            "scott_pi",
+            "kappa_bp",
+            "kappa_bp_label",
+            "alpha",
+            "fleiss_kappa",
+            "conger_kappa",
+            "ci_method",
+        ):
+            rows.append({"statistic": k, "value": data.get(k)})
+        for stat, (lo, hi) in (data.get("ci") or {}).items():
+            rows.append({"statistic": f"95% CI {stat}", "value": f"{lo:.4f} – {hi:.4f}"})
+        for stat, se in (data.get("se") or {}).items():
+            if se is not None:
+                rows.append({"statistic": f"SE {stat}", "value": se})
+        rows += [{"statistic": "note", "value": n} for n in data.get("notes", [])]
+        summary = pd.DataFrame(rows)
+        diagnostics = pd.DataFrame(
+            data.get("diagnostics") or [],
+            columns=["kind", "code", "message_zh", "message_en"],
         )
         per_code = pd.DataFrame(data["per_code"])
         items = analysis.disagreements(coders=coders, level=level, result=result)
@@ -275,7 +299,12 @@ class ExportService:
             ]
         )
         return write_frames(
-            {"summary": summary, "per_code": per_code, "disagreements": dis},
+            {
+                "summary": summary,
+                "per_code": per_code,
+                "diagnostics": diagnostics,
+                "disagreements": dis,
+            },
             Path(path),
             force=force,
         )

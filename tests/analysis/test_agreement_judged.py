@@ -129,3 +129,35 @@ def test_uncategorised_concepts_are_kept_at_the_category_level(comments: Project
     assert (codes["(uncategorised)"]["both"], codes["(uncategorised)"]["neither"]) == (2, 4)
     assert any(d["kind"] == "uncategorised" for d in data["diagnostics"])
     assert any("(uncategorised)" in n for n in data["notes"])
+
+
+def test_the_agreement_export_carries_the_methods_sentence_and_diagnostics(
+    comments: Project, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    numbers = [f"4-{i}" for i in range(1, 7)]
+    mark_done(comments, "a", numbers)
+    mark_done(comments, "b", numbers)
+    lead = comments.as_user("chen")
+    out = lead.exports.agreement(tmp_path / "agreement.xlsx", bootstrap=200)
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert book.sheetnames == ["summary", "per_code", "diagnostics", "disagreements"]
+    summary = [tuple(r) for r in book["summary"].iter_rows(values_only=True)]
+    methods = lead.analysis.agreement(bootstrap=200).to_json()["methods"]
+    assert summary[1] == ("methods (zh)", methods["zh"])
+    assert summary[2] == ("methods (en)", methods["en"])
+    stats = dict(summary[1:])
+    assert stats["kappa_kind"] == "multiclass" and stats["judged"] == "done"
+    per_code = list(book["per_code"].iter_rows(values_only=True))
+    assert per_code[0][:7] == (
+        "code",
+        "kappa",
+        "agreement",
+        "p_pos",
+        "p_neg",
+        "prevalence_index",
+        "bias_index",
+    )
+    diags = list(book["diagnostics"].iter_rows(values_only=True))
+    assert diags[0] == ("kind", "code", "message_zh", "message_en") and len(diags) > 1
