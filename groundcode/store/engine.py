@@ -159,14 +159,30 @@ class Database:
             yield session
 
     def run(self, fn: Callable[[Session], T], *, attempts: int = 12) -> T:
-        """Run ``fn`` in one transaction, retrying lock and serialization failures."""
+        """Run ``fn`` in one transaction, retrying lock and serialization failures.
+
+        A connection lost while ``fn`` runs (a server restart, a dropped
+        network) is retried too: nothing was committed, so the work is done
+        again on a fresh connection. A connection lost during the commit
+        itself is reported, not retried: the server may or may not have
+        committed, and the transaction is all or nothing either way.
+        """
         delay = 0.02
         for attempt in range(attempts):
+            committing = False
             try:
-                with self.session() as session:
-                    return fn(session)
+                with Session(self.engine, expire_on_commit=False) as session:
+                    try:
+                        result = fn(session)
+                        committing = True
+                        session.commit()
+                        return result
+                    except BaseException:
+                        session.rollback()
+                        raise
             except (OperationalError, DBAPIError) as exc:
-                if attempt == attempts - 1 or not is_retryable(exc):
+                lost = bool(getattr(exc, "connection_invalidated", False)) and not committing
+                if attempt == attempts - 1 or not (lost or is_retryable(exc)):
                     raise
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 1.0)

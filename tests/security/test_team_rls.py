@@ -8,10 +8,13 @@ what a coder with psql could do is what these tests try.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from groundcode.project import Project
 from groundcode.store.identity import ActingAsOther, BadLoginName, NotOwner, init_team
@@ -283,3 +286,61 @@ def test_a_chinese_name_is_a_login_too(team: Team) -> None:
     with team.raw(name) as conn:
         assert conn.execute("SELECT session_user").fetchone() == (name,)
     assert team.open(name).user == name
+
+
+def _kill_own_backend(t: Team, conn: Any) -> None:
+    pid = conn.connection.driver_connection.info.backend_pid
+    with t.raw_admin() as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_a_connection_lost_mid_write_is_retried_and_nothing_is_doubled(
+    team: Team, tmp_path: Path
+) -> None:
+    lead, lin, wang = _coded(team, tmp_path)
+    p = team.open(lin)
+    fired: list[int] = []
+
+    def lose_it(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not fired and statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            fired.append(1)
+            _kill_own_backend(team, conn)
+
+    event.listen(p.db.engine, "before_cursor_execute", lose_it)
+    try:
+        c = p.coding.apply("1-1", "断线", passage=2)
+    finally:
+        event.remove(p.db.engine, "before_cursor_execute", lose_it)
+    assert fired
+    with team.raw(lin) as conn:
+        assert conn.execute("SELECT count(*) FROM coding WHERE id = %s", (c.id,)).fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'coding.apply' AND entity_id = %s",
+            (c.id,),
+        ).fetchone() == (1,)
+
+
+def test_a_connection_lost_at_commit_is_reported_and_nothing_is_half_written(
+    team: Team, tmp_path: Path
+) -> None:
+    lead, lin, wang = _coded(team, tmp_path)
+    p = team.open(lin)
+
+    def lose_it(conn: Any) -> None:
+        _kill_own_backend(team, conn)
+
+    with team.raw(lin) as conn:
+        before = conn.execute("SELECT count(*) FROM coding").fetchone()
+        audits = conn.execute("SELECT count(*) FROM audit_log").fetchone()
+    event.listen(p.db.engine, "commit", lose_it)
+    try:
+        with pytest.raises(OperationalError):
+            p.coding.apply("1-1", "断线", passage=2)
+    finally:
+        event.remove(p.db.engine, "commit", lose_it)
+    with team.raw(lin) as conn:
+        assert conn.execute("SELECT count(*) FROM coding").fetchone() == before
+        assert conn.execute("SELECT count(*) FROM audit_log").fetchone() == audits
+        assert conn.execute("SELECT count(*) FROM concept WHERE name = '断线'").fetchone() == (0,)
+    # The project is usable straight away: the dead connection left the pool.
+    assert p.coding.apply("1-1", "断线", passage=2).concept == "断线"
