@@ -20,7 +20,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -365,6 +365,8 @@ def _rows_to_docs(
     rows: Iterable[tuple[int, dict[str, Any]]],
     options: dict[str, str | None],
     unit: str = "row",
+    progress: Callable[[int, int], None] | None = None,
+    estimate: int = 0,
 ) -> list[RawDocument]:
     if len({c.strip().lower() for c in columns}) != len(columns):
         dup = sorted(
@@ -389,6 +391,8 @@ def _rows_to_docs(
     used = {c for c in (tcol, title, date_col, views, url, author) if c}
     out: list[RawDocument] = []
     for rowno, row in rows:
+        if progress is not None and rowno % 2000 == 0:
+            progress(rowno, max(estimate, rowno))
         if all(_blank(v) for v in row.values()):
             continue
         where = f"{path}: {unit} {rowno}"
@@ -424,7 +428,12 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _read_csv(path: Path, raw: bytes, options: dict[str, str | None]) -> list[RawDocument]:
+def _read_csv(
+    path: Path,
+    raw: bytes,
+    options: dict[str, str | None],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RawDocument]:
     text = decode_bytes(raw, str(path))  # refuses NUL bytes, naming the line
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -460,7 +469,10 @@ def _read_csv(path: Path, raw: bytes, options: dict[str, str | None]) -> list[Ra
             values = values + [""] * (len(header) - len(values))
             yield rowno, {h: v for h, v in zip(header, values, strict=False) if h}
 
-    return _rows_to_docs(path, [h for h in header if h], rows(), options)
+    estimate = text.count("\n") if progress is not None else 0
+    return _rows_to_docs(
+        path, [h for h in header if h], rows(), options, progress=progress, estimate=estimate
+    )
 
 
 def _xlsx_formulas(path: Path, sheet: str | None, wanted: dict[int, int]) -> dict[int, Any]:
@@ -482,7 +494,12 @@ def _xlsx_formulas(path: Path, sheet: str | None, wanted: dict[int, int]) -> dic
         wb.close()
 
 
-def _read_xlsx(path: Path, options: dict[str, str | None], sheet: str | None) -> list[RawDocument]:
+def _read_xlsx(
+    path: Path,
+    options: dict[str, str | None],
+    sheet: str | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RawDocument]:
     check_zip(path, ".xlsx")
     from openpyxl import load_workbook
 
@@ -527,10 +544,15 @@ def _read_xlsx(path: Path, options: dict[str, str | None], sheet: str | None) ->
             for rowno, row in table:
                 if rowno in formulas and not _blank(formulas[rowno]):
                     row[tcol] = str(formulas[rowno])
-    return _rows_to_docs(path, columns, table, options)
+    return _rows_to_docs(path, columns, table, options, progress=progress, estimate=len(table))
 
 
-def _read_jsonl(path: Path, raw: bytes, options: dict[str, str | None]) -> list[RawDocument]:
+def _read_jsonl(
+    path: Path,
+    raw: bytes,
+    options: dict[str, str | None],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RawDocument]:
     text = decode_bytes(raw, str(path))
     records: list[tuple[int, dict[str, Any]]] = []
     columns: list[str] = []
@@ -554,7 +576,9 @@ def _read_jsonl(path: Path, raw: bytes, options: dict[str, str | None]) -> list[
         records.append((lineno, row))
     if not records:
         raise UsageError(f"{path}: no JSON lines in the file")
-    return _rows_to_docs(path, columns, records, options, unit="line")
+    return _rows_to_docs(
+        path, columns, records, options, unit="line", progress=progress, estimate=len(records)
+    )
 
 
 def read_file(
@@ -568,12 +592,14 @@ def read_file(
     author_column: str | None = None,
     sheet: str | None = None,
     max_bytes: int = MAX_BYTES,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[RawDocument]:
     """Documents from one file, or a one-line UsageError naming the file (and row).
 
     Column options name a column (case-insensitively); without them the usual
     names are detected. Columns not used for a field go to ``meta`` as strings.
-    ``sheet`` picks an .xlsx worksheet (default: the first).
+    ``sheet`` picks an .xlsx worksheet (default: the first). ``progress(rows, estimate)``
+    is called every 2,000 rows of a row format; raising in it stops the read.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -598,7 +624,7 @@ def read_file(
         "author_column": author_column,
     }
     if suffix == ".xlsx":
-        docs = _read_xlsx(path, options, sheet)
+        docs = _read_xlsx(path, options, sheet, progress)
     elif suffix == ".docx":
         docs = [_read_docx(path)]
     elif suffix == ".pdf":
@@ -611,9 +637,9 @@ def read_file(
                 f"{path}: cannot read ({exc.strerror or type(exc).__name__})"
             ) from None
         if suffix == ".csv":
-            docs = _read_csv(path, raw, options)
+            docs = _read_csv(path, raw, options, progress)
         elif suffix == ".jsonl":
-            docs = _read_jsonl(path, raw, options)
+            docs = _read_jsonl(path, raw, options, progress)
         elif suffix in (".html", ".htm"):
             docs = [_read_html(path, raw)]
         else:

@@ -66,6 +66,19 @@ ROW_FORMATS = {".csv", ".xlsx", ".jsonl"}
 SEGMENT_MODES = ("paragraph", "sentence", "whole")
 
 
+def _phase(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """``progress`` for one phase of a file's import: its (done, total) mapped into [lo, hi]."""
+    if progress is None:
+        return None
+    report = progress
+
+    def scaled(done: int, total: int) -> None:
+        total = max(1, total)
+        report(int(total * (lo + (hi - lo) * min(done, total) / total)), total)
+
+    return scaled
+
+
 def _file_hash(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -152,7 +165,12 @@ class CorpusService:
         segment: str | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
-        """Import files, each all-or-nothing and idempotent by content hash."""
+        """Import files, each all-or-nothing and idempotent by content hash.
+
+        ``progress(done, total)`` is called through every phase of each file
+        (reading, preparing, writing); an exception raised in it (the TUI's
+        cancel) aborts that file's single transaction, so nothing of it is kept.
+        """
         from groundcode.corpus.readers import read_file
 
         stype = self.resolve_type(type)
@@ -183,6 +201,7 @@ class CorpusService:
                 views_column=views_column,
                 url_column=url_column,
                 author_column=author_column,
+                progress=_phase(progress, 0.0, 0.25),
             )
             if not docs:
                 raise UsageError(f"{path}: no documents found")
@@ -204,7 +223,10 @@ class CorpusService:
         # ``read_file`` has normalised every text already (normalise is idempotent, and
         # running it twice more per document was a third of a 100k-comment import).
         prepared: list[tuple[Any, str, list[tuple[int, int]]]] = []
-        for raw in docs:
+        preparing = _phase(progress, 0.25, 0.5)
+        for i, raw in enumerate(docs):
+            if preparing is not None and i % 2000 == 0:
+                preparing(i, len(docs))
             body = raw.text
             spans = segment(body, mode) or [(0, len(body))]
             prepared.append((raw, body, spans))
@@ -232,6 +254,8 @@ class CorpusService:
             s.flush()
             rows = []
             for i, (raw, body, _spans) in enumerate(prepared):
+                if preparing is not None and i % 5000 == 0:
+                    preparing(len(prepared), len(prepared))  # still alive: lets a cancel through
                 seq = first_seq + i
                 rows.append(
                     {
@@ -256,7 +280,7 @@ class CorpusService:
                 )
             total = len(rows)
             ids: list[int] = []
-            chunk = 2000
+            chunk = 1000
             sqlite = self.ctx.db.is_sqlite
             for lo in range(0, total, chunk):
                 part = rows[lo : lo + chunk]
@@ -270,7 +294,7 @@ class CorpusService:
                     )  # type: ignore[arg-type]
                     ids.extend(r[0] for r in result)
                 if progress:
-                    progress(min(lo + chunk, total) // 2, total)
+                    progress(total // 2 + min(lo + chunk, total) // 4, total)
             if sqlite:
                 # The write lock is held since BEGIN IMMEDIATE, so this type's numbers from
                 # first_seq on are exactly the rows just inserted, in seq order.
@@ -287,11 +311,11 @@ class CorpusService:
                     passages.append(
                         {"document_id": doc_id, "idx": idx, "start": a, "end": b, "text": body[a:b]}
                     )
-            for lo in range(0, len(passages), 5000):
-                s.execute(insert(Passage), passages[lo : lo + 5000])
+            for lo in range(0, len(passages), 2500):
+                s.execute(insert(Passage), passages[lo : lo + 2500])
                 if progress:
-                    done = min(lo + 5000, len(passages)) / max(1, len(passages))
-                    progress(total // 2 + int(done * total) // 2, total)
+                    done = min(lo + 2500, len(passages)) / max(1, len(passages))
+                    progress(total * 3 // 4 + int(done * total) // 4, total)
             record(
                 s,
                 actor=actor,

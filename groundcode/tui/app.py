@@ -53,6 +53,14 @@ MODE_LABELS: dict[str, tuple[str, str]] = {
     "model": ("模型", "Model"),
 }
 
+# The study screens (SPEC §7): mode -> (module, class), its key and its label.
+STUDY_SCREENS: dict[str, tuple[str, str]] = {
+    "import": ("importer", "ImportScreen"),
+}
+STUDY_KEYS: dict[str, tuple[str, str, str]] = {
+    "import": ("I", "导入", "Import"),
+}
+
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     "lead": ("负责人", "lead"),
     "coder": ("编码人员", "coder"),
@@ -76,8 +84,13 @@ def _global_keys() -> tuple[Key, ...]:
         Key(str(i), f"app.switch_mode('{mode}')", zh, en, id=f"app.mode.{mode}", show=i <= 3)
         for i, (mode, (zh, en)) in enumerate(MODE_LABELS.items(), start=1)
     )
+    study = tuple(
+        Key(key, f"app.switch_mode('{mode}')", zh, en, id=f"app.mode.{mode}", show=False)
+        for mode, (key, zh, en) in STUDY_KEYS.items()
+    )
     return (
         *modes,
+        *study,
         Key("e", "app.export", "导出", "Export", id="app.export"),
         Key("question_mark", "app.toggle_help", "按键帮助", "Keys", id="app.help", key_display="?"),
         Key("l", "app.switch_language", "English", "中文", id="app.language"),
@@ -92,7 +105,7 @@ class GroundcodeApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "groundcode"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        mode: _lazy_screen(*spec) for mode, spec in MODE_SCREENS.items()
+        mode: _lazy_screen(*spec) for mode, spec in {**MODE_SCREENS, **STUDY_SCREENS}.items()
     }
     KEYS: ClassVar[tuple[Key, ...]] = _global_keys()
     BINDINGS: ClassVar[list[BindingType]] = []

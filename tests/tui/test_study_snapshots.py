@@ -16,14 +16,14 @@ from textual.pilot import Pilot
 from groundcode.tui.app import GroundcodeApp
 from groundcode.tui.commands import relocalise
 from groundcode.tui.i18n import set_language
-from tests.tui.conftest import MakeTestApp
+from tests.tui.conftest import MakeTestApp, wait_idle
 
 SIZES = [(80, 24), (200, 60)]
 
 
 async def _settle(pilot: Pilot[Any], rounds: int = 5) -> None:
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        await wait_idle(pilot.app)
         await pilot.pause()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -17,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
@@ -106,6 +108,10 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     def load_kappa(self) -> None:
         try:
             data = project_of(self).analysis.agreement().to_json()
+        except GroundcodeError as exc:
+            # A new project has no codings yet: that is a state to show, not an error.
+            self.post_message(ServiceResult("not-yet", ("#kappa", exc)))
+            return
         finally:
             self.app.call_from_thread(self._stop_loading, "#kappa")
         self.post_message(ServiceResult("kappa", data))
@@ -114,6 +120,9 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     def load_saturation(self) -> None:
         try:
             report = project_of(self).analysis.saturation()
+        except GroundcodeError as exc:
+            self.post_message(ServiceResult("not-yet", ("#saturation", exc)))
+            return
         finally:
             self.app.call_from_thread(self._stop_loading, "#saturation")
         self.post_message(ServiceResult("saturation", report))
@@ -158,6 +167,12 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             if blind
             else tr("关闭：所有人可见全部编码", "OFF: everyone sees all codings")
         )
+
+    def _show_not_yet(self, value: tuple[str, BaseException]) -> None:
+        from groundcode.tui.app import one_line
+
+        selector, exc = value
+        self.query_one(selector, Static).update(f"[dim]{escape(one_line(exc))}[/dim]")
 
     def _show_kappa(self, data: dict[str, Any]) -> None:
         lines = [

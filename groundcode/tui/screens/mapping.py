@@ -1,0 +1,241 @@
+"""The column-mapping step of a spreadsheet import, with a live preview.
+
+The dialog reads the header and the first 20 rows once (in a worker, with the
+detected encoding), proposes a column for each field from the header names
+(``groundcode.corpus.mapping.guess_columns``) and shows the rows exactly as
+the import will store them; every change of a column redraws the preview.
+Rows the import would refuse (an empty text, a date it cannot read) show
+their error in place, so a wrong mapping is visible before anything is
+written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Static
+
+from groundcode.tui.commands import Key, localised
+from groundcode.tui.context import ReportsWorkerErrors
+from groundcode.tui.i18n import tr
+from groundcode.tui.messages import ServiceResult
+from groundcode.tui.screens.corpus import _clip
+
+if TYPE_CHECKING:
+    from groundcode.corpus.mapping import Preview, Table
+
+FIELD_LABELS = {
+    "text": ("正文", "text"),
+    "title": ("标题", "title"),
+    "date": ("日期", "date"),
+    "views": ("阅读/点赞数", "views"),
+    "url": ("链接", "url"),
+    "author": ("作者", "author"),
+}
+NONE = "—"
+
+
+@localised
+class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | None]):
+    """Field -> column for one spreadsheet file; ``s`` keeps the mapping, Escape drops it."""
+
+    CSS_PATH = "mapping.tcss"
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("enter", "choose", "选择列", "Choose column", id="mapping.choose"),
+        Key("n", "unset", "不导入此项", "No column", id="mapping.none"),
+        Key("s", "accept", "确定", "Accept", id="mapping.accept"),
+        Key("escape", "cancel", "取消", "Cancel", id="mapping.cancel"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self, path: Path, mapping: dict[str, str | None] | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.mapping: dict[str, str | None] = dict(mapping) if mapping else {}
+        self.table: Table | None = None
+        self.shown: Preview | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="mapping-dialog"):
+            yield Label(
+                tr(f"列映射：{self.path.name}", f"Columns of {self.path.name}"), id="mapping-title"
+            )
+            yield Static(tr("正在读取…", "Reading…"), id="mapping-info")
+            yield DataTable(id="mapping-fields", cursor_type="row")
+            yield Label(
+                tr("前 20 行（与导入结果一致）", "First 20 rows, as they will be imported"),
+                classes="panel-title",
+            )
+            yield DataTable(id="mapping-preview", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        fields = self.query_one("#mapping-fields", DataTable)
+        fields.add_column(tr("字段", "Field"), key="field")
+        fields.add_column(tr("列", "Column"), key="column")
+        fields.loading = True
+        fields.focus()
+        self.read()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mapping-read")
+    def read(self) -> None:
+        from groundcode.corpus.mapping import guess_columns, read_table
+
+        try:
+            table = read_table(self.path)
+        except Exception as exc:
+            self.post_message(ServiceResult("unreadable", exc))
+            return
+        self.post_message(ServiceResult("table", (table, guess_columns(table.columns))))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mapping-preview")
+    def redo_preview(self, mapping: dict[str, str | None]) -> None:
+        from groundcode.corpus.mapping import preview
+
+        assert self.table is not None
+        try:
+            shown = preview(self.table, mapping)
+        except Exception as exc:
+            self.post_message(ServiceResult("bad-mapping", exc))
+            return
+        self.post_message(ServiceResult("preview", shown))
+
+    @on(ServiceResult)
+    def _result(self, message: ServiceResult) -> None:
+        from groundcode.tui.app import one_line
+
+        message.stop()
+        if message.tag == "unreadable":
+            self.notify(one_line(message.value), severity="error", markup=False)
+            self.dismiss(None)
+        elif message.tag == "table":
+            self.table, guessed = message.value
+            if not self.mapping:
+                self.mapping = guessed
+            self._show_fields()
+            self.redo_preview(dict(self.mapping))
+        elif message.tag == "preview":
+            self._show_preview(message.value)
+        elif message.tag == "bad-mapping":
+            self.query_one("#mapping-info", Static).update(one_line(message.value))
+            self.query_one("#mapping-preview", DataTable).clear(columns=True)
+
+    def _show_fields(self) -> None:
+        from groundcode.corpus.mapping import FIELDS
+
+        fields = self.query_one("#mapping-fields", DataTable)
+        row = fields.cursor_row
+        fields.loading = False
+        fields.clear()
+        for f in FIELDS:
+            fields.add_row(tr(*FIELD_LABELS[f]), self.mapping.get(f) or NONE, key=f)
+        fields.move_cursor(row=max(0, row))
+
+    def _show_preview(self, shown: Preview) -> None:
+        self.shown = shown
+        assert self.table is not None
+        enc = shown.encoding or "xlsx"
+        bad = len(shown.errors)
+        info = tr(
+            f"编码：{enc} · {len(self.table.columns)} 列 · 预览 {len(shown.rows)} 行",
+            f"encoding: {enc} · {len(self.table.columns)} columns · {len(shown.rows)} rows shown",
+        )
+        if bad:
+            info += tr(f" · {bad} 行无法导入", f" · {bad} rows would fail")
+        self.query_one("#mapping-info", Static).update(info)
+        table = self.query_one("#mapping-preview", DataTable)
+        table.clear(columns=True)
+        for key, zh, en in (
+            ("row", "行", "Row"),
+            ("text", "正文", "Text"),
+            ("date", "日期", "Date"),
+            ("views", "数", "Views"),
+            ("author", "作者", "Author"),
+            ("title", "标题", "Title"),
+            ("url", "链接", "URL"),
+        ):
+            table.add_column(tr(zh, en), key=key)
+        width = max(20, self.app.size.width // 2 - 10)
+        for r in shown.rows:
+            d = r.document
+            if d is None:
+                table.add_row(
+                    r.row, Text(_clip(r.error or "", width), style="bold red"), "", "", "", "", ""
+                )
+                continue
+            table.add_row(
+                r.row,
+                _clip(d.text, width),
+                (d.date or "")[:16],
+                "" if d.views is None else d.views,
+                _clip(d.author or "", 10),
+                _clip(d.title or "", 16),
+                _clip(d.url or "", 24),
+            )
+
+    # -- actions ---------------------------------------------------------
+    def _field(self) -> str | None:
+        from groundcode.corpus.mapping import FIELDS
+
+        row = self.query_one("#mapping-fields", DataTable).cursor_row
+        return FIELDS[row] if 0 <= row < len(FIELDS) else None
+
+    def _set(self, field: str, column: str | None) -> None:
+        self.mapping[field] = column
+        self._show_fields()
+        self.redo_preview(dict(self.mapping))
+
+    def action_choose(self) -> None:
+        from groundcode.tui.screens.prompt import PromptScreen
+
+        field = self._field()
+        if field is None or self.table is None:
+            return
+
+        def done(column: str | None) -> None:
+            if column is not None:
+                self._set(field, None if column == NONE else column)
+
+        self.app.push_screen(
+            PromptScreen(
+                tr(f"「{tr(*FIELD_LABELS[field])}」取自哪一列？", f"Which column is the {field}?"),
+                choices=[*self.table.columns, NONE],
+                strict=True,
+            ),
+            done,
+        )
+
+    @on(DataTable.RowSelected, "#mapping-fields")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_choose()
+
+    def action_unset(self) -> None:
+        field = self._field()
+        if field is not None:
+            self._set(field, None)
+
+    def action_accept(self) -> None:
+        if self.table is None:
+            return
+        if not self.mapping.get("text"):
+            self.notify(tr("必须选择正文列", "Choose the text column"), severity="error")
+            return
+        if self.shown is not None and self.shown.errors:
+            self.notify(
+                tr(
+                    f"注意：预览中 {len(self.shown.errors)} 行无法导入，导入时会停在第一处",
+                    f"Note: {len(self.shown.errors)} preview rows would fail; the import stops at the first",
+                ),
+                severity="warning",
+            )
+        self.dismiss(dict(self.mapping))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
