@@ -185,11 +185,35 @@ class InterchangeService:
 
         path = Path(path)
         check_target(path, force=force)
-        write_qdc(self._qda_codes(CodebookService(self.ctx).tree()), path, origin=ORIGIN)
+        with self.ctx.db.read() as s:
+            hidden = self._hidden_creators(s)
+        write_qdc(self._qda_codes(CodebookService(self.ctx).tree(), hidden), path, origin=ORIGIN)
         return path
 
-    def _qda_codes(self, tree: Any) -> list[QdaCode]:
-        """The category system as a REFI-QDA code tree; only concepts are codable."""
+    def _hidden_creators(self, s: Session) -> set[str]:
+        """In blind mode, a coder does not see the concepts other coders created."""
+        visible = readable_coder_ids(s, self.ctx.actor)
+        if visible is None:
+            return set()
+        return {
+            c.name
+            for c in s.execute(select(Coder).where(Coder.role == "coder")).scalars()
+            if c.id not in visible
+        }
+
+    def _qda_codes(
+        self, tree: Any, hidden: set[str] | None = None, used: set[int] | None = None
+    ) -> list[QdaCode]:
+        """The category system as a REFI-QDA code tree; only concepts are codable.
+
+        ``hidden`` creators' concepts stay out (blind mode) unless ``used`` by a
+        coding the reader may see.
+        """
+        hidden = hidden or set()
+        used = used or set()
+
+        def shown(concepts: Iterable[Any]) -> list[Any]:
+            return [k for k in concepts if k.created_by not in hidden or k.id in used]
 
         def concept(k: Any) -> QdaCode:
             return QdaCode(
@@ -206,7 +230,7 @@ class InterchangeService:
             )
 
         def category(c: Any) -> QdaCode:
-            return folder("category", c, [concept(k) for k in c.concepts])
+            return folder("category", c, [concept(k) for k in shown(c.concepts)])
 
         def main(m: Any) -> QdaCode:
             return folder("main", m, [category(c) for c in m.categories])
@@ -218,7 +242,7 @@ class InterchangeService:
             ]
             + [main(m) for m in tree.unassigned_main_categories]
             + [category(c) for c in tree.unassigned_categories]
-            + [concept(k) for k in tree.uncategorised]
+            + [concept(k) for k in shown(tree.uncategorised)]
         )
 
     def export_qdpx(
@@ -236,9 +260,9 @@ class InterchangeService:
     def build_project(self, *, include_personal: bool = False) -> QdaProject:
         """Everything the export carries, read in one transaction (blind mode applied)."""
         tree = CodebookService(self.ctx).tree()
-        codes = self._qda_codes(tree)
         variables = F.FactVariables()
         with self.ctx.db.read() as s:
+            hidden = self._hidden_creators(s)
             name = get_setting(s, "name")
             visible = readable_coder_ids(s, self.ctx.actor)
             people = [
@@ -294,6 +318,7 @@ class InterchangeService:
                 for r in s.execute(coding_q)
                 if int(r[3]) in doc_ids and int(r[1]) in coder_name
             ]
+            codes = self._qda_codes(tree, hidden, {int(r[2]) for r in rows})
             done: dict[int, dict[str, datetime]] = {}
             for coder_id, did, at in s.execute(
                 select(DoneMark.coder_id, DoneMark.document_id, DoneMark.marked_at)

@@ -215,3 +215,25 @@ def test_losses_are_worded_in_both_languages(project: Project, tmp_path: Path) -
     (loss,) = result.losses
     assert "missing" in loss.word("en") and "缺少" in loss.word("zh")
     assert result.to_json()["losses"][0]["kind"] == "missing"
+
+
+def test_blind_export_leaves_out_other_coders_concepts(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    lead = make_project(user="chen")
+    lead.coding.add_coder("chen", role="lead")
+    lead.coding.add_coder("lin")
+    lead.coding.add_coder("zhou")
+    source = tmp_path / "a.txt"
+    source.write_text(TEXT_A, encoding="utf-8")
+    lead.corpus.import_files([source], type=1)
+    make_project(user="lin").coding.apply("1-1", "只有林知道", passage=1)
+    zhou = make_project(user="zhou")
+    zhou.coding.apply("1-1", "周的概念", passage=2)
+    path, _ = zhou.interchange.export_qdpx(tmp_path / "zhou.qdpx")
+    with zipfile.ZipFile(path) as zf:
+        qde = zf.read("project.qde").decode("utf-8")
+    assert "周的概念" in qde and "只有林知道" not in qde
+    full, _ = lead.interchange.export_qdpx(tmp_path / "lead.qdpx")
+    with zipfile.ZipFile(full) as zf:
+        assert "只有林知道" in zf.read("project.qde").decode("utf-8")
