@@ -107,6 +107,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     lang: Annotated[str | None, typer.Option(help="Interface language: zh or en.")] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="The address browsers use, behind a TLS reverse proxy (https://gc.example.org).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the TUI in a web browser (textual-serve); put it behind your own TLS proxy.
 
@@ -131,4 +138,4 @@ def serve(
     from textual_serve.server import Server
 
     typer.echo(f"serving on http://{host}:{port} (stop with Ctrl+C)")
-    Server(command, host=host, port=port, title="groundcode").serve()
+    Server(command, host=host, port=port, title="groundcode", public_url=public_url).serve()

@@ -17,7 +17,13 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from groundcode.project import Project
-from groundcode.store.identity import ActingAsOther, BadLoginName, NotOwner, init_team
+from groundcode.store.identity import (
+    ActingAsOther,
+    BadLoginName,
+    NotOwner,
+    SignInFailed,
+    init_team,
+)
 from tests.cli.conftest import RunCli
 from tests.team import Team, people
 
@@ -344,3 +350,14 @@ def test_a_connection_lost_at_commit_is_reported_and_nothing_is_half_written(
         assert conn.execute("SELECT count(*) FROM concept WHERE name = '断线'").fetchone() == (0,)
     # The project is usable straight away: the dead connection left the pool.
     assert p.coding.apply("1-1", "断线", passage=2).concept == "断线"
+
+
+def test_a_removed_coder_can_no_longer_connect(team: Team, tmp_path: Path) -> None:
+    lead, lin, wang = _coded(team, tmp_path)
+    assert team.open(lead).coding.remove_coder(wang) is False  # wang's work stays
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        team.raw(wang).close()
+    with pytest.raises(SignInFailed):
+        Project.sign_in(team.admin, wang, team.passwords[wang])
+    with team.raw(lead) as conn:
+        assert _names(conn, CODINGS) == {lin, wang}
