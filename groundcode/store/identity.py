@@ -345,6 +345,14 @@ _POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
     ("setting", "gc_remove", "DELETE", LEAD, None),
 ]
 RLS_TABLES = sorted({t for t, *_ in _POLICIES})
+# Tables every member reads whole (the corpus, the codebook, the people, caches);
+# only leads write them. A new table must be put here or given policies above
+# (tests/store/test_team_tables.py fails until it is): a table of per-coder work
+# read by every coder would undo blind mode.
+SHARED_TABLES = (
+    "category coder document import_batch main_category model_edge passage "
+    "relation_class screening_decision source_type token_cache"
+).split()
 
 
 @dataclass(frozen=True)

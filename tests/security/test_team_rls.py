@@ -361,3 +361,46 @@ def test_a_removed_coder_can_no_longer_connect(team: Team, tmp_path: Path) -> No
         Project.sign_in(team.admin, wang, team.passwords[wang])
     with team.raw(lead) as conn:
         assert _names(conn, CODINGS) == {lin, wang}
+
+
+def test_every_path_a_lead_uses_works_through_the_policies(team: Team, tmp_path: Path) -> None:
+    lead, lin, wang = _coded(team, tmp_path)
+    chen = team.open(lead)
+    for name in (lin, wang):
+        team.open(name).coding.apply("1-1", "互认", passage=1)
+    chen.progress.assign([lin, wang], split="all")
+    assert chen.analysis.agreement(coders=[lin, wang], bootstrap=0) is not None
+    chen.analysis.reconcile(coders=[lin, wang])
+    with team.raw(lead) as conn:
+        assert "consensus" in _names(conn, CODINGS)
+    chen.codebook.import_yaml(Path("codebooks/health-code.yaml"))
+    chen.codebook.merge("concept", ["申诉"], "互认")  # moves wang's coding: a lead may
+    assert set(chen.coding.codings()["concept"]) <= {"互认"}
+    chen.progress.begin_holdout()
+    chen.coding.set_blind_mode(False)
+    with team.raw(lin) as conn:
+        assert _names(conn, CODINGS) >= {lin, wang}
+
+
+def test_the_cli_refuses_a_name_that_is_no_login_in_one_line(
+    team: Team, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROUNDCODE_NEW_PASSWORD", "not-echoed-pw")
+    admin = team.admin.render_as_string(hide_password=False)
+    res = run_cli("--db", admin, "coder", "add", 'x"; DROP TABLE coding; --', "--role", "lead")
+    assert res.code == 2
+    assert len(res.err.strip().splitlines()) == 1
+    assert "not-echoed-pw" not in res.err + res.out
+    res = run_cli("--db", admin, "coder", "list", "--json")
+    assert res.code == 0 and res.out.strip() == "[]"
+    tag = team.database[-4:]
+    res = run_cli("--db", admin, "coder", "add", f"chen_{tag}", "--role", "lead")
+    team.passwords[f"chen_{tag}"] = "not-echoed-pw"
+    assert res.code == 0, res.err
+    assert "not-echoed-pw" not in res.err + res.out
+    with team.raw(f"chen_{tag}") as conn:
+        assert conn.execute("SELECT session_user").fetchone() == (f"chen_{tag}",)
+        # Nothing groundcode keeps holds the password, nor does the audit log.
+        assert conn.execute(
+            "SELECT count(*) FROM audit_log WHERE after LIKE '%not-echoed%'"
+        ).fetchone() == (0,)
