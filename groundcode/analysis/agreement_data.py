@@ -150,7 +150,8 @@ def read(
         judged = np.stack([packed_m // (1 << 40), packed_m % (1 << 40)], axis=1)
         judged = judged[np.isin(judged[:, 1], included)]
     else:
-        judged = np.unique(coding[:, :2], axis=0) if coding.size else np.zeros((0, 2), np.int64)
+        keys = np.unique(_pair_key(coding[:, 0], coding[:, 1]))
+        judged = np.stack([keys // (1 << 40), keys % (1 << 40)], axis=1)
     docs = np.unique(judged[:, 1]) if judged.size else np.zeros(0, np.int64)
     in_judged = np.isin(p_doc, docs)
     p_id, p_doc = p_id[in_judged], p_doc[in_judged]
@@ -253,7 +254,9 @@ def encode(
         m = m[(m["s"] < m["pe"]) & (m["e"] > m["ps"])]
         unit_rows.append(m[["c", "d", "p", "s", "e", "k"]].to_numpy(dtype=np.int64))
     applied = np.concatenate(unit_rows) if unit_rows else np.zeros((0, 6), np.int64)
-    applied = applied[np.isin(applied[:, 2], pid)]
+    at = np.searchsorted(pid, applied[:, 2])
+    inside = (at < pid.size) & (pid[np.minimum(at, max(pid.size - 1, 0))] == applied[:, 2])
+    applied = applied[inside] if pid.size else applied[:0]
     coder_pos = np.full(int(max(coder_ids)) + 1, -1, dtype=np.int64)
     coder_pos[list(coder_ids)] = np.arange(len(coder_ids))
     a_unit = np.searchsorted(pid, applied[:, 2])
@@ -281,7 +284,8 @@ def encode(
     with_passages = np.isin(judged[:, 1], passages[:, 1])
     jd = judged[with_passages]
     if jd.size:
-        _d, per_doc = np.unique(np.unique(jd, axis=0)[:, 1], return_counts=True)
+        pairs = np.unique(_pair_key(jd[:, 0], jd[:, 1]))
+        _d, per_doc = np.unique(pairs % (1 << 40), return_counts=True)
         n_documents = int((per_doc >= 2).sum())
     else:
         n_documents = 0
@@ -308,6 +312,14 @@ def boundary_diagnostics(
     width = max(len(universe), 1)
     key = frame["document_id"].to_numpy() * width + frame["code"].to_numpy()
     f = frame.assign(key=key)[frame["code"].to_numpy() >= 0]
+    # Identical spans are the common case and agree: leave them out before pairing.
+    from groundcode.analysis.stats import group_rows
+
+    gid, n_groups = group_rows(np.stack([f["key"], f["start"], f["end"]], axis=1))
+    is_a = (f["coder_id"] == coder_ids[0]).to_numpy()
+    in_a = np.bincount(gid[is_a], minlength=n_groups) > 0
+    in_b = np.bincount(gid[~is_a], minlength=n_groups) > 0
+    f = f[~(in_a & in_b)[gid]]
     fa = f.loc[f["coder_id"] == coder_ids[0], ["key", "start", "end"]]
     fb = f.loc[f["coder_id"] == coder_ids[1], ["key", "start", "end"]]
     m = fa.merge(fb, on="key", suffixes=("_a", "_b"))
