@@ -187,7 +187,7 @@ def char_agreement_json(
             n_units=total_chars,
             n_documents=len(docs),
             level=text("agreement.word.level." + level, lang),
-            kappa=text("agreement.word.undefined", lang) if pooled is None else f"{pooled:.2f}",
+            kappa=text("agreement.word.undefined", lang) if pooled is None else f"{pooled:.3f}",
             percent="—" if percent is None else f"{100 * percent:.1f}%",
         )
 
