@@ -349,10 +349,19 @@ RLS_TABLES = sorted({t for t, *_ in _POLICIES})
 # only leads write them. A new table must be put here or given policies above
 # (tests/store/test_team_tables.py fails until it is): a table of per-coder work
 # read by every coder would undo blind mode.
-SHARED_TABLES = (
-    "category coder document import_batch main_category model_edge passage "
-    "relation_class screening_decision source_type token_cache"
-).split()
+SHARED_TABLES = [
+    "category",
+    "coder",
+    "document",
+    "import_batch",
+    "main_category",
+    "model_edge",
+    "passage",
+    "relation_class",
+    "screening_decision",
+    "source_type",
+    "token_cache",
+]
 
 
 @dataclass(frozen=True)
