@@ -20,6 +20,7 @@ from groundcode.corpus.views import (
     DocumentRow,
     DocumentView,
     DuplicateGroupView,
+    ExclusionView,
     FileImport,
     ImportReport,
     PassageView,
@@ -630,6 +631,8 @@ class CorpusService:
 
         def _do(s: Session) -> ScreenReport:
             docs = _included_documents(s)
+            slugs = {t.id: t.slug for t in s.exec(select(SourceType)).scalars().all()}  # type: ignore[call-overload]
+            by_type: dict[str, dict[str, int]] = {}
             excluded: dict[str, int] = {}
             for d in docs:
                 verdict: tuple[str, str] | None = None
@@ -650,11 +653,13 @@ class CorpusService:
                         )
                 if verdict is not None:
                     excluded[verdict[0]] = excluded.get(verdict[0], 0) + 1
+                    per = by_type.setdefault(slugs.get(d.source_type_id, "?"), {})
+                    per[verdict[0]] = per.get(verdict[0], 0) + 1
                     if not dry_run:
                         self._set_status(s, d, exclude=True, kind=verdict[0], detail=verdict[1])
             if dry_run:
                 s.rollback()
-            return ScreenReport(len(docs), excluded)
+            return ScreenReport(len(docs), excluded, by_type)
 
         return self.ctx.db.run(_do)
 
@@ -717,8 +722,12 @@ class CorpusService:
         stratify_by: str | None = None,
         bins: int = 5,
         seed: int | None = None,
+        dry_run: bool = False,
     ) -> SampleReport:
-        """A seeded, stratified random sample of one type; the rest are excluded as not sampled."""
+        """A seeded, stratified random sample of one type; the rest are excluded as not sampled.
+
+        ``dry_run`` draws the same sample and reports its strata without excluding anything.
+        """
         import numpy as np
 
         stype = self.resolve_type(type)
@@ -779,14 +788,23 @@ class CorpusService:
                     k += 1
             return k
 
-        excluded = self.ctx.db.run(_do)
+        excluded = len(rows) - len(chosen_ids) if dry_run else self.ctx.db.run(_do)
         sampled = tuple(r.number for r in sorted(chosen, key=lambda r: rows.index(r)))
         return SampleReport(stype.slug, len(rows), sampled, excluded, tuple(report_strata))
 
     def split(
-        self, *, holdout: float | None = None, seed: int | None = None, force: bool = False
+        self,
+        *,
+        holdout: float | None = None,
+        seed: int | None = None,
+        force: bool = False,
+        dry_run: bool = False,
     ) -> SplitReport:
-        """Stratified build/holdout split of the included documents, per source type."""
+        """Stratified build/holdout split of the included documents, per source type.
+
+        ``dry_run`` reports the counts per type and how many coded documents would
+        change split (the guard a real run refuses without ``force``), writing nothing.
+        """
         import numpy as np
 
         with self.ctx.db.read() as s:
@@ -814,6 +832,9 @@ class CorpusService:
                 s.exec(select(Coding.document_id).distinct()).scalars().all()  # type: ignore[call-overload]
             )
             moved_coded = [d.number for d in changed if d.split is not None and d.id in coded_ids]
+            if dry_run:
+                s.rollback()
+                return SplitReport(seed, holdout, by_type, len(changed), len(moved_coded), True)
             if moved_coded and not force:
                 raise UsageError(
                     f"{len(moved_coded)} coded documents would change split (e.g. {moved_coded[0]}); use --force"
@@ -843,7 +864,77 @@ class CorpusService:
                 entity="project",
                 after={"seed": seed, "holdout": holdout, "changed": len(changed)},
             )
-            return SplitReport(seed, holdout, by_type, len(changed))
+            return SplitReport(seed, holdout, by_type, len(changed), len(moved_coded))
+
+        return self.ctx.db.run(_do)
+
+    def exclusions(self, *, kind: str | None = None) -> list[ExclusionView]:
+        """The excluded documents with the reason and who decided when (number order)."""
+        with self.ctx.db.read() as s:
+            q = (
+                select(Document.id, Document.number, SourceType.slug, Document.title)
+                .join(SourceType, SourceType.id == Document.source_type_id)
+                .add_columns(Document.exclusion_kind, Document.exclusion_detail)
+                .where(Document.status == "excluded")
+                .order_by(Document.source_type_id, Document.seq)
+            )
+            if kind is not None:
+                q = q.where(Document.exclusion_kind == kind)
+            rows = s.execute(q).all()
+            latest: dict[int, tuple[str | None, Any]] = {}
+            ids = [r[0] for r in rows]
+            for lo in range(0, len(ids), 900):
+                part = ids[lo : lo + 900]
+                for doc_id, who, when in s.execute(
+                    select(
+                        ScreeningDecision.document_id,
+                        ScreeningDecision.decided_by,
+                        ScreeningDecision.decided_at,
+                    )
+                    .where(
+                        ScreeningDecision.document_id.in_(part),  # type: ignore[attr-defined]
+                        ScreeningDecision.action == "exclude",
+                    )
+                    .order_by(ScreeningDecision.id)
+                ).all():
+                    latest[doc_id] = (who, when)
+        out = []
+        for doc_id, number, slug, title, k, detail in rows:
+            who, when = latest.get(doc_id, (None, None))
+            out.append(
+                ExclusionView(
+                    number,
+                    slug,
+                    title,
+                    k or "manual",
+                    detail,
+                    who,
+                    when.isoformat(timespec="seconds") if when is not None else None,
+                )
+            )
+        return out
+
+    def keep_instead(self, kept: str, member: str, copies: Sequence[str] = ()) -> int:
+        """In a repost group keep ``member`` instead of ``kept``: one audited transaction.
+
+        ``member`` is included, ``kept`` and the other ``copies`` are (re-)excluded
+        as duplicates of ``member``; returns how many documents changed.
+        """
+        if kept == member:
+            return 0
+
+        def _do(s: Session) -> int:
+            new = self._doc_by_number(s, member)
+            old = self._doc_by_number(s, kept)
+            others = [self._doc_by_number(s, c) for c in copies if c not in (kept, member)]
+            self._set_status(s, new, exclude=False, kind=None, detail=None)
+            n = 1
+            for d in [old, *others]:
+                self._set_status(
+                    s, d, exclude=True, kind="duplicate", detail=f"duplicate of {new.number}"
+                )
+                n += 1
+            return n
 
         return self.ctx.db.run(_do)
 

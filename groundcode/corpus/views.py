@@ -72,6 +72,7 @@ class ImportReport:
 class ScreenReport:
     checked: int
     excluded: dict[str, int]
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)  # type slug -> kind -> n
 
     def to_json(self) -> dict[str, Any]:
         return {"checked": self.checked, "excluded": dict(self.excluded)}
@@ -132,6 +133,8 @@ class SplitReport:
     holdout_ratio: float
     by_type: dict[str, dict[str, int]]
     changed: int
+    coded_moving: int = 0  # coded documents that would change split (a dry run reports them)
+    dry_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -195,3 +198,16 @@ class DocumentRow:
     detail: str | None
     personal: bool
     passages: int
+
+
+@dataclass(frozen=True)
+class ExclusionView:
+    """One excluded document: why, and who decided when (the latest exclude decision)."""
+
+    number: str
+    type: str
+    title: str | None
+    kind: str
+    detail: str | None
+    decided_by: str | None
+    decided_at: str | None

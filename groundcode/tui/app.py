@@ -56,9 +56,15 @@ MODE_LABELS: dict[str, tuple[str, str]] = {
 # The study screens (SPEC §7): mode -> (module, class), its key and its label.
 STUDY_SCREENS: dict[str, tuple[str, str]] = {
     "import": ("importer", "ImportScreen"),
+    "screening": ("screening", "ScreeningScreen"),
+    "reposts": ("reposts", "RepostScreen"),
+    "sampling": ("sampling", "SamplingScreen"),
 }
 STUDY_KEYS: dict[str, tuple[str, str, str]] = {
     "import": ("I", "导入", "Import"),
+    "screening": ("S", "筛选", "Screening"),
+    "reposts": ("D", "转发审核", "Reposts"),
+    "sampling": ("P", "抽样与划分", "Sample & split"),
 }
 
 ROLE_LABELS: dict[str, tuple[str, str]] = {

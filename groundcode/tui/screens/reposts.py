@@ -1,0 +1,302 @@
+"""Repost review: the near-duplicate pass at a chosen threshold, then each group side by side.
+
+``+``/``-`` move the threshold; every change runs the pass as a dry run in a
+worker and shows how many groups and copies it finds. ``x`` applies it (the
+copies are excluded as duplicates, audited as the CLI does). Then each group
+shows the kept document beside the highlighted copy with the differing text
+marked and the similarity; ``K`` keeps that copy instead (one audited
+service call), ``R`` releases it from the group (included again).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from groundcode.tui.commands import Key, localised
+from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.i18n import tr
+from groundcode.tui.messages import ServiceResult
+
+if TYPE_CHECKING:
+    from groundcode.corpus.views import DedupReport
+
+STEP = 0.05
+MARK = "bold reverse"
+
+
+@dataclass
+class Group:
+    keep: str
+    copies: list[tuple[str, float]]
+
+
+def marked(a: str, b: str) -> tuple[Text, Text]:
+    """``a`` and ``b`` with the stretches that differ between them marked."""
+    left, right = Text(), Text()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        style = "" if op == "equal" else MARK
+        left.append(a[i1:i2], style=style)
+        right.append(b[j1:j2], style=style)
+    return left, right
+
+
+@localised
+class RepostScreen(ReportsWorkerErrors, Screen[None]):
+    """Near-duplicate groups: count at a threshold, apply, then review each group."""
+
+    CSS_PATH = "reposts.tcss"
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key(
+            "plus,equals_sign",
+            "threshold(1)",
+            "提高阈值",
+            "Threshold up",
+            id="reposts.up",
+            key_display="+",
+        ),
+        Key(
+            "minus",
+            "threshold(-1)",
+            "降低阈值",
+            "Threshold down",
+            id="reposts.down",
+            key_display="-",
+        ),
+        Key("x", "apply", "排除转发", "Exclude reposts", id="reposts.apply"),
+        Key("K", "keep_instead", "改留此文本", "Keep this one", id="reposts.keep"),
+        Key("R", "release", "移出该组", "Release", id="reposts.release"),
+        Key("tab", "app.focus_next", "切换窗格", "Next pane", id="reposts.next_pane", show=False),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threshold = 0.9
+        self.groups: list[Group] = []
+        self.applied = False
+        self.texts: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="reposts-status")
+        with Horizontal(id="reposts-body"):
+            with Vertical(id="reposts-lists"):
+                yield Label(tr("转发组", "Groups"), classes="panel-title")
+                yield DataTable(id="reposts-groups", cursor_type="row")
+                yield Label(tr("组内副本", "Copies"), classes="panel-title")
+                yield DataTable(id="reposts-copies", cursor_type="row")
+            with VerticalScroll(id="reposts-kept-box"):
+                yield Static("", id="reposts-kept")
+            with VerticalScroll(id="reposts-copy-box"):
+                yield Static("", id="reposts-copy")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        groups = self.query_one("#reposts-groups", DataTable)
+        groups.add_column(tr("保留", "Kept"), key="keep")
+        groups.add_column(tr("副本", "Copies"), key="n")
+        groups.add_column(tr("相似度", "Sim."), key="sim")
+        copies = self.query_one("#reposts-copies", DataTable)
+        copies.add_column(tr("副本", "Copy"), key="number")
+        copies.add_column(tr("相似度", "Similarity"), key="sim")
+        groups.focus()
+        self.count()
+
+    # -- workers ---------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-count")
+    def count(self) -> None:
+        report = project_of(self).corpus.dedup(threshold=self.threshold, dry_run=True)
+        self.post_message(ServiceResult("groups", (report, False)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-apply")
+    def apply(self, threshold: float) -> None:
+        report = project_of(self).corpus.dedup(threshold=threshold)
+        self.post_message(ServiceResult("groups", (report, True)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-texts")
+    def load_texts(self, numbers: list[str]) -> None:
+        corpus = project_of(self).corpus
+        self.post_message(ServiceResult("texts", {n: corpus.document(n).text for n in numbers}))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-change")
+    def keep(self, group: int, member: str) -> None:
+        g = self.groups[group]
+        project_of(self).corpus.keep_instead(g.keep, member, [n for n, _ in g.copies])
+        self.post_message(ServiceResult("kept", (group, member)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-change")
+    def release_copy(self, group: int, member: str) -> None:
+        project_of(self).corpus.include([member])
+        self.post_message(ServiceResult("released", (group, member)))
+
+    @on(ServiceResult)
+    def _result(self, message: ServiceResult) -> None:
+        message.stop()
+        if message.tag == "groups":
+            report, applied = message.value
+            self._show_groups(report, applied)
+        elif message.tag == "texts":
+            self.texts.update(message.value)
+            self._show_pair()
+        elif message.tag == "kept":
+            index, member = message.value
+            g = self.groups[index]
+            sims = dict(g.copies)
+            others = [(n, s) for n, s in g.copies if n != member]
+            self.groups[index] = Group(member, [(g.keep, sims.get(member, 1.0)), *others])
+            self.notify(tr(f"改为保留 {member}", f"Now keeping {member}"))
+            self._refill(index)
+        elif message.tag == "released":
+            index, member = message.value
+            g = self.groups[index]
+            g.copies = [(n, s) for n, s in g.copies if n != member]
+            self.notify(tr(f"{member} 已移出该组并纳入", f"{member} released and included"))
+            self._refill(index)
+
+    # -- showing -----------------------------------------------------------
+    def _show_groups(self, report: DedupReport, applied: bool) -> None:
+        self.applied = applied
+        self.groups = [Group(g.keep, list(g.duplicates)) for g in report.groups]
+        copies = sum(len(g.copies) for g in self.groups)
+        if applied:
+            self.notify(
+                tr(f"已排除 {report.excluded} 个转发", f"Excluded {report.excluded} reposts")
+            )
+        self._status(copies)
+        self._refill(0)
+        self.refresh_bindings()
+
+    def _status(self, copies: int) -> None:
+        state = (
+            tr("已应用", "applied") if self.applied else tr("预览（x 应用）", "preview (x applies)")
+        )
+        self.query_one("#reposts-status", Static).update(
+            tr(
+                f"阈值(+/-) {self.threshold:.2f} · {len(self.groups)} 组 · {copies} 个副本 · {state}",
+                f"threshold (+/-) {self.threshold:.2f} · {len(self.groups)} groups · {copies} copies · {state}",
+            )
+        )
+
+    def _refill(self, index: int) -> None:
+        table = self.query_one("#reposts-groups", DataTable)
+        table.clear()
+        for i, g in enumerate(self.groups):
+            best = max((s for _, s in g.copies), default=0.0)
+            table.add_row(g.keep, len(g.copies), f"{best:.2f}", key=str(i))
+        if self.groups:
+            table.move_cursor(row=min(index, len(self.groups) - 1))
+        self._show_copies()
+
+    def _group(self) -> int | None:
+        table = self.query_one("#reposts-groups", DataTable)
+        return table.cursor_row if 0 <= table.cursor_row < len(self.groups) else None
+
+    def _copy(self) -> str | None:
+        index = self._group()
+        table = self.query_one("#reposts-copies", DataTable)
+        if index is None or not 0 <= table.cursor_row < len(self.groups[index].copies):
+            return None
+        return self.groups[index].copies[table.cursor_row][0]
+
+    def _show_copies(self) -> None:
+        table = self.query_one("#reposts-copies", DataTable)
+        table.clear()
+        index = self._group()
+        if index is None:
+            self.query_one("#reposts-kept", Static).update(tr("（没有转发组）", "(no groups)"))
+            self.query_one("#reposts-copy", Static).update("")
+            return
+        g = self.groups[index]
+        for n, s in g.copies:
+            table.add_row(n, f"{s:.2f}", key=n)
+        wanted = [n for n in [g.keep, *(n for n, _ in g.copies)] if n not in self.texts]
+        if wanted:
+            self.load_texts(wanted)
+        self._show_pair()
+
+    def _show_pair(self) -> None:
+        index = self._group()
+        if index is None:
+            return
+        g = self.groups[index]
+        copy = self._copy()
+        kept_text = self.texts.get(g.keep)
+        if kept_text is None:
+            return
+        title = Text(tr(f"保留 {g.keep}\n", f"kept {g.keep}\n"), style="bold")
+        if copy is None or copy not in self.texts:
+            self.query_one("#reposts-kept", Static).update(title + Text(kept_text))
+            self.query_one("#reposts-copy", Static).update("")
+            return
+        sim = dict(g.copies).get(copy, 0.0)
+        left, right = marked(kept_text, self.texts[copy])
+        self.query_one("#reposts-kept", Static).update(title + left)
+        self.query_one("#reposts-copy", Static).update(
+            Text(
+                tr(f"副本 {copy} · 相似度 {sim:.2f}\n", f"copy {copy} · similarity {sim:.2f}\n"),
+                style="bold",
+            )
+            + right
+        )
+
+    @on(DataTable.RowHighlighted, "#reposts-groups")
+    def _group_moved(self, event: DataTable.RowHighlighted) -> None:
+        self._show_copies()
+
+    @on(DataTable.RowHighlighted, "#reposts-copies")
+    def _copy_moved(self, event: DataTable.RowHighlighted) -> None:
+        self._show_pair()
+
+    # -- actions ---------------------------------------------------------
+    def action_threshold(self, step: int) -> None:
+        self.threshold = round(min(1.0, max(0.5, self.threshold + step * STEP)), 2)
+        self.applied = False
+        self._status(sum(len(g.copies) for g in self.groups))
+        self.count()
+
+    def action_apply(self) -> None:
+        from groundcode.tui.screens.confirm import ConfirmScreen
+
+        copies = sum(len(g.copies) for g in self.groups)
+        threshold = self.threshold
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.apply(threshold)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                tr(
+                    f"在阈值 {threshold:.2f} 排除 {copies} 个转发（每组保留最早的一个）？",
+                    f"Exclude {copies} reposts at {threshold:.2f} (the earliest of each group stays)?",
+                )
+            ),
+            done,
+        )
+
+    def action_keep_instead(self) -> None:
+        index, copy = self._group(), self._copy()
+        if index is not None and copy is not None:
+            self.keep(index, copy)
+
+    def action_release(self) -> None:
+        index, copy = self._group(), self._copy()
+        if index is not None and copy is not None:
+            self.release_copy(index, copy)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "apply":
+            return app_of(self).is_lead and not self.applied
+        if action in ("keep_instead", "release"):
+            return app_of(self).is_lead and self.applied
+        return True
