@@ -32,6 +32,7 @@ from groundcode.store.settings import set_setting
 
 if TYPE_CHECKING:
     from groundcode.analysis.service import AnalysisService
+    from groundcode.backup.service import BackupService
     from groundcode.coding.codebook import CodebookService
     from groundcode.coding.progress import ProgressService
     from groundcode.coding.service import CodingService
@@ -213,6 +214,13 @@ class Project:
         from groundcode.exports.service import ExportService
 
         return ExportService(self.ctx)
+
+    @cached_property
+    def backup(self) -> BackupService:
+        """Whole-project backup and restore (``groundcode.backup``)."""
+        from groundcode.backup.service import BackupService
+
+        return BackupService(self.ctx)
 
     @cached_property
     def interchange(self) -> InterchangeService:

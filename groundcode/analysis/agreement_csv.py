@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from groundcode.analysis import stats
-from groundcode.domain.errors import GroundcodeError, InvalidInput, NotFound
+from groundcode.domain.errors import BadOption, GroundcodeError, InvalidInput, NotFound
 from groundcode.errors import UsageError
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ def read_agreement_csv(path: str | Path, *, alpha_level: str = "nominal") -> pd.
 
     p = Path(path)
     if alpha_level not in stats.ALPHA_LEVELS:
-        raise UsageError(
-            f"--alpha-level must be one of {', '.join(stats.ALPHA_LEVELS)}, not '{alpha_level}'"
+        raise BadOption(
+            option="alpha_level", value=alpha_level, allowed=", ".join(stats.ALPHA_LEVELS)
         )
     if not p.exists():
         raise UsageError(f"{p}: no such file")

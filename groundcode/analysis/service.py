@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from groundcode.analysis.saturation import SaturationReport
-from groundcode.domain.errors import BadOption
+from groundcode.domain.errors import BadOption, NeedsActor, OutOfRange, Refused
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.errors import NotFound, PermissionDenied, UsageError
 from groundcode.store.access import (
@@ -108,7 +108,7 @@ class AnalysisService:
             return None
         me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
         if me is None:
-            raise PermissionDenied("the project is in blind mode: say who you are with --as NAME")
+            raise NeedsActor("blind_read")
         return CONSENSUS if me.role == "lead" else me.name
 
     def _lead_only_in_blind(self, s: Session, what: str) -> None:
@@ -129,7 +129,7 @@ class AnalysisService:
                 ).scalars()
             )
         if len({c.id for c in picked}) < 2:
-            raise UsageError("agreement needs at least two coders with codings (--coders A,B)")
+            raise Refused("agreement_two_coders")
         return picked
 
     # -- agreement data --------------------------------------------------
@@ -727,7 +727,7 @@ class AnalysisService:
             "text": model_render.to_text,
         }
         if fmt not in renderers:
-            raise UsageError(f"--format must be one of {', '.join(renderers)}, not '{fmt}'")
+            raise BadOption(option="format", value=fmt, allowed=", ".join(renderers))
         graph = self.model_graph()
         if graph.problems:
             raise UsageError(
@@ -840,9 +840,9 @@ class AnalysisService:
         from groundcode.corpus.service import CorpusService
 
         if by not in ("type", "split", "document", "code"):
-            raise UsageError("--by must be type, split, document or code")
+            raise BadOption(option="by", value=by, allowed="type, split, document, code")
         if top < 1:
-            raise UsageError("--top must be at least 1")
+            raise OutOfRange(option="top", value=str(top), rule="positive")
         passages = CorpusService(self.ctx).passages()
         if by == "code":
             from groundcode.coding.service import CodingService
@@ -887,7 +887,7 @@ class AnalysisService:
                 elif self.ctx.actor:
                     coder = self.ctx.actor
                 else:
-                    raise UsageError("no consensus codings yet: name a coder with --coder")
+                    raise Refused("no_consensus_yet")
             visible = readable_coder_ids(s, self.ctx.actor, None if coder == CONSENSUS else [coder])
             if coder == CONSENSUS and visible is not None:
                 raise PermissionDenied(

@@ -67,6 +67,19 @@ def cli_words(error: GroundcodeError, user: str | None = None) -> str:
     return word(error, cli_language(user), option_names=CLI_OPTIONS)
 
 
+def cli_text(key: str, user: str | None = None, /, **fields: object) -> str:
+    """A catalog message in the CLI's language, options spelled as flags."""
+    from groundcode.domain.language import cli_language
+    from groundcode.domain.wording import text
+
+    return text(key, cli_language(user), **fields, opt=_CliNames())
+
+
+class _CliNames(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return CLI_OPTIONS.get(key, key)
+
+
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from groundcode.cli.common import emit_json, fail, guarded, print_table, state
+from groundcode.cli.common import cli_text, emit_json, fail, guarded, print_table, state
 
 coder_app = typer.Typer(help="People: coders and leads.", no_args_is_help=True)
 memo_app = typer.Typer(
@@ -197,8 +197,9 @@ def backup(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Copy the whole project to one file (safe while others work)."""
-    info = state(ctx).open().exports.backup(output, force=force)
-    typer.echo(info)
+    st = state(ctx)
+    written = st.open().backup.backup(output, force=force)
+    typer.echo(cli_text(written.key, st.user, path=written.path))
 
 
 @guarded
@@ -211,7 +212,8 @@ def restore(
 
     st = state(ctx)
     with Project.create(st.db, user=st.user) as p:
-        typer.echo(p.exports.restore(backup_file))
+        done = p.backup.restore(backup_file)
+    typer.echo(cli_text(done.key, st.user, path=done.path, rows=done.rows))
 
 
 def tui(

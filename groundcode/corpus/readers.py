@@ -29,6 +29,7 @@ from typing import Any
 from groundcode.corpus.encoding import decode_bytes
 from groundcode.corpus.safezip import check_zip
 from groundcode.corpus.text import normalise, parse_date
+from groundcode.domain.errors import InvalidInput
 from groundcode.errors import UsageError
 
 MAX_BYTES = 100 * 1024 * 1024
@@ -379,10 +380,7 @@ def _rows_to_docs(
         raise UsageError(f"{path}: row 1: repeated column name(s): {', '.join(dup)}")
     tcol = _pick(columns, options.get("text_column"), TEXT_COLUMNS, path, "text")
     if tcol is None:
-        raise UsageError(
-            f"{path}: no text column (looked for {', '.join(TEXT_COLUMNS[:8])}; "
-            f"columns found: {', '.join(columns) or 'none'}; use --text-column)"
-        )
+        raise InvalidInput(str(path), 0, "no_text_column", ", ".join(columns) or "-")
     title = _pick(columns, options.get("title_column"), TITLE_COLUMNS, path, "title")
     date_col = _pick(columns, options.get("date_column"), DATE_COLUMNS, path, "date")
     views = _pick(columns, options.get("views_column"), VIEWS_COLUMNS, path, "views")

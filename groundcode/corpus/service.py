@@ -32,10 +32,16 @@ from groundcode.corpus.views import (
     SourceTypeView,
     SplitReport,
 )
-from groundcode.domain.errors import BadOption
+from groundcode.domain.errors import (
+    BadOption,
+    CodedWouldMove,
+    InvalidInput,
+    Missing,
+    OutOfRange,
+)
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber
-from groundcode.errors import UsageError
+from groundcode.domain.vocab import DocStatus, Split
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.lookup import document_by_number
@@ -132,7 +138,7 @@ class CorpusService:
             if key in names:
                 return t
         known = ", ".join(f"{t.id} {t.slug} {t.name_zh}" for t in self.source_types())
-        raise UsageError(f"unknown source type '{value}' (known: {known})")
+        raise BadOption(option="type", value=str(value), allowed=known)
 
     def add_source_type(self, name_zh: str, name_en: str, slug: str) -> SourceTypeView:
         def _add(s: Session) -> SourceTypeView:
@@ -176,14 +182,12 @@ class CorpusService:
 
         stype = self.resolve_type(type)
         if segment is not None and segment not in SEGMENT_MODES:
-            raise UsageError(
-                f"--segment must be one of {', '.join(SEGMENT_MODES)}, not '{segment}'"
-            )
+            raise BadOption(option="segment", value=str(segment), allowed=", ".join(SEGMENT_MODES))
         files: list[FileImport] = []
         for raw_path in paths:
             path = Path(raw_path)
             if not path.is_file():
-                raise UsageError(f"{path}: no such file")
+                raise InvalidInput(str(path), 0, "no_such_file")
             digest = _file_hash(path)
             with self.ctx.db.read() as s:
                 seen = (
@@ -205,7 +209,7 @@ class CorpusService:
                 progress=_phase(progress, 0.0, 0.25),
             )
             if not docs:
-                raise UsageError(f"{path}: no documents found")
+                raise InvalidInput(str(path), 0, "no_documents")
             mode = segment or ("whole" if path.suffix.lower() in ROW_FORMATS else "paragraph")
             files.append(self._store_file(path, digest, stype, docs, mode, progress))
         return ImportReport(tuple(files))
@@ -381,9 +385,9 @@ class CorpusService:
         """One row per document: number, type, title, date, views, split, status, passages."""
 
         if split not in (None, "build", "holdout"):
-            raise UsageError(f"--split must be build or holdout, not '{split}'")
+            raise BadOption(option="split", value=str(split), allowed=", ".join(Split))
         if status not in (None, "included", "excluded"):
-            raise UsageError(f"--status must be included or excluded, not '{status}'")
+            raise BadOption(option="status", value=str(status), allowed=", ".join(DocStatus))
         from groundcode.store.raw import fetch_frame
 
         where = ["1=1"]
@@ -577,11 +581,9 @@ class CorpusService:
 
     def exclude(self, numbers: Iterable[str], *, reason: str, kind: str = "manual") -> int:
         if kind not in EXCLUSION_KINDS:
-            raise UsageError(
-                f"unknown exclusion kind '{kind}' (known: {', '.join(EXCLUSION_KINDS)})"
-            )
+            raise BadOption(option="kind", value=kind, allowed=", ".join(EXCLUSION_KINDS))
         if not reason.strip():
-            raise UsageError("an exclusion needs a reason (--reason TEXT)")
+            raise Missing("exclusion_reason")
         nums = list(numbers)
 
         def _do(s: Session) -> int:
@@ -617,17 +619,19 @@ class CorpusService:
         from groundcode.corpus.text import parse_date, substantive_length
 
         if mode not in ("any", "all"):
-            raise UsageError("keyword mode must be 'any' or 'all'")
+            raise BadOption(option="mode", value=mode, allowed="any, all")
         kws = [k.strip() for k in keywords if k.strip()]
         try:
             lo = parse_date(date_from) if date_from else None
             hi = parse_date(date_to) if date_to else None
         except ValueError as exc:
-            raise UsageError(f"cannot read date: {exc}") from None
+            raise BadOption(
+                option="date", value=str(date_from or date_to), allowed=str(exc)
+            ) from None
         if hi is not None and len(hi) == 10:
             hi = hi + " 23:59:59"
         if min_chars is not None and min_chars < 0:
-            raise UsageError("--min-chars must be zero or more")
+            raise OutOfRange(option="min_chars", value=str(min_chars), rule="nonnegative")
 
         def _do(s: Session) -> ScreenReport:
             docs = _included_documents(s)
@@ -668,7 +672,7 @@ class CorpusService:
         from groundcode.corpus.dedup import find_duplicates
 
         if not 0 < threshold <= 1:
-            raise UsageError("--threshold must be in (0, 1]")
+            raise OutOfRange(option="threshold", value=str(threshold), rule="unit_open_closed")
         with self.ctx.db.read() as s:
             rows = s.execute(
                 select(
@@ -732,11 +736,11 @@ class CorpusService:
 
         stype = self.resolve_type(type)
         if n <= 0:
-            raise UsageError("--n must be a positive number")
+            raise OutOfRange(option="n", value=str(n), rule="positive")
         if stratify_by not in (None, "views"):
-            raise UsageError(f"--stratify-by supports 'views', not '{stratify_by}'")
+            raise BadOption(option="stratify_by", value=str(stratify_by), allowed="views")
         if bins < 1:
-            raise UsageError("--bins must be at least 1")
+            raise OutOfRange(option="bins", value=str(bins), rule="positive")
         with self.ctx.db.read() as s:
             seed = int(get_setting(s, "seed")) if seed is None else seed
             rows = s.execute(
@@ -745,9 +749,7 @@ class CorpusService:
                 .order_by(Document.seq)
             ).all()
         if n > len(rows):
-            raise UsageError(
-                f"--n {n} is more than the {len(rows)} included documents of type {stype.slug}"
-            )
+            raise OutOfRange(option="n", value=str(n), rule="at_most_included")
         rng = np.random.default_rng([seed, stype.id])
         strata: list[tuple[str, list[Any]]]
         if stratify_by == "views":
@@ -811,7 +813,7 @@ class CorpusService:
             holdout = float(get_setting(s, "holdout_ratio")) if holdout is None else holdout
             seed = int(get_setting(s, "seed")) if seed is None else seed
         if not 0 <= holdout < 1:
-            raise UsageError("--holdout must be at least 0 and below 1")
+            raise OutOfRange(option="holdout", value=str(holdout), rule="unit_closed_open")
         actor = self.ctx.actor
 
         def _do(s: Session) -> SplitReport:
@@ -836,9 +838,7 @@ class CorpusService:
                 s.rollback()
                 return SplitReport(seed, holdout, by_type, len(changed), len(moved_coded), True)
             if moved_coded and not force:
-                raise UsageError(
-                    f"{len(moved_coded)} coded documents would change split (e.g. {moved_coded[0]}); use --force"
-                )
+                raise CodedWouldMove(n=len(moved_coded), example=moved_coded[0])
             for d in changed:
                 before = d.split
                 d.split = plan[d.id]  # type: ignore[index]
@@ -1095,9 +1095,9 @@ class CorpusService:
         """
         term = term.strip()
         if not term:
-            raise UsageError("search needs a term")
+            raise Missing("search_term")
         if limit < 1:
-            raise UsageError("--limit must be at least 1")
+            raise OutOfRange(option="limit", value=str(limit), rule="positive")
         base = select(Passage.id, Passage.idx, Passage.text, Document.number).join(
             Document, Document.id == Passage.document_id
         )
@@ -1155,9 +1155,7 @@ class CorpusService:
 
         unknown = [p for p in patterns if p not in PATTERNS]
         if unknown:
-            raise UsageError(
-                f"unknown redaction pattern {unknown[0]} (known: {', '.join(PATTERNS)})"
-            )
+            raise BadOption(option="patterns", value=unknown[0], allowed=", ".join(PATTERNS))
 
         def _do(s: Session) -> RedactReport:
             coded = set(s.exec(select(Coding.document_id).distinct()).scalars().all())  # type: ignore[call-overload]

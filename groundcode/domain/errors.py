@@ -232,3 +232,11 @@ class SpanOutside(GroundcodeError):
 @dataclass(eq=False)
 class RowForbidden(InvalidInput):
     """A row of a file the acting person may not import (``reason`` a catalog id)."""
+
+
+@dataclass(eq=False)
+class CodedWouldMove(GroundcodeError):
+    """A new split would move ``n`` coded documents (``example`` one of them) to the other side."""
+
+    n: int
+    example: str

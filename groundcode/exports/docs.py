@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import InvalidInput
 from groundcode.exports.frames import cell_text, md_table
 from groundcode.exports.safety import atomic_output
 
@@ -264,7 +264,7 @@ def _frame_rows(df: pd.DataFrame) -> list[list[str]]:
 def _check_sections(path: Path, sections: Sequence[tuple[str, Any]]) -> None:
     for item in sections:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-            raise UsageError(f"{path}: each report section must be (heading, text or table)")
+            raise InvalidInput(str(path), 0, "report_section")
 
 
 def _mono(doc: DocxDocument, lines: Sequence[str]) -> None:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import BadOption, InvalidInput
 from groundcode.exports.safety import atomic_output, neutralise
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def write_frame(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FRAME_SUFFIXES:
-        raise UsageError(f"{path}: exports are written as {', '.join(FRAME_SUFFIXES)}")
+        raise BadOption(option="output", value=str(path), allowed=", ".join(FRAME_SUFFIXES))
     if suffix == ".xlsx":
         return write_frames({sheet_name: df}, path, force=force, widths=widths)
     with atomic_output(path, force=force) as tmp:
@@ -258,9 +258,9 @@ def write_frames(
 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
-        raise UsageError(f"{path}: several sheets need an .xlsx file")
+        raise BadOption(option="output", value=str(path), allowed=".xlsx")
     if not sheets:
-        raise UsageError(f"{path}: nothing to write (no sheets)")
+        raise InvalidInput(str(path), 0, "no_sheets")
     with atomic_output(path, force=force) as tmp:
         # Write-only: rows stream to the file instead of living as cell objects, so
         # a 200k-row sheet neither takes gigabytes nor a per-cell save pass.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import BadOption, Refused
 from groundcode.exports.safety import atomic_output
 
 if TYPE_CHECKING:
@@ -63,9 +63,9 @@ def saturation_curve(report: SaturationReport, path: Path, *, force: bool = Fals
 
     suffix = path.suffix.lower()
     if suffix not in (".png", ".svg"):
-        raise UsageError(f"{path}: the curve is written as .png or .svg")
+        raise BadOption(option="output", value=str(path), allowed=".png, .svg")
     if not report.curve:
-        raise UsageError("no coded documents: nothing to plot")
+        raise Refused("nothing_to_plot")
     font = cjk_font()
     zh = font is not None
     xs = [p.index for p in report.curve]

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import AlreadyExists, InvalidInput
 
 __all__ = ["TRIGGERS", "atomic_output", "neutralise"]
 
@@ -66,14 +66,14 @@ def atomic_output(path: Path, *, force: bool) -> Iterator[Path]:
     """
     path = Path(path)
     if path.is_dir():
-        raise UsageError(f"{path}: is a folder, not a file")
+        raise InvalidInput(str(path), 0, "is_a_folder")
     if path.exists() and not force:
-        raise UsageError(f"{path} exists; use --force to overwrite")
+        raise AlreadyExists(str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(
-            f"{path.parent}: cannot create the folder ({exc.strerror or exc})"
+        raise InvalidInput(
+            str(path.parent), 0, "cannot_create_folder", str(exc.strerror or exc)
         ) from exc
     fd, name = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
@@ -84,7 +84,7 @@ def atomic_output(path: Path, *, force: bool) -> Iterator[Path]:
         yield tmp
         if path.exists() and not force:
             # Someone else created the target while we were writing.
-            raise UsageError(f"{path} exists; use --force to overwrite")
+            raise AlreadyExists(str(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

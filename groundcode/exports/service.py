@@ -1,4 +1,4 @@
-"""The export service: paper tables, data exports, reports, REFI-QDA, backups.
+"""The export service: paper tables, data exports and reports (backups: ``groundcode.backup``).
 
 Every file is written through ``atomic_output`` (temp file + rename, refused
 without ``force`` when the target exists), every xlsx/csv cell is neutralised
@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
-import sqlite3
-import zipfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlmodel import Session
 
-from groundcode.domain.errors import BadOption
-from groundcode.errors import UsageError
+from groundcode.domain.errors import AlreadyExists, BadOption, GroundcodeError, OutOfRange, Refused
 from groundcode.store.access import find_coder, readable_coder_ids
 from groundcode.store.context import Context
 from groundcode.store.seed import CONSENSUS
-from groundcode.store.tables import Coding, Document, metadata
+from groundcode.store.tables import Coding
 
 if TYPE_CHECKING:
     from groundcode.analysis.saturation import SaturationReport
@@ -131,16 +126,14 @@ class ExportService:
         from groundcode.exports.tables import write_tables
 
         if fmt not in TABLE_FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(TABLE_FORMATS)}, not '{fmt}'")
+            raise BadOption(option="format", value=fmt, allowed=", ".join(TABLE_FORMATS))
         if lang not in ("zh", "en"):
-            raise UsageError(f"--lang must be zh or en, not '{lang}'")
+            raise BadOption(option="lang", value=lang, allowed="zh, en")
         if refs < 0:
-            raise UsageError("--refs must be zero or more")
+            raise OutOfRange(option="refs", value=str(refs), rule="nonnegative")
         t1, t2 = self.table_rows(coder=coder, refs_from=refs_from)
         if not t1:
-            raise UsageError(
-                "the codebook has no initial categories yet (groundcode codebook import FILE)"
-            )
+            raise Refused("no_categories_yet")
         return list(
             write_tables(t1, t2, fmt=fmt, lang=lang, out_dir=Path(out_dir), force=force, refs=refs)
         )
@@ -187,7 +180,7 @@ class ExportService:
             "main_category": "main_category",
         }.get(level)
         if col is None:
-            raise UsageError(f"--level must be concept, category or main, not '{level}'")
+            raise BadOption(option="level", value=level, allowed="concept, category, main")
         who = [coder] if coder else self._ref_coders(None)
         frame = coding.codings(coders=who, include_personal=include_personal).dropna(
             subset=["passage", col]
@@ -466,7 +459,7 @@ class ExportService:
             from groundcode.interchange.service import InterchangeService
 
             return InterchangeService(self.ctx).export_qdc(path, force=force)
-        raise UsageError(f"{path}: codebooks export as .yaml, .xlsx or .qdc")
+        raise BadOption(option="output", value=str(path), allowed=".yaml, .xlsx, .qdc")
 
     def model_report(self, out_dir: Path, *, force: bool = False) -> list[Path]:
         from groundcode.exports.docs import write_report_docx, write_report_md
@@ -532,7 +525,7 @@ class ExportService:
     ) -> tuple[Path, list[Path]]:
         folder = Path(out_dir) / datetime.now().strftime("%Y-%m-%d-%H%M%S")
         if folder.exists():
-            raise UsageError(f"{folder} exists already")
+            raise AlreadyExists(str(folder))
         paths: list[Path] = []
         for fmt in TABLE_FORMATS:
             paths += self.tables(fmt=fmt, lang=lang, out_dir=folder / "tables")
@@ -543,117 +536,12 @@ class ExportService:
         paths.append(self.matrix(folder / "matrix.csv", include_personal=include_personal))
         paths.append(self.memos(folder / "memos.xlsx"))
         # Fewer than two coders, or not a lead in blind mode: no agreement to report.
-        with contextlib.suppress(UsageError):
+        with contextlib.suppress(GroundcodeError):
             paths.append(self.agreement(folder / "agreement.xlsx"))
         paths += self.saturation(folder / "saturation")
         paths += self.model_report(folder / "model")
         paths.append(self.qdpx(folder / "project.qdpx", include_personal=include_personal)[0])
         return folder, paths
-
-    # -- backup and restore ----------------------------------------------
-    def backup(self, path: Path, *, force: bool = False) -> str:
-        """SQLite: the online backup API (consistent while others write). PostgreSQL: a table dump."""
-        from groundcode.exports.safety import atomic_output
-
-        path = Path(path)
-        db = self.ctx.db
-        if db.is_sqlite:
-            with atomic_output(path, force=force) as tmp:
-                src = sqlite3.connect(str(db.url.database))
-                try:
-                    dst = sqlite3.connect(str(tmp))
-                    with dst:
-                        src.backup(dst)
-                    dst.close()
-                finally:
-                    src.close()
-            return f"backup written to {path} (SQLite; open it with --db {path})"
-        with atomic_output(path, force=force) as tmp, db.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin(), zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-                for table in metadata.sorted_tables:
-                    rows = conn.execute(table.select()).mappings().all()
-                    body = "\n".join(
-                        json.dumps(dict(r), ensure_ascii=False, default=_json_default) for r in rows
-                    )
-                    zf.writestr(f"{table.name}.jsonl", body)
-                zf.writestr(
-                    "manifest.json",
-                    json.dumps(
-                        {
-                            "format": "groundcode-backup",
-                            "version": 1,
-                            "tables": [t.name for t in metadata.sorted_tables],
-                        }
-                    ),
-                )
-        return (
-            f"backup written to {path} (restore with: groundcode --db URL restore {path}; "
-            f"or use pg_dump --format=custom for a server-level copy)"
-        )
-
-    def restore(self, path: Path) -> str:
-        """Load a PostgreSQL/any-backend table dump into an empty project."""
-        path = Path(path)
-        if not zipfile.is_zipfile(path):
-            if path.is_file() and path.read_bytes()[:16].startswith(b"SQLite format 3"):
-                raise UsageError(
-                    f"{path}: an SQLite backup; copy it into place or open it with --db {path}"
-                )
-            raise UsageError(f"{path}: not a groundcode backup")
-        from sqlalchemy import DateTime, func, insert
-
-        with zipfile.ZipFile(path) as zf:
-            manifest = json.loads(zf.read("manifest.json"))
-            if manifest.get("format") != "groundcode-backup":
-                raise UsageError(f"{path}: not a groundcode backup")
-
-            def _do(s: Session) -> int:
-                n_docs = s.execute(select(func.count()).select_from(Document)).scalar()
-                if n_docs:
-                    raise UsageError("restore needs an empty project (this one has documents)")
-                total = 0
-                for table in reversed(metadata.sorted_tables):
-                    s.execute(table.delete())
-                for table in metadata.sorted_tables:
-                    if f"{table.name}.jsonl" not in zf.namelist():
-                        continue
-                    lines = zf.read(f"{table.name}.jsonl").decode("utf-8").splitlines()
-                    rows = [json.loads(ln) for ln in lines if ln.strip()]
-                    dt_cols = [c.name for c in table.columns if isinstance(c.type, DateTime)]
-                    for r in rows:
-                        for c in dt_cols:
-                            if r.get(c):
-                                r[c] = datetime.fromisoformat(r[c])
-                    for lo in range(0, len(rows), 2000):
-                        s.execute(insert(table), rows[lo : lo + 2000])
-                    total += len(rows)
-                if not self.ctx.db.is_sqlite:
-                    for table in metadata.sorted_tables:
-                        if "id" in table.columns and table.columns["id"].autoincrement is not False:
-                            s.execute(
-                                select(
-                                    func.setval(
-                                        func.pg_get_serial_sequence(table.name, "id"),
-                                        func.coalesce(
-                                            select(func.max(table.columns["id"])).scalar_subquery(),
-                                            0,
-                                        )
-                                        + 1,
-                                        False,
-                                    )
-                                )
-                            )
-                return total
-
-            total = self.ctx.db.run(_do)
-        return f"restored {total} rows from {path}"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
 
 
 __all__ = ["ExportService"]

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import AlreadyExists, BadOption, OutOfRange
 from groundcode.exports.frames import display_width, md_table
 from groundcode.exports.safety import atomic_output, neutralise
 
@@ -116,7 +116,7 @@ _FILES = {
 
 def _check_lang(lang: str) -> None:
     if lang not in LANGS:
-        raise UsageError(f"--lang must be zh or en, not '{lang}'")
+        raise BadOption(option="lang", value=lang, allowed="zh, en")
 
 
 def headers(lang: str = "zh") -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -521,16 +521,16 @@ def write_tables(
     written atomically.
     """
     if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{fmt}'")
+        raise BadOption(option="format", value=fmt, allowed=", ".join(FORMATS))
     _check_lang(lang)
     if refs < 0:
-        raise UsageError("--refs must be zero or more")
+        raise OutOfRange(option="refs", value=str(refs), rule="nonnegative")
     out_dir = Path(out_dir)
     targets = [out_dir / name for name in _FILES[fmt]]
     if not force:
         for target in targets:
             if target.exists():
-                raise UsageError(f"{target} exists; use --force to overwrite")
+                raise AlreadyExists(str(target))
     rows2, spans = _table2_rows(t2, lang)
     parts = _Parts(
         captions=captions(lang, title_prefix),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from groundcode.domain.errors import AlreadyExists
 from groundcode.errors import UsageError
 from groundcode.interchange.model import (
     NOTE_TARGET_KINDS,
@@ -514,7 +515,7 @@ def check_target(path: Path, *, force: bool) -> None:
     if path.is_dir():
         raise UsageError(f"{path}: is a folder, not a file")
     if path.exists() and not force:
-        raise UsageError(f"{path} exists; use --force to overwrite")
+        raise AlreadyExists(str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -11,6 +11,7 @@ import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
 from groundcode.analysis.agreement_csv import agreement_from_csv, read_agreement_csv
+from groundcode.domain.errors import BadOption
 from groundcode.errors import UsageError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "agreement"
@@ -142,7 +143,7 @@ def test_non_numeric_code_names_the_row() -> None:
 def test_missing_file_and_bad_level(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
         read_agreement_csv(tmp_path / "nope.csv")
-    with pytest.raises(UsageError, match="--alpha-level must be one of"):
+    with pytest.raises(BadOption, match="alpha_level"):
         read_agreement_csv(DATA / "multi_label.csv", alpha_level="fuzzy")
     with pytest.raises(UsageError, match="not a file"):
         read_agreement_csv(tmp_path)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from groundcode.errors import PermissionDenied, UsageError
+from groundcode.domain.errors import Refused
+from groundcode.errors import PermissionDenied
 from groundcode.project import Project
 from tests.conftest import MakeProject
 
@@ -127,7 +128,7 @@ def test_agreement_is_a_leads_business_in_blind_mode(study: Project) -> None:
         study.as_user("lin").analysis.agreement()
     with pytest.raises(PermissionDenied):
         study.analysis.agreement()
-    with pytest.raises(UsageError, match="at least two coders"):
+    with pytest.raises(Refused, match="at least two coders"):
         study.as_user("chen").analysis.agreement(coders=["lin"])
 
 

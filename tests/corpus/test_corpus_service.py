@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from groundcode.domain.errors import BadOption, CodedWouldMove, GroundcodeError
 from groundcode.errors import UsageError
 from groundcode.project import Project
 from tests.conftest import MakeProject
@@ -51,8 +52,9 @@ def test_numbers_are_stable_and_never_reused(lead: Project, tmp_path: Path) -> N
     assert lead.corpus.import_files([tmp_path / "a.txt"], type="policy").files[0].first == "1-1"
     lead.corpus.exclude(["1-1"], reason="测试")
     assert lead.corpus.import_files([tmp_path / "b.txt"], type="政策文件").files[0].first == "1-2"
-    with pytest.raises(UsageError, match="unknown source type"):
+    with pytest.raises(BadOption) as err:
         lead.corpus.import_files([tmp_path / "b.txt"], type="novel")
+    assert (err.value.option, err.value.value) == ("type", "novel")
 
 
 def test_funnel_json_shape_and_counts(lead: Project) -> None:
@@ -187,9 +189,9 @@ def test_resplit_of_coded_documents_needs_force(lead: Project, tmp_path: Path) -
     for seed in range(2, 60):
         try:
             lead.corpus.split(seed=seed)
-        except UsageError as exc:
+        except CodedWouldMove as exc:
             moved = seed
-            assert "--force" in str(exc)
+            assert exc.n >= 1 and exc.example
             break
     assert moved is not None
     lead.corpus.split(seed=moved, force=True)
@@ -259,7 +261,7 @@ def test_bad_files_are_one_line_and_change_nothing(lead: Project, tmp_path: Path
     for name, data in cases.items():
         f = tmp_path / name
         f.write_bytes(data)
-        with pytest.raises(UsageError) as err:
+        with pytest.raises(GroundcodeError) as err:
             lead.corpus.import_files([f], type=1)
         msg = str(err.value)
         assert name in msg and "\n" not in msg, msg
@@ -270,7 +272,7 @@ def test_bad_files_are_one_line_and_change_nothing(lead: Project, tmp_path: Path
 def _err(p: Project, f: Path) -> str:
     try:
         p.corpus.import_files([f], type=4)
-    except UsageError as exc:
+    except GroundcodeError as exc:
         return str(exc)
     return ""
 

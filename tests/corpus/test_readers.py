@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from groundcode.corpus.encoding import decode_bytes
 from groundcode.corpus.readers import RawDocument, read_file
 from groundcode.corpus.safezip import check_zip
+from groundcode.domain.errors import GroundcodeError
 from groundcode.errors import UsageError
 
 SIMPLIFIED = (
@@ -25,8 +26,8 @@ TRADITIONAL = (
 
 
 def _refused(path: Path, *, match: str = "", **kwargs: object) -> str:
-    """Read ``path`` expecting a one-line UsageError that names the file."""
-    with pytest.raises(UsageError) as err:
+    """Read ``path`` expecting a one-line error that names the file."""
+    with pytest.raises(GroundcodeError) as err:
         read_file(path, **kwargs)  # type: ignore[arg-type]
     msg = str(err.value)
     assert "\n" not in msg

@@ -12,7 +12,7 @@ import xmlschema
 from openpyxl import load_workbook
 
 from groundcode.demo import build_demo
-from groundcode.errors import UsageError
+from groundcode.domain.errors import AlreadyExists
 from groundcode.project import Project
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "refi"
@@ -95,7 +95,7 @@ def test_csv_tables_have_a_bom_and_english_headers(demo: Project, tmp_path: Path
 def test_overwrite_needs_force(demo: Project, tmp_path: Path) -> None:
     demo.exports.tables(fmt="md", out_dir=tmp_path)
     before = (tmp_path / "tables.md").read_text(encoding="utf-8")
-    with pytest.raises(UsageError, match="--force"):
+    with pytest.raises(AlreadyExists):
         demo.exports.tables(fmt="md", out_dir=tmp_path)
     assert (tmp_path / "tables.md").read_text(encoding="utf-8") == before
     demo.exports.tables(fmt="md", out_dir=tmp_path, force=True)

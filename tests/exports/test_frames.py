@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import AlreadyExists, BadOption, InvalidInput
 from groundcode.exports.docs import write_report_docx, write_report_md
 from groundcode.exports.frames import display_width, write_frame, write_frames
 
@@ -92,12 +92,12 @@ def test_multi_sheet(tmp_path: Path) -> None:
     assert wb.sheetnames == ["summary", "per_code", "empty"]
     assert wb["summary"]["B2"].value == 0.85
     assert wb["per_code"]["D5"].value == "'=1+1"
-    with pytest.raises(UsageError, match="xlsx"):
+    with pytest.raises(BadOption, match="xlsx"):
         write_frames({"a": summary}, tmp_path / "a.csv")
 
 
 def test_unknown_suffix(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"a\.pdf"):
+    with pytest.raises(BadOption, match=r"a\.pdf"):
         write_frame(frame(), tmp_path / "a.pdf")
 
 
@@ -106,7 +106,7 @@ def test_overwrite_needs_force(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"out{suffix}"
     write_frame(frame(), path)
     before = path.read_bytes()
-    with pytest.raises(UsageError, match="exists; use --force to overwrite"):
+    with pytest.raises(AlreadyExists):
         write_frame(frame().head(1), path)
     assert path.read_bytes() == before
     write_frame(frame().head(1), path, force=True)
@@ -165,7 +165,7 @@ def test_report_md(tmp_path: Path) -> None:
     assert "| concept | category |" in text and "| a\\|b |  |" in text
     assert "```text\n◎ 健康码信息共享" in text
     assert text.count("```") == 4
-    with pytest.raises(UsageError, match="exists"):
+    with pytest.raises(AlreadyExists):
         write_report_md(tmp_path / "r.md", title="x", sections=[])
 
 
@@ -190,7 +190,7 @@ def test_report_docx(tmp_path: Path) -> None:
     assert mono and mono[0].runs[0]._r.rPr.rFonts.get(f"{W}ascii") == "Consolas"
     assert any("graph TD" in p.text for p in doc.paragraphs)
     assert not any("```" in p.text for p in doc.paragraphs)
-    with pytest.raises(UsageError, match="section"):
+    with pytest.raises(InvalidInput, match="section"):
         write_report_docx(tmp_path / "bad.docx", title="x", sections=[("only heading",)])  # type: ignore[list-item]
     assert not (tmp_path / "bad.docx").exists()
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import AlreadyExists, InvalidInput
 from groundcode.exports.safety import TRIGGERS, atomic_output, neutralise
 
 
@@ -53,7 +53,7 @@ def test_atomic_output_refuses_existing_without_force(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     target.write_text("old", encoding="utf-8")
     with (
-        pytest.raises(UsageError, match="exists; use --force to overwrite"),
+        pytest.raises(AlreadyExists),
         atomic_output(target, force=False) as tmp,
     ):
         tmp.write_text("new", encoding="utf-8")  # pragma: no cover - never reached
@@ -83,5 +83,5 @@ def test_atomic_output_failure_keeps_old_file(tmp_path: Path) -> None:
 
 
 def test_atomic_output_refuses_a_folder(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="is a folder"), atomic_output(tmp_path, force=True):
+    with pytest.raises(InvalidInput, match="is a folder"), atomic_output(tmp_path, force=True):
         pass  # pragma: no cover

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import AlreadyExists, BadOption, OutOfRange
 from groundcode.exports.tables import (
     FORMATS,
     Table1Row,
@@ -330,7 +330,7 @@ def test_overwrite_needs_force(tmp_path: Path, fmt: str) -> None:
     if len(paths) > 1:
         paths[0].unlink()  # one target of two exists: still nothing at all is written
     before = kept.read_bytes()
-    with pytest.raises(UsageError, match="exists; use --force to overwrite"):
+    with pytest.raises(AlreadyExists):
         write_tables([Table1Row("1", "别的", None, [])], [], fmt=fmt, lang="zh", out_dir=tmp_path)
     assert kept.read_bytes() == before
     assert sorted(tmp_path.iterdir()) == [kept]
@@ -357,9 +357,9 @@ def test_failure_leaves_no_file(tmp_path: Path, fmt: str) -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(UsageError, match="--format"):
+    with pytest.raises(BadOption, match="format"):
         write_tables([], [], fmt="pdf", lang="zh", out_dir=Path("."))
-    with pytest.raises(UsageError, match="--lang"):
+    with pytest.raises(BadOption, match="lang"):
         write_tables([], [], fmt="md", lang="fr", out_dir=Path("."))
-    with pytest.raises(UsageError, match="--refs"):
+    with pytest.raises(OutOfRange, match="refs"):
         write_tables([], [], fmt="md", lang="zh", out_dir=Path("."), refs=-1)

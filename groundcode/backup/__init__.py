@@ -1,0 +1,1 @@
+"""The backup room: ``BackupService`` (whole-project backup and restore)."""
