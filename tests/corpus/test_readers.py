@@ -487,7 +487,7 @@ def test_random_input_reads_or_fails_with_one_line(
     f.write_bytes(data)
     try:
         docs = read_file(f)
-    except UsageError as exc:
+    except GroundcodeError as exc:
         assert "\n" not in str(exc) and "fuzz" in str(exc)
     else:
         assert all(isinstance(d, RawDocument) and d.text.strip() for d in docs)
