@@ -47,7 +47,7 @@ class _Options(dict[str, str]):
 
     def __init__(self, names: Mapping[str, str] | None = None) -> None:
         super().__init__()
-        self._names = names or {}
+        self._names = names if names is not None else {}
 
     def __missing__(self, key: str) -> str:
         return self._names.get(key, key)
@@ -84,7 +84,7 @@ def word(
     are worded too when the catalog has ``noun.<value>`` / ``reason.<value>``;
     ``option`` goes through ``option_names``.
     """
-    names = _Options(option_names or {})
+    names = _Options(option_names)
     fields = error.fields()
     # Nouns first (a level, a kind), then the sentences that may use them.
     for prefixes in (("noun.",), ("reason.", "action.", "rule.")):

@@ -52,7 +52,9 @@ async def test_export_tables_as_xlsx_and_refuse_to_overwrite(
         screen = await _open_export(app, pilot)
         await _export_to(app, pilot, screen, out)
         assert app.screen is screen
-        assert any("exists" in n.message for n in app._notifications)
+        assert any(
+            "已存在" in n.message and "覆盖已有文件" in n.message for n in app._notifications
+        )
         assert written.stat().st_mtime_ns == stamp
 
         # With the switch on, the same export replaces the file and the dialog closes.
