@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
@@ -632,28 +632,77 @@ def _add_coding(
     return key
 
 
+#: Markup that declares a DTD or entities; REFI-QDA files never need one.
+_DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+
+
 def _events(archive: _Archive, member: str, label: str) -> Iterator[tuple[str, ET.Element]]:
-    """Start/end events of untrusted XML streamed from the archive: no DTD, no entities."""
+    """Start/end events of untrusted XML streamed from the archive: no DTD, no entities.
+
+    UTF-8 input (what REFI-QDA requires) goes through the C parser, each chunk
+    checked for a DTD or entity declaration before expat sees it, so nothing
+    is ever declared and no entity can expand; anything else (UTF-16) goes
+    through defusedxml's slower parser, which refuses the same things.
+    """
     stream = archive.open(member)
     try:
-        events = safe_iterparse(
-            stream,
-            events=("start", "end"),
-            forbid_dtd=True,
-            forbid_entities=True,
-            forbid_external=True,
-        )
-        while True:
+        first = stream.read(_CHUNK)
+        if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first[:64]:
+            yield from _defused_events(_Prepended(first, stream), label)
+            return
+        parser: Any = ET.XMLPullParser(events=("start", "end"))
+        chunk = first
+        tail = b""
+        while chunk:
+            if _DECLARATION.search(tail + chunk):
+                raise UsageError(f"{label}: refused unsafe XML (DTDForbidden)")
+            tail = chunk[-16:]
             try:
-                yield next(events)
-            except StopIteration:
-                return
-            except DefusedXmlException as exc:
-                raise UsageError(f"{label}: refused unsafe XML ({type(exc).__name__})") from None
+                parser.feed(chunk)
+                yield from parser.read_events()
             except ET.ParseError as exc:
                 raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
+            chunk = stream.read(_CHUNK)
+        try:
+            parser.close()
+            yield from parser.read_events()
+        except ET.ParseError as exc:
+            raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
     finally:
         stream.close()
+
+
+class _Prepended:
+    """A stream with its first chunk put back (read once to sniff the encoding)."""
+
+    def __init__(self, first: bytes, stream: _BoundedStream) -> None:
+        self.first = first
+        self.stream = stream
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.first:
+            out, self.first = self.first, b""
+            return out
+        return self.stream.read(size)
+
+
+def _defused_events(source: Any, label: str) -> Iterator[tuple[str, ET.Element]]:
+    events = safe_iterparse(
+        source,
+        events=("start", "end"),
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
+    while True:
+        try:
+            yield next(events)
+        except StopIteration:
+            return
+        except DefusedXmlException as exc:
+            raise UsageError(f"{label}: refused unsafe XML ({type(exc).__name__})") from None
+        except ET.ParseError as exc:
+            raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
 
 
 def _read_project(archive: _Archive) -> QdpxContent:
