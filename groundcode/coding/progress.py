@@ -502,6 +502,8 @@ class ProgressService:
         numbers = self.queue(coder)["number"].tolist()
         if not numbers:
             return None
+        if after is not None:
+            after = normalise_number(after) or after
         if after is not None and after in numbers:
             i = numbers.index(after)
             rest = numbers[i + 1 :] + numbers[:i]

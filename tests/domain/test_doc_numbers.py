@@ -91,8 +91,11 @@ COVERED = {
     "coding.add_memo",
     "analysis.decide",
     "analysis.suggest",
+    "progress.assign",
+    "progress.done",
+    "progress.next_in_queue",
 }
-NUMBER_PARAMS = {"document", "number", "numbers", "after"}
+NUMBER_PARAMS = {"document", "documents", "number", "numbers", "after"}
 # ``number`` here is a category's number ("C3"), not a document's.
 NOT_DOCUMENTS = {"codebook.create", "codebook.create_category", "codebook.create_main_category"}
 
@@ -100,7 +103,7 @@ NOT_DOCUMENTS = {"codebook.create", "codebook.create_category", "codebook.create
 def test_every_method_taking_a_number_is_covered(project: Project) -> None:
     """A new public method with a document-number parameter must join this test."""
     found = set()
-    for room in ("corpus", "coding", "codebook", "analysis", "exports"):
+    for room in ("corpus", "coding", "codebook", "progress", "analysis", "exports", "interchange"):
         service = getattr(project, room)
         for name, fn in inspect.getmembers(type(service), inspect.isfunction):
             if name.startswith("_"):
@@ -163,3 +166,16 @@ def test_unknown_and_malformed_numbers(study: Project) -> None:
     assert (info.value.kind, info.value.name) == ("document", "2-9")
     with pytest.raises(BadDocNumber):
         lin.corpus.document("2/5")
+
+
+def test_assignments_and_done_marks(study: Project) -> None:
+    lead, lin = study.as_user("chen"), study.as_user("lin")
+    assigned = [lead.progress.assign(["lin"], documents=[n, "2-4"]) for n in SPELLINGS]
+    assert sorted(lin.progress.queue()["number"]) == ["2-4", "2-5"]
+    assert assigned[1] == assigned[2]
+    _same([lin.progress.next_in_queue(after=n) for n in SPELLINGS])
+    queue = lin.progress.queue()["number"].tolist()
+    assert lin.progress.next_in_queue(after="２－５") == queue[(queue.index("2-5") + 1) % 2]
+    done = [lin.progress.done([n]) for n in SPELLINGS]
+    assert done[1] == done[2]
+    assert lin.progress.done_marks()["document"].tolist() == ["2-5"]
