@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -29,12 +30,17 @@ from groundcode.tui.app import make_app
 async def main():
     app = make_app(sys.argv[1], "lead")
     async with app.run_test(size=(120, 36)) as pilot:
-        for _ in range(200):
+        first = None
+        for _ in range(20000):
             await pilot.pause()
-            if type(app.screen).__name__ == "DashboardScreen":
-                break
-        first = time.perf_counter() - t0
-        print(json.dumps({"first_screen": first}))
+            if first is None and type(app.screen).__name__ == "DashboardScreen":
+                first = time.perf_counter() - t0
+            if first is not None and app.started:
+                funnel = app.screen.query_one("#funnel")
+                if not funnel.loading and funnel.row_count:
+                    break
+        filled = time.perf_counter() - t0
+        print(json.dumps({"first_screen": first, "filled": filled}))
 asyncio.run(main())
 """
 
@@ -107,6 +113,7 @@ def measure(
 ) -> list[tuple[str, float, str, str]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     starts = []
+    filled = []
     for _ in range(3):
         proc = subprocess.run(
             [sys.executable, "-c", START_CODE, str(db)],
@@ -116,7 +123,9 @@ def measure(
             cwd=ROOT,
             check=True,
         )
-        starts.append(json.loads(proc.stdout.strip().splitlines()[-1])["first_screen"])
+        got = json.loads(proc.stdout.strip().splitlines()[-1])
+        starts.append(got["first_screen"])
+        filled.append(got["filled"])
     code = (
         f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.bench_tui import _drive; "
         f"print(json.dumps(asyncio.run(_drive({str(db)!r}, {document!r}, {concept!r}, {term!r}))))"
@@ -128,7 +137,13 @@ def measure(
         raise RuntimeError(proc.stderr[-3000:])
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     return [
-        ("TUI start to first screen", min(starts), "s", "<= 1.5 s"),
+        (
+            "TUI start to first screen (dashboard painted, median of 3)",
+            statistics.median(starts),
+            "s",
+            "<= 0.8 s",
+        ),
+        ("TUI start until the dashboard's funnel is filled", statistics.median(filled), "s", ""),
         ("TUI open a document (coding screen)", r["open_document"], "s", "<= 0.1 s"),
         ("TUI apply a code until shown saved", r["apply_code"], "s", "<= 0.05 s"),
         ("TUI corpus search until hits shown", r["corpus_search"], "s", "<= 0.2 s"),

@@ -68,7 +68,21 @@ def upgrade(db: Database, revision: str = "head") -> bool:
                 dst.close()
                 src.close()
     cfg = _config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with db.engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection if db.is_sqlite else None
+        if raw is not None:
+            # SQLite alters a table by copying it (Alembic's batch mode) and dropping the
+            # old one, which foreign keys from rows elsewhere forbid; checked after instead.
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left dangling references: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
     return True

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -20,7 +20,6 @@ from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from groundcode.domain.errors import GroundcodeError
-from groundcode.project import Project
 from groundcode.tui.commands import Key, localised, relocalise
 from groundcode.tui.i18n import (
     language,
@@ -31,6 +30,11 @@ from groundcode.tui.i18n import (
     tr,
 )
 from groundcode.tui.messages import OpenDocument, ServiceResult
+
+if TYPE_CHECKING:
+    # Imported when the project opens, in a worker after the first paint: SQLAlchemy
+    # and the tables cost about as much as Textual itself.
+    from groundcode.project import Project
 
 # mode -> (module in groundcode.tui.screens, class); keys 1-7 follow this order.
 MODE_SCREENS: dict[str, tuple[str, str]] = {
@@ -124,8 +128,11 @@ class GroundcodeApp(App[None]):
         start_problem: str | None = None,
         start_user: str | None = None,
         sign_in: str | None = None,
+        open_location: str | None = None,
     ) -> None:
         super().__init__()
+        # A project to open in a worker once the dashboard is painted (``make_app``).
+        self.open_location = open_location
         # serve on PostgreSQL: the project at ``sign_in`` opens as whoever signs in.
         self.sign_in_location = sign_in
         # No project (a bare `groundcode` in an empty folder): the start screen opens one.
@@ -154,6 +161,11 @@ class GroundcodeApp(App[None]):
     def has_project(self) -> bool:
         return self._project is not None
 
+    @property
+    def started(self) -> bool:
+        """Whether the project is open and the acting coder known (screens may query)."""
+        return self._started
+
     # -- start-up --------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield from ()
@@ -167,11 +179,30 @@ class GroundcodeApp(App[None]):
                 SignInScreen(self.sign_in_location, shown), callback=self._project_opened
             )
             return
+        if self._project is None and self.open_location:
+            # Paint the dashboard's frame at once; it fills in when the project is open.
+            self.switch_mode("dashboard")
+            self.open_project(self.open_location, self.start_user)
+            return
         if self._project is None:
             self.show_start()
             return
         self._remember(self._project)
         self.load_identity()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="identity")
+    def open_project(self, location: str, user: str | None) -> None:
+        """Open the project and read who is acting, off the UI thread."""
+        from groundcode.project import Project
+
+        try:
+            project = Project.open(location, user=user)
+        except GroundcodeError as exc:
+            self.post_message(ServiceResult("open-failed", one_line(exc)))
+            return
+        status = project.coding.status()
+        role = project.coding.role()
+        self.post_message(ServiceResult("opened", (project, status, role)))
 
     def show_start(self) -> None:
         """The start screen: new project, recent projects, demo."""
@@ -206,7 +237,16 @@ class GroundcodeApp(App[None]):
         self.post_message(ServiceResult("identity", (status, role)))
 
     def on_service_result(self, message: ServiceResult) -> None:
-        if message.tag == "identity":
+        if message.tag == "opened":
+            project, status, role = message.value
+            self._project = project
+            self._remember(project)
+            self._apply_identity(status, role)
+        elif message.tag == "open-failed":
+            self.start_problem = message.value
+            self.start_location = self.open_location
+            self.show_start()
+        elif message.tag == "identity":
             status, role = message.value
             self._apply_identity(status, role)
         elif message.tag == "coder-picked":
@@ -234,7 +274,11 @@ class GroundcodeApp(App[None]):
             self.push_screen(WhoScreen(), callback=self._coder_picked)
             return
         self._started = True
-        self.switch_mode("dashboard")
+        if self.current_mode == "dashboard":
+            # Shown before the project was open: fill it in now.
+            self.get_screen_stack("dashboard")[0].post_message(ServiceResult("project-ready", None))
+        else:
+            self.switch_mode("dashboard")
 
     def _coder_picked(self, name: str | None) -> None:
         if not name:
@@ -374,8 +418,5 @@ def make_app(
         return GroundcodeApp(
             None, start_location=str(Path(db).expanduser().absolute()), start_user=coder
         )
-    try:
-        project = Project.open(db, user=coder)
-    except GroundcodeError as exc:
-        return GroundcodeApp(None, start_location=db, start_problem=one_line(exc), start_user=coder)
-    return GroundcodeApp(project)
+    # Opened by the app itself after its first paint; a failure shows the start screen.
+    return GroundcodeApp(None, open_location=db, start_user=coder)

@@ -75,3 +75,26 @@ def test_sqlite_pragmas_are_set(tmp_path: Path) -> None:
 
 def test_the_known_head_is_alembics_head() -> None:
     assert migrate.head_revision() == migrate.HEAD
+
+
+def test_tables_rebuilt_by_a_migration_keep_their_referenced_rows(tmp_path: Path) -> None:
+    """A coder with codings survives migrations that rebuild the coder table (SQLite batch mode)."""
+    path = tmp_path / "coded.db"
+    _old_project(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(
+            "INSERT INTO coder (id, name, role, created_at) VALUES (1, 'lin', 'coder', '2026-01-01')"
+        )
+        conn.execute(
+            "INSERT INTO concept (id, name, position, created_at) VALUES (1, '健康码', 1, '2026-01-01')"
+        )
+        conn.execute(
+            'INSERT INTO coding (coder_id, concept_id, document_id, passage_id, start, "end", snippet, '
+            "assisted, created_at) VALUES (1, 1, 1, 1, 0, 5, '健康码互认', 0, '2026-01-01')"
+        )
+    with Project.open(path, user="lin") as p:
+        assert migrate.current_revision(p.db) == migrate.head_revision()
+        assert [c.concept for c in p.coding.document_codings("1-1")] == ["健康码"]
+        with p.db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -73,6 +73,8 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
 
     def reload(self) -> None:
         """Fetch everything; the lead-only numbers in their own workers (they are slower)."""
+        if not app_of(self).has_project or not app_of(self).started:
+            return  # painted while the project opens; "project-ready" calls back
         self._loaded_at = time.monotonic()
         self.query_one("#funnel").loading = True
         self.query_one("#progress").loading = True
@@ -133,6 +135,9 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     @on(ServiceResult)
     def _result(self, message: ServiceResult) -> None:
         message.stop()
+        if message.tag == "project-ready":
+            self.reload()
+            return
         handler = getattr(self, f"_show_{message.tag.replace('-', '_')}", None)
         if handler is not None:
             handler(message.value)
