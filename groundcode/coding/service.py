@@ -1378,10 +1378,12 @@ class CodingService:
                 ids.extend(r[0] for r in res)
         id_to_coder = {c.id: c.name for c in coders.values()}
         actor_name = self.ctx.actor
-        audit_rows = []
+        audit_rows: list[dict[str, Any]] = []
         memo_rows = []
+        source = path.name
         for cid, (v, memo) in zip(ids, keep, strict=True):
-            # Imported codings are logged as imports, which undo leaves alone.
+            # Imported codings are logged as imports, which undo leaves alone. Written in
+            # chunks as they are built, so the log rows never all sit in memory at once.
             audit_rows.append(
                 {
                     "at": now,
@@ -1397,11 +1399,14 @@ class CodingService:
                             "document_id": v["document_id"],
                             "start": v["start"],
                             "end": v["end"],
-                            "source": path.name,
+                            "source": source,
                         }
                     ),
                 }
             )
+            if len(audit_rows) == 5000:
+                s.execute(insert(AuditLog), audit_rows)
+                audit_rows = []
             if memo:
                 memo_rows.append(
                     {
@@ -1413,8 +1418,8 @@ class CodingService:
                         "updated_at": now,
                     }
                 )
-        for lo in range(0, len(audit_rows), 5000):
-            s.execute(insert(AuditLog), audit_rows[lo : lo + 5000])
+        if audit_rows:
+            s.execute(insert(AuditLog), audit_rows)
         if memo_rows:
             s.execute(insert(Memo), memo_rows)
         return CodingsImport(
