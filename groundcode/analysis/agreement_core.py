@@ -52,8 +52,8 @@ from numpy.typing import NDArray
 
 from groundcode.analysis import stats
 from groundcode.analysis.cac import Coefficient, Patterns, percentile_ci
+from groundcode.domain.errors import BadOption, GroundcodeError, InvalidInput, NotFound
 from groundcode.domain.wording import text
-from groundcode.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +66,17 @@ UNCATEGORISED = "(uncategorised)"
 
 SPARSE_UNITS = 5
 """A code applied to fewer units than this (by anyone) is flagged as sparse."""
+
+
+# -- errors ------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class TooFewCoders(GroundcodeError):
+    """Agreement needs two coders; ``found`` says how many (and who) there were."""
+
+    found: str
+    file: str = ""
 
 
 # -- words: notes and diagnostics ------------------------------------------
@@ -319,12 +330,12 @@ class AgreementResult:
         for pair in self.pairs:
             match = [r for r in pair.per_code if r.code == code]
             if not match:
-                raise UsageError(f"code {code!r} is not in this agreement report")
+                raise NotFound("agreement_code", code)
             parts.append(
                 stats.explain_binary(match[0], coder_a=pair.coders[0], coder_b=pair.coders[1])
             )
         if not parts:
-            raise UsageError("no coder pairs to explain")
+            raise TooFewCoders("0")
         return "\n\n".join(parts)
 
     def to_json(self, *, disagreements: bool = True) -> dict[str, Any]:
@@ -499,18 +510,16 @@ def compute_agreement(
     import pandas as pd
 
     if alpha_level not in stats.ALPHA_LEVELS:
-        raise UsageError(
-            f"unknown alpha level {alpha_level!r} (use one of {', '.join(stats.ALPHA_LEVELS)})"
-        )
+        raise BadOption("alpha_level", alpha_level, ", ".join(stats.ALPHA_LEVELS))
     missing = [c for c in ("unit", "coder", "code") if c not in rows.columns]
     if missing:
-        raise UsageError(f"agreement data: missing column(s) {', '.join(missing)}")
+        raise InvalidInput("", 0, "agreement_missing_columns", ", ".join(missing))
 
     # -- coders --------------------------------------------------------------
     coder_raw, coder_uniques = pd.factorize(rows["coder"].astype(object), use_na_sentinel=True)
     if (coder_raw < 0).any():
         row = int(np.flatnonzero(coder_raw < 0)[0]) + 1
-        raise UsageError(f"agreement data: row {row}: the coder is empty")
+        raise InvalidInput("", row, "agreement_empty_coder")
     coder_names = [str(c).strip() for c in coder_uniques]
     present = list(dict.fromkeys(coder_names))
     if coders is None:
@@ -519,17 +528,11 @@ def compute_agreement(
         chosen = [str(c).strip() for c in coders]
         unknown = [c for c in chosen if c not in set(present)]
         if unknown:
-            raise UsageError(
-                f"coder(s) {', '.join(unknown)} have no codings here "
-                f"(coders present: {', '.join(present) or 'none'})"
-            )
+            raise NotFound("coder", ", ".join(unknown))
         if len(set(chosen)) != len(chosen):
-            raise UsageError(f"coder listed twice: {', '.join(chosen)}")
+            raise BadOption("coders", ",".join(chosen), "each coder once")
     if len(chosen) < 2:
-        raise UsageError(
-            f"agreement needs at least two coders; found {len(chosen)}"
-            + (f" ({', '.join(chosen)})" if chosen else "")
-        )
+        raise TooFewCoders(f"{len(chosen)} ({', '.join(chosen)})")
     to_chosen = {c: i for i, c in enumerate(chosen)}
     coder_idx = np.array([to_chosen.get(c, -1) for c in coder_names], dtype=np.int64)[coder_raw]
     keep_rows = coder_idx >= 0
@@ -555,7 +558,7 @@ def compute_agreement(
     unit_idx = unit_idx.astype(np.int64)
     if (unit_idx < 0).any():
         row = int(np.flatnonzero(keep_rows)[np.flatnonzero(unit_idx < 0)[0]]) + 1
-        raise UsageError(f"agreement data: row {row}: the unit is empty")
+        raise InvalidInput("", row, "agreement_empty_unit")
     unit_labels = unit_labels_ix.tolist()
     return compute_encoded(
         Encoded(
@@ -1257,9 +1260,7 @@ def _alpha(
             )
             bad = [universe[c] for c in np.flatnonzero(np.isnan(nums))]
             if bad:
-                raise UsageError(
-                    f"{alpha_level} alpha needs numeric codes; not a number: {_summarise(bad)}"
-                )
+                raise InvalidInput("", 0, "agreement_not_number", _summarise(bad))
             keep = mask & (labels < n_codes)  # "(none)" is a missing value here
             r, v = rows[keep], labels[keep]
             values_sorted, v = np.unique(nums[v], return_inverse=True)

@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from groundcode.analysis import stats
+from groundcode.analysis.agreement_core import TooFewCoders
 from groundcode.domain.errors import BadOption, GroundcodeError, InvalidInput, NotFound
-from groundcode.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,9 +37,8 @@ def _decode(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}; "
-            "save the file as UTF-8)"
+        raise InvalidInput(
+            str(path), 0, "agreement_not_utf8", f"0x{data[exc.start]:02x} @ {exc.start}"
         ) from None
 
 
@@ -59,20 +58,18 @@ def read_agreement_csv(path: str | Path, *, alpha_level: str = "nominal") -> pd.
 
     p = Path(path)
     if alpha_level not in stats.ALPHA_LEVELS:
-        raise BadOption(
-            option="alpha_level", value=alpha_level, allowed=", ".join(stats.ALPHA_LEVELS)
-        )
+        raise BadOption("alpha_level", alpha_level, ", ".join(stats.ALPHA_LEVELS))
     if not p.exists():
-        raise UsageError(f"{p}: no such file")
+        raise NotFound("file", str(p))
     if not p.is_file():
-        raise UsageError(f"{p}: not a file")
+        raise InvalidInput(str(p), 0, "agreement_not_a_file")
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise UsageError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise InvalidInput(str(p), 0, "agreement_cannot_read", str(exc.strerror or exc)) from None
     text = _decode(p, data)
     if not text.strip():
-        raise UsageError(f"{p}: empty file (expected a header row: unit,coder,code)")
+        raise InvalidInput(str(p), 0, "agreement_empty_file")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -83,38 +80,37 @@ def read_agreement_csv(path: str | Path, *, alpha_level: str = "nominal") -> pd.
         )
     except (pd.errors.ParserError, ValueError) as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "cannot parse"
-        raise UsageError(f"{p}: not a valid CSV file ({detail})") from None
+        raise InvalidInput(str(p), 0, "agreement_bad_csv", detail) from None
     lower = {str(c).strip().lower(): c for c in frame.columns}
     missing = [c for c in REQUIRED if c not in lower]
     if missing:
         found = ", ".join(str(c) for c in frame.columns) or "none"
-        raise UsageError(f"{p}: missing column(s) {', '.join(missing)} (found: {found})")
+        raise InvalidInput(
+            str(p), 1, "agreement_missing_columns", f"{', '.join(missing)} (found: {found})"
+        )
     frame = frame[[lower[c] for c in REQUIRED]]
     frame.columns = list(REQUIRED)
     if frame.empty:
-        raise UsageError(f"{p}: no data rows (only a header)")
+        raise InvalidInput(str(p), 1, "agreement_no_rows")
     out = pd.DataFrame({c: frame[c].astype(str).map(str.strip) for c in REQUIRED})
     out["row"] = range(2, len(out) + 2)
     for col in ("unit", "coder"):
         blank = (out[col] == "").to_numpy()
         if blank.any():
             row = int(out["row"].to_numpy()[blank][0])
-            raise UsageError(f"{p}: row {row}: the {col} is empty")
+            raise InvalidInput(str(p), row, f"agreement_empty_{col}")
     out["code"] = out["code"].where(out["code"] != "", None)
     coders = list(dict.fromkeys(out["coder"].tolist()))
     if len(coders) < 2:
-        raise UsageError(
-            f"{p}: agreement needs at least two coders; found {len(coders)} ({', '.join(coders)})"
-        )
+        raise TooFewCoders(f"{len(coders)} ({', '.join(coders)})", str(p))
     if alpha_level != "nominal":
         codes = out["code"]
         nums = pd.to_numeric(codes, errors="coerce")
         bad = (codes.notna() & nums.isna()).to_numpy()
         if bad.any():
             i = int(bad.nonzero()[0][0])
-            raise UsageError(
-                f"{p}: row {int(out['row'].iloc[i])}: code '{codes.iloc[i]}' is not a number "
-                f"({alpha_level} alpha needs numeric codes)"
+            raise InvalidInput(
+                str(p), int(out["row"].iloc[i]), "agreement_not_number", str(codes.iloc[i])
             )
     return out
 
@@ -307,8 +303,10 @@ def agreement_from_csv(
             bootstrap=draws,
             judged="given",
         )
-    except UsageError as exc:
-        raise UsageError(f"{p}: {exc.message.removeprefix('agreement data: ')}") from None
+    except InvalidInput as exc:
+        raise dataclasses.replace(exc, file=str(p)) from None
+    except TooFewCoders as exc:
+        raise dataclasses.replace(exc, file=str(p)) from None
     if weights is not None:
         if isinstance(weights, str) and weights not in WEIGHT_KINDS:
             weights = Path(weights)

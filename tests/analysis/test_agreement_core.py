@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
-from groundcode.analysis.agreement_core import NONE_LABEL, compute_agreement
-from groundcode.errors import UsageError
+from groundcode.analysis.agreement_core import NONE_LABEL, TooFewCoders, compute_agreement
+from groundcode.domain.errors import BadOption, InvalidInput, NotFound
 
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SPEC_KEYS = [
@@ -97,7 +97,7 @@ def test_two_coders_match_sklearn_and_krippendorff(
 ) -> None:
     rows = frame(rows_list)
     if rows["coder"].nunique() < 2:
-        with pytest.raises(UsageError):
+        with pytest.raises(TooFewCoders):
             compute_agreement(rows)
         return
     res = compute_agreement(rows, coders=["lin", "zhou"])
@@ -334,19 +334,23 @@ def test_codes_and_coders_selection() -> None:
     y = res.per_code[1]
     assert (y.both, y.a_only, y.b_only, y.neither) == (0, 0, 1, 1)  # a is coder B here
     assert res.per_code[2].reason and "neither applied it" in res.per_code[2].reason
-    with pytest.raises(UsageError, match="coder\\(s\\) nobody have no codings here"):
+    with pytest.raises(NotFound) as missing:
         compute_agreement(rows, coders=["a", "nobody"])
-    with pytest.raises(UsageError, match="at least two coders"):
+    assert (missing.value.kind, missing.value.name) == ("coder", "nobody")
+    with pytest.raises(TooFewCoders):
         compute_agreement(rows, coders=["a"])
 
 
 def test_bad_input_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="missing column\\(s\\) code"):
+    with pytest.raises(InvalidInput) as cols:
         compute_agreement(pd.DataFrame({"unit": [1], "coder": ["a"]}))
-    with pytest.raises(UsageError, match="unknown alpha level"):
+    assert (cols.value.reason, cols.value.detail) == ("agreement_missing_columns", "code")
+    with pytest.raises(BadOption) as level:
         compute_agreement(frame([(1, "a", "x"), (1, "b", "x")]), alpha_level="fuzzy")
-    with pytest.raises(UsageError, match="interval alpha needs numeric codes"):
+    assert level.value.option == "alpha_level"
+    with pytest.raises(InvalidInput) as num:
         compute_agreement(frame([(1, "a", "x"), (1, "b", "1")]), alpha_level="interval")
+    assert (num.value.reason, num.value.detail) == ("agreement_not_number", "x")
 
 
 def test_fleiss_on_complete_three_coders() -> None:
@@ -411,5 +415,6 @@ def test_explain_names_the_code() -> None:
     res = compute_agreement(frame([(1, "a", "x"), (1, "b", "x"), (2, "a", "x"), (2, "b", None)]))
     text = res.explain("x")
     assert "code: x" in text and "a yes" in text and "b yes" in text
-    with pytest.raises(UsageError, match="'nope'"):
+    with pytest.raises(NotFound) as info:
         res.explain("nope")
+    assert info.value.name == "nope"

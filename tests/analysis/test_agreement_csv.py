@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
+from groundcode.analysis.agreement_core import TooFewCoders
 from groundcode.analysis.agreement_csv import agreement_from_csv, read_agreement_csv
-from groundcode.domain.errors import BadOption
-from groundcode.errors import UsageError
+from groundcode.domain.errors import BadOption, GroundcodeError, InvalidInput, NotFound
+from groundcode.domain.wording import word
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "agreement"
 
@@ -109,44 +110,61 @@ def test_read_returns_long_table_with_rows() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "message"),
+    ("name", "error", "fields"),
     [
-        ("bad_missing_columns.csv", "missing column(s) coder, code (found: unit, rater, label)"),
-        ("bad_one_coder.csv", "agreement needs at least two coders; found 1 (lin)"),
-        ("bad_empty.csv", "empty file"),
-        ("bad_header_only.csv", "no data rows"),
-        ("bad_gbk.csv", "not UTF-8 text"),
-        ("bad_empty_coder.csv", "row 3: the coder is empty"),
+        (
+            "bad_missing_columns.csv",
+            InvalidInput,
+            {"reason": "agreement_missing_columns", "row": 1},
+        ),
+        ("bad_one_coder.csv", TooFewCoders, {"found": "1 (lin)"}),
+        ("bad_empty.csv", InvalidInput, {"reason": "agreement_empty_file"}),
+        ("bad_header_only.csv", InvalidInput, {"reason": "agreement_no_rows"}),
+        ("bad_gbk.csv", InvalidInput, {"reason": "agreement_not_utf8"}),
+        ("bad_empty_coder.csv", InvalidInput, {"reason": "agreement_empty_coder", "row": 3}),
     ],
 )
-def test_bad_files_raise_one_line_naming_the_file(name: str, message: str) -> None:
+def test_bad_files_raise_one_line_naming_the_file(
+    name: str, error: type[GroundcodeError], fields: dict[str, object]
+) -> None:
     path = DATA / name
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(error) as info:
         agreement_from_csv(path)
-    text = str(info.value)
-    assert text.startswith(f"{path}: ")
-    assert message in text
-    assert "\n" not in text
+    got = info.value.fields()
+    assert got["file"] == str(path)
+    assert {k: got[k] for k in fields} == fields
+    for lang in ("en", "zh"):
+        text = word(info.value, lang)
+        assert text.startswith(str(path)) and "\n" not in text
+    if name == "bad_missing_columns.csv":
+        assert word(info.value, "en") == (
+            f"{path}:1: missing column(s) coder, code (found: unit, rater, label)"
+        )
 
 
 def test_non_numeric_code_names_the_row() -> None:
     path = DATA / "bad_not_numeric.csv"
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(InvalidInput) as info:
         agreement_from_csv(path, alpha_level="interval")
-    assert str(info.value) == (
-        f"{path}: row 4: code 'high' is not a number (interval alpha needs numeric codes)"
+    assert (info.value.file, info.value.row, info.value.reason, info.value.detail) == (
+        str(path),
+        4,
+        "agreement_not_number",
+        "high",
     )
     # The same file is fine for nominal alpha.
     assert agreement_from_csv(path).n_units == 2
 
 
 def test_missing_file_and_bad_level(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no such file"):
+    with pytest.raises(NotFound):
         read_agreement_csv(tmp_path / "nope.csv")
-    with pytest.raises(BadOption, match="alpha_level"):
+    with pytest.raises(BadOption) as bad:
         read_agreement_csv(DATA / "multi_label.csv", alpha_level="fuzzy")
-    with pytest.raises(UsageError, match="not a file"):
+    assert bad.value.option == "alpha_level" and bad.value.value == "fuzzy"
+    with pytest.raises(InvalidInput) as info:
         read_agreement_csv(tmp_path)
+    assert info.value.reason == "agreement_not_a_file"
 
 
 def test_bom_and_case_insensitive_headers(tmp_path: Path) -> None:

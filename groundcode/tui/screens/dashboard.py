@@ -109,7 +109,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="dash-kappa")
     def load_kappa(self) -> None:
         try:
-            data = project_of(self).analysis.agreement().to_json()
+            data = project_of(self).analysis.agreement(bootstrap=0).to_json()
         except GroundcodeError as exc:
             # A new project has no codings yet: that is a state to show, not an error.
             self.post_message(ServiceResult("not-yet", ("#kappa", exc)))
