@@ -63,12 +63,18 @@ STUDY_SCREENS: dict[str, tuple[str, str]] = {
     "screening": ("screening", "ScreeningScreen"),
     "reposts": ("reposts", "RepostScreen"),
     "sampling": ("sampling", "SamplingScreen"),
+    "people": ("people", "PeopleScreen"),
+    "retrieval": ("retrieval", "RetrievalScreen"),
+    "memos": ("memos", "MemosScreen"),
 }
 STUDY_KEYS: dict[str, tuple[str, str, str]] = {
     "import": ("I", "导入", "Import"),
     "screening": ("S", "筛选", "Screening"),
     "reposts": ("D", "转发审核", "Reposts"),
     "sampling": ("P", "抽样与划分", "Sample & split"),
+    "people": ("C", "人员", "People"),
+    "retrieval": ("G", "检索", "Retrieval"),
+    "memos": ("M", "备忘录", "Memos"),
 }
 
 ROLE_LABELS: dict[str, tuple[str, str]] = {

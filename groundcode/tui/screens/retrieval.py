@@ -1,0 +1,197 @@
+"""Retrieval: every coded segment of a concept, category or main category, across documents.
+
+``c`` picks the code (fuzzy, all three levels); the table lists each segment
+with its context, its document number and passage and, for a lead, its
+coder. Enter opens the segment in the coding screen; ``x`` writes the list
+to a CSV file. In blind mode a coder sees only their own segments (the
+service applies it).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from groundcode.tui.commands import Key, localised
+from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.i18n import tr
+from groundcode.tui.messages import ServiceResult
+from groundcode.tui.screens.corpus import _clip
+from groundcode.tui.screens.screening import ask
+
+LEVELS = {
+    "concept": ("概念", "concept"),
+    "category": ("范畴", "category"),
+    "main": ("主范畴", "main"),
+}
+EXPORT_COLUMNS = (
+    "document",
+    "passage",
+    "coder",
+    "concept",
+    "category",
+    "main_category",
+    "before",
+    "text",
+    "after",
+)
+
+
+@localised
+class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
+    """The segments of one code with context; jump to them; export them."""
+
+    CSS_PATH = "retrieval.tcss"
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("c", "choose", "选择代码", "Choose code", id="retrieval.choose"),
+        Key("enter", "open", "打开编码", "Open", id="retrieval.open", show=False),
+        Key("x", "export", "导出列表", "Export list", id="retrieval.export"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.codes: list[tuple[str, str]] = []  # (level, name)
+        self.code: tuple[str, str] | None = None
+        self.segments: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(
+            tr(
+                "按 c 选择概念、范畴或主范畴",
+                "Press c to choose a concept, category or main category",
+            ),
+            id="retrieval-status",
+        )
+        yield DataTable(id="retrieval-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#retrieval-table", DataTable).focus()
+        self.load_codes()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-codes")
+    def load_codes(self) -> None:
+        frame = project_of(self).codebook.concepts_frame()
+        codes: list[tuple[str, str]] = []
+        for level, col in (
+            ("concept", "concept"),
+            ("category", "category"),
+            ("main", "main_category"),
+        ):
+            for name in frame[col].dropna().unique().tolist():
+                codes.append((level, str(name)))
+        self.post_message(ServiceResult("codes", codes))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-load")
+    def retrieve(self, level: str, name: str) -> None:
+        frame = project_of(self).coding.retrieve(name, level=level, context=30)
+        rows = frame.to_dict("records") if len(frame) else []
+        self.post_message(ServiceResult("segments", rows))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-export")
+    def write(self, path: str, rows: list[dict[str, Any]]) -> None:
+        with Path(path).open("w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(EXPORT_COLUMNS)
+            for r in rows:
+                w.writerow(["" if r.get(c) is None else r.get(c) for c in EXPORT_COLUMNS])
+        self.post_message(ServiceResult("written", path))
+
+    @on(ServiceResult)
+    def _result(self, message: ServiceResult) -> None:
+        message.stop()
+        if message.tag == "codes":
+            self.codes = message.value
+        elif message.tag == "segments":
+            self.segments = message.value
+            self._show()
+        elif message.tag == "written":
+            self.notify(tr(f"已导出到 {message.value}", f"Exported to {message.value}"))
+
+    def _label(self, level: str, name: str) -> str:
+        return f"{tr(*LEVELS[level])}：{name}"
+
+    def _show(self) -> None:
+        lead = app_of(self).is_lead
+        table = self.query_one("#retrieval-table", DataTable)
+        table.clear(columns=True)
+        table.add_column(tr("文本", "Doc."), key="document")
+        table.add_column(tr("片段", "Psg"), key="passage")
+        if lead:
+            table.add_column(tr("编码人员", "Coder"), key="coder")
+        table.add_column(tr("概念", "Concept"), key="concept")
+        table.add_column(tr("上下文", "In context"), key="text")
+        width = max(30, self.app.size.width - 40)
+        for i, r in enumerate(self.segments):
+            before, text, after = (str(r.get(k) or "") for k in ("before", "text", "after"))
+            shown = Text()
+            shown.append(_clip(before, width // 4), style="dim")
+            shown.append(_clip(text, width // 2), style="bold")
+            shown.append(_clip(after, width // 4), style="dim")
+            cells: list[Any] = [r["document"], r.get("passage") or ""]
+            if lead:
+                cells.append(r.get("coder") or "")
+            cells += [r.get("concept") or "", shown]
+            table.add_row(*cells, key=str(i))
+        assert self.code is not None
+        docs = len({r["document"] for r in self.segments})
+        self.query_one("#retrieval-status", Static).update(
+            tr(
+                f"{self._label(*self.code)} · {len(self.segments)} 个编码片段，{docs} 个文本（Enter 打开，x 导出）",
+                f"{self._label(*self.code)} · {len(self.segments)} segments in {docs} documents (Enter opens, x exports)",
+            )
+        )
+
+    def action_choose(self) -> None:
+        labels = {self._label(level, name): (level, name) for level, name in self.codes}
+
+        def done(label: str | None) -> None:
+            if label and label in labels:
+                self.code = labels[label]
+                self.retrieve(*self.code)
+
+        ask(self, tr("检索哪个代码？", "Which code?"), "", done, choices=list(labels), strict=True)
+
+    def _current(self) -> dict[str, Any] | None:
+        table = self.query_one("#retrieval-table", DataTable)
+        if 0 <= table.cursor_row < len(self.segments):
+            return self.segments[table.cursor_row]
+        return None
+
+    def action_open(self) -> None:
+        seg = self._current()
+        if seg is not None:
+            passage = seg.get("passage")
+            app_of(self).open_document(str(seg["document"]), int(passage) if passage else None)
+
+    @on(DataTable.RowSelected, "#retrieval-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_export(self) -> None:
+        if not self.segments or self.code is None:
+            self.notify(tr("先选择代码", "Choose a code first"), severity="warning")
+            return
+        rows = list(self.segments)
+
+        def done(path: str | None) -> None:
+            if path:
+                self.write(str(Path(path).expanduser()), rows)
+
+        ask(
+            self,
+            tr("导出到（.csv）", "Export to (.csv)"),
+            str(Path.cwd() / f"segments-{self.code[1]}.csv"),
+            done,
+        )
