@@ -217,7 +217,7 @@ class SaturationInput:
     codings: Any  # CodingRow objects or a frame: document, split, concept, category, at, order
     holdout_documents: Sequence[str]  # included holdout documents in scope
     holdout_done: frozenset[str] = frozenset()  # of those, judged (done) in the basis
-    judged_at: Mapping[str, datetime] = field(default_factory=dict)  # done time per document
+    judged_at: Any = field(default_factory=dict)  # done time per document (mapping or Series)
     created: Sequence[CreatedNode] = ()  # creations after the start, from the audit log
     placement: Mapping[str, str | None] = field(default_factory=dict)
     history: Mapping[str, Sequence[Placement]] = field(default_factory=dict)
@@ -443,25 +443,53 @@ def _rows_frame(rows: Any) -> Any:
     )
 
 
-def judged_order(frame: Any, judged_at: Mapping[str, datetime]) -> list[tuple[str, Any]]:
+def judged_order(frame: Any, judged_at: Any) -> list[tuple[str, Any]]:
     """Documents in the order they were judged, with the time that places each.
 
-    The time is the done mark's, else the document's first coding's. Documents
-    judged with no coding are in the order too (they bring nothing new, which
-    is what the curve should show). Ties go to the first coding's id, then the
-    document number, never to the source type as a block.
+    The time is the done mark's (``judged_at``: a mapping or a Series from
+    document to time), else the document's first coding's. Documents judged
+    with no coding are in the order too (they bring nothing new, which is what
+    the curve should show). Ties go to the first coding's id, then the document
+    number, never to the source type as a block. Vectorised: 100,000 documents
+    take milliseconds.
     """
     import pandas as pd
 
-    keys: dict[str, tuple[Any, int, str]] = {}
     if len(frame):
         firsts = frame.sort_values(["at", "order"], kind="stable").drop_duplicates("document")
-        for d, at, order in zip(firsts["document"], firsts["at"], firsts["order"], strict=True):
-            keys[d] = (pd.Timestamp(at), int(order), str(d))
-    for d, at in judged_at.items():
-        _old, order, _ = keys.get(d, (None, 2**62, str(d)))
-        keys[d] = (pd.Timestamp(at), order, str(d))
-    return sorted(((d, k[0]) for d, k in keys.items()), key=lambda dk: keys[dk[0]])
+        base = pd.DataFrame(
+            {
+                "document": firsts["document"].astype(str).to_numpy(),
+                "first": pd.to_datetime(firsts["at"], utc=True).to_numpy(),
+                "order": firsts["order"].astype("int64").to_numpy(),
+            }
+        )
+    else:
+        base = pd.DataFrame(
+            {
+                "document": pd.Series([], dtype=object),
+                "first": pd.Series([], dtype="datetime64[ns, UTC]"),
+                "order": pd.Series([], dtype="int64"),
+            }
+        )
+    done = judged_at if isinstance(judged_at, pd.Series) else pd.Series(dict(judged_at))
+    if len(done):
+        marks = pd.DataFrame(
+            {
+                "document": done.index.astype(str),
+                "done": pd.to_datetime(done.to_numpy(), utc=True),
+            }
+        )
+        base = base.merge(marks, on="document", how="outer")
+    else:
+        base = base.assign(done=pd.Series([], dtype="datetime64[ns, UTC]"))
+    if base.empty:
+        return []
+    base["first"] = pd.to_datetime(base["first"], utc=True)
+    base["when"] = base["done"].fillna(base["first"])
+    base["order"] = base["order"].fillna(2**62)
+    base = base.sort_values(["when", "order", "document"], kind="stable")
+    return list(zip(base["document"].tolist(), base["when"].tolist(), strict=True))
 
 
 def curve_points(

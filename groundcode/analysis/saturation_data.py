@@ -77,16 +77,18 @@ def _done_marks(s: Session) -> pd.DataFrame:
 
 def _judged(
     s: Session, basis_id: int, is_consensus: bool, holdout: Sequence[str]
-) -> tuple[dict[str, datetime], set[str]]:
-    """Done time per document in the basis, and the holdout documents judged in it."""
+) -> tuple[pd.Series, set[str]]:
+    """Done time per document in the basis (a Series), and the holdout documents judged in it."""
+    import pandas as pd
+
     marks = _done_marks(s)
     if not is_consensus:
         mine = marks[marks["coder_id"] == basis_id]
-        judged = {
-            d: t.to_pydatetime() for d, t in zip(mine["document"], mine["marked_at"], strict=True)
-        }
-        return judged, set(holdout) & set(judged)
+        judged = pd.Series(mine["marked_at"].to_numpy(), index=mine["document"].to_numpy())
+        return judged, set(holdout) & set(mine["document"].tolist())
     humans = fetch_ints(s, "SELECT id FROM coder WHERE role != 'consensus'", ["id"])["id"].tolist()
+    marks = marks[marks["coder_id"].isin(humans)]
+    judged = marks.groupby("document")["marked_at"].max()
     active = set(marks["coder_id"].tolist()) | set(
         fetch_ints(
             s,
@@ -96,23 +98,29 @@ def _judged(
     )
     assigned = fetch_frame(
         s,
-        "SELECT a.coder_id, d.number FROM assignment a JOIN document d ON d.id = a.document_id",
+        "SELECT a.coder_id, d.number FROM assignment a JOIN document d ON d.id = a.document_id "
+        "WHERE d.split = 'holdout'",
         ["coder_id", "document"],
     )
-    needed: dict[str, set[int]] = {}
-    for c, d in zip(assigned["coder_id"], assigned["document"], strict=True):
-        needed.setdefault(d, set()).add(int(c))
-    by_doc: dict[str, dict[int, datetime]] = {}
-    for c, d, t in zip(marks["coder_id"], marks["document"], marks["marked_at"], strict=True):
-        by_doc.setdefault(d, {})[int(c)] = t.to_pydatetime()
-    judged = {d: max(times.values()) for d, times in by_doc.items()}
-    done: set[str] = set()
-    for d in holdout:
-        who = needed.get(d) or active
-        have = by_doc.get(d, {})
-        if who and who <= set(have):
-            done.add(d)
-    return judged, done
+    hold = pd.Series(list(holdout), dtype=object)
+    with_assignment = set(assigned["document"].tolist())
+    # Documents assigned to someone: every coder assigned must have marked it.
+    needed = assigned.groupby("document").size()
+    have = (
+        assigned.merge(marks[["coder_id", "document"]], on=["coder_id", "document"])
+        .groupby("document")
+        .size()
+    )
+    done = set(needed.index[(have.reindex(needed.index).fillna(0) >= needed).to_numpy()])
+    # Documents nobody was assigned: every active coder must have marked it.
+    if active:
+        free = marks[marks["coder_id"].isin(active)].groupby("document")["coder_id"].nunique()
+        done |= {
+            d
+            for d in free.index[(free >= len(active)).to_numpy()].tolist()
+            if d not in with_assignment
+        }
+    return judged, set(hold.tolist()) & done
 
 
 def _created_after(s: Session, start: datetime) -> list[CreatedNode]:

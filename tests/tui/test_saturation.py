@@ -75,3 +75,41 @@ def test_curve_columns_cover_every_document() -> None:
     assert marker_column(5, 10, 4) == 1
     assert marker_column(None, 10, 4) is None
     assert marker_column(11, 10, 4) is None
+
+
+def _unstart(path: Path) -> None:
+    """The demo has its holdout start recorded; take it out to record it again from the TUI."""
+    import sqlite3
+
+    con = sqlite3.connect(str(path))
+    con.execute("DELETE FROM setting WHERE key = 'holdout_start'")
+    con.commit()
+    con.close()
+
+
+@sync
+async def test_the_lead_records_the_holdout_start_once_with_g(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    _unstart(demo_project)
+    app = make_test_app(demo_project, "lin", lang="en")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await _open_saturation(app, pilot)
+        assert screen.report is not None and screen.report.saturated is None
+        await pilot.press("g")
+        await settle(app, pilot)
+        assert any("needs a lead" in n.message for n in app._notifications)
+    with Project.open(demo_project, user="chen") as p:
+        assert p.progress.holdout_start() is None
+    app = make_test_app(demo_project, "chen", lang="en")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await _open_saturation(app, pilot)
+        assert screen.report is not None and screen.report.saturated is None
+        await pilot.press("g")
+        await settle(app, pilot, rounds=4)
+        assert screen.report.holdout_start is not None
+        await pilot.press("g")
+        await settle(app, pilot)
+        assert any("already recorded" in n.message for n in app._notifications)
+    with Project.open(demo_project, user="chen") as p:
+        assert p.progress.holdout_start() is not None
