@@ -445,7 +445,10 @@ def _num(x: float | None, lang: str) -> str:
 def methods_sentence(r: AgreementResult, lang: str = "en") -> str:
     """One sentence a paper can quote: statistic and kind, unit, level, coders,
     units and documents, judged rule, how uncoded units count, the CI method."""
-    w = lambda key, **f: text("agreement.word." + key, lang, **f)  # noqa: E731
+
+    def w(key: str, **f: object) -> str:
+        return text("agreement.word." + key, lang, **f)
+
     sep = "、" if lang == "zh" else ", "
     coders = sep.join(r.coders)
     kind = r.kappa_kind

@@ -138,16 +138,17 @@ class Patterns:
 
     # -- shared pieces ------------------------------------------------------
     def _n(self, W: Array) -> Array:
-        return W.sum(axis=1)
+        return np.asarray(W.sum(axis=1), dtype=np.float64)
 
     def _pa(self, W: Array) -> Array:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (W @ self.pa_i) / self._n(W)
+            return np.asarray((W @ self.pa_i) / self._n(W), dtype=np.float64)
 
     def _pi(self, W: Array) -> Array:
         """Gwet's classification probabilities pi_k (draws x q)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray((self.A.T @ (W * self.inv_r).T).T) / self._n(W)[:, None]
+            pi = np.asarray((self.A.T @ (W * self.inv_r).T).T) / self._n(W)[:, None]
+            return np.asarray(pi, dtype=np.float64)
 
     def _conger_parts(self, W: Array) -> tuple[Array, Array, Array]:
         """Per-coder classification shares p_gk (draws x r x q), n_g, and p-bar."""

@@ -469,7 +469,7 @@ def _delta(
         i = np.arange(len(v))
         lo, hi = np.minimum(i[:, None], i[None, :]), np.maximum(i[:, None], i[None, :])
         between = cum[hi + 1] - cum[lo]
-        return (between - (marg[:, None] + marg[None, :]) / 2.0) ** 2
+        return np.asarray((between - (marg[:, None] + marg[None, :]) / 2.0) ** 2, dtype=np.float64)
     raise ValueError(
         f"unknown level of measurement {level!r} (use one of {', '.join(ALPHA_LEVELS)})"
     )

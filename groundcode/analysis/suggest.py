@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from groundcode.errors import UsageError
 
@@ -59,7 +60,8 @@ _SEGMENTER: Any = None
 
 def _tokens_for(texts: Sequence[str], tokens: Sequence[list[str]] | None) -> list[list[str]]:
     if tokens is None:
-        return _default_segmenter().tokens_many(list(texts))
+        found: list[list[str]] = _default_segmenter().tokens_many(list(texts))
+        return found
     if len(tokens) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(tokens)} token lists")
     return [list(t) for t in tokens]
@@ -82,8 +84,8 @@ class SuggestModel:
         *,
         word_vec: Any,
         char_vec: Any,
-        coef: np.ndarray,
-        intercept: np.ndarray,
+        coef: NDArray[Any],
+        intercept: NDArray[Any],
         concepts: list[str],
         skipped: list[str],
         n_train: int,
@@ -214,7 +216,7 @@ class SuggestModel:
 
     def probabilities(
         self, texts: Sequence[str], *, tokens: Sequence[list[str]] | None = None
-    ) -> np.ndarray:
+    ) -> NDArray[Any]:
         """The (n_texts, n_concepts) matrix of confidences, columns as ``concepts``."""
         import scipy.sparse as sp
 
@@ -228,7 +230,7 @@ class SuggestModel:
             blocks.append(self._char_vec.transform(list(texts)))
         x = sp.hstack(blocks, format="csr", dtype=np.float32)
         scores = np.asarray(x @ self._coef, dtype=np.float64) + self._intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(scores, -50.0, 50.0)))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(scores, -50.0, 50.0))), dtype=np.float64)
 
     # -- persistence -------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -282,7 +284,7 @@ class SuggestModel:
 
 def _fit_one(
     x: Any, concept: str, label_sets: list[set[str]], seed: int
-) -> tuple[np.ndarray, float]:
+) -> tuple[NDArray[Any], float]:
     """Weights and intercept of one concept's binary logistic regression."""
     from sklearn.linear_model import LogisticRegression
 

@@ -57,7 +57,6 @@ from groundcode.coding.codebook_yaml import (
     CodebookSpec,
     ConceptSpec,
     MainCategorySpec,
-    NodeRef,
     RelationClassSpec,
     Unresolved,
     clean_text,
@@ -93,7 +92,7 @@ from groundcode.domain.errors import (
     StillCoded,
 )
 from groundcode.domain.levels import CHILD, HIERARCHY, LEVELS, NODE_KINDS, parse_level, spec
-from groundcode.domain.model import Edge
+from groundcode.domain.model import Edge, NodeRef
 from groundcode.domain.vocab import Level, NodeKind
 from groundcode.errors import PermissionDenied
 from groundcode.store.access import readable_coder_ids, require_lead

@@ -118,7 +118,7 @@ class DoneResult:
 
 
 def _coder(session: Session, name: str) -> Coder:
-    coder = session.execute(select(Coder).where(Coder.name == name)).scalars().first()
+    coder: Coder | None = session.execute(select(Coder).where(Coder.name == name)).scalars().first()
     if coder is None:
         raise NotFound("coder", name)
     return coder

@@ -27,10 +27,11 @@ import re
 import unicodedata
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
+from numpy.typing import NDArray
 
 K = TypeVar("K", bound=Hashable)
 
@@ -113,7 +114,7 @@ def _bands(num_perm: int, threshold: float) -> tuple[int, int]:
     return num_perm, 1
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
+def _mix64(x: NDArray[Any]) -> NDArray[Any]:
     """splitmix64 finaliser: spreads a 64-bit value's bits (uint64 arithmetic wraps)."""
     import numpy as np
 
@@ -124,7 +125,7 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _shingle_hashes(texts: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+def _shingle_hashes(texts: Sequence[str], k: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """64-bit hashes of every k-character shingle of every text, and each text's start offset.
 
     Text i owns ``hashes[starts[i]:starts[i + 1]]`` (``len(text) - k + 1`` entries;
@@ -152,7 +153,7 @@ def _shingle_hashes(texts: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _minhash_rows(
-    hashes: np.ndarray, seg: np.ndarray, mult: np.ndarray, out: np.ndarray, cols: range
+    hashes: NDArray[Any], seg: NDArray[Any], mult: NDArray[Any], out: NDArray[Any], cols: range
 ) -> None:
     """Fill ``out[:, cols]``: per hash function (a multiply-shift), the minimum over each segment."""
     import numpy as np
@@ -165,7 +166,7 @@ def _minhash_rows(
         out[:, p] = np.minimum.reduceat(buf, seg)
 
 
-def _signatures(texts: Sequence[str], k: int, num_perm: int, seed: int) -> np.ndarray:
+def _signatures(texts: Sequence[str], k: int, num_perm: int, seed: int) -> NDArray[Any]:
     """MinHash signatures (texts x num_perm, uint32), computed chunk by chunk to bound memory.
 
     numpy releases the GIL inside its loops, so the hash functions are split
@@ -201,7 +202,7 @@ def _signatures(texts: Sequence[str], k: int, num_perm: int, seed: int) -> np.nd
     return sig
 
 
-def _candidates(sig: np.ndarray, bands: int, rows: int, seed: int) -> set[tuple[int, int]]:
+def _candidates(sig: NDArray[Any], bands: int, rows: int, seed: int) -> set[tuple[int, int]]:
     """Pairs (i < j) that share at least one band of their signatures."""
     import numpy as np
 

@@ -249,7 +249,8 @@ def three_line_table(
         if last > first:
             top = top.merge(table.cell(last + 1, 0))
         top.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
-    return table
+    out: Table = table
+    return out
 
 
 def _is_drawn(text: str) -> bool:

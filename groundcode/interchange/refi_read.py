@@ -93,7 +93,10 @@ def _parse_datetime(value: str | None) -> datetime | None:
 def _parse_xml(data: bytes, label: str) -> ET.Element:
     """Parse untrusted XML: no DTD, no entities, no external references."""
     try:
-        return safe_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root: ET.Element = safe_fromstring(
+            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+        return root
     except DefusedXmlException as exc:
         raise UsageError(f"{label}: refused unsafe XML ({type(exc).__name__})") from None
     except ET.ParseError as exc:

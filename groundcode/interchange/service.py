@@ -1145,7 +1145,7 @@ class InterchangeService:
         # Category-level items created and later deleted or merged away: the
         # verdict counts them, so their creation and fate come back as audit rows
         # (on a placeholder id no table row will ever have).
-        seen_creates = {
+        seen_creates: set[tuple[object, ...]] = {
             (
                 a,
                 at.replace(tzinfo=None) if at.tzinfo else at,
@@ -1163,8 +1163,8 @@ class InterchangeService:
             if level not in ("category", "main_category", "relation_class"):
                 continue
             at = F.from_micros(int(ghost["at"]))
-            key = (f"{level}.create", at.replace(tzinfo=None), ghost.get("name"))
-            if key in seen_creates:
+            ghost_key = (f"{level}.create", at.replace(tzinfo=None), ghost.get("name"))
+            if ghost_key in seen_creates:
                 continue
             placeholder = min(placeholder, 0) - 1
             s.add(

@@ -174,7 +174,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     def _show_not_yet(self, value: tuple[str, BaseException]) -> None:
-        from groundcode.tui.app import one_line
+        from groundcode.tui.i18n import one_line
 
         selector, exc = value
         self.query_one(selector, Static).update(f"[dim]{escape(one_line(exc))}[/dim]")

@@ -78,7 +78,7 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import-run")
     def run_imports(self) -> None:
         from groundcode.corpus.mapping import options_for
-        from groundcode.tui.app import one_line
+        from groundcode.tui.i18n import one_line
 
         corpus = project_of(self).corpus
         for i, item in enumerate(self.items):

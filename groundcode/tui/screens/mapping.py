@@ -108,7 +108,7 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
 
     @on(ServiceResult)
     def _result(self, message: ServiceResult) -> None:
-        from groundcode.tui.app import one_line
+        from groundcode.tui.i18n import one_line
 
         message.stop()
         if message.tag == "unreadable":

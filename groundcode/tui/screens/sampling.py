@@ -132,7 +132,7 @@ class SamplingScreen(ReportsWorkerErrors, Screen[None]):
 
     @on(ServiceResult)
     def _result(self, message: ServiceResult) -> None:
-        from groundcode.tui.app import one_line
+        from groundcode.tui.i18n import one_line
 
         message.stop()
         if message.tag == "types":

@@ -254,7 +254,7 @@ class StartScreen(ReportsWorkerErrors, Screen[tuple[Any, str | None] | None]):
         if message.tag == "opened":
             self.dismiss(message.value)
         elif message.tag == "failed":
-            from groundcode.tui.app import one_line
+            from groundcode.tui.i18n import one_line
 
             line = one_line(message.value)
             self.query_one("#start-status", Static).update(line)
