@@ -47,6 +47,19 @@ async def test_lead_sees_the_per_code_table_of_the_service(
             assert cells[3:] == [str(row[k]) for k in ("both", "a_only", "b_only", "neither")]
         summary = str(screen.query_one("#agreement-summary", Static).render())
         assert "κ" in summary and "lin" in summary and "zhou" in summary
+        # The kind of kappa is named, never plain "Cohen's kappa" for the pooled one, and
+        # the methods sentence of the service is shown in the interface language.
+        with Project.open(demo_project, user="chen") as p:
+            data = p.analysis.agreement().to_json()
+        from groundcode.tui.i18n import tr
+
+        assert data["kappa_kind"] == "pooled"
+        assert tr("合并 κ", "pooled κ") in summary
+        methods = tr(data["methods"]["zh"], data["methods"]["en"])
+        assert methods[:20] in summary.replace("\n", "")
+        diagnostics = str(screen.query_one("#agreement-diagnostics", Static).render())
+        first = data["diagnostics"][0]
+        assert tr(first["message_zh"], first["message_en"])[:10] in diagnostics
         # Sorting with a key reorders the table; a full cycle returns to the service's order.
         await pilot.press("s", "s")
         await pilot.pause()
