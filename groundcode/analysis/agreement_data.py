@@ -82,8 +82,7 @@ def read(
 ) -> ProjectJudgements:
     """Codings, judged (coder, document) pairs and passages of included documents.
 
-    Codings are read per coder through the coder index, packed two integers a
-    row; the document of a passage coding comes from its passage, spans
+    Codings are read in one scan, packed into three integers a row; the document of a passage coding comes from its passage, spans
     outside any passage (rare) are read with their document.
     """
     from groundcode.store.raw import fetch_frame
@@ -100,46 +99,31 @@ def read(
     p_id, p_doc = p_id[order], p_doc[order]
     extra = "" if assisted else " AND NOT assisted"
     parts: list[Ints] = []
-    for cid in coder_ids:
-        x, y = int_columns(
-            s,
-            [
-                f"(passage_id + 1) * {BIG.format(CONCEPT_BITS)} + concept_id",
-                f'start * {BIG.format(SPAN_BITS)} + "end"',
-            ],
-            f"coding WHERE coder_id = {int(cid)} AND passage_id IS NOT NULL{extra}",
-        )
-        pas = x // CONCEPT_BITS - 1
-        at = np.searchsorted(p_id, pas)
-        found = (
-            (at < p_id.size) & (p_id[np.minimum(at, max(p_id.size - 1, 0))] == pas)
-            if p_id.size
-            else np.zeros(pas.size, bool)
-        )
-        doc = (
-            np.where(found, p_doc[np.minimum(at, max(p_id.size - 1, 0))], -1)
-            if p_id.size
-            else np.full(pas.size, -1)
-        )
-        rows = np.stack(
-            [
-                np.full(pas.size, int(cid)),
-                doc,
-                pas,
-                y // SPAN_BITS,
-                y % SPAN_BITS,
-                x % CONCEPT_BITS,
-            ],
-            axis=1,
-        )
-        parts.append(rows[found])
-        d, st, en, k = int_columns(
-            s,
-            ["document_id", "start", '"end"', "concept_id"],
-            f"coding WHERE coder_id = {int(cid)} AND passage_id IS NULL{extra}",
-        )
-        loose = np.stack([np.full(d.size, int(cid)), d, np.full(d.size, -1), st, en, k], axis=1)
-        parts.append(loose[np.isin(d, included)])
+    # One pass over the table (``+coder_id`` keeps SQLite from walking the coder
+    # index and fetching every row by rowid, which costs several times the scan).
+    x, y, who = int_columns(
+        s,
+        [
+            f"(passage_id + 1) * {BIG.format(CONCEPT_BITS)} + concept_id",
+            f'start * {BIG.format(SPAN_BITS)} + "end"',
+            "coder_id",
+        ],
+        f"coding WHERE +coder_id IN {_ids(coder_ids)} AND passage_id IS NOT NULL{extra}",
+    )
+    pas = x // CONCEPT_BITS - 1
+    last = max(p_id.size - 1, 0)
+    at = np.minimum(np.searchsorted(p_id, pas), last)
+    found = p_id[at] == pas if p_id.size else np.zeros(pas.size, dtype=bool)
+    doc = p_doc[at] if p_id.size else np.full(pas.size, -1)
+    rows = np.stack([who, doc, pas, y // SPAN_BITS, y % SPAN_BITS, x % CONCEPT_BITS], axis=1)
+    parts.append(rows[found])
+    d, st, en, k, who = int_columns(
+        s,
+        ["document_id", "start", '"end"', "concept_id", "coder_id"],
+        f"coding WHERE coder_id IN {_ids(coder_ids)} AND passage_id IS NULL{extra}",
+    )
+    loose = np.stack([who, d, np.full(d.size, -1), st, en, k], axis=1)
+    parts.append(loose[np.isin(d, included)])
     coding = np.concatenate(parts) if parts else np.zeros((0, 6), np.int64)
     if rule == "done":
         (packed_m,) = int_columns(
