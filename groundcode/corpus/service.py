@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from groundcode.corpus.views import (
     DedupReport,
@@ -41,7 +41,7 @@ from groundcode.domain.errors import (
 )
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber
-from groundcode.domain.vocab import DocStatus, Split
+from groundcode.domain.vocab import DocStatus, ScreeningAction, Split
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.lookup import document_by_number
@@ -86,6 +86,11 @@ def _phase(progress: Progress | None, lo: float, hi: float) -> Progress | None:
     return scaled
 
 
+def _row_fields(r: Any) -> tuple[Any, ...]:
+    """A documents-list row as ``DocumentRow`` fields (personal as bool, passages as int)."""
+    return (*r[:12], bool(r[12]), int(r[13] or 0))
+
+
 def _file_hash(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -109,10 +114,10 @@ def _snippet(text_: str, term: str, width: int = 24) -> str:
 def _included_documents(s: Session) -> list[Document]:
     """The included documents in number order (type, then sequence)."""
     return list(
-        s.exec(
+        s.execute(
             select(Document)
-            .where(Document.status == "included")  # type: ignore[call-overload]
-            .order_by(Document.source_type_id, Document.seq)
+            .where(col(Document.status) == "included")
+            .order_by(col(Document.source_type_id), col(Document.seq))
         )
         .scalars()
         .all()
@@ -126,7 +131,7 @@ class CorpusService:
     # -- source types ----------------------------------------------------
     def source_types(self) -> list[SourceTypeView]:
         with self.ctx.db.read() as s:
-            rows = s.exec(select(SourceType).order_by(SourceType.id)).scalars().all()  # type: ignore[call-overload]
+            rows = s.execute(select(SourceType).order_by(col(SourceType.id))).scalars().all()
             return [SourceTypeView(r.id, r.name_zh, r.name_en, r.slug) for r in rows]
 
     def resolve_type(self, value: str | int) -> SourceTypeView:
@@ -142,7 +147,7 @@ class CorpusService:
 
     def add_source_type(self, name_zh: str, name_en: str, slug: str) -> SourceTypeView:
         def _add(s: Session) -> SourceTypeView:
-            next_id = (s.exec(select(func.max(SourceType.id))).scalar() or 0) + 1  # type: ignore[call-overload]
+            next_id = (s.execute(select(func.max(col(SourceType.id)))).scalar() or 0) + 1
             row = SourceType(id=next_id, name_zh=name_zh, name_en=name_en, slug=slug)
             s.add(row)
             record(
@@ -191,10 +196,10 @@ class CorpusService:
             digest = _file_hash(path)
             with self.ctx.db.read() as s:
                 seen = (
-                    s.exec(select(ImportBatch).where(ImportBatch.file_hash == digest))
+                    s.execute(select(ImportBatch).where(col(ImportBatch.file_hash) == digest))
                     .scalars()
                     .first()
-                )  # type: ignore[call-overload]
+                )
             if seen is not None:
                 files.append(FileImport(str(path), "already imported", 0))
                 continue
@@ -239,12 +244,14 @@ class CorpusService:
 
         def _write(s: Session) -> FileImport:
             # Re-check inside the write transaction: a concurrent import of the same file wins once.
-            if s.exec(select(ImportBatch.id).where(ImportBatch.file_hash == digest)).first():  # type: ignore[call-overload]
+            if s.execute(
+                select(col(ImportBatch.id)).where(col(ImportBatch.file_hash) == digest)
+            ).first():
                 return FileImport(str(path), "already imported", 0)
-            st_q = select(SourceType).where(SourceType.id == stype.id)
+            st_q = select(SourceType).where(col(SourceType.id) == stype.id)
             if not self.ctx.db.is_sqlite:
                 st_q = st_q.with_for_update()
-            st = s.exec(st_q).scalars().one()  # type: ignore[call-overload]
+            st = s.execute(st_q).scalars().one()
             first_seq = st.next_seq
             st.next_seq = first_seq + len(prepared)
             s.add(st)
@@ -295,8 +302,9 @@ class CorpusService:
                     s.execute(insert(Document), part)
                 else:
                     result = s.execute(
-                        insert(Document).returning(Document.id, sort_by_parameter_order=True), part
-                    )  # type: ignore[arg-type]
+                        insert(Document).returning(col(Document.id), sort_by_parameter_order=True),
+                        part,
+                    )
                     ids.extend(r[0] for r in result)
                 if progress:
                     progress(total // 2 + min(lo + chunk, total) // 4, total)
@@ -305,9 +313,11 @@ class CorpusService:
                 # first_seq on are exactly the rows just inserted, in seq order.
                 ids = list(
                     s.execute(
-                        select(Document.id)
-                        .where(Document.source_type_id == stype.id, Document.seq >= first_seq)
-                        .order_by(Document.seq)
+                        select(col(Document.id))
+                        .where(
+                            col(Document.source_type_id) == stype.id, col(Document.seq) >= first_seq
+                        )
+                        .order_by(col(Document.seq))
                     ).scalars()
                 )
             passages = []
@@ -347,12 +357,14 @@ class CorpusService:
         with self.ctx.db.read() as s:
             doc = self._doc_by_number(s, number)
             passages = (
-                s.exec(
-                    select(Passage).where(Passage.document_id == doc.id).order_by(Passage.idx)  # type: ignore[arg-type]
+                s.execute(
+                    select(Passage)
+                    .where(col(Passage.document_id) == doc.id)
+                    .order_by(col(Passage.idx))
                 )
                 .scalars()
                 .all()
-            )  # type: ignore[call-overload]
+            )
             stype = s.get(SourceType, doc.source_type_id)
             assert doc.id is not None and stype is not None
             return DocumentView(
@@ -456,42 +468,39 @@ class CorpusService:
         n_passages = (
             select(func.count())
             .select_from(Passage)
-            .where(Passage.document_id == Document.id)
+            .where(col(Passage.document_id) == col(Document.id))
             .correlate(Document)
             .scalar_subquery()
         )
         q = (
             select(
-                Document.id,
-                Document.number,
-                Document.source_type_id,
-                SourceType.slug,
-                SourceType.name_zh,
-                Document.title,
-                Document.date,
-                Document.views,
-                Document.split,
-                Document.status,
-                Document.exclusion_kind,
-                Document.exclusion_detail,
-                Document.personal,
+                col(Document.id),
+                col(Document.number),
+                col(Document.source_type_id),
+                col(SourceType.slug),
+                col(SourceType.name_zh),
+                col(Document.title),
+                col(Document.date),
+                col(Document.views),
+                col(Document.split),
+                col(Document.status),
+                col(Document.exclusion_kind),
+                col(Document.exclusion_detail),
+                col(Document.personal),
                 n_passages,
             )
-            .join(SourceType, SourceType.id == Document.source_type_id)
-            .order_by(Document.source_type_id, Document.seq)
+            .join(SourceType, col(SourceType.id) == col(Document.source_type_id))
+            .order_by(col(Document.source_type_id), col(Document.seq))
         )
         if type is not None:
-            q = q.where(Document.source_type_id == self.resolve_type(type).id)
+            q = q.where(col(Document.source_type_id) == self.resolve_type(type).id)
         if split:
-            q = q.where(Document.split == split)
+            q = q.where(col(Document.split) == split)
         if status:
-            q = q.where(Document.status == status)
+            q = q.where(col(Document.status) == status)
         with self.ctx.db.read() as s:
             rows = s.execute(q.offset(offset).limit(limit + 1)).all()
-        items = tuple(
-            DocumentRow(*r[:12], bool(r[12]), int(r[13] or 0))  # type: ignore[arg-type,call-arg]
-            for r in rows[:limit]
-        )
+        items = tuple(DocumentRow(*_row_fields(r)) for r in rows[:limit])
         return Page(items, offset, limit, len(rows) > limit)
 
     def documents_count(self, *, status: str | None = None) -> int:
@@ -502,12 +511,14 @@ class CorpusService:
         through the status index and subtracts.
         """
         with self.ctx.db.read() as s:
-            total = int(s.execute(select(func.sum(SourceType.next_seq - 1))).scalar() or 0)
+            total = int(s.execute(select(func.sum(col(SourceType.next_seq) - 1))).scalar() or 0)
             if status is None:
                 return total
             excluded = int(
                 s.execute(
-                    select(func.count()).select_from(Document).where(Document.status == "excluded")
+                    select(func.count())
+                    .select_from(Document)
+                    .where(col(Document.status) == "excluded")
                 ).scalar()
                 or 0
             )
@@ -519,23 +530,23 @@ class CorpusService:
         """Every passage with its document number, type and split (for analysis and words)."""
         import pandas as pd
 
-        q = (
+        q: Any = (
             select(
-                Passage.id,
-                Passage.idx,
-                Passage.text,
-                Document.number,
-                Document.source_type_id,
-                Document.split,
-                Document.id.label("document_id"),
+                col(Passage.id),
+                col(Passage.idx),
+                col(Passage.text),
+                col(Document.number),
+                col(Document.source_type_id),
+                col(Document.split),
+                col(Document.id).label("document_id"),
             )
-            .join(Document, Document.id == Passage.document_id)
-            .order_by(Document.source_type_id, Document.seq, Passage.idx)
+            .join(Document, col(Document.id) == col(Passage.document_id))
+            .order_by(col(Document.source_type_id), col(Document.seq), col(Passage.idx))
         )
         if status:
-            q = q.where(Document.status == status)
+            q = q.where(col(Document.status) == status)
         if split:
-            q = q.where(Document.split == split)
+            q = q.where(col(Document.split) == split)
         with self.ctx.db.read() as s:
             rows = s.execute(q).all()
         return pd.DataFrame(
@@ -560,10 +571,11 @@ class CorpusService:
         doc.exclusion_kind = kind if exclude else None
         doc.exclusion_detail = detail if exclude else None
         s.add(doc)
+        assert doc.id is not None
         s.add(
             ScreeningDecision(
                 document_id=doc.id,
-                action="exclude" if exclude else "include",  # type: ignore[arg-type]
+                action=ScreeningAction.EXCLUDE if exclude else ScreeningAction.INCLUDE,
                 kind=kind,
                 detail=detail,
                 decided_by=self.ctx.actor,
@@ -635,7 +647,7 @@ class CorpusService:
 
         def _do(s: Session) -> ScreenReport:
             docs = _included_documents(s)
-            slugs = {t.id: t.slug for t in s.exec(select(SourceType)).scalars().all()}  # type: ignore[call-overload]
+            slugs = {t.id: t.slug for t in s.execute(select(SourceType)).scalars().all()}
             by_type: dict[str, dict[str, int]] = {}
             excluded: dict[str, int] = {}
             for d in docs:
@@ -676,13 +688,13 @@ class CorpusService:
         with self.ctx.db.read() as s:
             rows = s.execute(
                 select(
-                    Document.id,
-                    Document.number,
-                    Document.text,
-                    Document.date,
-                    Document.source_type_id,
-                    Document.seq,
-                ).where(Document.status == "included")
+                    col(Document.id),
+                    col(Document.number),
+                    col(Document.text),
+                    col(Document.date),
+                    col(Document.source_type_id),
+                    col(Document.seq),
+                ).where(col(Document.status) == "included")
             ).all()
         # Earliest first: dated documents by date, then undated, ties by type and sequence.
         rows = sorted(rows, key=lambda r: (r.date is None, r.date or "", r.source_type_id, r.seq))
@@ -744,9 +756,9 @@ class CorpusService:
         with self.ctx.db.read() as s:
             seed = int(get_setting(s, "seed")) if seed is None else seed
             rows = s.execute(
-                select(Document.id, Document.number, Document.views)
-                .where(Document.source_type_id == stype.id, Document.status == "included")
-                .order_by(Document.seq)
+                select(col(Document.id), col(Document.number), col(Document.views))
+                .where(col(Document.source_type_id) == stype.id, col(Document.status) == "included")
+                .order_by(col(Document.seq))
             ).all()
         if n > len(rows):
             raise OutOfRange(option="n", value=str(n), rule="at_most_included")
@@ -774,7 +786,9 @@ class CorpusService:
         chosen: list[Any] = []
         report_strata = []
         for (label, members), k in zip(strata, take, strict=True):
-            idx = rng.choice(len(members), size=int(k), replace=False) if k else []
+            idx: list[int] = (
+                [int(i) for i in rng.choice(len(members), size=int(k), replace=False)] if k else []
+            )
             chosen.extend(members[i] for i in sorted(idx))
             report_strata.append((label, len(members), int(k)))
         chosen_ids = {r.id for r in chosen}
@@ -818,21 +832,19 @@ class CorpusService:
 
         def _do(s: Session) -> SplitReport:
             docs = _included_documents(s)
-            plan: dict[int, str] = {}
+            plan: dict[int | None, str] = {}
             by_type: dict[str, dict[str, int]] = {}
-            slugs = {t.id: t.slug for t in s.exec(select(SourceType)).scalars().all()}  # type: ignore[call-overload]
+            slugs = {t.id: t.slug for t in s.execute(select(SourceType)).scalars().all()}
             for tid in sorted({d.source_type_id for d in docs}):
                 members = [d for d in docs if d.source_type_id == tid]
                 rng = np.random.default_rng([seed, tid])
                 order = rng.permutation(len(members))
                 k = int(round(len(members) * holdout))
                 for rank, i in enumerate(order):
-                    plan[members[i].id] = "holdout" if rank < k else "build"  # type: ignore[index]
+                    plan[members[i].id] = "holdout" if rank < k else "build"
                 by_type[slugs[tid]] = {"build": len(members) - k, "holdout": k}
-            changed = [d for d in docs if d.split != plan[d.id]]  # type: ignore[index]
-            coded_ids = set(
-                s.exec(select(Coding.document_id).distinct()).scalars().all()  # type: ignore[call-overload]
-            )
+            changed = [d for d in docs if d.split != plan[d.id]]
+            coded_ids = set(s.execute(select(col(Coding.document_id)).distinct()).scalars().all())
             moved_coded = [d.number for d in changed if d.split is not None and d.id in coded_ids]
             if dry_run:
                 s.rollback()
@@ -841,7 +853,7 @@ class CorpusService:
                 raise CodedWouldMove(n=len(moved_coded), example=moved_coded[0])
             for d in changed:
                 before = d.split
-                d.split = plan[d.id]  # type: ignore[index]
+                d.split = plan[d.id]
                 s.add(d)
                 if before is not None:
                     record(
@@ -854,7 +866,7 @@ class CorpusService:
                         after={"split": d.split},
                     )
             # Excluded documents take no part in the split.
-            s.execute(update(Document).where(Document.status == "excluded").values(split=None))
+            s.execute(update(Document).where(col(Document.status) == "excluded").values(split=None))
             set_setting(s, "seed", str(seed))
             set_setting(s, "holdout_ratio", str(holdout))
             record(
@@ -872,14 +884,19 @@ class CorpusService:
         """The excluded documents with the reason and who decided when (number order)."""
         with self.ctx.db.read() as s:
             q = (
-                select(Document.id, Document.number, SourceType.slug, Document.title)
-                .join(SourceType, SourceType.id == Document.source_type_id)
-                .add_columns(Document.exclusion_kind, Document.exclusion_detail)
-                .where(Document.status == "excluded")
-                .order_by(Document.source_type_id, Document.seq)
+                select(
+                    col(Document.id),
+                    col(Document.number),
+                    col(SourceType.slug),
+                    col(Document.title),
+                )
+                .join(SourceType, col(SourceType.id) == col(Document.source_type_id))
+                .add_columns(col(Document.exclusion_kind), col(Document.exclusion_detail))
+                .where(col(Document.status) == "excluded")
+                .order_by(col(Document.source_type_id), col(Document.seq))
             )
             if kind is not None:
-                q = q.where(Document.exclusion_kind == kind)
+                q = q.where(col(Document.exclusion_kind) == kind)
             rows = s.execute(q).all()
             latest: dict[int, tuple[str | None, Any]] = {}
             ids = [r[0] for r in rows]
@@ -887,15 +904,15 @@ class CorpusService:
                 part = ids[lo : lo + 900]
                 for doc_id, who, when in s.execute(
                     select(
-                        ScreeningDecision.document_id,
-                        ScreeningDecision.decided_by,
-                        ScreeningDecision.decided_at,
+                        col(ScreeningDecision.document_id),
+                        col(ScreeningDecision.decided_by),
+                        col(ScreeningDecision.decided_at),
                     )
                     .where(
-                        ScreeningDecision.document_id.in_(part),  # type: ignore[attr-defined]
-                        ScreeningDecision.action == "exclude",
+                        col(ScreeningDecision.document_id).in_(part),
+                        col(ScreeningDecision.action) == "exclude",
                     )
-                    .order_by(ScreeningDecision.id)
+                    .order_by(col(ScreeningDecision.id))
                 ).all():
                     latest[doc_id] = (who, when)
         out = []
@@ -945,43 +962,50 @@ class CorpusService:
             total = s.execute(select(func.count()).select_from(Document)).scalar() or 0
             included = (
                 s.execute(
-                    select(func.count()).select_from(Document).where(Document.status == "included")
+                    select(func.count())
+                    .select_from(Document)
+                    .where(col(Document.status) == "included")
                 ).scalar()
                 or 0
             )
             excl = s.execute(
-                select(Document.exclusion_kind, func.count())
-                .where(Document.status == "excluded")
-                .group_by(Document.exclusion_kind)
+                select(col(Document.exclusion_kind), func.count())
+                .where(col(Document.status) == "excluded")
+                .group_by(col(Document.exclusion_kind))
             ).all()
             per_type = s.execute(
                 select(
-                    SourceType.id,
-                    SourceType.slug,
-                    SourceType.name_zh,
-                    Document.status,
-                    func.count(Document.id),
+                    col(SourceType.id),
+                    col(SourceType.slug),
+                    col(SourceType.name_zh),
+                    col(Document.status),
+                    func.count(col(Document.id)),
                 )
-                .join(Document, Document.source_type_id == SourceType.id, isouter=True)
-                .group_by(SourceType.id, SourceType.slug, SourceType.name_zh, Document.status)
-                .order_by(SourceType.id)
+                .join(Document, col(Document.source_type_id) == col(SourceType.id), isouter=True)
+                .group_by(
+                    col(SourceType.id),
+                    col(SourceType.slug),
+                    col(SourceType.name_zh),
+                    col(Document.status),
+                )
+                .order_by(col(SourceType.id))
             ).all()
             per_type_kind = s.execute(
-                select(SourceType.slug, Document.exclusion_kind, func.count())
-                .join(Document, Document.source_type_id == SourceType.id)
-                .where(Document.status == "excluded")
-                .group_by(SourceType.slug, Document.exclusion_kind)
+                select(col(SourceType.slug), col(Document.exclusion_kind), func.count())
+                .join(Document, col(Document.source_type_id) == col(SourceType.id))
+                .where(col(Document.status) == "excluded")
+                .group_by(col(SourceType.slug), col(Document.exclusion_kind))
             ).all()
             per_split = s.execute(
-                select(Document.split, func.count())
-                .where(Document.status == "included")
-                .group_by(Document.split)
+                select(col(Document.split), func.count())
+                .where(col(Document.status) == "included")
+                .group_by(col(Document.split))
             ).all()
             per_type_split = s.execute(
-                select(SourceType.slug, Document.split, func.count())
-                .join(Document, Document.source_type_id == SourceType.id)
-                .where(Document.status == "included")
-                .group_by(SourceType.slug, Document.split)
+                select(col(SourceType.slug), col(Document.split), func.count())
+                .join(Document, col(Document.source_type_id) == col(SourceType.id))
+                .where(col(Document.status) == "included")
+                .group_by(col(SourceType.slug), col(Document.split))
             ).all()
         excluded = {k: 0 for k in EXCLUSION_KINDS}
         for kind, n in excl:
@@ -1036,7 +1060,7 @@ class CorpusService:
             upto = int(get_setting(s, "search_indexed_upto") or 0)
             done = int(
                 s.execute(
-                    select(func.count()).select_from(Passage).where(Passage.id <= upto)
+                    select(func.count()).select_from(Passage).where(col(Passage.id) <= upto)
                 ).scalar()
                 or 0
             )
@@ -1056,7 +1080,10 @@ class CorpusService:
             upto = int(get_setting(s, "search_indexed_upto") or 0)
             ids = (
                 s.execute(
-                    select(Passage.id).where(Passage.id > upto).order_by(Passage.id).limit(chunk)
+                    select(col(Passage.id))
+                    .where(col(Passage.id) > upto)
+                    .order_by(col(Passage.id))
+                    .limit(chunk)
                 )
                 .scalars()
                 .all()
@@ -1065,7 +1092,9 @@ class CorpusService:
                 return 0
             hi = ids[-1]
             rows = s.execute(
-                select(Passage.id, Passage.text).where(Passage.id > upto, Passage.id <= hi)
+                select(col(Passage.id), col(Passage.text)).where(
+                    col(Passage.id) > upto, col(Passage.id) <= hi
+                )
             ).all()
             s.execute(
                 text("INSERT INTO passage_fts(rowid, tokens) VALUES (:id, :tokens)"),
@@ -1098,25 +1127,27 @@ class CorpusService:
             raise Missing("search_term")
         if limit < 1:
             raise OutOfRange(option="limit", value=str(limit), rule="positive")
-        base = select(Passage.id, Passage.idx, Passage.text, Document.number).join(
-            Document, Document.id == Passage.document_id
-        )
+        base = select(
+            col(Passage.id), col(Passage.idx), col(Passage.text), col(Document.number)
+        ).join(Document, col(Document.id) == col(Passage.document_id))
         if not include_excluded:
-            base = base.where(Document.status == "included")
+            base = base.where(col(Document.status) == "included")
         with self.ctx.db.read() as s:
             if self.ctx.db.is_sqlite:
-                literal = func.instr(Passage.text, term) > 0
+                literal = func.instr(col(Passage.text), term) > 0
                 upto = int(get_setting(s, "search_indexed_upto") or 0)
                 grams = query_bigrams(term)
                 if grams and upto > 0:
                     return _indexed_search(s, term, grams, upto, limit, include_excluded)
                 cond = literal
             else:
-                cond = func.strpos(Passage.text, term) > 0
+                cond = func.strpos(col(Passage.text), term) > 0
             q = base.where(cond)
             total = s.execute(select(func.count()).select_from(q.subquery())).scalar() or 0
             rows = s.execute(
-                q.order_by(Document.source_type_id, Document.seq, Passage.idx).limit(limit)
+                q.order_by(col(Document.source_type_id), col(Document.seq), col(Passage.idx)).limit(
+                    limit
+                )
             ).all()
         hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
         return SearchResult(term, int(total), hits)
@@ -1158,12 +1189,14 @@ class CorpusService:
             raise BadOption(option="patterns", value=unknown[0], allowed=", ".join(PATTERNS))
 
         def _do(s: Session) -> RedactReport:
-            coded = set(s.exec(select(Coding.document_id).distinct()).scalars().all())  # type: ignore[call-overload]
+            coded = set(s.execute(select(col(Coding.document_id)).distinct()).scalars().all())
             docs = (
-                s.exec(select(Document).order_by(Document.source_type_id, Document.seq))
+                s.execute(
+                    select(Document).order_by(col(Document.source_type_id), col(Document.seq))
+                )
                 .scalars()
                 .all()
-            )  # type: ignore[call-overload]
+            )
             counts: dict[str, int] = {p: 0 for p in patterns}
             changed_docs = 0
             blocked: list[str] = []
@@ -1181,7 +1214,11 @@ class CorpusService:
                     continue
                 d.text = new_text
                 s.add(d)
-                for p in s.exec(select(Passage).where(Passage.document_id == d.id)).scalars().all():  # type: ignore[call-overload]
+                for p in (
+                    s.execute(select(Passage).where(col(Passage.document_id) == d.id))
+                    .scalars()
+                    .all()
+                ):
                     p.text = new_text[p.start : p.end]
                     s.add(p)
                 record(
@@ -1203,7 +1240,9 @@ class CorpusService:
         if not ids:
             return {}
         with self.ctx.db.read() as s:
-            rows = s.execute(select(Document.id, Document.number).where(Document.id.in_(ids))).all()  # type: ignore[union-attr]
+            rows = s.execute(
+                select(col(Document.id), col(Document.number)).where(col(Document.id).in_(ids))
+            ).all()
         return {r.id: r.number for r in rows}
 
     def count(self) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from groundcode.domain.errors import AlreadyExists, BadOption, GroundcodeError, OutOfRange, Refused
 from groundcode.store.access import find_coder, readable_coder_ids
@@ -55,7 +56,9 @@ class ExportService:
                 readable_coder_ids(s, self.ctx.actor, [coder])
                 return [coder]
             cons = find_coder(s, CONSENSUS)
-            has = s.execute(select(Coding.id).where(Coding.coder_id == cons.id).limit(1)).first()
+            has = s.execute(
+                select(col(Coding.id)).where(col(Coding.coder_id) == cons.id).limit(1)
+            ).first()
             visible = readable_coder_ids(s, self.ctx.actor)
             if has and (visible is None or cons.id in visible):
                 return [CONSENSUS]
@@ -334,7 +337,9 @@ class ExportService:
                         r.end,
                         neutralise(r.concept),
                         neutralise(r.coder),
-                        "" if r.passage is None or str(r.passage) == "<NA>" else int(r.passage),
+                        ""
+                        if r.passage is None or str(r.passage) == "<NA>"
+                        else int(str(r.passage)),
                         neutralise(r.text),
                         neutralise(memo_by_coding.get(str(r.id), "")),
                     ]
