@@ -35,16 +35,61 @@ def test_start_screen(size: tuple[int, int], snap_compare: Callable[..., bool]) 
     assert snap_compare(app, run_before=_settle, terminal_size=size)
 
 
-def _mode(key: str, *extra: str) -> Callable[[Pilot[Any]], Any]:
+FIXED = "2026-01-01T09:00:00+00:00"
+
+
+def _fixed_times(screen: Any) -> None:
+    """Decision and memo times change with every build of the demo: show one fixed time."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    if hasattr(screen, "excluded") and hasattr(screen, "_show_excluded"):
+        screen.excluded = [replace(e, decided_at=FIXED) for e in screen.excluded]
+        screen._show_excluded()
+    if hasattr(screen, "memos") and hasattr(screen, "_show"):
+        when = datetime.fromisoformat(FIXED)
+        screen.memos = [{**m, "created_at": when, "updated_at": when} for m in screen.memos]
+        screen._show()
+
+
+STUDY = {
+    "import": ("I",),
+    "mapping": ("I", "down", "down", "down", "down", "space", "down", "a", "tab", "m"),
+    "screening": ("S",),
+    "reposts": ("D", "minus", "minus"),
+    "sampling": ("P", "n", "6", "0", "enter", "b", "3", "enter"),
+    "people": ("C",),
+    "retrieval": ("G", "c", "危", "害", "性", "enter"),
+    "memos": ("M",),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen", list(STUDY))
+def test_study_screen(
+    screen: str,
+    size: tuple[int, int],
+    demo_project: Path,
+    make_test_app: MakeTestApp,
+    snap_compare: Callable[..., bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(__file__).resolve().parents[2] / "corpora" / "health-code"
+    monkeypatch.chdir(root)  # the import screen browses the working directory
+    from datetime import datetime
+
+    from groundcode.coding.progress import ProgressService
+
+    start = datetime.fromisoformat(FIXED)
+    monkeypatch.setattr(ProgressService, "holdout_start", lambda self: start)
+    keys = STUDY[screen]
+
     async def before(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
-        await pilot.press(key)
-        await _settle(pilot)
-        for k in extra:
+        for k in keys:
             await pilot.press(k)
             await _settle(pilot)
+        _fixed_times(pilot.app.screen)
+        await _settle(pilot)
 
-    return before
-
-
-_ = (Path, MakeTestApp)
+    assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=size)

@@ -74,6 +74,13 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
                 classes="panel-title",
             )
             yield DataTable(id="mapping-preview", cursor_type="row", zebra_stripes=True)
+            yield Static(
+                tr(
+                    "Enter 选择列 · n 不导入此项 · s 确定 · Esc 取消",
+                    "Enter choose a column · n no column · s accept · Esc cancel",
+                ),
+                id="mapping-hint",
+            )
 
     def on_mount(self) -> None:
         fields = self.query_one("#mapping-fields", DataTable)
