@@ -1154,13 +1154,11 @@ class CodingService:
         from groundcode.coding.progress import mark_done
         from groundcode.domain.errors import Conflict
 
-        per_coder: dict[str, list[str]] = {}
+        per_coder: dict[str, dict[str, None]] = {}  # ordered sets: files hold 100,000 rows
         for _lineno, r in rows:
             name = r.get("coder") or default_coder or ""
             number = r["document"].replace(" ", "")
-            per_coder.setdefault(name, [])
-            if number not in per_coder[name]:
-                per_coder[name].append(number)
+            per_coder.setdefault(name, {}).setdefault(number, None)
         numbers = sorted({n for ns in per_coder.values() for n in ns})
         docs: dict[str, tuple[int, str]] = {}
         for lo in range(0, len(numbers), 5000):
