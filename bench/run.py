@@ -263,8 +263,8 @@ def disagreement_figure(p: Any) -> tuple[float, int] | None:
     if not hasattr(analysis, "disagreements_page"):
         return None
     result = analysis.agreement(coders=["coder_a", "coder_b"])
-    t, pg = median_time(lambda: analysis.disagreements_page(result=result, limit=50), repeat=21)
-    return t, pg.total
+    t, _ = median_time(lambda: analysis.disagreements_page(result=result, limit=50), repeat=21)
+    return t, len(result.disagreements)
 
 
 def ensure_memos(p: Any, n: int = 300) -> None:
