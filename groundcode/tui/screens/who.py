@@ -65,7 +65,9 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="who-add")
     def add_coder(self, name: str) -> None:
-        view = project_of(self).coding.add_coder(name)
+        # The first person in a new project is the one who set it up: its lead.
+        coding = project_of(self).coding
+        view = coding.add_coder(name, role="coder" if coding.coders() else "lead")
         self.post_message(ServiceResult("added", view))
 
     @on(ServiceResult)
