@@ -44,6 +44,13 @@ def init(
     st = state(ctx)
     with Project.create(st.db, name=name, user=st.user) as p:
         typer.echo(f"project ready: {p.location}")
+        if p.db.is_sqlite:
+            # The file is the trust boundary: say so, and where a team goes instead.
+            typer.echo(
+                "single-user project: this file is readable by you only, and --as only says "
+                "whose work a command is; for a team coding at once, use PostgreSQL "
+                "and groundcode team init"
+            )
 
 
 @guarded

@@ -259,14 +259,14 @@ BEGIN
   IF NOT {s}.gc_is_lead() AND NOT pg_has_role(session_user, {owner_lit}, 'MEMBER') THEN
     RAISE EXCEPTION 'only a lead adds people' USING ERRCODE = '42501';
   END IF;
-  SELECT rolsuper INTO r FROM pg_roles WHERE rolname = p_login;
+  SELECT rolsuper, rolcanlogin INTO r FROM pg_roles WHERE rolname = p_login;
   IF NOT FOUND THEN
     IF p_verifier IS NULL OR p_verifier NOT LIKE 'SCRAM-SHA-256$%' THEN
       RAISE EXCEPTION 'a new login needs a hashed password' USING ERRCODE = '22023';
     END IF;
     EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', p_login, p_verifier);
     made := true;
-  ELSIF r.rolsuper OR p_login IN ({owner_lit}, {lead_lit}, {coder_lit}) THEN
+  ELSIF r.rolsuper OR NOT r.rolcanlogin OR p_login IN ({owner_lit}, {lead_lit}, {coder_lit}) THEN
     RAISE EXCEPTION 'this login cannot be a person of the project' USING ERRCODE = '42501';
   END IF;
   IF p_lead THEN

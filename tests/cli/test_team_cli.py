@@ -19,6 +19,7 @@ def test_a_new_sqlite_project_is_readable_by_its_owner_only(
     db = tmp_path / "study.db"
     res = run_cli("--db", str(db), "init")
     assert res.code == 0, res.err
+    assert "single-user project" in res.out and "team init" in res.out
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     for side in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         if side.exists():

@@ -20,8 +20,10 @@ from groundcode.project import Project
 from groundcode.store.identity import (
     ActingAsOther,
     BadLoginName,
+    LoginRefused,
     NotOwner,
     SignInFailed,
+    group_roles,
     init_team,
 )
 from tests.cli.conftest import RunCli
@@ -404,3 +406,13 @@ def test_the_cli_refuses_a_name_that_is_no_login_in_one_line(
         assert conn.execute(
             "SELECT count(*) FROM audit_log WHERE after LIKE '%not-echoed%'"
         ).fetchone() == (0,)
+
+
+def test_a_superuser_or_a_group_cannot_be_made_a_person(team: Team) -> None:
+    owner = team.owner()
+    lead_group, _coder_group = group_roles(team.database)
+    for login in (str(team.admin.username), lead_group):
+        with pytest.raises(LoginRefused):
+            owner.coding.add_coder("someone", role="coder", login=login, password="pw")
+    with team.raw_admin() as conn:
+        assert conn.execute("SELECT count(*) FROM coder WHERE name = 'someone'").fetchone() == (0,)
