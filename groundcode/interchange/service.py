@@ -1056,6 +1056,9 @@ class InterchangeService:
             s.execute(insert(Memo), memo_rows)
 
         # -- done marks, settings, events, model edges
+        # Two marks and two assignments per document at the reference size: in chunks.
+        del existing_keys, by_doc_passages, order_facts
+        n_done = 0
         done_rows: list[dict[str, Any]] = []
         done_audit: list[dict[str, Any]] = []
         have_done = {
@@ -1083,6 +1086,11 @@ class InterchangeService:
                         ),
                     }
                 )
+                if len(done_rows) >= _CHUNK:
+                    s.execute(insert(DoneMark), done_rows)
+                    s.execute(insert(AuditLog), done_audit)
+                    n_done += len(done_rows)
+                    done_rows, done_audit = [], []
         assignment_rows: list[dict[str, Any]] = []
         have_assigned = {
             (int(a), int(b))
@@ -1102,11 +1110,15 @@ class InterchangeService:
                         "assigned_at": at,
                     }
                 )
-        for lo in range(0, len(assignment_rows), _CHUNK):
-            s.execute(insert(Assignment), assignment_rows[lo : lo + _CHUNK])
-        for lo in range(0, len(done_rows), _CHUNK):
-            s.execute(insert(DoneMark), done_rows[lo : lo + _CHUNK])
-            s.execute(insert(AuditLog), done_audit[lo : lo + _CHUNK])
+                if len(assignment_rows) >= _CHUNK:
+                    s.execute(insert(Assignment), assignment_rows)
+                    assignment_rows = []
+        if assignment_rows:
+            s.execute(insert(Assignment), assignment_rows)
+        if done_rows:
+            s.execute(insert(DoneMark), done_rows)
+            s.execute(insert(AuditLog), done_audit)
+            n_done += len(done_rows)
         settings: dict[str, str] = project_facts.get("settings") or {}
         if holdout_start is not None and "holdout_start" not in settings:
             settings = {**settings, "holdout_start": holdout_start.isoformat()}
@@ -1232,7 +1244,7 @@ class InterchangeService:
             codings=n_inserted,
             codings_present=skipped_present,
             memos=len(memo_rows),
-            done_marks=len(done_rows),
+            done_marks=n_done,
             losses=tuple(losses),
             warnings=tuple(warnings),
         )
