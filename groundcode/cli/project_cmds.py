@@ -63,6 +63,18 @@ def status(ctx: typer.Context, json_: JsonOpt = False) -> None:
         return
     typer.echo(f"project: {info['name']} ({p.location})")
     typer.echo(f"schema: {info['schema']}  blind mode: {'on' if info['blind'] else 'off'}")
+    if p.db.is_sqlite:
+        typer.echo("single-user project (SQLite: the file is the trust boundary)")
+    else:
+        from groundcode.store.identity import whoami
+
+        with p.db.read() as s:
+            me = whoami(s)
+        if me.team:
+            who = me.coder or ("the database owner" if me.admin else "nobody of this project")
+            typer.echo(f"team mode: on; signed in as {me.login} ({who})")
+        else:
+            typer.echo("team mode: off (the database owner turns it on with groundcode team init)")
     print_table(["coder", "role"], [(c["name"], c["role"]) for c in info["coders"]])
 
 

@@ -216,6 +216,8 @@ def test_acting_as_someone_else_is_refused(
     assert team.open(lead, user="consensus").user == "consensus"
     res = run_cli("--db", lead_url, "--as", wang, "status")
     assert res.code == 2 and len(res.err.strip().splitlines()) == 1
+    res = run_cli("--db", lead_url, "status")
+    assert res.code == 0 and f"team mode: on; signed in as {lead} ({lead})" in res.out
 
 
 def test_every_path_a_coder_uses_works_through_the_policies(team: Team, tmp_path: Path) -> None:
