@@ -117,7 +117,9 @@ class Placement:
         }
 
 
-@dataclass(frozen=True)
+# Run and CurvePoint are made once per document (100,000 at the reference size); a frozen
+# dataclass's __init__ costs several times a plain one's, so these two are plain.
+@dataclass
 class Run:
     start: int  # 1-based position of the run's first document
     end: int  # 1-based position of its last document
@@ -183,7 +185,7 @@ class GuestResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass
 class CurvePoint:
     index: int  # 1-based document position
     document: str
@@ -340,27 +342,29 @@ def guest_rule(
             (),
             f"{n} documents: the rule needs at least base + run = {base + run}",
         )
-    prefix = [0]
-    for c in counts:
-        prefix.append(prefix[-1] + c)
-    base_size = prefix[base]
+    import numpy as np
+
+    prefix = np.concatenate(([0], np.cumsum(np.asarray(counts, dtype=np.int64))))
+    base_size = int(prefix[base])
     if not base_size:
         return GuestResult(
             base, run, threshold, None, None, 0, (), (), "no concepts in the base documents"
         )
-    runs: list[Run] = []
+    starts = np.arange(base, n - run + 1)
+    news = (prefix[starts + run] - prefix[starts]).tolist()
+    runs = [
+        Run(int(st) + 1, int(st) + run, int(new), new / base_size)
+        for st, new in zip(starts.tolist(), news, strict=True)
+    ]
     confirmed: int | None = None
     point: int | None = None
     later: list[int] = []
-    for start in range(base, n - run + 1):
-        new = prefix[start + run] - prefix[start]
-        ratio = new / base_size
-        runs.append(Run(start + 1, start + run, new, ratio))
+    for r in runs:
         if confirmed is None:
-            if ratio <= threshold:
-                confirmed, point = start + run, start
-        elif ratio > threshold:
-            later.append(start + run)
+            if r.ratio <= threshold:
+                confirmed, point = r.end, r.start - 1
+        elif r.ratio > threshold:
+            later.append(r.end)
     return GuestResult(base, run, threshold, point, confirmed, base_size, tuple(runs), tuple(later))
 
 
@@ -443,8 +447,8 @@ def _rows_frame(rows: Any) -> Any:
     )
 
 
-def judged_order(frame: Any, judged_at: Any) -> list[tuple[str, Any]]:
-    """Documents in the order they were judged, with the time that places each.
+def judged_order(frame: Any, judged_at: Any) -> list[tuple[str, int]]:
+    """Documents in the order they were judged, with the time that places each (UTC ns).
 
     The time is the done mark's (``judged_at``: a mapping or a Series from
     document to time), else the document's first coding's. Documents judged
@@ -460,7 +464,8 @@ def judged_order(frame: Any, judged_at: Any) -> list[tuple[str, Any]]:
         base = pd.DataFrame(
             {
                 "document": firsts["document"].astype(str).to_numpy(),
-                "first": pd.to_datetime(firsts["at"], utc=True).to_numpy(),
+                # naive UTC datetime64: tz-aware .to_numpy() would box every value
+                "first": pd.to_datetime(firsts["at"], utc=True).dt.tz_localize(None).to_numpy(),
                 "order": firsts["order"].astype("int64").to_numpy(),
             }
         )
@@ -468,58 +473,63 @@ def judged_order(frame: Any, judged_at: Any) -> list[tuple[str, Any]]:
         base = pd.DataFrame(
             {
                 "document": pd.Series([], dtype=object),
-                "first": pd.Series([], dtype="datetime64[ns, UTC]"),
+                "first": pd.Series([], dtype="datetime64[ns]"),
                 "order": pd.Series([], dtype="int64"),
             }
         )
     done = judged_at if isinstance(judged_at, pd.Series) else pd.Series(dict(judged_at))
     if len(done):
+        values = pd.to_datetime(done, utc=True)
         marks = pd.DataFrame(
             {
                 "document": done.index.astype(str),
-                "done": pd.to_datetime(done.to_numpy(), utc=True),
+                "done": values.dt.tz_localize(None).to_numpy(),
             }
         )
         base = base.merge(marks, on="document", how="outer")
     else:
-        base = base.assign(done=pd.Series([], dtype="datetime64[ns, UTC]"))
+        base = base.assign(done=pd.Series([], dtype="datetime64[ns]"))
     if base.empty:
         return []
-    base["first"] = pd.to_datetime(base["first"], utc=True)
-    base["when"] = base["done"].fillna(base["first"])
+    base["first"] = pd.to_datetime(base["first"])
+    base["when"] = pd.to_datetime(base["done"]).fillna(base["first"])
     base["order"] = base["order"].fillna(2**62)
     base = base.sort_values(["when", "order", "document"], kind="stable")
-    return list(zip(base["document"].tolist(), base["when"].tolist(), strict=True))
+    # Times as integer nanoseconds (UTC): no Timestamp object per document.
+    nanos = base["when"].to_numpy().astype("datetime64[ns]").astype("int64")
+    return list(zip(base["document"].tolist(), nanos.tolist(), strict=True))
 
 
 def curve_points(
-    frame: Any, docs: Sequence[str]
-) -> tuple[list[CurvePoint], list[int], list[set[str]]]:
+    frame: Any, docs: Sequence[str], *, with_sets: bool = False
+) -> tuple[list[CurvePoint], list[int], list[set[str]], dict[str, int]]:
     """Cumulative distinct concepts and categories over ``docs`` in order, first-seen counts,
-    and each document's concept set (for the permutations)."""
-    pos = {d: i for i, d in enumerate(docs)}
+    each document's concept set (only ``with_sets``, for the permutations) and each
+    concept's first position."""
+    import numpy as np
+
     n = len(docs)
-    per_doc: list[set[str]] = [set() for _ in range(n)]
     if n == 0:
-        return [], [], per_doc
+        return [], [], [], {}
+    pos = {d: i for i, d in enumerate(docs)}
     f = frame.assign(pos=frame["document"].map(pos))
-    for p, c in zip(f["pos"].tolist(), f["concept"].tolist(), strict=True):
-        per_doc[int(p)].add(c)
     concept_first = f.groupby("concept")["pos"].min()
     cat_first = f.dropna(subset=["category"]).groupby("category")["pos"].min()
-    new_c = [0] * n
-    for p in concept_first.tolist():
-        new_c[int(p)] += 1
-    new_k = [0] * n
-    for p in cat_first.tolist():
-        new_k[int(p)] += 1
-    points = []
-    cc = ck = 0
-    for i, d in enumerate(docs):
-        cc += new_c[i]
-        ck += new_k[i]
-        points.append(CurvePoint(i + 1, d, new_c[i], cc, ck))
-    return points, new_c, per_doc
+    new_c = np.bincount(concept_first.to_numpy(dtype=np.int64), minlength=n)
+    new_k = np.bincount(cat_first.to_numpy(dtype=np.int64), minlength=n)
+    cum_c, cum_k = np.cumsum(new_c).tolist(), np.cumsum(new_k).tolist()
+    new_list = new_c.tolist()
+    points = [CurvePoint(i + 1, d, new_list[i], cum_c[i], cum_k[i]) for i, d in enumerate(docs)]
+    per_doc: list[set[str]] = []
+    if with_sets:
+        per_doc = [set() for _ in range(n)]
+        pairs = f[["pos", "concept"]].drop_duplicates()
+        for p, c in zip(pairs["pos"].tolist(), pairs["concept"].tolist(), strict=True):
+            per_doc[int(p)].add(c)
+    firsts = dict(
+        zip(concept_first.index.tolist(), concept_first.astype(int).tolist(), strict=True)
+    )
+    return points, new_list, per_doc, firsts
 
 
 def curve(
@@ -528,7 +538,7 @@ def curve(
     """Cumulative distinct concepts (and categories) over documents, and each document's concepts."""
     frame = _rows_frame(rows)
     docs = [d for d, _ in judged_order(frame, judged_at or {})]
-    points, _, per_doc = curve_points(frame, docs)
+    points, _, per_doc, _ = curve_points(frame, docs, with_sets=True)
     return points, per_doc
 
 
@@ -546,7 +556,9 @@ def judge(
     frame = _rows_frame(inp.codings)
     ordered = judged_order(frame, inp.judged_at)
     docs = [d for d, _ in ordered]
-    points, first_counts, per_doc = curve_points(frame, docs)
+    points, first_counts, per_doc, concept_first = curve_points(
+        frame, docs, with_sets=permutations > 0
+    )
     guest = guest_rule(base=base, run=run, threshold=threshold, first_counts=first_counts)
     if permutations > 0:
         band = permutation_band(
@@ -565,15 +577,12 @@ def judge(
 
         # A concept's first coding in the basis: the first document (in judged order) that
         # has it. It is new when that document is a holdout document placed after the start.
-        split_of = dict(zip(frame["document"], frame["split"], strict=False))
-        first_doc: dict[str, str] = {}
-        for d, concepts in zip(docs, per_doc, strict=True):
-            for c in concepts:
-                first_doc.setdefault(c, d)
+        holdout_docs = set(frame.loc[frame["split"] == "holdout", "document"].tolist())
+        first_doc = {c: docs[p] for c, p in concept_first.items()}
         when = dict(ordered)
-        begun = pd.Timestamp(start)
+        begun = pd.Timestamp(start).tz_convert("UTC").value  # ns, like the order's times
         fresh = sorted(
-            (c, d) for c, d in first_doc.items() if split_of.get(d) == "holdout" and when[d] > begun
+            (c, d) for c, d in first_doc.items() if d in holdout_docs and when[d] > begun
         )
         for concept, document in fresh:
             new_items.append(

@@ -50,7 +50,7 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-def basis_codings(s: Session, coder_id: int) -> pd.DataFrame:
+def basis_codings(s: Session, coder_id: int, *, consensus: bool = False) -> pd.DataFrame:
     """The basis's codings on included documents: document, split, concept, category, at, order.
 
     Integers are fetched flat and joined in pandas (names and numbers are few:
@@ -64,8 +64,14 @@ def basis_codings(s: Session, coder_id: int) -> pd.DataFrame:
         f"SELECT id, document_id, concept_id FROM coding WHERE coder_id = {int(coder_id)}",
         ["order", "document_id", "concept_id"],
     )
+    # Coding times place only documents without a done mark in the order (SPEC §5), so
+    # only those are read: with every document judged, none of 200,000 strings is parsed.
+    marked = "" if consensus else f" WHERE coder_id = {int(coder_id)}"
     times = fetch_frame(
-        s, f"SELECT id, created_at FROM coding WHERE coder_id = {int(coder_id)}", ["order", "at"]
+        s,
+        f"SELECT id, created_at FROM coding WHERE coder_id = {int(coder_id)} AND document_id "
+        f"NOT IN (SELECT document_id FROM done_mark{marked})",
+        ["order", "at"],
     )
     docs = fetch_frame(
         s,
@@ -77,18 +83,22 @@ def basis_codings(s: Session, coder_id: int) -> pd.DataFrame:
         "SELECT k.id, k.name, cat.name FROM concept k LEFT JOIN category cat ON cat.id = k.category_id",
         ["concept_id", "concept", "category"],
     )
+    times = times.astype({"order": "int64"})
     frame = (
-        ints.merge(times, on="order").merge(docs, on="document_id").merge(names, on="concept_id")
+        ints.merge(times, on="order", how="left")
+        .merge(docs.astype({"document_id": "int64"}), on="document_id")
+        .merge(names.astype({"concept_id": "int64"}), on="concept_id")
     )
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     return frame[["document", "split", "concept", "category", "at", "order"]]
 
 
-def _done_marks(s: Session) -> pd.DataFrame:
+def _done_marks(s: Session, coder_id: int | None = None) -> pd.DataFrame:
+    only = "" if coder_id is None else f" AND m.coder_id = {int(coder_id)}"
     marks = fetch_frame(
         s,
         "SELECT m.coder_id, d.number, m.marked_at FROM done_mark m "
-        "JOIN document d ON d.id = m.document_id WHERE d.status = 'included'",
+        "JOIN document d ON d.id = m.document_id WHERE d.status = 'included'" + only,
         ["coder_id", "document", "marked_at"],
     )
     marks["marked_at"] = _times(marks["marked_at"])
@@ -101,10 +111,12 @@ def _judged(
     """Done time per document in the basis (a Series), and the holdout documents judged in it."""
     import pandas as pd
 
-    marks = _done_marks(s)
+    marks = _done_marks(s, None if is_consensus else basis_id)
     if not is_consensus:
         mine = marks[marks["coder_id"] == basis_id]
-        judged = pd.Series(mine["marked_at"].to_numpy(), index=mine["document"].to_numpy())
+        judged = pd.Series(
+            mine["marked_at"].dt.tz_localize(None).to_numpy(), index=mine["document"].to_numpy()
+        )
         return judged, set(holdout) & set(mine["document"].tolist())
     humans = fetch_ints(s, "SELECT id FROM coder WHERE role != 'consensus'", ["id"])["id"].tolist()
     marks = marks[marks["coder_id"].isin(humans)]
@@ -229,24 +241,25 @@ def _history(s: Session, concept_ids: dict[str, int]) -> dict[str, list[Placemen
 
 
 def _early(s: Session, start: datetime | None, holdout_ids: list[int]) -> dict[str, dict[str, int]]:
-    """Codings on holdout documents made before the holdout start, per coder."""
+    """Codings on holdout documents made before the holdout start, per coder (counted in SQL)."""
     if start is None or not holdout_ids:
         return {}
-    import pandas as pd
+    from datetime import UTC
 
+    naive = start.astimezone(UTC).replace(tzinfo=None)
+    # Times are stored as naive UTC: text on SQLite (so compared as text), timestamps elsewhere.
+    bound: Any = naive.isoformat(sep=" ") if s.get_bind().dialect.name == "sqlite" else naive
     rows = fetch_frame(
         s,
-        "SELECT k.name, c.document_id, c.created_at FROM coding c JOIN coder k ON k.id = c.coder_id "
-        f"WHERE k.role != 'consensus' AND c.document_id IN {id_list(holdout_ids)}",
-        ["coder", "document_id", "at"],
+        "SELECT k.name, count(*), count(DISTINCT c.document_id) FROM coding c "
+        "JOIN coder k ON k.id = c.coder_id "
+        f"WHERE k.role != 'consensus' AND c.document_id IN {id_list(holdout_ids)} "
+        "AND c.created_at < ? GROUP BY k.name",
+        ["coder", "codings", "documents"],
+        (bound,),
     )
-    if rows.empty:
-        return {}
-    rows["at"] = _times(rows["at"])
-    rows = rows[rows["at"] < pd.Timestamp(start)]
     return {
-        str(coder): {"codings": int(len(g)), "documents": int(g["document_id"].nunique())}
-        for coder, g in rows.groupby("coder")
+        str(c): {"codings": int(n), "documents": int(d)} for c, n, d in rows.itertuples(index=False)
     }
 
 
@@ -328,7 +341,7 @@ def load_input(
     """Everything ``saturation.judge`` needs, in one read transaction."""
     start = holdout_start(s)
     is_consensus = basis == CONSENSUS
-    codings = basis_codings(s, basis_id)
+    codings = basis_codings(s, basis_id, consensus=is_consensus)
     holdout = fetch_frame(
         s,
         "SELECT id, number FROM document WHERE split = 'holdout' AND status = 'included'",
