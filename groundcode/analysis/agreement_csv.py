@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from groundcode.analysis.agreement_core import AgreementResult
 
 REQUIRED = ("unit", "coder", "code")
+MAX_CELL = 10_000  # characters in one unit, coder or code label
 AUTO_BOOTSTRAP_UNITS = 20_000
 """Files with at most this many units get a 1000-draw bootstrap CI by default."""
 
@@ -90,6 +91,12 @@ def read_agreement_csv(path: str | Path, *, alpha_level: str = "nominal") -> pd.
         )
     frame = frame[[lower[c] for c in REQUIRED]]
     frame.columns = list(REQUIRED)
+    for col in REQUIRED:
+        lengths = frame[col].map(lambda v: len(str(v)))
+        if len(lengths) and int(lengths.max()) > MAX_CELL:
+            row = int(lengths.to_numpy().argmax()) + 2
+            # A unit, coder or code is a short label; a huge cell is a broken file.
+            raise InvalidInput(str(p), row, "cell_too_large", str(MAX_CELL))
     if frame.empty:
         raise InvalidInput(str(p), 1, "agreement_no_rows")
     out = pd.DataFrame({c: frame[c].astype(str).map(str.strip) for c in REQUIRED})

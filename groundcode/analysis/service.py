@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +20,21 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from groundcode.analysis.saturation import SaturationReport
-from groundcode.domain.errors import BadOption, NeedsActor, OutOfRange, Refused
+from groundcode.domain.errors import (
+    BadOption,
+    Forbidden,
+    InvalidInput,
+    OutOfRange,
+    Refused,
+)
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
-from groundcode.errors import NotFound, PermissionDenied, UsageError
+from groundcode.domain.safe_text import has_control, visible
+from groundcode.errors import NotFound, UsageError
 from groundcode.store.access import (
-    blind_active,
+    authorize,
     find_coder,
     readable_coder_ids,
-    require_lead,
+    visibility,
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
@@ -94,6 +102,10 @@ class ReconcileReport:
         }
 
 
+# jieba's user dictionary: a word (no spaces), then an optional count and part of speech.
+_USER_DICT_LINE = re.compile(r"\S{1,64}(?:[ \t]+\d{1,12})?(?:[ \t]+[A-Za-z]{1,8})?")
+
+
 class AnalysisService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -102,18 +114,11 @@ class AnalysisService:
 
     # -- who may see what ------------------------------------------------
     def _blind_basis(self, s: Session) -> str | None:
-        """In blind mode, whose codings an analysis uses by default: consensus for a lead,
-        one's own for a coder (nobody is refused); None when the project is not blind."""
-        if not blind_active(s):
-            return None
-        me = find_coder(s, self.ctx.actor) if self.ctx.actor else None
-        if me is None:
-            raise NeedsActor("blind_read")
-        return CONSENSUS if me.role == "lead" else me.name
+        """In blind mode, whose codings an analysis uses by default (``Visibility.default_basis``)."""
+        return visibility(s, self.ctx.actor).default_basis()
 
     def _lead_only_in_blind(self, s: Session, what: str) -> None:
-        if blind_active(s):
-            require_lead(s, self.ctx.actor, what)
+        visibility(s, self.ctx.actor).lead_only(what)
 
     def _pick_coders(self, s: Session, coders: Sequence[str] | None) -> list[Coder]:
         if coders:
@@ -443,7 +448,7 @@ class AnalysisService:
     ) -> ReconcileReport:
         """Copy codings all coders agree on (same concept, same passage) into consensus."""
         with self.ctx.db.read() as s:
-            require_lead(s, self.ctx.actor, "reconcile")
+            authorize(s, self.ctx.actor, "reconcile")
             picked = self._pick_coders(s, coders)
             frame = self._coded_frame(
                 s, [c.id for c in picked if c.id is not None], split, with_time=True
@@ -514,7 +519,7 @@ class AnalysisService:
     ) -> int:
         """Settle one disagreement: keep coder A's codes, B's, both, or neither (audited)."""
         with self.ctx.db.read() as s:
-            require_lead(s, self.ctx.actor, "reconcile")
+            authorize(s, self.ctx.actor, "reconcile")
             picked = self._pick_coders(s, coders)
         names = [c.name for c in picked]
         valid = {"a", "b", "both", "neither", *names}
@@ -630,7 +635,7 @@ class AnalysisService:
             visible = readable_coder_ids(s, self.ctx.actor, None if basis == CONSENSUS else [basis])
             who = find_coder(s, basis)
             if basis == CONSENSUS and visible is not None:
-                raise PermissionDenied("blind mode: the consensus coding is for a lead to see")
+                raise Forbidden(action="read.consensus", actor=self.ctx.actor or "", needs="lead")
             seed = int(get_setting(s, "seed")) if seed is None else seed
             inp = load_input(
                 s,
@@ -706,6 +711,7 @@ class AnalysisService:
         """Mark feedback loops in the model as an error (some designs want a strict causal chain)."""
 
         def _do(s: Session) -> None:
+            authorize(s, self.ctx.actor, "project.forbid_cycles")
             set_setting(s, "forbid_cycles", "1" if on else "0")
             record(
                 s,
@@ -769,10 +775,22 @@ class AnalysisService:
         """Load a jieba user dictionary (``word freq pos`` lines) into the project."""
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
-        text = path.read_text(encoding="utf-8-sig")
-        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        from groundcode.corpus.encoding import decode_bytes
+
+        # Detected like any text file (UTF-8, GBK/GB18030, Big5, UTF-16), then checked
+        # line by line: a bad line is refused here, not stored to break every later `words`.
+        text = decode_bytes(path.read_bytes(), str(path))
+        lines: list[str] = []
+        for lineno, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+            ln = raw.strip()
+            if not ln or ln.startswith("#"):
+                continue
+            if not _USER_DICT_LINE.fullmatch(ln) or has_control(ln):
+                raise InvalidInput(str(path), lineno, "dict_line", visible(ln[:40]))
+            lines.append(ln)
 
         def _do(s: Session) -> None:
+            authorize(s, self.ctx.actor, "project.user_dict")
             set_setting(s, "user_dict", "\n".join(lines) + "\n")
             record(
                 s,
@@ -890,9 +908,7 @@ class AnalysisService:
                     raise Refused("no_consensus_yet")
             visible = readable_coder_ids(s, self.ctx.actor, None if coder == CONSENSUS else [coder])
             if coder == CONSENSUS and visible is not None:
-                raise PermissionDenied(
-                    "blind mode: a coder's suggestions learn only from their own codings"
-                )
+                raise Forbidden(action="read.consensus", actor=self.ctx.actor or "", needs="lead")
             who = find_coder(s, coder)
             rows = s.execute(
                 select(Passage.id, Passage.text, Concept.name)

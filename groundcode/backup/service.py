@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from groundcode.domain.errors import InvalidInput, Refused
+from groundcode.store.access import authorize, visibility
 from groundcode.store.context import Context
 from groundcode.store.tables import Document, metadata
 
@@ -67,6 +68,9 @@ class BackupService:
 
         path = Path(path)
         db = self.ctx.db
+        with db.read() as s:
+            # A backup holds everyone's work: in blind mode it is the lead's to take.
+            visibility(s, self.ctx.actor).lead_only("project.backup")
         if db.is_sqlite:
             with atomic_output(path, force=force) as tmp:
                 src = sqlite3.connect(str(db.url.database))
@@ -114,6 +118,7 @@ class BackupService:
                 raise InvalidInput(str(path), 0, "not_a_backup")
 
             def _do(s: Session) -> int:
+                authorize(s, self.ctx.actor, "project.restore")
                 n_docs = s.execute(select(func.count()).select_from(Document)).scalar()
                 if n_docs:
                     raise Refused("restore_needs_empty")

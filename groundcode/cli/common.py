@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from groundcode.domain.errors import Forbidden
 from groundcode.errors import GroundcodeError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,12 +33,19 @@ class State:
 
         if self.project is None:
             self.project = Project.open(self.db, user=self.user)
+            self.project.db.on_wait = _say_waiting
         return self.project
 
     def close(self) -> None:
         if self.project is not None:
             self.project.close()
             self.project = None
+
+
+def _say_waiting(holder: str) -> None:
+    """A write that has to wait says once who it is waiting for (then keeps waiting)."""
+    who = holder or "another program"
+    typer.echo(f"groundcode: waiting for the project's write lock, held by {who}", err=True)
 
 
 def state(ctx: typer.Context) -> State:
@@ -99,6 +108,10 @@ def guarded(fn: F) -> F:
         ctx = next((a for a in args if isinstance(a, typer.Context)), kwargs.get("ctx"))
         try:
             return fn(*args, **kwargs)
+        except Forbidden as exc:
+            # The core names no flags; here the refusal says how to say who you are.
+            who = exc.actor or "nobody named"
+            fail(f"{dataclasses.replace(exc, actor=who)} (act as someone with --as NAME)")
         except GroundcodeError as exc:
             st = state(ctx) if isinstance(ctx, typer.Context) else None
             fail(cli_words(exc, st.user if st else None), exc.exit_code)

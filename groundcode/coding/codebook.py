@@ -32,7 +32,7 @@ Rules this service enforces (below every UI, so the CLI and TUI agree):
   its edges dangling and ``model().problems`` names them (export refuses until
   they are fixed, so every exported file imports again).
 * **Reads honour blind mode**: coding counts cover only the coders the acting
-  user may see (``store.access.readable_coder_ids``).
+  user may see (``store.access.visibility``).
 
 Positions are kept per level in tree order (relation class, then main
 category, then category), so sorting a parent's children by position gives
@@ -95,13 +95,12 @@ from groundcode.domain.levels import CHILD, HIERARCHY, LEVELS, NODE_KINDS, parse
 from groundcode.domain.model import Edge, NodeRef
 from groundcode.domain.vocab import Level, NodeKind
 from groundcode.errors import PermissionDenied
-from groundcode.store.access import readable_coder_ids, require_lead
+from groundcode.store.access import authorize, visibility
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     Category,
-    Coder,
     Coding,
     Concept,
     MainCategory,
@@ -216,21 +215,15 @@ class CodebookService:
     # access and lookups (inside a caller's session)
     # =====================================================================
     def _require_structure(self, session: Session, what: str) -> None:
-        """Structure changes need a lead once the project has one."""
-        has_lead = session.exec(select(Coder.id).where(Coder.role == "lead")).first() is not None
-        if has_lead:
-            require_lead(session, self.actor, what)
+        """Structure changes need a lead once the project has one (``store.access``)."""
+        del what  # the refusal names the action, not the sentence
+        authorize(session, self.actor, "codebook.structure")
 
     def _visible(self, session: Session, coder_ids: list[int] | None) -> list[int] | None:
-        allowed = readable_coder_ids(session, self.actor)
-        if allowed is None:
-            return None if coder_ids is None else list(coder_ids)
+        view = visibility(session, self.actor)
         if coder_ids is None:
-            return allowed
-        hidden = sorted(set(coder_ids) - set(allowed))
-        if hidden:
-            raise BlindHidden(actor=self.actor or "", others=", ".join(map(str, hidden)))
-        return list(coder_ids)
+            return view.ids()
+        return view.check_ids(coder_ids)
 
     @staticmethod
     def _find(session: Session, level: str, name: str) -> Any | None:

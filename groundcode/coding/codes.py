@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from groundcode.domain.errors import BadName, NotFound
+from groundcode.domain.safe_text import has_control, visible
 from groundcode.store.audit import record
 from groundcode.store.tables import Concept
 
@@ -21,6 +22,9 @@ def clean_name(name: str, what: str = "concept") -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise BadName(kind=what, reason="empty_name")
+    if has_control(cleaned):
+        # A name is shown everywhere (tables, the TUI, exports): it may not act on a terminal.
+        raise BadName(kind=what, reason="name_control", name=visible(cleaned[:40]))
     if len(cleaned) > MAX_NAME:
         raise BadName(kind=what, reason="name_too_long", name=cleaned[:40], limit=MAX_NAME)
     return cleaned

@@ -11,8 +11,6 @@ Rules enforced here (not in any UI):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +27,7 @@ from groundcode.coding.records import (
     MemoView,
     UndoResult,
 )
+from groundcode.domain import csv_rows
 from groundcode.domain.errors import (
     BadDocNumber,
     BadOption,
@@ -47,12 +46,12 @@ from groundcode.domain.vocab import CODING_CHANGES, PERSON_ROLES, MemoTarget
 from groundcode.errors import NotFound as LegacyNotFound
 from groundcode.store import identity
 from groundcode.store.access import (
+    authorize,
     blind_active,
     find_coder,
     human_coder_count,
     readable_coder_ids,
     require_actor,
-    require_lead,
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
@@ -79,6 +78,7 @@ from groundcode.store.tables import (
 if TYPE_CHECKING:
     import pandas as pd
 
+MAX_CODINGS_CELL = 1_000_000  # a memo or passage text; far past any real one
 ROLES: tuple[str, ...] = PERSON_ROLES
 MEMO_KINDS: tuple[str, ...] = tuple(MemoTarget)
 CODING_ACTIONS: tuple[str, ...] = CODING_CHANGES
@@ -161,9 +161,7 @@ class CodingService:
             raise Refused("reserved_coder", name=CONSENSUS)
 
         def _do(s: Session) -> CoderView:
-            has_lead = s.execute(select(Coder.id).where(Coder.role == "lead")).first() is not None
-            if has_lead:
-                require_lead(s, self.ctx.actor, "adding a coder")
+            authorize(s, self.ctx.actor, "coder.add")
             if s.execute(select(Coder.id).where(Coder.name == name)).first():
                 raise Conflict(what="exists.coder", name=name)
             c = Coder(name=name, role=role)
@@ -194,7 +192,7 @@ class CodingService:
         """Team mode: map an existing coder to a database login (created if new)."""
 
         def _do(s: Session) -> str:
-            require_lead(s, self.ctx.actor, "giving a login")
+            authorize(s, self.ctx.actor, "coder.login")
             c = find_coder(s, name)
             if c.role == CONSENSUS:
                 raise Refused("reserved_coder", name=CONSENSUS)
@@ -229,7 +227,7 @@ class CodingService:
         """
 
         def _do(s: Session) -> bool:
-            require_lead(s, self.ctx.actor, "removing a coder")
+            authorize(s, self.ctx.actor, "coder.remove")
             c = find_coder(s, name)
             if c.role == CONSENSUS:
                 raise Refused("reserved_coder", name=CONSENSUS)
@@ -308,7 +306,9 @@ class CodingService:
 
         def _do(s: Session) -> None:
             if not on and (human_coder_count(s) >= 2 or get_setting(s, "blind_mode") == "on"):
-                require_lead(s, self.ctx.actor, "ending blind mode")
+                authorize(s, self.ctx.actor, "project.blind_off")
+            else:
+                authorize(s, self.ctx.actor, "project.blind_on")
             before = get_setting(s, "blind_mode")
             set_setting(s, "blind_mode", "on" if on else "off")
             record(
@@ -559,7 +559,7 @@ class CodingService:
         """Undo the acting coder's last coding change (apply, remove or span change)."""
 
         def _do(s: Session) -> UndoResult | None:
-            me = require_actor(s, self.ctx.actor)
+            me = require_actor(s, self.ctx.actor, "coding.undo")
             row = (
                 s.execute(
                     select(AuditLog)
@@ -583,7 +583,7 @@ class CodingService:
         """Redo the last undone change, unless a new change was made since."""
 
         def _do(s: Session) -> UndoResult | None:
-            me = require_actor(s, self.ctx.actor)
+            me = require_actor(s, self.ctx.actor, "coding.undo")
             last = (
                 s.execute(
                     select(AuditLog)
@@ -985,7 +985,7 @@ class CodingService:
             raise Missing("memo_text")
 
         def _do(s: Session) -> MemoView:
-            me = require_actor(s, self.ctx.actor)
+            me = require_actor(s, self.ctx.actor, "memo.add")
             tid = self._memo_target(s, kind, target)
             m = Memo(target_kind=kind, target_id=tid, author=me.name, text=text)
             s.add(m)
@@ -1017,7 +1017,7 @@ class CodingService:
         from groundcode.store.tables import utcnow
 
         def _do(s: Session) -> None:
-            me = require_actor(s, self.ctx.actor)
+            me = require_actor(s, self.ctx.actor, "memo.edit")
             m = s.get(Memo, memo_id)
             if m is None or m.author != me.name:
                 raise NotFound(kind="memo", name=f"{memo_id} ({me.name})")
@@ -1038,7 +1038,7 @@ class CodingService:
 
     def delete_memo(self, memo_id: int) -> None:
         def _do(s: Session) -> None:
-            me = require_actor(s, self.ctx.actor)
+            me = require_actor(s, self.ctx.actor, "memo.delete")
             m = s.get(Memo, memo_id)
             if m is None or m.author != me.name:
                 raise NotFound(kind="memo", name=f"{memo_id} ({me.name})")
@@ -1121,7 +1121,8 @@ class CodingService:
         if not path.is_file():
             raise InvalidInput(str(path), 0, "no_such_file")
         text = decode_bytes(path.read_bytes(), str(path))
-        reader = csv.reader(io.StringIO(text))
+        # Strict rows: an unterminated quote is refused, never swallows the rest of the file.
+        reader = (values for _, values in csv_rows.rows(text, str(path), max_cell=MAX_CODINGS_CELL))
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
@@ -1225,6 +1226,11 @@ class CodingService:
                 raise RowForbidden(str(path), lineno, "consensus_import", name)
             if blind and not lead and (actor_coder is None or actor_coder.name != name):
                 raise RowForbidden(str(path), lineno, "blind_import", name)
+            if coders[name].role == "consensus" and not lead:
+                authorize(s, self.ctx.actor, "codings.import_consensus")
+            elif actor_coder is None or actor_coder.name != name:
+                # Someone else's codings: a lead's task once the project has one.
+                authorize(s, self.ctx.actor, "codings.import_others")
         # Every referenced document and its passages, fetched in bulk.
         numbers = sorted({_stored_number(r["document"]) for _, r in rows})
         docs: dict[str, tuple[int, int]] = {}

@@ -14,12 +14,9 @@ physical ``line`` of the file.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -29,6 +26,7 @@ from typing import Any
 from groundcode.corpus.encoding import decode_bytes
 from groundcode.corpus.safezip import check_zip
 from groundcode.corpus.text import normalise, parse_date
+from groundcode.domain import csv_rows
 from groundcode.domain.errors import InvalidInput
 from groundcode.errors import UsageError
 
@@ -319,8 +317,18 @@ def _pick(
 _UNITS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_000}
 
 
+MAX_VIEWS = 2**63 - 1  # the largest integer the database stores
+
+
 def _views(value: Any, where: str) -> int | None:
     """A count such as ``1234``, ``1,234``, ``1.2万`` or ``3万``; empty is None."""
+    count = _views_value(value, where)
+    if count is not None and count > MAX_VIEWS:
+        raise UsageError(f"{where}: views {str(value).strip()[:30]} is too large a number")
+    return count
+
+
+def _views_value(value: Any, where: str) -> int | None:
     if value is None or isinstance(value, bool):
         if isinstance(value, bool):
             raise UsageError(f"{where}: views must be a whole number, not '{value}'")
@@ -435,31 +443,18 @@ def _read_csv(
     text = decode_bytes(raw, str(path))  # refuses NUL bytes, naming the line
     if text.startswith("\ufeff"):
         text = text[1:]
-    # One cell may legitimately hold a whole long document.
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     nl = text.find("\n")
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(text[: nl if nl >= 0 else 5000])
-    )
+    # Strict: an unterminated quote is refused with its line, never swallows the file.
+    records = csv_rows.rows(text, str(path), delimiter=_delimiter(text[: nl if nl >= 0 else 5000]))
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip() for h in next(records)[1]]
     except StopIteration:
         raise UsageError(f"{path}: empty file") from None
-    except csv.Error as exc:
-        raise UsageError(f"{path}: row 1: {exc}") from None
     if not any(header):
         raise UsageError(f"{path}: row 1: the header row is empty")
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        rowno = 1
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise UsageError(f"{path}: row {rowno + 1}: {exc}") from None
-            rowno += 1
+        for rowno, values in records:
             if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
                 raise UsageError(
                     f"{path}: row {rowno}: {len(values)} cells for {len(header)} columns"

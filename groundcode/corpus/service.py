@@ -42,6 +42,7 @@ from groundcode.domain.errors import (
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber
 from groundcode.domain.vocab import DocStatus, ScreeningAction, Split
+from groundcode.store.access import authorize
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.lookup import document_by_number
@@ -111,6 +112,16 @@ def _snippet(text_: str, term: str, width: int = 24) -> str:
     return ("…" if start > 0 else "") + out + ("…" if end < len(text_) else "")
 
 
+MAX_LIMIT = 100_000  # hits in one answer; page through more
+MAX_SEED = 2**63 - 1  # seeds are stored as integers
+
+
+def _check_seed(seed: int) -> None:
+    """A seed is a whole number from 0 (numpy's generators take no negative seed)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise BadOption(option="seed", value=str(seed)[:30], allowed=f"0..{MAX_SEED}")
+
+
 def _included_documents(s: Session) -> list[Document]:
     """The included documents in number order (type, then sequence)."""
     return list(
@@ -147,6 +158,7 @@ class CorpusService:
 
     def add_source_type(self, name_zh: str, name_en: str, slug: str) -> SourceTypeView:
         def _add(s: Session) -> SourceTypeView:
+            authorize(s, self.ctx.actor, "corpus.source_type")
             next_id = (s.execute(select(func.max(col(SourceType.id)))).scalar() or 0) + 1
             row = SourceType(id=next_id, name_zh=name_zh, name_en=name_en, slug=slug)
             s.add(row)
@@ -188,6 +200,9 @@ class CorpusService:
         stype = self.resolve_type(type)
         if segment is not None and segment not in SEGMENT_MODES:
             raise BadOption(option="segment", value=str(segment), allowed=", ".join(SEGMENT_MODES))
+        with self.ctx.db.read() as s:
+            # Refuse before reading any file; checked again inside each write.
+            authorize(s, self.ctx.actor, "corpus.import")
         files: list[FileImport] = []
         for raw_path in paths:
             path = Path(raw_path)
@@ -243,6 +258,7 @@ class CorpusService:
         actor = self.ctx.actor
 
         def _write(s: Session) -> FileImport:
+            authorize(s, actor, "corpus.import")
             # Re-check inside the write transaction: a concurrent import of the same file wins once.
             if s.execute(
                 select(col(ImportBatch.id)).where(col(ImportBatch.file_hash) == digest)
@@ -599,6 +615,7 @@ class CorpusService:
         nums = list(numbers)
 
         def _do(s: Session) -> int:
+            authorize(s, self.ctx.actor, "corpus.exclude")
             docs = [self._doc_by_number(s, n) for n in nums]
             for d in docs:
                 self._set_status(s, d, exclude=True, kind=kind, detail=reason.strip())
@@ -610,6 +627,7 @@ class CorpusService:
         nums = list(numbers)
 
         def _do(s: Session) -> int:
+            authorize(s, self.ctx.actor, "corpus.include")
             docs = [self._doc_by_number(s, n) for n in nums]
             for d in docs:
                 self._set_status(s, d, exclude=False, kind=None, detail=None)
@@ -646,6 +664,8 @@ class CorpusService:
             raise OutOfRange(option="min_chars", value=str(min_chars), rule="nonnegative")
 
         def _do(s: Session) -> ScreenReport:
+            if not dry_run:
+                authorize(s, self.ctx.actor, "corpus.screen")
             docs = _included_documents(s)
             slugs = {t.id: t.slug for t in s.execute(select(SourceType)).scalars().all()}
             by_type: dict[str, dict[str, int]] = {}
@@ -686,6 +706,8 @@ class CorpusService:
         if not 0 < threshold <= 1:
             raise OutOfRange(option="threshold", value=str(threshold), rule="unit_open_closed")
         with self.ctx.db.read() as s:
+            if not dry_run:
+                authorize(s, self.ctx.actor, "corpus.dedup")
             rows = s.execute(
                 select(
                     col(Document.id),
@@ -711,6 +733,7 @@ class CorpusService:
             return DedupReport(views, 0 if dry_run else n_dups, dry_run, threshold)
 
         def _do(s: Session) -> int:
+            authorize(s, self.ctx.actor, "corpus.dedup")
             n = 0
             for g in groups:
                 for key, sim in g.members:
@@ -749,6 +772,8 @@ class CorpusService:
         stype = self.resolve_type(type)
         if n <= 0:
             raise OutOfRange(option="n", value=str(n), rule="positive")
+        if seed is not None:
+            _check_seed(seed)
         if stratify_by not in (None, "views"):
             raise BadOption(option="stratify_by", value=str(stratify_by), allowed="views")
         if bins < 1:
@@ -795,6 +820,7 @@ class CorpusService:
         detail = f"sample of {n} (seed {seed}" + (f", {bins} view bins)" if stratify_by else ")")
 
         def _do(s: Session) -> int:
+            authorize(s, self.ctx.actor, "corpus.sample")
             k = 0
             for r in rows:
                 if r.id not in chosen_ids:
@@ -828,9 +854,11 @@ class CorpusService:
             seed = int(get_setting(s, "seed")) if seed is None else seed
         if not 0 <= holdout < 1:
             raise OutOfRange(option="holdout", value=str(holdout), rule="unit_closed_open")
+        _check_seed(seed)
         actor = self.ctx.actor
 
         def _do(s: Session) -> SplitReport:
+            authorize(s, actor, "corpus.split")
             docs = _included_documents(s)
             plan: dict[int | None, str] = {}
             by_type: dict[str, dict[str, int]] = {}
@@ -1125,8 +1153,8 @@ class CorpusService:
         term = term.strip()
         if not term:
             raise Missing("search_term")
-        if limit < 1:
-            raise OutOfRange(option="limit", value=str(limit), rule="positive")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise BadOption(option="limit", value=str(limit)[:30], allowed=f"1..{MAX_LIMIT}")
         base = select(
             col(Passage.id), col(Passage.idx), col(Passage.text), col(Document.number)
         ).join(Document, col(Document.id) == col(Passage.document_id))
@@ -1157,6 +1185,7 @@ class CorpusService:
         nums = list(numbers)
 
         def _do(s: Session) -> int:
+            authorize(s, self.ctx.actor, "corpus.personal")
             for n in nums:
                 d = self._doc_by_number(s, n)
                 d.personal = personal
@@ -1189,6 +1218,8 @@ class CorpusService:
             raise BadOption(option="patterns", value=unknown[0], allowed=", ".join(PATTERNS))
 
         def _do(s: Session) -> RedactReport:
+            if not dry_run:
+                authorize(s, self.ctx.actor, "corpus.redact")
             coded = set(s.execute(select(col(Coding.document_id)).distinct()).scalars().all())
             docs = (
                 s.execute(

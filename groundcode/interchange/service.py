@@ -48,7 +48,7 @@ from groundcode.interchange.model import (
 )
 from groundcode.interchange.refi_read import Loss, QdpxContent
 from groundcode.interchange.refi_write import check_target, guid_for, safe_source_name
-from groundcode.store.access import readable_coder_ids, require_lead
+from groundcode.store.access import authorize, readable_coder_ids
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.settings import get_setting, set_setting
@@ -559,6 +559,9 @@ class InterchangeService:
         """Bring a REFI-QDA project into this one, all or nothing (see the module notes)."""
         from groundcode.interchange.refi_read import read_qdpx_content
 
+        with self.ctx.db.read() as s:
+            # Refused before the archive is even read (checked again in the write).
+            authorize(s, self.ctx.actor, "corpus.import_qdpx")
         return self.import_content(read_qdpx_content(Path(path)), file=Path(path), type=type)
 
     def import_content(
@@ -645,8 +648,8 @@ class InterchangeService:
         coders = {c.name: c for c in s.execute(select(Coder)).scalars()}
         had_lead = any(c.role == "lead" for c in coders.values())
         actor = self.ctx.actor
-        if had_lead:
-            require_lead(s, actor, "importing a project")
+        # The import acts for the project: a lead's task once the project has one.
+        authorize(s, actor, "corpus.import_qdpx")
         for name in dict.fromkeys(users.values()):
             if name in coders:
                 continue

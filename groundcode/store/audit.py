@@ -1,4 +1,8 @@
-"""The append-only audit log, written in the same transaction as the change."""
+"""The append-only audit log, written in the same transaction as the change.
+
+Every row names who acted: the acting person, or before a project has a lead
+(when anonymous changes are still allowed) the operating-system login.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from groundcode.store.access import audit_actor
 from groundcode.store.tables import AuditLog
 
 
@@ -27,7 +32,7 @@ def record(
     after: Any = None,
 ) -> AuditLog:
     row = AuditLog(
-        actor=actor,
+        actor=audit_actor(actor),
         action=action,
         entity=entity,
         entity_id=entity_id,

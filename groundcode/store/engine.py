@@ -4,16 +4,26 @@ A project is addressed by a filesystem path (SQLite, the default) or any
 SQLAlchemy URL (``postgresql+psycopg://user@host/db`` for team mode). The
 password of a PostgreSQL URL is never stored by groundcode: it comes from the
 environment (``PGPASSWORD``) or ``~/.pgpass``, which libpq reads itself.
+
+Readers never wait on a writer: read units of work (``Database.read``, and
+opening a project, which only reads the schema version) begin a deferred
+transaction, which WAL lets run beside a writer. Writers take the lock up
+front (``BEGIN IMMEDIATE``); one that has to wait says so once through
+``Database.on_wait``, naming the process that holds the lock where the
+system tells (Linux ``/proc/locks``).
 """
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, unquote
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
@@ -25,6 +35,8 @@ from groundcode.errors import UsageError
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
+# How long a writer waits quietly before it says who it is waiting for.
+QUIET_WAIT_MS = 1_000
 
 
 def to_url(path_or_url: str | Path | URL) -> URL:
@@ -41,21 +53,46 @@ def to_url(path_or_url: str | Path | URL) -> URL:
     if "://" not in text:
         return make_url("sqlite:///" + str(Path(text).expanduser().absolute()))
     try:
-        url = make_url(text)
-    except ArgumentError as exc:
-        raise UsageError(f"{redact_url(text)}: not a database URL ({exc})") from None
+        url = make_url(_quote_userinfo(text))
+    except ArgumentError:
+        raise UsageError(f"{redact_url(text)}: not a database URL") from None
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     return url
 
 
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]*://)(?P<user>[^/?#]*)@(?P<rest>[^@]*)$")
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|passwd|pwd|pass|sslpassword)=)[^&#]*")
+
+
+def _quote_userinfo(text: str) -> str:
+    """``user:p@ss@host`` as libpq means it: the host follows the last ``@``, so an
+    ``@`` in the password is percent-encoded before SQLAlchemy parses the URL."""
+    m = _USERINFO.match(text)
+    if m is None or "@" not in m.group("user"):
+        return text
+    user, sep, password = m.group("user").partition(":")
+    fixed = quote(unquote(user), safe="") + (sep + quote(unquote(password), safe="") if sep else "")
+    return f"{m.group('scheme')}{fixed}@{m.group('rest')}"
+
+
 def redact_url(url: str | URL) -> str:
-    """The URL as it may appear in messages and logs: never with a password."""
-    try:
-        parsed = make_url(str(url)) if not isinstance(url, URL) else url
-    except ArgumentError:
+    """The URL as it may appear in messages and logs: never with a password.
+
+    Masks the password of ``user:password@host`` (also one holding ``@`` or
+    ``:``) and every ``password=`` in the query string; text that is not a URL
+    at all is shown as ``<database URL>`` rather than risk a secret.
+    """
+    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else str(url)
+    if "://" not in text:
+        return text
+    m = _USERINFO.match(text)
+    if m is not None:
+        user, sep, _secret = m.group("user").partition(":")
+        text = f"{m.group('scheme')}{user}{':***' if sep else ''}@{m.group('rest')}"
+    elif "@" in text.split("://", 1)[1].split("/", 1)[0]:
         return "<database URL>"
-    return parsed.render_as_string(hide_password=True)
+    return _QUERY_SECRET.sub(r"\1***", text)
 
 
 def is_sqlite(url: URL) -> bool:
@@ -74,23 +111,81 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # Writers take the lock up front (BEGIN IMMEDIATE), so concurrent writers wait
-    # on busy_timeout instead of failing with SQLITE_BUSY on lock upgrade; readers
-    # (the ``readonly`` execution option) never block anyone in WAL mode.
-    if conn.get_execution_options().get("readonly"):
-        conn.exec_driver_sql("BEGIN")
-    else:
+def lock_holder(db_path: str | Path) -> str | None:
+    """Which other process holds the WAL write lock of ``db_path`` ("pid 123: cmd").
+
+    SQLite keeps the lock as a POSIX lock on byte 120 of the ``-shm`` file;
+    Linux lists such locks in ``/proc/locks``. None when unknown (another
+    system, nobody holding it, or the holder is this process).
+    """
+    shm = Path(f"{db_path}-shm")
+    try:
+        st = shm.stat()
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return None
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        parts = line.split()
+        if "->" in parts:  # a waiter, not a holder
+            continue
+        if len(parts) < 8 or parts[1] != "POSIX" or parts[3] != "WRITE" or parts[5] != dev:
+            continue
+        start, end = parts[6], parts[7]
+        if not (start.isdigit() and int(start) <= 120 and (end == "EOF" or int(end) >= 120)):
+            continue
+        pid = int(parts[4])
+        if pid == os.getpid():
+            return None
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return f"pid {pid}"
+        argv = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+        words = [Path(argv[0]).name, *argv[1:]] if argv else []
+        # The command, never its secrets: drop the value of --db (a URL may hold a password).
+        shown: list[str] = []
+        skip = False
+        for w in words:
+            if skip:
+                skip = False
+                continue
+            if w == "--db":
+                skip = True
+                continue
+            if w.startswith("--db="):
+                continue
+            shown.append(w)
+        return f"pid {pid}: {' '.join(shown)[:120]}" if shown else f"pid {pid}"
+    return None
+
+
+def _begin_immediate(conn: Any, db: Database | None) -> None:
+    """BEGIN IMMEDIATE; after a quiet second of waiting, tell ``db.on_wait`` who holds the lock."""
+    if db is None or db.on_wait is None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    raw = conn.connection.dbapi_connection
+    raw.execute(f"PRAGMA busy_timeout={QUIET_WAIT_MS}")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    except OperationalError as exc:
+        if not is_retryable(exc):
+            raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    db.on_wait(lock_holder(db.url.database or "") or "")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: URL) -> Engine:
+def make_engine(url: URL, db: Database | None = None) -> Engine:
     if is_sqlite(url):
-        db = url.database
-        if db and db != ":memory:":
-            parent = Path(db).parent
+        file = url.database
+        if file and file != ":memory:":
+            parent = Path(file).parent
             if not parent.is_dir():
-                raise UsageError(f"{db}: folder {parent} does not exist")
+                raise UsageError(f"{file}: folder {parent} does not exist")
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -100,6 +195,15 @@ def make_engine(url: URL) -> Engine:
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_conn: Any, _rec: Any) -> None:
             dbapi_conn.isolation_level = None
+
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers take the lock up front (BEGIN IMMEDIATE), so concurrent writers
+            # wait on busy_timeout instead of failing with SQLITE_BUSY on lock upgrade;
+            # readers (the ``readonly`` option) begin deferred and never wait in WAL mode.
+            if conn.get_execution_options().get("readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                _begin_immediate(conn, db)
 
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -126,7 +230,9 @@ class Database:
 
     def __init__(self, url: URL) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        # Called with the lock holder ("" when unknown) when a write has to wait.
+        self.on_wait: Callable[[str], None] | None = None
+        self.engine = make_engine(url, self)
         self.read_engine = self.engine.execution_options(readonly=True)
 
     @property

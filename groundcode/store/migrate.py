@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 
+from groundcode.domain.errors import Conflict
 from groundcode.store.engine import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -38,8 +39,14 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Revisions this groundcode knows, from the file names (no Alembic import)."""
+    return {f.name.split("_", 1)[0] for f in (MIGRATIONS / "versions").glob("[0-9]*_*.py")}
+
+
 def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
+    """The project's schema revision; a read, so it never waits on a writer."""
+    with db.read_engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -51,6 +58,9 @@ def upgrade(db: Database, revision: str = "head") -> bool:
     target = HEAD if revision == "head" else revision
     if current == target:
         return False
+    if current is not None and current not in known_revisions():
+        # Written by a newer groundcode: touch nothing (no backup, no upgrade).
+        raise Conflict(what="schema_newer", name=f"{db.display_url} ({current})")
     from alembic import command
 
     if current is not None and db.is_sqlite and db.url.database:

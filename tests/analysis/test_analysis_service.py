@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from groundcode.domain.errors import Refused
-from groundcode.errors import PermissionDenied
+from groundcode.domain.errors import BlindHidden, Forbidden, Refused
 from groundcode.project import Project
 from tests.conftest import MakeProject
 
@@ -124,9 +123,9 @@ def test_category_level_and_char_unit(study: Project) -> None:
 def test_agreement_is_a_leads_business_in_blind_mode(study: Project) -> None:
     _code(study, "lin", "1-1", A)
     _code(study, "zhou", "1-1", B)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises((Forbidden, BlindHidden)):
         study.as_user("lin").analysis.agreement()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises((Forbidden, BlindHidden)):
         study.analysis.agreement()
     with pytest.raises(Refused, match="at least two coders"):
         study.as_user("chen").analysis.agreement(coders=["lin"])
@@ -154,7 +153,7 @@ def test_reconcile_copies_agreement_and_decisions_are_audited(study: Project) ->
         d for d in lead.analysis.disagreements(coders=["lin", "zhou"]) if d.decided is None
     ]
     assert {(d.document, d.passage) for d in open_items} == {("1-1", 6), ("1-1", 7)}
-    with pytest.raises(PermissionDenied):
+    with pytest.raises((Forbidden, BlindHidden)):
         study.as_user("lin").analysis.reconcile()
 
 

@@ -19,7 +19,10 @@ def db(tmp_path: Path, run_cli: RunCli) -> str:
         assert run_cli("--db", path, "--as", "chen", "coder", "add", c).code == 0
     rows = "\n".join(f"评论{i}：健康码与数据共享的第{i}条意见" for i in range(1, 11))
     (tmp_path / "c.csv").write_text("text\n" + rows + "\n", encoding="utf-8")
-    assert run_cli("--db", path, "import", str(tmp_path / "c.csv"), "--type", "4").code == 0
+    assert (
+        run_cli("--db", path, "--as", "chen", "import", str(tmp_path / "c.csv"), "--type", "4").code
+        == 0
+    )
     assert run_cli("--db", path, "--as", "chen", "split", "--seed", "1").code == 0
     assert run_cli("--db", path, "--as", "chen", "exclude", "4-10", "--reason", "x").code == 0
     return path

@@ -17,11 +17,11 @@ from groundcode.coding.codebook_yaml import parse_codebook
 from groundcode.domain.errors import (
     AlreadyExists,
     BlindHidden,
+    Forbidden,
     GroundcodeError,
     NotFound,
     OutOfRange,
 )
-from groundcode.errors import PermissionDenied
 from groundcode.project import Project
 from groundcode.store.settings import set_setting
 from groundcode.store.tables import AuditLog, Coder, Coding, Concept, Document, Memo
@@ -256,7 +256,7 @@ def test_blind_mode_counts_only_the_acting_coders_codings(
     add_coding(project, b, "危及生命", doc, 2, 8)
     add_coding(project, b, "监管", doc, 25, 27)
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         project.codebook.tree()
     # the model is structure: shown to anyone, without counts they may not see
     assert project.codebook.model().relation_classes[0].n_codings == 0
@@ -651,11 +651,11 @@ def test_structure_needs_a_lead_once_there_is_one(
     alice = make_project(user="alice").codebook
     view = alice.create_concept("开放编码概念")  # open coding is open to every coder
     assert view.created_by == "alice"
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         alice.create_category("范畴")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         alice.import_yaml(small)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         alice.create_concept("另一个", category="范畴")
     lead = make_project(user="lin").codebook
     lead.import_yaml(small)

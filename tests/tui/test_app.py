@@ -39,7 +39,7 @@ async def test_adding_a_coder_without_being_the_lead_is_refused(
         await pilot.press("a")
         await pilot.press(*"wang", "enter")
         await settle(app, pilot)
-        assert any("lead" in n.message for n in app._notifications)
+        assert any("lead" in n.message or "负责人" in n.message for n in app._notifications)
         assert "wang" not in [c.name for c in app.project.coding.coders()]
 
 

@@ -141,7 +141,7 @@ async def test_a_coder_cannot_reshape_the_codebook(
         await pilot.press("ctrl+u", *"别的名字", "enter")
         await settle(app, pilot)
         assert app.screen is screen
-        assert any("lead" in n.message for n in app._notifications)
+        assert any("lead" in n.message or "负责人" in n.message for n in app._notifications)
     with Project.open(demo_project, user="chen") as p:
         assert p.codebook.tree().concept(source)
 

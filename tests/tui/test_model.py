@@ -94,6 +94,6 @@ async def test_a_coder_may_not_change_the_storyline(
         screen.query_one("#model-storyline", TextArea).focus()
         await pilot.press("f7", *"随便写写", "ctrl+s")
         await settle(app, pilot)
-        assert any("lead" in n.message for n in app._notifications)
+        assert any("lead" in n.message or "负责人" in n.message for n in app._notifications)
     with Project.open(demo_project, user="chen") as p:
         assert p.codebook.model().storyline == storyline
