@@ -143,19 +143,8 @@ def lock_holder(db_path: str | Path) -> str | None:
             return f"pid {pid}"
         argv = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
         words = [Path(argv[0]).name, *argv[1:]] if argv else []
-        # The command, never its secrets: drop the value of --db (a URL may hold a password).
-        shown: list[str] = []
-        skip = False
-        for w in words:
-            if skip:
-                skip = False
-                continue
-            if w == "--db":
-                skip = True
-                continue
-            if w.startswith("--db="):
-                continue
-            shown.append(w)
+        # The command, never its secrets: a database URL is shown with its password masked.
+        shown = [redact_url(w) if "://" in w else w for w in words]
         return f"pid {pid}: {' '.join(shown)[:120]}" if shown else f"pid {pid}"
     return None
 
