@@ -107,7 +107,20 @@ for module in (
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point; click's usage errors are shortened to one line."""
+    """Console entry point: text is data on the terminal (see ``domain.safe_text``)."""
+    from groundcode.domain.safe_text import VisibleStream
+
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = VisibleStream(out)  # type: ignore[assignment]
+    sys.stderr = VisibleStream(err, keep="\r")  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """Click's usage errors are shortened to one line."""
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="groundcode", standalone_mode=False)

@@ -152,13 +152,24 @@ def print_table(
     """A plain table; rich measures CJK characters as two cells, so columns line up."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    from groundcode.domain.safe_text import visible
+
+    # Cells are Text, never markup: a title "[/]标题" or a concept "[b]x" prints as written,
+    # and control characters show as escapes.
+    table = Table(
+        title=Text(visible(title)) if title else None,
+        show_edge=False,
+        header_style="bold",
+        pad_edge=False,
+    )
     for c in columns:
-        table.add_column(str(c), overflow="fold")
+        table.add_column(Text(visible(str(c))), overflow="fold")
     for r in rows:
-        table.add_row(*["" if v is None else str(v) for v in r])
-    Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False).print(table)
+        table.add_row(*[Text("" if v is None else visible(str(v))) for v in r])
+    raw = getattr(sys.stdout, "raw", sys.stdout)  # Rich writes its own styling codes
+    Console(file=raw, width=None if raw.isatty() else 160, soft_wrap=False).print(table)
 
 
 def progress_printer(label: str, enabled: bool) -> Callable[[int, int], None] | None:

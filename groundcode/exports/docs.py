@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from groundcode.domain.errors import InvalidInput
+from groundcode.domain.safe_text import xml_safe
 from groundcode.exports.frames import cell_text, md_table
 from groundcode.exports.safety import atomic_output
 
@@ -167,7 +168,7 @@ def _set_cell(cell: _Cell, text: str, *, bold: bool = False, center: bool = Fals
     # empty run as content and would carry blank lines into the merged cell.
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if text else []
     for i, line in enumerate(lines):
-        run = para.add_run(line)
+        run = para.add_run(xml_safe(line))
         run.bold = bold or None
         if i < len(lines) - 1:
             run.add_break()
@@ -273,7 +274,7 @@ def _mono(doc: DocxDocument, lines: Sequence[str]) -> None:
 
     para = doc.add_paragraph()
     for i, line in enumerate(lines):
-        run = para.add_run(line)
+        run = para.add_run(xml_safe(line))
         set_fonts(run._r, latin=MONO_FONT)
         if i < len(lines) - 1:
             run.add_break()
@@ -295,9 +296,9 @@ def _docx_text(doc: DocxDocument, text: str) -> None:
             if not stripped:
                 continue
             if stripped.startswith(("- ", "* ")):
-                doc.add_paragraph(stripped[2:], style="List Bullet")
+                doc.add_paragraph(xml_safe(stripped[2:]), style="List Bullet")
             else:
-                doc.add_paragraph(stripped)
+                doc.add_paragraph(xml_safe(stripped))
 
 
 def write_report_docx(
@@ -311,9 +312,9 @@ def write_report_docx(
     path = Path(path)
     _check_sections(path, sections)
     doc = new_document()
-    doc.add_heading(title, level=0)
+    doc.add_heading(xml_safe(title), level=0)
     for heading, content in sections:
-        doc.add_heading(heading, level=1)
+        doc.add_heading(xml_safe(heading), level=1)
         if isinstance(content, str):
             _docx_text(doc, content)
         else:

@@ -1,0 +1,171 @@
+"""Hostile and careless input through the real CLI: one line, exit 2, the project unchanged.
+
+Each case is one of the inputs that used to end in "internal error" (exit 3),
+in silently wrong data, or in a leaked password. Every test asserts the exit
+code, exactly one line on stderr, no traceback, and the same database dump
+before and after (``sqlite3.Connection.iterdump`` of every table).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from groundcode.cli import main
+from groundcode.project import Project
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A small project with a lead (chen) and a coder (lin), two comments imported."""
+    path = tmp_path / "p.db"
+    with Project.create(path) as p:
+        p.coding.add_coder("chen", role="lead")
+        lead = p.as_user("chen")
+        lead.coding.add_coder("lin")
+        csv = tmp_path / "seed.csv"
+        csv.write_text("title,text\n一,健康码数据共享。\n二,行程码互认。\n", encoding="utf-8")
+        lead.corpus.import_files([csv], type=4)
+    return path
+
+
+def dump(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def refused(capsys: pytest.CaptureFixture[str], db: Path, *args: str, code: int = 2) -> str:
+    """Run ``args`` on ``db``; assert one clean line, the exit code and an unchanged project."""
+    before = dump(db)
+    rc, _out, err = run(capsys, "--db", str(db), *args)
+    assert rc == code, err
+    assert err.count("\n") == 1 and err.startswith("groundcode"), err
+    assert "Traceback" not in err and "internal error" not in err
+    assert dump(db) == before
+    return err
+
+
+def test_views_past_the_integer_range(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "v.csv"
+    f.write_text("title,text,views\n甲,新评论。,9" + "9" * 30 + "\n", encoding="utf-8")
+    err = refused(capsys, db, "--as", "chen", "import", str(f), "--type", "4")
+    assert "v.csv" in err
+
+
+def test_unterminated_quote_in_a_corpus_csv(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "q.csv"
+    f.write_text('title,text\n甲,"没有闭合\n乙,第二行\n丙,第三行\n', encoding="utf-8")
+    err = refused(capsys, db, "--as", "chen", "import", str(f), "--type", "4")
+    assert "q.csv" in err and ":2" in err
+
+
+def test_unterminated_quote_in_a_codings_csv(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "c.csv"
+    f.write_text(
+        'document,passage,code,coder\n4-1,1,"数据共享,lin\n4-2,1,互认,lin\n', encoding="utf-8"
+    )
+    err = refused(capsys, db, "--as", "chen", "codings", "import", str(f))
+    assert "c.csv" in err
+
+
+def test_split_with_a_negative_seed(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    refused(capsys, db, "--as", "chen", "split", "--seed", "-1")
+
+
+def test_search_with_a_huge_limit(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    refused(capsys, db, "search", "健康", "--limit", "99999999999999999999")
+
+
+def test_a_gbk_user_dictionary_is_read(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "dict.txt"
+    f.write_bytes("健康码 100 n\n行程码 50 n\n".encode("gbk"))
+    rc, out, err = run(capsys, "--db", str(db), "--as", "chen", "dictionary", str(f))
+    assert rc == 0, err
+    with Project.open(db) as p, p.db.read() as s:
+        from groundcode.store.settings import get_setting
+
+        assert "健康码 100 n" in get_setting(s, "user_dict")
+
+
+def test_a_bad_dictionary_line_is_refused_not_stored(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "dict.txt"
+    f.write_text("健康码 100 n\n行程码 很多 名词 多余\n", encoding="utf-8")
+    err = refused(capsys, db, "--as", "chen", "dictionary", str(f))
+    assert "dict.txt" in err and ":2" in err
+
+
+def test_a_huge_agreement_cell(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("unit,coder,code\nu1,a,x\nu1,b," + "y" * 2_000_000 + "\n", encoding="utf-8")
+    err = refused(capsys, db, "agree", "--csv", str(f))
+    assert "a.csv" in err
+
+
+def test_a_newer_schema_is_refused_without_a_backup(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.close()
+    refused(capsys, db, "corpus")
+    assert not list(db.parent.glob("*.bak*"))
+
+
+def test_control_characters_in_a_concept_name_are_refused(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused(capsys, db, "--as", "lin", "code", "4-1", "坏\x1b]0;PWNED\x07", "--passage", "1")
+
+
+@pytest.mark.parametrize(
+    "url,secrets",
+    [
+        ("postgresql+psycopg://chen:Secr@tPass@127.0.0.1:1/study", ("Secr", "tPass")),
+        ("postgresql+psycopg://chen@127.0.0.1:1/study?password=Xyzzy42", ("Xyzzy42",)),
+        ("postgresql+psycopg://chen:p%40ss:w0rd@127.0.0.1:1/study", ("p%40ss", "w0rd", "p@ss")),
+    ],
+)
+def test_passwords_never_printed(
+    url: str, secrets: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, err = run(capsys, "--db", url, "corpus")
+    assert rc == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    for secret in secrets:
+        assert secret not in err and secret not in out
+
+
+def test_redact_url_forms() -> None:
+    from groundcode.store.engine import redact_url, to_url
+
+    assert redact_url("postgresql+psycopg://chen:Secr@tPass@localhost/study") == (
+        "postgresql+psycopg://chen:***@localhost/study"
+    )
+    assert to_url("postgresql+psycopg://chen:Secr@tPass@localhost/study").password == "Secr@tPass"
+    assert "X1" not in redact_url("postgresql://h/db?sslmode=require&password=X1")
+    assert redact_url("postgresql://chen@localhost/db") == "postgresql://chen@localhost/db"
