@@ -858,7 +858,8 @@ class CorpusService:
         actor = self.ctx.actor
 
         def _do(s: Session) -> SplitReport:
-            authorize(s, actor, "corpus.split")
+            if not dry_run:
+                authorize(s, actor, "corpus.split")
             docs = _included_documents(s)
             plan: dict[int | None, str] = {}
             by_type: dict[str, dict[str, int]] = {}
