@@ -188,7 +188,8 @@ class GroundcodeApp(App[None]):
         if self._project is None and self.open_location:
             # Paint the dashboard's frame at once; it fills in when the project is open.
             self.switch_mode("dashboard")
-            self.open_project(self.open_location, self.start_user)
+            # After the first refresh: the worker's imports would hold the GIL during the paint.
+            self.call_after_refresh(self.open_project, self.open_location, self.start_user)
             return
         if self._project is None:
             self.show_start()
