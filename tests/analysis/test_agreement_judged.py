@@ -161,3 +161,19 @@ def test_the_agreement_export_carries_the_methods_sentence_and_diagnostics(
     )
     diags = list(book["diagnostics"].iter_rows(values_only=True))
     assert diags[0] == ("kind", "code", "message_zh", "message_en") and len(diags) > 1
+
+
+def test_overlapping_but_different_spans_are_a_boundary_diagnostic(comments: Project) -> None:
+    numbers = [f"4-{i}" for i in range(1, 7)]
+    mark_done(comments, "a", numbers)
+    mark_done(comments, "b", numbers)
+    comments.as_user("a").coding.apply("4-1", "z", start=0, end=6)
+    comments.as_user("b").coding.apply("4-1", "z", start=2, end=9)
+    comments.as_user("a").coding.apply("4-2", "z", start=0, end=6)
+    comments.as_user("b").coding.apply("4-2", "z", start=0, end=6)  # identical: no finding
+    data = comments.as_user("chen").analysis.agreement(bootstrap=0).to_json()
+    found = [d for d in data["diagnostics"] if d["kind"] == "boundary"]
+    assert [d["code"] for d in found] == ["z"]
+    assert "1 spans overlap" in found[0]["message_en"] and found[0]["message_zh"]
+    z = next(r for r in data["per_code"] if r["code"] == "z")
+    assert z["both"] == 2  # at the passage unit both spans agree
