@@ -95,7 +95,7 @@ from groundcode.domain.levels import CHILD, HIERARCHY, LEVELS, NODE_KINDS, parse
 from groundcode.domain.model import Edge, NodeRef
 from groundcode.domain.vocab import Level, NodeKind
 from groundcode.errors import PermissionDenied
-from groundcode.store.access import authorize, visibility
+from groundcode.store.access import authorize, hidden_creators, visibility
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.settings import get_setting, set_setting
@@ -323,7 +323,16 @@ class CodebookService:
         """The whole category system with coding counts over ``coder_ids`` (None = all visible)."""
         with self.ctx.db.read() as session:
             visible = self._visible(session, coder_ids)
-            return self._tree(_Book.load(session), self._counts(session, visible))
+            book = _Book.load(session)
+            counts = self._counts(session, visible)
+            hidden = hidden_creators(session, self.actor)
+            if hidden:
+                # Blind mode: another coder's own concepts stay theirs unless one's codings use them.
+                for key, concepts in book.concepts.items():
+                    book.concepts[key] = [
+                        k for k in concepts if k.created_by not in hidden or counts.get(k.id or 0)
+                    ]
+            return self._tree(book, counts)
 
     @staticmethod
     def _tree(book: _Book, counts: dict[int, int]) -> CodebookTree:

@@ -268,10 +268,29 @@ def visibility(session: Session, actor: str | None) -> Visibility:
     me_id = me.id if me is not None else None
     if not blind or role == "lead":
         return Visibility(blind, actor, me_id, role, None)
-    if me is None:
+    if me is None or role == "consensus":
+        # Nobody named, or someone "acting as" the consensus set (which is the lead's
+        # to read): in blind mode every read of codings is refused.
         return Visibility(blind, actor, None, None, frozenset(), refused=True)
     assert me.id is not None
     return Visibility(blind, actor, me.id, role, frozenset({me.id}))
+
+
+def hidden_creators(session: Session, actor: str | None) -> set[str]:
+    """Coders whose own concepts ``actor`` may not see (blind mode): the other coders.
+
+    A concept another coder created is their open coding; in blind mode it stays
+    out of a coder's codebook views and exports unless the coder's own codings
+    use it. Concepts a lead created (the shared codebook) are always shown.
+    """
+    view = visibility(session, actor)
+    if view.coder_ids is None:
+        return set()
+    return {
+        c.name
+        for c in session.exec(select(Coder).where(Coder.role == "coder")).all()
+        if not view.may_see(c.id)
+    }
 
 
 def readable_coder_ids(
