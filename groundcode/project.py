@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from groundcode.domain.errors import GroundcodeError
-from groundcode.errors import UsageError
+from groundcode.domain.errors import GroundcodeError, InvalidInput, NotAProject
 from groundcode.store import migrate
 from groundcode.store.context import Context
 from groundcode.store.engine import Database, is_sqlite, redact_url, to_url
@@ -51,7 +50,7 @@ def _connect_error(db: Database, exc: Exception) -> GroundcodeError:
     # libpq may echo connection parameters; never let a password through.
     if db.url.password:
         detail = detail.replace(str(db.url.password), "***")
-    return UsageError(f"{db.display_url}: cannot open the database ({detail})")
+    return InvalidInput(db.display_url, 0, "cannot_open_database", detail)
 
 
 def _create_private(path: Path) -> None:
@@ -85,15 +84,13 @@ class Project:
         """Open an existing project, upgrading an older schema in place."""
         url = to_url(path_or_url)
         if is_sqlite(url) and url.database and not Path(url.database).exists():
-            raise UsageError(f"{url.database}: no project here (create one with: groundcode init)")
+            raise NotAProject(str(url.database), "missing")
         db = Database(url)
         try:
             current = migrate.current_revision(db)
             if current is None:
                 db.dispose()
-                raise UsageError(
-                    f"{db.display_url}: not a groundcode project (create one with: groundcode init)"
-                )
+                raise NotAProject(db.display_url, "foreign")
             if migrate.upgrade(db):
                 _refresh_team(db)
         except (OperationalError, ProgrammingError) as exc:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import Refused
 
 __all__ = ["FORMAT_VERSION", "SuggestModel", "evaluate"]
 
@@ -110,15 +110,12 @@ class SuggestModel:
     ) -> SuggestModel:
         """Learn concepts from coded passages (each may carry several concepts).
 
-        Raises UsageError when no concept was applied to at least two passages:
+        Raises ``Refused`` when no concept was applied to at least two passages:
         there is nothing to learn yet, and the coder should hear that.
         """
         model = cls._fit(texts, labels, tokens=tokens, seed=seed)
         if not model.concepts:
-            raise UsageError(
-                "no concept has been applied to at least two passages yet; "
-                "code more passages before asking for suggestions"
-            )
+            raise Refused("suggest_too_few")
         return model
 
     @classmethod
@@ -336,7 +333,7 @@ def evaluate(
     toks = _tokens_for(texts, tokens)
     coded = [i for i, ls in enumerate(labels) if len(set(ls)) > 0]
     if len(coded) < 2:
-        raise UsageError(f"need at least two coded passages to evaluate, have {len(coded)}")
+        raise Refused("evaluate_too_few", detail=str(len(coded)))
     rng = np.random.default_rng(seed)
     order = [coded[i] for i in rng.permutation(len(coded))]
     n_eval = min(len(coded) - 1, max(1, round(len(coded) * test_size)))

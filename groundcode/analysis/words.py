@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import BadLine, FileRefused
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,10 +85,10 @@ def _parse_user_dict(path: Path, text: str) -> list[tuple[str, int | None, str |
             continue
         m = pattern.match(line)
         if m is None:  # pragma: no cover - the pattern matches any non-empty line
-            raise UsageError(f"{path}: line {lineno}: expected 'word [freq] [pos]'")
+            raise BadLine(str(path), lineno, "dictionary_line")
         word, freq, pos = m.group(1).strip(), m.group(2), m.group(3)
         if re.search(r"\s", word):
-            raise UsageError(f"{path}: line {lineno}: expected 'word [freq] [pos]', got '{line}'")
+            raise BadLine(str(path), lineno, "dictionary_line", line)
         entries.append((word, int(freq) if freq is not None else None, pos))
     return entries
 
@@ -277,13 +277,13 @@ def _worker_tokens(text: str) -> list[str]:
 
 def _read_text(path: Path, what: str) -> str:
     if not path.is_file():
-        raise UsageError(f"{path}: {what} not found")
+        raise FileRefused(str(path), 0, "named_not_found", what)
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: {what} is not UTF-8 text (byte {exc.start})") from exc
+        raise FileRefused(str(path), 0, "named_not_utf8", what) from exc
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read {what}: {exc.strerror}") from exc
+        raise FileRefused(str(path), 0, "named_unreadable", f"{what} ({exc.strerror})") from exc
 
 
 def _is_content(word: str) -> bool:

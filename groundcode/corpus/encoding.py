@@ -15,14 +15,14 @@ Order of trust, most certain first:
    near-ties.
 
 Binary data (NUL characters outside UTF-16, or many control characters) is
-refused with a one-line ``UsageError`` naming the file.
+refused with a typed error (``BadLine``) naming the file.
 """
 
 from __future__ import annotations
 
 import codecs
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import BadLine
 
 BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -61,14 +61,14 @@ def _check_text(text: str, name: str) -> str:
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
-        raise UsageError(f"{name}: line {line}: NUL bytes in the file (binary data, not text)")
+        raise BadLine(name, line, "nul_bytes")
     sample = text[:200_000]
     if sample:
         bad = sum(
             1 for ch in sample if (ch < " " and ch not in ALLOWED_CONTROLS) or "\x7f" <= ch < "\xa0"
         )
         if bad / len(sample) > MAX_CONTROL_RATIO:
-            raise UsageError(f"{name}: looks like binary data, not text")
+            raise BadLine(name, 0, "binary")
     return text
 
 
@@ -115,7 +115,7 @@ def _han_count(text: str) -> int:
 
 
 def _decode_chinese(data: bytes, name: str) -> str:
-    unsupported = f"{name}: not text in a supported encoding (UTF-8, UTF-16, GB18030/GBK, Big5)"
+    unsupported = BadLine(name, 0, "unsupported_encoding")
     decoded: dict[str, str] = {}
     for codec in CHINESE_CODECS:
         try:
@@ -123,7 +123,7 @@ def _decode_chinese(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             continue
     if not decoded:
-        raise UsageError(unsupported)
+        raise unsupported
     scores = {codec: _common_share(text, codec) for codec, text in decoded.items()}
     ranked = sorted(scores, key=lambda c: scores[c], reverse=True)
     best = ranked[0]
@@ -133,22 +133,20 @@ def _decode_chinese(data: bytes, name: str) -> str:
     # Real Chinese is overwhelmingly common characters; scattered rare ones mean
     # some other encoding (Latin-1, BOM-less UTF-16 ...) read as GB or Big5.
     if _han_count(decoded[best]) >= 20 and scores[best] < 0.5:
-        raise UsageError(unsupported)
+        raise unsupported
     return _check_text(decoded[best], name)
 
 
 def decode_bytes(data: bytes, name: str) -> str:
-    """Decode a whole file's bytes, or raise a one-line UsageError naming it (``name``)."""
+    """Decode a whole file's bytes, or raise a typed error naming it (``name``)."""
     if not data:
-        raise UsageError(f"{name}: empty file")
+        raise BadLine(name, 0, "empty_file")
     for bom, codec in BOMS:
         if data.startswith(bom):
             try:
                 return _check_text(data.decode(codec), name)
             except UnicodeDecodeError as exc:
-                raise UsageError(
-                    f"{name}: line {_line_of(data, exc.start)}: invalid {codec} text at byte {exc.start}"
-                ) from None
+                raise BadLine(name, _line_of(data, exc.start), "invalid_text", codec) from None
     utf16 = _utf16_by_nuls(data)
     if utf16 is not None:
         try:
@@ -162,13 +160,8 @@ def decode_bytes(data: bytes, name: str) -> str:
     head = data[:bad]
     if len(head) - len(head.translate(None, _LEAD_BYTES)) >= 4:
         # Several well-formed multi-byte UTF-8 characters before the break: mixed encodings.
-        raise UsageError(
-            f"{name}: line {_line_of(data, bad)}: invalid UTF-8 at byte {bad} in otherwise UTF-8 text "
-            "(mixed encodings? save the file as UTF-8)"
-        )
+        raise BadLine(name, _line_of(data, bad), "mixed_utf8", str(bad))
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise UsageError(
-            f"{name}: line {_line_of(data, nul)}: NUL bytes in the file (binary data, not text)"
-        )
+        raise BadLine(name, _line_of(data, nul), "nul_bytes")
     return _decode_chinese(data, name)

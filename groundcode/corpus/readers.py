@@ -27,7 +27,7 @@ from groundcode.corpus.encoding import decode_bytes
 from groundcode.corpus.safezip import check_zip
 from groundcode.corpus.text import normalise, parse_date
 from groundcode.domain import csv_rows
-from groundcode.domain.errors import InvalidInput
+from groundcode.domain.errors import GroundcodeError, InvalidInput
 from groundcode.errors import UsageError
 
 MAX_BYTES = 100 * 1024 * 1024
@@ -207,7 +207,7 @@ def _read_html(path: Path, raw: bytes) -> RawDocument:
     try:
         parser.feed(decode_bytes(raw, str(path)))
         parser.close()
-    except UsageError:
+    except GroundcodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - html.parser is lenient; anything left is one clear line
         raise UsageError(f"{path}: cannot read the HTML ({type(exc).__name__})") from None
@@ -278,7 +278,7 @@ def _read_pdf(path: Path) -> RawDocument:
             pages = [page.extract_text() or "" for page in reader.pages]
             meta = reader.metadata
             title = str(meta.title).strip() if meta is not None and meta.title else None
-    except UsageError:
+    except GroundcodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on damaged files
         raise UsageError(f"{path}: not a readable PDF ({type(exc).__name__})") from None
@@ -512,7 +512,7 @@ def _read_xlsx(
         table: list[tuple[int, dict[str, Any]]] = []
         for rowno, values in enumerate(grid, start=2):
             table.append((rowno, {h: v for h, v in zip(header, values, strict=False) if h}))
-    except UsageError:
+    except GroundcodeError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None

@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import FileRefused, GroundcodeError
 
 MAX_TOTAL = 200 * 1024 * 1024
 MAX_RATIO = 200
@@ -48,30 +48,28 @@ def _unsafe_name(name: str) -> bool:
 def check_zip(
     path: Path, kind: str, max_total: int = MAX_TOTAL, max_ratio: int = MAX_RATIO
 ) -> None:
-    """Raise UsageError unless ``path`` is a sound, safe zip; ``kind`` (".docx") names it in messages."""
-    damaged = f"{path}: not a valid {kind} (truncated or damaged)"
+    """Raise ``InvalidInput`` unless ``path`` is a sound, safe zip; ``kind`` (".docx") names it in messages."""
+    damaged = FileRefused(str(path), 0, "damaged_archive", kind)
     try:
         if not zipfile.is_zipfile(path):
-            raise UsageError(damaged)
+            raise damaged
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             total = 0
             for info in infos:
                 if _unsafe_name(info.filename):
-                    raise UsageError(
-                        f"{path}: unsafe member name '{info.filename[:80]}' in the {kind} archive"
-                    )
+                    raise FileRefused(str(path), 0, "unsafe_member", info.filename[:80])
                 total += info.file_size
                 if total > max_total:
-                    raise UsageError(
-                        f"{path}: expands to more than {max_total // (1024 * 1024)} MB (zip bomb?), refused"
+                    raise FileRefused(
+                        str(path), 0, "zip_too_big", f"{max_total // (1024 * 1024)} MB"
                     )
                 if info.file_size > RATIO_MIN_SIZE and info.file_size > max_ratio * max(
                     info.compress_size, 1
                 ):
                     ratio = info.file_size // max(info.compress_size, 1)
-                    raise UsageError(
-                        f"{path}: member '{info.filename[:80]}' is compressed {ratio}:1 (zip bomb?), refused"
+                    raise FileRefused(
+                        str(path), 0, "zip_ratio", f"{info.filename[:80]} ({ratio}:1)"
                     )
             for info in infos:
                 if info.is_dir():
@@ -82,14 +80,14 @@ def check_zip(
                     while chunk := fh.read(_CHUNK):
                         if scan:
                             if _DECL.search(tail + chunk):
-                                raise UsageError(
-                                    f"{path}: XML part '{info.filename[:80]}' declares a DOCTYPE or entities, refused"
-                                )
+                                raise FileRefused(str(path), 0, "xml_doctype", info.filename[:80])
                             tail = chunk[-_TAIL:]
-    except UsageError:
+    except GroundcodeError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, zlib.error):
-        raise UsageError(damaged) from None
+        raise damaged from None
     except (OSError, RuntimeError, NotImplementedError) as exc:
         # Encrypted members, unsupported compression methods, unreadable files.
-        raise UsageError(f"{path}: cannot open the {kind} archive ({type(exc).__name__})") from None
+        raise FileRefused(
+            str(path), 0, "archive_unreadable", f"{kind}, {type(exc).__name__}"
+        ) from None

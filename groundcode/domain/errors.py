@@ -240,3 +240,33 @@ class CodedWouldMove(GroundcodeError):
 
     n: int
     example: str
+
+
+@dataclass(eq=False)
+class BadLine(InvalidInput):
+    """A problem at a line of a text file (``row`` is the line number, 0 for the whole file)."""
+
+    @property
+    def key(self) -> str:
+        return "BadLine" if self.row else "FileRefused"
+
+
+@dataclass(eq=False)
+class NotAProject(GroundcodeError):
+    """``location`` holds no groundcode project (``reason``: ``missing`` or ``foreign``)."""
+
+    location: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"NotAProject.{self.reason}"
+
+
+@dataclass(eq=False)
+class FileRefused(InvalidInput):
+    """A whole file refused; the words of ``reason`` (``reason.<id>``) use ``detail`` themselves."""
+
+    @property
+    def key(self) -> str:
+        return "FileRefused"

@@ -32,6 +32,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 from defusedxml.ElementTree import iterparse as safe_iterparse
 
+from groundcode.domain.errors import GroundcodeError
 from groundcode.errors import UsageError
 from groundcode.interchange.model import (
     QdaCase,
@@ -217,7 +218,7 @@ class _BoundedStream:
     def read(self, size: int | None = -1) -> bytes:
         try:
             chunk = self.handle.read(_CHUNK if size is None or size < 0 else size)
-        except UsageError:
+        except GroundcodeError:
             raise
         except Exception as exc:  # zlib.error and friends from a corrupt stream
             raise UsageError(

@@ -30,7 +30,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ def to_url(path_or_url: str | Path | URL) -> URL:
     try:
         url = make_url(_quote_userinfo(text))
     except ArgumentError:
-        raise UsageError(f"{redact_url(text)}: not a database URL") from None
+        raise InvalidInput(redact_url(text), 0, "not_a_url") from None
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     return url
@@ -174,7 +174,9 @@ def make_engine(url: URL, db: Database | None = None) -> Engine:
         if file and file != ":memory:":
             parent = Path(file).parent
             if not parent.is_dir():
-                raise UsageError(f"{file}: folder {parent} does not exist")
+        url = make_url(_quote_userinfo(text))
+    except ArgumentError:
+        raise InvalidInput(redact_url(text), 0, "not_a_url") from None
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},

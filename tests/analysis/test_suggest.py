@@ -9,7 +9,7 @@ import pytest
 
 from groundcode.analysis.suggest import FORMAT_VERSION, SuggestModel, evaluate
 from groundcode.analysis.words import Segmenter
-from groundcode.errors import UsageError
+from groundcode.domain.errors import Refused
 
 # Four concepts with their own vocabulary, plus words every comment uses.
 VOCAB = {
@@ -135,7 +135,7 @@ def test_from_bytes_refuses_another_format(model: SuggestModel) -> None:
 
 def test_training_without_learnable_concepts_is_a_usage_error(seg: Segmenter) -> None:
     texts = ["核酸排队", "团购买菜", "打疫苗"]
-    with pytest.raises(UsageError, match="at least two passages"):
+    with pytest.raises(Refused, match="at least two passages"):
         SuggestModel.train(texts, [["甲"], ["乙"], ["丙"]], tokens=seg.tokens_many(texts))
     with pytest.raises(ValueError):
         SuggestModel.train(texts, [["甲"]], tokens=seg.tokens_many(texts))

@@ -16,7 +16,7 @@ from groundcode.analysis.words import (
     invivo_suggestions,
     word_frequencies,
 )
-from groundcode.errors import UsageError
+from groundcode.domain.errors import GroundcodeError
 
 
 @pytest.fixture(scope="module")
@@ -126,15 +126,15 @@ def test_version_follows_dictionary_and_stopwords(tmp_path: Path, user_dict: Pat
 
 
 def test_missing_or_bad_user_dictionary_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="not found"):
+    with pytest.raises(GroundcodeError, match="not found"):
         Segmenter(user_dict=tmp_path / "nope.txt")
     bad = tmp_path / "bad.txt"
     bad.write_bytes("健康码 10 n\n".encode("gbk"))
-    with pytest.raises(UsageError, match="UTF-8"):
+    with pytest.raises(GroundcodeError, match="UTF-8"):
         Segmenter(user_dict=bad)
     spaced = tmp_path / "spaced.txt"
     spaced.write_text("健康码 10 n\n两个 词 10 n\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="line 2"):
+    with pytest.raises(GroundcodeError, match="line 2"):
         Segmenter(user_dict=spaced)
 
 

@@ -89,7 +89,7 @@ def test_bad_codebook_is_one_line_exit_2_project_unchanged(
 def test_missing_parent_folder_is_exit_2(tmp_path: Path, run_cli: RunCli) -> None:
     r = run_cli("--db", str(tmp_path / "nope" / "x.db"), "init")
     assert r.code == 2
-    assert "does not exist" in r.err and r.err.count("\n") == 1
+    assert "no folder" in r.err and r.err.count("\n") == 1
     assert not (tmp_path / "nope").exists()
 
 

@@ -15,7 +15,6 @@ from groundcode.corpus.encoding import decode_bytes
 from groundcode.corpus.readers import RawDocument, read_file
 from groundcode.corpus.safezip import check_zip
 from groundcode.domain.errors import GroundcodeError
-from groundcode.errors import UsageError
 
 SIMPLIFIED = (
     "健康码信息共享与互认机制研究\n政府部门应当加强个人数据保护，避免信息泄露。\n第三行：数据互认。"
@@ -83,7 +82,7 @@ def test_empty_and_blank_files(tmp_path: Path) -> None:
     blank = tmp_path / "blank.md"
     blank.write_text(" \n\n\t\n", encoding="utf-8")
     _refused(blank, match="no text")
-    with pytest.raises(UsageError, match="x.csv: empty file"):
+    with pytest.raises(GroundcodeError, match="x.csv: empty file"):
         decode_bytes(b"", "x.csv")
 
 
@@ -441,7 +440,7 @@ def test_entities_late_in_a_part_and_in_utf16_are_found(tmp_path: Path) -> None:
     late = b"<?xml version='1.0'?><!--" + b"x" * (3 * 1024 * 1024) + b"-->" + XXE[21:]
     f = _zip(tmp_path / "late.xlsx", {"xl/workbook.xml": late})
     with pytest.raises(
-        UsageError, match="late.xlsx: XML part 'xl/workbook.xml' declares a DOCTYPE"
+        GroundcodeError, match="late.xlsx: XML part 'xl/workbook.xml' declares a DOCTYPE"
     ):
         check_zip(f, ".xlsx", max_ratio=1_000_000)  # the padding compresses well; look past that
     utf16 = XXE.decode().encode("utf-16")
@@ -452,7 +451,7 @@ def test_entities_late_in_a_part_and_in_utf16_are_found(tmp_path: Path) -> None:
 def test_zip_bomb_and_zip_slip_are_refused(tmp_path: Path) -> None:
     bomb = _zip(tmp_path / "bomb.docx", {"word/document.xml": b"\0" * (20 * 1024 * 1024)})
     _refused(bomb, match="zip bomb")
-    with pytest.raises(UsageError, match="expands to more than 1 MB"):
+    with pytest.raises(GroundcodeError, match="expands to more than 1 MB"):
         check_zip(bomb, ".docx", max_total=1024 * 1024, max_ratio=10_000)
     slip = _zip(tmp_path / "slip.xlsx", {"../../evil.txt": b"x"})
     _refused(slip, match="unsafe member name")

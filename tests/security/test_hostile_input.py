@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from groundcode.errors import GroundcodeError, UsageError
+from groundcode.errors import GroundcodeError
 from groundcode.project import Project
 
 SETTINGS = settings(
@@ -132,7 +132,7 @@ def test_random_qdpx(tmp_path: Path, data: bytes) -> None:
 
     f = tmp_path / "x.qdpx"
     f.write_bytes(data)
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(GroundcodeError) as err:
         read_qdpx(f)
     _one_line(err.value)
 
@@ -160,7 +160,7 @@ def test_office_files_with_entities_are_refused(
     f = _zip(tmp_path / f"evil{suffix}", {"[Content_Types].xml": payload, part: payload})
     with Project.open(base, user="chen") as p:
         before = _state(p)
-        with pytest.raises(UsageError) as err:
+        with pytest.raises(GroundcodeError) as err:
             p.corpus.import_files([f], type=1)
         _one_line(err.value)
         assert "evil" in str(err.value)
@@ -175,7 +175,7 @@ def test_zip_slip_and_bombs_are_refused(base: Path, tmp_path: Path, suffix: str)
         {"word/document.xml": b"\0" * (300 * 1024 * 1024), "project.qde": b"<x/>"},
     )
     for f in (slip, bomb):
-        with pytest.raises(UsageError) as err:
+        with pytest.raises(GroundcodeError) as err:
             if suffix == ".qdpx":
                 from groundcode.interchange.refi_read import read_qdpx
 
@@ -194,7 +194,7 @@ def test_csv_with_nul_bytes_and_a_huge_line(base: Path, tmp_path: Path) -> None:
     huge.write_text("健康码" * 3_400_000, encoding="utf-8")  # a 10-million-character single line
     with Project.open(base, user="chen") as p:
         before = _state(p)
-        with pytest.raises(UsageError) as err:
+        with pytest.raises(GroundcodeError) as err:
             p.corpus.import_files([nul], type=4)
         assert "nul.csv" in str(err.value)
         assert _state(p) == before
@@ -209,7 +209,7 @@ def test_invalid_utf8_in_the_middle_is_refused(base: Path, tmp_path: Path) -> No
     f.write_bytes(
         "前半部分是UTF-8文本。\n".encode() * 50 + b"\xff\xfe\xfa" + "后半部分。".encode("gbk") * 20
     )
-    with Project.open(base, user="chen") as p, pytest.raises(UsageError) as err:
+    with Project.open(base, user="chen") as p, pytest.raises(GroundcodeError) as err:
         p.corpus.import_files([f], type=1)
     assert "mixed.txt" in str(err.value)
 
