@@ -174,9 +174,7 @@ def make_engine(url: URL, db: Database | None = None) -> Engine:
         if file and file != ":memory:":
             parent = Path(file).parent
             if not parent.is_dir():
-        url = make_url(_quote_userinfo(text))
-    except ArgumentError:
-        raise InvalidInput(redact_url(text), 0, "not_a_url") from None
+                raise NotFound(kind="folder", name=str(parent))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
