@@ -378,15 +378,20 @@ def _saturation_points(
     out: list[int | None] = []
     if n_docs < base + run or len(doc_idx) == 0:
         return [None] * len(orders)
+    last_start = n_docs - run
     for pos in orders:
         first = np.minimum.reduceat(pos[doc_idx], group_starts)
-        counts = np.bincount(first, minlength=n_docs)
+        # Only positions up to the last first-seen concept can bring anything new; past
+        # them every run is empty, so the arrays stop there (a few hundred concepts, not
+        # 100,000 documents).
+        counts = np.bincount(first, minlength=base + run + 1)
+        counts = np.concatenate((counts, np.zeros(run, dtype=counts.dtype)))
         prefix = np.concatenate(([0], np.cumsum(counts)))
         base_size = prefix[base]
         if base_size == 0:
             out.append(None)
             continue
-        starts = np.arange(base, n_docs - run + 1)
+        starts = np.arange(base, min(last_start, len(counts) - run) + 1)
         new = prefix[starts + run] - prefix[starts]
         hit = np.nonzero(new <= threshold * base_size + 1e-12)[0]
         out.append(int(starts[hit[0]]) if len(hit) else None)

@@ -123,3 +123,19 @@ def test_a_concept_first_seen_in_build_is_not_new_nor_one_coded_before_the_start
 def test_empty_or_unstarted_holdout_gives_no_verdict(docs: list[str]) -> None:
     r = judge(_input(holdout_documents=docs, start=None))
     assert r.saturated is None and r.to_json()["saturated"] is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_permutation_points_equal_the_plain_rule_on_random_sparse_data(seed: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    per_doc = [
+        {f"c{int(x)}" for x in rng.integers(0, 40, size=int(rng.integers(0, 3)))} for _ in range(80)
+    ]
+    band = permutation_band(per_doc, k=30, seed=seed, base=4, run=3, threshold=0.05)
+    order_rng = np.random.default_rng(seed)
+    for point in band.points:
+        order = order_rng.permutation(len(per_doc))
+        ordered = [per_doc[i] for i in np.argsort(order)]
+        assert guest_rule(ordered, base=4, run=3, threshold=0.05).saturation_point == point
