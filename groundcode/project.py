@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from groundcode.domain.errors import GroundcodeError, InvalidInput, NotAProject
+from groundcode.domain.errors import Conflict, GroundcodeError, InvalidInput, NotAProject
 from groundcode.store import migrate
 from groundcode.store.context import Context
 from groundcode.store.engine import Database, is_sqlite, redact_url, to_url
@@ -134,6 +134,10 @@ class Project:
             _create_private(Path(url.database))
         db = Database(url)
         try:
+            if migrate.current_revision(db) is None and migrate.foreign_tables(db):
+                # Someone else's database: never add groundcode's tables to it.
+                db.dispose()
+                raise Conflict(what="foreign_database", name=db.display_url)
             if migrate.upgrade(db):
                 _refresh_team(db)
         except (OperationalError, ProgrammingError) as exc:

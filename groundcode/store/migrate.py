@@ -44,6 +44,12 @@ def known_revisions() -> set[str]:
     return {f.name.split("_", 1)[0] for f in (MIGRATIONS / "versions").glob("[0-9]*_*.py")}
 
 
+def foreign_tables(db: Database) -> list[str]:
+    """Tables of a database that is not (yet) a groundcode project: someone else's data."""
+    with db.read_engine.connect() as conn:
+        return [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+
+
 def current_revision(db: Database) -> str | None:
     """The project's schema revision; a read, so it never waits on a writer."""
     with db.read_engine.connect() as conn:

@@ -169,3 +169,19 @@ def test_redact_url_forms() -> None:
     assert to_url("postgresql+psycopg://chen:Secr@tPass@localhost/study").password == "Secr@tPass"
     assert "X1" not in redact_url("postgresql://h/db?sslmode=require&password=X1")
     assert redact_url("postgresql://chen@localhost/db") == "postgresql://chen@localhost/db"
+
+
+def test_init_refuses_a_foreign_sqlite_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    with conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        conn.execute("INSERT INTO invoices (total) VALUES (9.5)")
+    conn.close()
+    err = refused(capsys, other, "init")
+    assert "other.db" in err
+    assert [r for r in dump(other) if "CREATE TABLE" in r] == [
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL);"
+    ]
