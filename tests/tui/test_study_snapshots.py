@@ -52,14 +52,15 @@ def _fixed_times(screen: Any) -> None:
         screen._show()
 
 
+# The mapping dialog and the retrieval list size their columns from the terminal
+# while their workers fill them, which does not render the same way twice yet:
+# they are covered by Pilot tests (test_import.py, test_people_retrieval_memos.py).
 STUDY = {
     "import": ("I",),
-    "mapping": ("I", "down", "down", "down", "down", "space", "down", "a", "tab", "m"),
     "screening": ("S",),
     "reposts": ("D", "minus", "minus"),
     "sampling": ("P", "n", "6", "0", "enter", "b", "3", "enter"),
     "people": ("C",),
-    "retrieval": ("G", "c", "危", "害", "性", "enter"),
     "memos": ("M",),
 }
 
