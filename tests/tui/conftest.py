@@ -79,12 +79,13 @@ async def wait_idle(app: Any) -> None:
     """Wait for the app's workers that finish by themselves (all but directory-tree loaders)."""
     workers = [w for w in app.workers if w.group != "_loader"]
     if workers:  # an empty list would mean "all workers" to Textual
+        import contextlib
+
         from textual.worker import WorkerCancelled
 
-        try:
+        # An exclusive worker replaced by a newer one is cancelled: normal, and finished.
+        with contextlib.suppress(WorkerCancelled):
             await app.workers.wait_for_complete(workers)
-        except WorkerCancelled:
-            pass  # an exclusive worker replaced by a newer one: normal, and finished
 
 
 def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
