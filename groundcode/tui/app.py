@@ -384,9 +384,60 @@ class GroundcodeApp(App[None]):
             await self.switch_mode(current)
         self.notify(tr("界面语言：中文", "Interface language: English"))
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its prompt in the interface language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(
+                    placeholder=tr("搜索命令…", "Search for commands…"), id="--command-palette"
+                )
+            )
+
+    def textual_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette entries (theme, quit, keys, maximise, screenshot), worded here."""
+        yield SystemCommand(
+            tr("主题", "Theme"),
+            tr("更换配色主题", "Change the current theme"),
+            self.action_change_theme,
+        )
+        yield SystemCommand(
+            tr("退出", "Quit"), tr("立即退出程序", "Quit the application"), self.action_quit
+        )
+        if screen.query("HelpPanel"):
+            yield SystemCommand(
+                tr("按键帮助", "Keys"),
+                tr("隐藏按键帮助", "Hide the keys panel"),
+                self.action_hide_help_panel,
+            )
+        else:
+            yield SystemCommand(
+                tr("按键帮助", "Keys"),
+                tr("显示当前屏幕的按键", "Show the keys of this screen"),
+                self.action_show_help_panel,
+            )
+        if screen.maximized is not None:
+            yield SystemCommand(
+                tr("还原", "Minimize"),
+                tr("恢复正常大小", "Restore to normal size"),
+                screen.action_minimize,
+            )
+        elif screen.focused is not None and screen.focused.allow_maximize:
+            yield SystemCommand(
+                tr("最大化", "Maximize"),
+                tr("最大化当前控件", "Maximize the focused widget"),
+                screen.action_maximize,
+            )
+        yield SystemCommand(
+            tr("截图", "Screenshot"),
+            tr("把当前屏幕保存为 SVG 截图", "Save an SVG screenshot of the current screen"),
+            lambda: self.set_timer(0.1, self.deliver_screenshot),
+        )
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette lists every key of the current screen, so it finds every action."""
-        yield from super().get_system_commands(screen)
+        yield from self.textual_commands(screen)
         seen: set[str] = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
