@@ -388,7 +388,7 @@ class GroundcodeApp(App[None]):
         """Textual's palette, with its prompt in the interface language."""
         from textual.command import CommandPalette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(
                 CommandPalette(
                     placeholder=tr("搜索命令…", "Search for commands…"), id="--command-palette"

@@ -248,7 +248,8 @@ def _node_classes() -> list[type]:
     found: list[type] = []
     stack: list[type] = [DOMNode]
     while stack:
-        for sub in stack.pop().__subclasses__():
+        subs: list[type] = stack.pop().__subclasses__()
+        for sub in subs:
             if sub not in found:
                 found.append(sub)
                 stack.append(sub)
