@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from groundcode.corpus.readers import (
     RawDocument,
     _delimiter,
     _rows_to_docs,
+    jsonl_rows,
 )
 from groundcode.errors import GroundcodeError, UsageError
 
@@ -225,24 +225,7 @@ def read_table(path: Path | str, *, limit: int = PREVIEW_ROWS) -> Table:
 
 def _jsonl_table(path: Path, text: str, encoding: str, limit: int) -> Table:
     columns: list[str] = []
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            raise UsageError(f"{path}: line {lineno}: not valid JSON") from None
-        if not isinstance(obj, dict):
-            raise UsageError(f"{path}: line {lineno}: each line must be one JSON object")
-        row: dict[str, Any] = {}
-        for k, v in obj.items():
-            if k not in columns:
-                columns.append(k)
-            row[k] = json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-        rows.append((lineno, row))
-        if len(rows) >= limit:
-            break
+    rows = jsonl_rows(path, text, columns, limit)
     return Table(path, columns, rows, encoding, unit="line")
 
 

@@ -540,16 +540,16 @@ def _read_xlsx(
     return _rows_to_docs(path, columns, table, options, progress=progress, estimate=len(table))
 
 
-def _read_jsonl(
-    path: Path,
-    raw: bytes,
-    options: dict[str, str | None],
-    progress: Callable[[int, int], None] | None = None,
-) -> list[RawDocument]:
-    text = decode_bytes(raw, str(path))
+def jsonl_rows(
+    path: Path, text: str, columns: list[str], limit: int | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a JSON-lines text as (line number, row), the columns collected in order.
+
+    The importer and the import preview both read through here, so the
+    preview shows exactly what the import will store.
+    """
     records: list[tuple[int, dict[str, Any]]] = []
-    columns: list[str] = []
-    known: set[str] = set()
+    known: set[str] = set(columns)
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -567,6 +567,20 @@ def _read_jsonl(
                 columns.append(k)
             row[k] = json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
         records.append((lineno, row))
+        if limit is not None and len(records) >= limit:
+            break
+    return records
+
+
+def _read_jsonl(
+    path: Path,
+    raw: bytes,
+    options: dict[str, str | None],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RawDocument]:
+    text = decode_bytes(raw, str(path))
+    columns: list[str] = []
+    records = jsonl_rows(path, text, columns)
     if not records:
         raise UsageError(f"{path}: no JSON lines in the file")
     return _rows_to_docs(
