@@ -95,7 +95,10 @@ def measure(db: Path) -> list[dict[str, Any]]:
                     "name": "  permutation band of the saturation point (median, 5%, 95%)",
                     "value": permuted.guest.permutations.median or 0.0,
                     "unit": "documents",
-                    "goal": f"{permuted.guest.permutations.p5}-{permuted.guest.permutations.p95}",
+                    "goal": "-".join(
+                        "none" if v is None else f"{v:g}"
+                        for v in (permuted.guest.permutations.p5, permuted.guest.permutations.p95)
+                    ),
                 }
             ]
         )
