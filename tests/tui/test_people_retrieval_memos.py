@@ -116,8 +116,13 @@ async def test_memos_search_edit_and_jump(demo_project: Path, make_test_app: Mak
         await pilot.press("slash", *"共享条款", "enter")
         await settle(app, pilot)
         assert [m["target"] for m in screen.memos] == ["1-1"]
-        await pilot.press("enter", *" ok", "enter")
-        await settle(app, pilot, rounds=5)
+        await pilot.press("enter")
+        await settle(app, pilot)  # the edit dialog is up before anything is typed into it
+        await pilot.press(*" ok", "enter")
+        for _ in range(100):
+            await settle(app, pilot)
+            if screen.memos and screen.memos[0]["text"].endswith(" ok"):
+                break
         assert screen.memos[0]["text"] == "政策文本的共享条款值得细看 ok"
         await pilot.press("g")
         await settle(app, pilot, rounds=5)
