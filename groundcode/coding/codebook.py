@@ -325,14 +325,25 @@ class CodebookService:
             visible = self._visible(session, coder_ids)
             book = _Book.load(session)
             counts = self._counts(session, visible)
-            hidden = hidden_creators(session, self.actor)
-            if hidden:
-                # Blind mode: another coder's own concepts stay theirs unless one's codings use them.
-                for key, concepts in book.concepts.items():
-                    book.concepts[key] = [
-                        k for k in concepts if k.created_by not in hidden or counts.get(k.id or 0)
-                    ]
+            self._hide_others(session, book, counts)
             return self._tree(book, counts)
+
+    def _hide_others(self, session: Session, book: _Book, counts: dict[int, int]) -> None:
+        """Blind mode: drop from ``book`` the concepts only another coder created.
+
+        Another coder's own concepts stay theirs unless a coding the reader may
+        see (``counts``) uses them. The tree, the YAML and the xlsx codebook all
+        pass through here, so every view of the codebook follows one rule.
+        (Model edges never point at concepts, so none needs to go with them.)
+        """
+        hidden = hidden_creators(session, self.actor)
+        if not hidden:
+            return
+        for key, concepts in book.concepts.items():
+            book.concepts[key] = [
+                k for k in concepts if k.created_by not in hidden or counts.get(k.id or 0)
+            ]
+        book.by_name["concept"] = {k.name: k for k in book.ordered("concept")}
 
     @staticmethod
     def _tree(book: _Book, counts: dict[int, int]) -> CodebookTree:
@@ -434,7 +445,21 @@ class CodebookService:
     def to_spec(self) -> CodebookSpec:
         """The project's codebook as plain values (what ``export_yaml`` writes)."""
         with self.ctx.db.read() as session:
-            return self._spec(session, _Book.load(session))
+            book = _Book.load(session)
+            self._hide_for_export(session, book)
+            return self._spec(session, book)
+
+    def _hide_for_export(self, session: Session, book: _Book) -> None:
+        """The blind-mode filter of a codebook file: what the reader's own codings use.
+
+        A file carries no counts, so when nobody may read codings (blind mode,
+        nobody acting) no coded concept of another coder is kept either.
+        """
+        try:
+            counts = self._counts(session, self._visible(session, None))
+        except (PermissionDenied, BlindHidden, Forbidden):
+            counts = {}
+        self._hide_others(session, book, counts)
 
     @staticmethod
     def _codebook_name(session: Session) -> str | None:
@@ -513,6 +538,7 @@ class CodebookService:
             problems = self._problems(session, book)
             if problems:
                 raise Refused("edge_to_missing_node", name=str(path), detail=problems[0])
+            self._hide_for_export(session, book)
             spec = self._spec(session, book)
         text = dump_codebook(spec)
         tmp = path.with_name(f".{path.name}.tmp")

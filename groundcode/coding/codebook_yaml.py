@@ -422,12 +422,31 @@ def _header_lines(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: A codebook is at most eight collections deep; past this a file is refused
+#: before PyYAML's recursive composer sees it (10,000 levels would crash it).
+MAX_YAML_DEPTH = 64
+
+
+def _check_depth(text: str, source_name: str) -> None:
+    """Refuse deeply nested YAML from the event stream, which is read without recursion."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else 0
+                raise BadCodebookFile(source_name, line, "too_deep", str(MAX_YAML_DEPTH))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def parse_codebook(text: str, source_name: str) -> CodebookSpec:
     """Parse and validate a codebook; any problem is one ``BadCodebookFile``."""
     parser = _Parser(source_name)
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
+        _check_depth(text, source_name)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -185,9 +185,9 @@ class InterchangeService:
 
         path = Path(path)
         check_target(path, force=force)
-        with self.ctx.db.read() as s:
-            hidden = self._hidden_creators(s)
-        write_qdc(self._qda_codes(CodebookService(self.ctx).tree(), hidden), path, origin=ORIGIN)
+        # The tree is already blind-filtered (concepts only another coder created, unless
+        # one's own codings use them), the same rule as the YAML and xlsx codebooks.
+        write_qdc(self._qda_codes(CodebookService(self.ctx).tree()), path, origin=ORIGIN)
         return path
 
     def _hidden_creators(self, s: Session) -> set[str]:

@@ -80,3 +80,41 @@ def test_a_coders_backup_is_refused(
     code, _o, err = _run(capsys, "--db", str(db), "--as", "chen", "backup", "-o", str(out))
     assert code == 0, err
     assert out.exists()
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".xlsx", ".qdc"])
+def test_codebook_files_leave_out_the_other_coders_concepts(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    """The codebook files a coder exports follow the tree's rule: no concept only the
+    other coder created, and counts only of the coder's own codings."""
+    with Project.open(db, user="zhou") as p:
+        # zhou also codes the shared concept, so a leaked count would read 2.
+        p.coding.apply("4-1", "共享概念", passage=1)
+    out = tmp_path / f"cb{suffix}"
+    code, _o, err = _run(capsys, "--db", str(db), "--as", "lin", "codebook", "export", str(out))
+    assert code == 0, err
+    text = _file_text(out)
+    assert "林的概念" in text and "共享概念" in text
+    assert "周的秘密概念" not in text
+    if suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        rows = {r[0]: r[-1] for r in load_workbook(out).active.iter_rows(values_only=True)}
+        assert rows["林的概念"] == 1 and rows["共享概念"] == 0
+    lead_out = tmp_path / f"lead{suffix}"
+    code, _o, err = _run(
+        capsys, "--db", str(db), "--as", "chen", "codebook", "export", str(lead_out)
+    )
+    assert code == 0, err
+    assert "周的秘密概念" in _file_text(lead_out)
+
+
+def _file_text(path: Path) -> str:
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        return "\n".join(
+            str(v) for row in load_workbook(path).active.iter_rows(values_only=True) for v in row
+        )
+    return path.read_text(encoding="utf-8")

@@ -185,3 +185,46 @@ def test_init_refuses_a_foreign_sqlite_file(
     assert [r for r in dump(other) if "CREATE TABLE" in r] == [
         "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL);"
     ]
+
+
+@pytest.mark.parametrize("shape", ["flow", "block"])
+def test_a_codebook_yaml_nested_ten_thousand_deep(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], shape: str
+) -> None:
+    f = tmp_path / "deep.yaml"
+    if shape == "flow":
+        f.write_text("relation_classes:" + " {a:" * 10_000 + " 1" + "}" * 10_000 + "\n")
+    else:
+        f.write_text("relation_classes:\n" + "".join(" " * i + "-\n" for i in range(10_000)))
+    err = refused(capsys, db, "--as", "chen", "codebook", "import", str(f))
+    assert "deep.yaml" in err and "64" in err
+
+
+def test_memo_list_json_with_a_project_and_a_document_memo(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    assert run(capsys, "--db", str(db), "--as", "chen", "memo", "add", "项目备忘")[0] == 0
+    rc, _out, err = run(
+        capsys,
+        "--db",
+        str(db),
+        "--as",
+        "chen",
+        "memo",
+        "add",
+        "--on",
+        "document",
+        "--target",
+        "4-1",
+        "文档备忘",
+    )
+    assert rc == 0, err
+    rc, out, err = run(capsys, "--db", str(db), "--as", "chen", "memo", "list", "--json")
+    assert rc == 0 and err == "", err
+    rows = json.loads(out)
+    assert {(r["kind"], r["target"], r["text"]) for r in rows} == {
+        ("project", None, "项目备忘"),
+        ("document", "4-1", "文档备忘"),
+    }
