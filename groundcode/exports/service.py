@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from groundcode.domain.errors import AlreadyExists, BadOption, GroundcodeError, OutOfRange, Refused
+from groundcode.domain.errors import (
+    AlreadyExists,
+    BadOption,
+    GroundcodeError,
+    InvalidInput,
+    OutOfRange,
+    Refused,
+)
 from groundcode.store.access import find_coder, readable_coder_ids
 from groundcode.store.context import Context
 from groundcode.store.seed import CONSENSUS
@@ -528,9 +538,39 @@ class ExportService:
     def all(
         self, out_dir: Path = Path("exports"), *, lang: str = "zh", include_personal: bool = False
     ) -> tuple[Path, list[Path]]:
-        folder = Path(out_dir) / datetime.now().strftime("%Y-%m-%d-%H%M%S")
+        """Every export into a new dated folder under ``out_dir``, all or nothing.
+
+        The files are written into a hidden temporary folder beside the dated one
+        (``.<date>.<random>.partial``) and the folder is renamed when the last
+        file is complete, so a failure part-way (a refused file, a full disk)
+        leaves no dated folder and removes the temporary one; a kill -9 leaves at
+        most the hidden ``.partial`` folder, never a dated folder that looks
+        complete. Errors name the dated folder, never the temporary one.
+        """
+        out_dir = Path(out_dir)
+        folder = out_dir / datetime.now().strftime("%Y-%m-%d-%H%M%S")
         if folder.exists():
             raise AlreadyExists(str(folder))
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=out_dir))
+        except OSError as exc:
+            raise InvalidInput(
+                str(out_dir), 0, "cannot_create_folder", str(exc.strerror or exc)
+            ) from None
+        try:
+            paths = self._all_into(work, lang=lang, include_personal=include_personal)
+            if folder.exists():  # another export took the same second
+                raise AlreadyExists(str(folder))
+            os.rename(work, folder)
+        except BaseException as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            if isinstance(exc, GroundcodeError):
+                _rename_in_fields(exc, str(work), str(folder))
+            raise
+        return folder, [folder / p.relative_to(work) for p in paths]
+
+    def _all_into(self, folder: Path, *, lang: str, include_personal: bool) -> list[Path]:
         paths: list[Path] = []
         for fmt in TABLE_FORMATS:
             paths += self.tables(fmt=fmt, lang=lang, out_dir=folder / "tables")
@@ -546,7 +586,14 @@ class ExportService:
         paths += self.saturation(folder / "saturation")
         paths += self.model_report(folder / "model")
         paths.append(self.qdpx(folder / "project.qdpx", include_personal=include_personal)[0])
-        return folder, paths
+        return paths
+
+
+def _rename_in_fields(exc: GroundcodeError, old: str, new: str) -> None:
+    """Point an error's path fields at the folder the user asked for, not the temporary one."""
+    for name, value in exc.fields().items():
+        if isinstance(value, str) and old in value:
+            setattr(exc, name, value.replace(old, new))
 
 
 __all__ = ["ExportService"]

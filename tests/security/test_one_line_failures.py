@@ -228,3 +228,77 @@ def test_memo_list_json_with_a_project_and_a_document_memo(
         ("project", None, "项目备忘"),
         ("document", "4-1", "文档备忘"),
     }
+
+
+def _dangling_edge(db: Path) -> None:
+    """A model edge whose target category was deleted: the codebook files refuse it,
+    so ``export all`` fails after the tables are already written."""
+    with Project.open(db, user="chen") as p:
+        p.codebook.create_category("甲")
+        p.codebook.create_category("乙")
+        p.codebook.add_edge("甲", "乙", "导致")
+        p.codebook.delete("category", "乙")
+
+
+def test_export_all_failing_part_way_leaves_no_folder(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _dangling_edge(db)
+    out = tmp_path / "exports"
+    err = refused(capsys, db, "--as", "chen", "export", "all", "-o", str(out))
+    assert "codebook.yaml" in err and ".partial" not in err
+    assert list(out.iterdir()) == []
+
+
+def test_export_all_into_a_file_is_refused(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "exports"
+    out.write_text("not a folder", encoding="utf-8")
+    err = refused(capsys, db, "--as", "chen", "export", "all", "-o", str(out))
+    assert "exports" in err
+    assert out.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_export_all_killed_part_way_leaves_no_dated_folder(db: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with Project.open(db, user="chen") as p:
+        p.codebook.create_category("数据治理")
+        p.codebook.create_concept("数据共享", category="数据治理")
+        p.as_user("lin").coding.apply("4-1", "数据共享", passage=1)
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "exports"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "groundcode.cli", "--db", str(db), "--as", "chen"]
+        + ["export", "all", "-o", str(out)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Wait until the tables are in the temporary folder, then kill mid-way.
+        deadline = time.monotonic() + 300
+        while not list(out.glob(".*.partial/tables/table1.csv")):
+            assert proc.poll() is None, "export all finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == []
+    # The next export is complete and unaffected by the killed one.
+    rc = subprocess.run(
+        [sys.executable, "-m", "groundcode.cli", "--db", str(db), "--as", "chen"]
+        + ["export", "all", "-o", str(out)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+    )
+    assert rc.returncode == 0, rc.stderr
+    dated = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert len(dated) == 1 and (dated[0] / "project.qdpx").exists()
