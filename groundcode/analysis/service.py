@@ -14,22 +14,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from sqlalchemy import func, insert, select
-from sqlmodel import Session
+from sqlalchemy import delete, func, insert, select
+from sqlmodel import Session, col
 
 from groundcode.analysis.saturation import SaturationReport
 from groundcode.domain.errors import (
     BadOption,
+    FileRefused,
     Forbidden,
     InvalidInput,
+    ModelProblems,
     OutOfRange,
+    PassageNotFound,
     Refused,
 )
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.safe_text import has_control, visible
-from groundcode.errors import NotFound, UsageError
 from groundcode.store.access import (
     authorize,
     find_coder,
@@ -38,7 +40,7 @@ from groundcode.store.access import (
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
-from groundcode.store.lookup import document_by_number
+from groundcode.store.lookup import document_by_number, row_id
 from groundcode.store.seed import CONSENSUS
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
@@ -56,7 +58,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from groundcode.analysis.agreement_core import AgreementResult
+    from groundcode.analysis.char_agreement import CharAgreement
     from groundcode.analysis.model_render import Graph
+    from groundcode.analysis.suggest import Suggestion, SuggestionScores, SuggestModel
+    from groundcode.analysis.words import Segmenter
 
 LEVELS = {
     "concept": "concept",
@@ -111,6 +116,9 @@ class AnalysisService:
         self.ctx = ctx
         # The last result paged by ``disagreements_page`` and its units in number order.
         self._dis_order: tuple[AgreementResult, list[Any]] | None = None
+        self._segmenter: Segmenter | None = None
+        # Trained suggestion models by the hash of their training data.
+        self._models: dict[str, SuggestModel] = {}
 
     # -- who may see what ------------------------------------------------
     def _blind_basis(self, s: Session) -> str | None:
@@ -128,9 +136,10 @@ class AnalysisService:
                 s.execute(
                     select(Coder)
                     .where(
-                        Coder.role != "consensus", Coder.id.in_(select(Coding.coder_id).distinct())
-                    )  # type: ignore[union-attr]
-                    .order_by(Coder.id)
+                        col(Coder.role) != "consensus",
+                        col(Coder.id).in_(select(col(Coding.coder_id)).distinct()),
+                    )
+                    .order_by(col(Coder.id))
                 ).scalars()
             )
         if len({c.id for c in picked}) < 2:
@@ -191,6 +200,36 @@ class AnalysisService:
         )
         return frame.merge(names, on="concept_id", how="left")
 
+    @overload
+    def agreement(
+        self,
+        *,
+        coders: Sequence[str] | None = None,
+        level: str = "concept",
+        unit: Literal["passage"] = "passage",
+        split: str = "all",
+        ignore_uncoded: bool = False,
+        bootstrap: int = 1000,
+        seed: int = 0,
+        assisted: bool = True,
+        judged: str | None = None,
+    ) -> AgreementResult: ...
+
+    @overload
+    def agreement(
+        self,
+        *,
+        coders: Sequence[str] | None = None,
+        level: str = "concept",
+        unit: str,
+        split: str = "all",
+        ignore_uncoded: bool = False,
+        bootstrap: int = 1000,
+        seed: int = 0,
+        assisted: bool = True,
+        judged: str | None = None,
+    ) -> AgreementResult | CharAgreement: ...
+
     def agreement(
         self,
         *,
@@ -203,7 +242,7 @@ class AnalysisService:
         seed: int = 0,
         assisted: bool = True,
         judged: str | None = None,
-    ) -> AgreementResult:
+    ) -> AgreementResult | CharAgreement:
         """Inter-coder agreement of SPEC §4 over the project's codings.
 
         ``judged``: ``done`` (units of documents the coders marked done),
@@ -257,7 +296,7 @@ class AnalysisService:
                 pairs = pd.DataFrame(data.judged, columns=["coder_id", "document_id"])
                 char = char_agreement_json(
                     frame,
-                    {c.id: c.name for c in picked},
+                    {c.id: c.name for c in picked if c.id is not None},
                     "code",
                     self._doc_lengths(s, pairs),
                     level,
@@ -267,7 +306,7 @@ class AnalysisService:
                     notes=notes,
                     diagnostics=diagnostics,
                 )
-                return CharAgreement(char)  # type: ignore[return-value]
+                return CharAgreement(char)
         return compute_encoded(
             enc,
             ignore_uncoded=ignore_uncoded,
@@ -296,9 +335,11 @@ class AnalysisService:
             return {}
         return dict(
             s.execute(
-                select(Document.id, func.length(Document.text)).where(Document.id.in_(ids))
+                select(col(Document.id), func.length(col(Document.text))).where(
+                    col(Document.id).in_(ids)
+                )
             ).all()
-        )  # type: ignore[attr-defined,arg-type]
+        )
 
     def disagreements(
         self,
@@ -321,9 +362,11 @@ class AnalysisService:
         with self.ctx.db.read() as s:
             for lo in range(0, len(ids), 5000):
                 rows = s.execute(
-                    select(Passage.id, Document.number, Passage.idx, Passage.text)
-                    .join(Document, Document.id == Passage.document_id)
-                    .where(Passage.id.in_(ids[lo : lo + 5000]))
+                    select(
+                        col(Passage.id), col(Document.number), col(Passage.idx), col(Passage.text)
+                    )
+                    .join(Document, col(Document.id) == col(Passage.document_id))
+                    .where(col(Passage.id).in_(ids[lo : lo + 5000]))
                 ).all()
                 found.update({pid: (number, idx, text) for pid, number, idx, text in rows})
         out = []
@@ -369,9 +412,11 @@ class AnalysisService:
             found = {
                 pid: (number, idx, text)
                 for pid, number, idx, text in s.execute(
-                    select(Passage.id, Document.number, Passage.idx, Passage.text)
-                    .join(Document, Document.id == Passage.document_id)
-                    .where(Passage.id.in_(ids))  # type: ignore[union-attr]
+                    select(
+                        col(Passage.id), col(Document.number), col(Passage.idx), col(Passage.text)
+                    )
+                    .join(Document, col(Document.id) == col(Passage.document_id))
+                    .where(col(Passage.id).in_(ids))
                 ).all()
             }
         decided = self._decisions() if window else {}
@@ -401,18 +446,18 @@ class AnalysisService:
         with self.ctx.db.read() as s:
             bounds: list[tuple[int, int]] = []
             for batch_id, type_id in s.execute(
-                select(ImportBatch.id, ImportBatch.source_type_id)
+                select(col(ImportBatch.id), col(ImportBatch.source_type_id))
             ).all():
                 first_doc = s.execute(
-                    select(Document.id)
-                    .where(Document.batch_id == batch_id)
-                    .order_by(Document.id)
+                    select(col(Document.id))
+                    .where(col(Document.batch_id) == batch_id)
+                    .order_by(col(Document.id))
                     .limit(1)
                 ).scalar()
                 if first_doc is None:
                     continue
                 first_pas = s.execute(
-                    select(func.min(Passage.id)).where(Passage.document_id == first_doc)
+                    select(func.min(col(Passage.id))).where(col(Passage.document_id) == first_doc)
                 ).scalar()
                 if first_pas is not None:
                     bounds.append((int(first_pas), int(type_id)))
@@ -429,9 +474,9 @@ class AnalysisService:
         with self.ctx.db.read() as s:
             rows = (
                 s.execute(
-                    select(AuditLog.after)
-                    .where(AuditLog.action == "reconcile.decide")
-                    .order_by(AuditLog.id)
+                    select(col(AuditLog.after))
+                    .where(col(AuditLog.action) == "reconcile.decide")
+                    .order_by(col(AuditLog.id))
                 )
                 .scalars()
                 .all()
@@ -465,29 +510,35 @@ class AnalysisService:
             existing = {
                 (p, c)
                 for p, c in s.execute(
-                    select(Coding.passage_id, Concept.name)
-                    .join(Concept, Concept.id == Coding.concept_id)
-                    .where(Coding.coder_id == cons.id)
+                    select(col(Coding.passage_id), col(Concept.name))
+                    .join(Concept, col(Concept.id) == col(Coding.concept_id))
+                    .where(col(Coding.coder_id) == cons.id)
                 ).all()
             }
-            concept_ids = dict(s.execute(select(Concept.name, Concept.id)).all())
+            concept_ids: dict[str, int | None] = {
+                name: cid for name, cid in s.execute(select(col(Concept.name), col(Concept.id)))
+            }
             texts: dict[int, str] = {}
             values = []
             already = 0
-            for (pid, concept), g in agreed.groupby(["passage_id", "concept"]):
-                if (int(pid), concept) in existing:
+            for key, g in agreed.groupby(["passage_id", "concept"]):
+                pid_raw, concept_raw = cast("tuple[float, str]", key)
+                pid, concept = int(pid_raw), str(concept_raw)
+                if (pid, concept) in existing:
                     already += 1
                     continue
                 doc_id = int(g["document_id"].iloc[0])
                 if doc_id not in texts:
-                    texts[doc_id] = s.get(Document, doc_id).text  # type: ignore[union-attr]
+                    doc = s.get(Document, doc_id)
+                    assert doc is not None
+                    texts[doc_id] = doc.text
                 a, b = int(g["start"].min()), int(g["end"].max())
                 values.append(
                     {
                         "coder_id": cons.id,
                         "concept_id": concept_ids[concept],
                         "document_id": doc_id,
-                        "passage_id": int(pid),
+                        "passage_id": pid,
                         "start": a,
                         "end": b,
                         "snippet": texts[doc_id][a:b][:4000],
@@ -524,9 +575,7 @@ class AnalysisService:
         names = [c.name for c in picked]
         valid = {"a", "b", "both", "neither", *names}
         if choice not in valid:
-            raise UsageError(
-                f"choice must be a, b, both, neither or a coder's name, not '{choice}'"
-            )
+            raise Refused("decide_choice", detail=choice)
         if choice == "a":
             keep = [picked[0]]
         elif choice == "b":
@@ -543,31 +592,36 @@ class AnalysisService:
             doc = document_by_number(s, document)
             pas = (
                 s.execute(
-                    select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)
+                    select(Passage).where(
+                        col(Passage.document_id) == doc.id, col(Passage.idx) == passage
+                    )
                 )
                 .scalars()
                 .first()
             )
             if pas is None:
-                raise NotFound(f"{document} has no passage {passage}")
+                raise PassageNotFound(document, passage)
             cons = find_coder(s, CONSENSUS)
             have = {
                 (c.concept_id)
                 for c in s.execute(
-                    select(Coding).where(Coding.coder_id == cons.id, Coding.passage_id == pas.id)
+                    select(Coding).where(
+                        col(Coding.coder_id) == cons.id, col(Coding.passage_id) == pas.id
+                    )
                 ).scalars()
             }
             src = (
                 s.execute(
                     select(Coding).where(
-                        Coding.passage_id == pas.id, Coding.coder_id.in_([c.id for c in keep])
+                        col(Coding.passage_id) == pas.id,
+                        col(Coding.coder_id).in_([c.id for c in keep]),
                     )
                 )
                 .scalars()
                 .all()
                 if keep
                 else []
-            )  # type: ignore[union-attr]
+            )
             added = 0
             for c in src:
                 if c.concept_id in have:
@@ -575,9 +629,9 @@ class AnalysisService:
                 have.add(c.concept_id)
                 s.add(
                     Coding(
-                        coder_id=cons.id,
+                        coder_id=row_id(cons),
                         concept_id=c.concept_id,
-                        document_id=c.document_id,  # type: ignore[arg-type]
+                        document_id=c.document_id,
                         passage_id=c.passage_id,
                         start=c.start,
                         end=c.end,
@@ -640,7 +694,7 @@ class AnalysisService:
             inp = load_input(
                 s,
                 basis=basis,
-                basis_id=int(who.id),  # type: ignore[arg-type]
+                basis_id=row_id(who),
                 coverage=self._holdout_coverage(s, visible),
             )
         return judge(
@@ -650,17 +704,17 @@ class AnalysisService:
     def _holdout_coverage(self, s: Session, visible: list[int] | None) -> dict[str, dict[str, int]]:
         q = (
             select(
-                Coder.name,
-                func.count(func.distinct(Coding.document_id)),
-                func.count(func.distinct(Coding.passage_id)),
+                col(Coder.name),
+                func.count(func.distinct(col(Coding.document_id))),
+                func.count(func.distinct(col(Coding.passage_id))),
             )
-            .join(Coding, Coding.coder_id == Coder.id)
-            .join(Document, Document.id == Coding.document_id)
-            .where(Document.split == "holdout", Document.status == "included")
-            .group_by(Coder.name)
+            .join(Coding, col(Coding.coder_id) == col(Coder.id))
+            .join(Document, col(Document.id) == col(Coding.document_id))
+            .where(col(Document.split) == "holdout", col(Document.status) == "included")
+            .group_by(col(Coder.name))
         )
         if visible is not None:
-            q = q.where(Coder.id.in_(visible))  # type: ignore[union-attr]
+            q = q.where(col(Coder.id).in_(visible))
         return {
             name: {"documents": int(d), "passages": int(p)} for name, d, p in s.execute(q).all()
         }
@@ -736,10 +790,7 @@ class AnalysisService:
             raise BadOption(option="format", value=fmt, allowed=", ".join(renderers))
         graph = self.model_graph()
         if graph.problems:
-            raise UsageError(
-                f"the model has problems: {graph.problems[0]}"
-                + (f" (and {len(graph.problems) - 1} more)" if len(graph.problems) > 1 else "")
-            )
+            raise ModelProblems(graph.problems[0], len(graph.problems) - 1)
         forbid = get_setting_value(self.ctx, "forbid_cycles") == "1"
         if forbid:
             from groundcode.analysis.model_render import find_cycles
@@ -747,17 +798,16 @@ class AnalysisService:
             cycles = find_cycles(graph.edges)
             if cycles:
                 labels = {n.id: n.label for n in graph.nodes}
-                raise UsageError(
-                    "the model has a cycle, which this project forbids: "
-                    + " -> ".join(labels.get(x, x) for x in cycles[0])
+                raise Refused(
+                    "model_cycle", detail=" -> ".join(labels.get(x, x) for x in cycles[0])
                 )
         return renderers[fmt](graph)
 
     # -- words and suggestions -------------------------------------------
-    def segmenter(self) -> Any:
+    def segmenter(self) -> Segmenter:
         from groundcode.analysis.words import Segmenter
 
-        if getattr(self, "_segmenter", None) is None:
+        if self._segmenter is None:
             with self.ctx.db.read() as s:
                 user_dict = get_setting(s, "user_dict")
                 extra = get_setting(s, "stopwords_extra")
@@ -774,7 +824,7 @@ class AnalysisService:
     def set_user_dictionary(self, path: Path) -> int:
         """Load a jieba user dictionary (``word freq pos`` lines) into the project."""
         if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+            raise FileRefused(file=str(path), row=0, reason="no_such_file")
         from groundcode.corpus.encoding import decode_bytes
 
         # Detected like any text file (UTF-8, GBK/GB18030, Big5, UTF-16), then checked
@@ -813,11 +863,11 @@ class AnalysisService:
         with self.ctx.db.read() as s:
             for lo in range(0, len(ids), 5000):
                 for pid, toks in s.execute(
-                    select(TokenCache.passage_id, TokenCache.tokens).where(
-                        TokenCache.passage_id.in_(ids[lo : lo + 5000]),
-                        TokenCache.dict_version == version,
+                    select(col(TokenCache.passage_id), col(TokenCache.tokens)).where(
+                        col(TokenCache.passage_id).in_(ids[lo : lo + 5000]),
+                        col(TokenCache.dict_version) == version,
                     )
-                ).all():  # type: ignore[attr-defined]
+                ).all():
                     cached[pid] = toks.split(" ") if toks else []
         missing = [
             (pid, t) for pid, t in zip(ids, passages["text"], strict=True) if pid not in cached
@@ -836,10 +886,10 @@ class AnalysisService:
                 pids = [pid for pid, _ in missing]
                 for lo in range(0, len(pids), 5000):
                     s.execute(
-                        TokenCache.__table__.delete().where(
-                            TokenCache.passage_id.in_(pids[lo : lo + 5000])
+                        delete(TokenCache).where(
+                            col(TokenCache.passage_id).in_(pids[lo : lo + 5000])
                         )
-                    )  # type: ignore[attr-defined]
+                    )
                 rows = [
                     {"passage_id": pid, "dict_version": version, "tokens": " ".join(cached[pid])}
                     for pid in pids
@@ -867,9 +917,17 @@ class AnalysisService:
 
             codings = CodingService(self.ctx).codings()
             codings = codings.dropna(subset=["passage"])
-            keys = passages.assign(key=passages["document"] + "#" + passages["passage"].astype(str))
+            keys = passages.assign(
+                key=[
+                    f"{d}#{p}"
+                    for d, p in zip(passages["document"], passages["passage"], strict=True)
+                ]
+            )
             codings = codings.assign(
-                key=codings["document"] + "#" + codings["passage"].astype(int).astype(str)
+                key=[
+                    f"{d}#{int(p)}"
+                    for d, p in zip(codings["document"], codings["passage"], strict=True)
+                ]
             )
             passages = keys.merge(codings[["key", "concept"]].drop_duplicates(), on="key")
             groups = passages["concept"].tolist()
@@ -895,9 +953,9 @@ class AnalysisService:
                 coder = self._blind_basis(s)
             if coder is None:
                 has_cons = s.execute(
-                    select(Coding.id)
-                    .join(Coder, Coder.id == Coding.coder_id)
-                    .where(Coder.name == CONSENSUS)
+                    select(col(Coding.id))
+                    .join(Coder, col(Coder.id) == col(Coding.coder_id))
+                    .where(col(Coder.name) == CONSENSUS)
                     .limit(1)
                 ).first()
                 if has_cons:
@@ -911,16 +969,16 @@ class AnalysisService:
                 raise Forbidden(action="read.consensus", actor=self.ctx.actor or "", needs="lead")
             who = find_coder(s, coder)
             rows = s.execute(
-                select(Passage.id, Passage.text, Concept.name)
-                .join(Coding, Coding.passage_id == Passage.id)
-                .join(Concept, Concept.id == Coding.concept_id)
-                .join(Document, Document.id == Passage.document_id)
+                select(col(Passage.id), col(Passage.text), col(Concept.name))
+                .join(Coding, col(Coding.passage_id) == col(Passage.id))
+                .join(Concept, col(Concept.id) == col(Coding.concept_id))
+                .join(Document, col(Document.id) == col(Passage.document_id))
                 .where(
-                    Coding.coder_id == who.id,
-                    Document.status == "included",
-                    (Document.split == "build") | Document.split.is_(None),
-                )  # type: ignore[union-attr]
-                .order_by(Passage.id)
+                    col(Coding.coder_id) == who.id,
+                    col(Document.status) == "included",
+                    (col(Document.split) == "build") | col(Document.split).is_(None),
+                )
+                .order_by(col(Passage.id))
             ).all()
         labels: dict[int, set[str]] = {}
         texts: dict[int, str] = {}
@@ -930,7 +988,7 @@ class AnalysisService:
         ids = sorted(labels)
         return coder, [texts[i] for i in ids], [sorted(labels[i]) for i in ids], ids
 
-    def suggest_model(self, coder: str | None = None) -> Any:
+    def suggest_model(self, coder: str | None = None) -> SuggestModel:
         """A trained suggestion model, cached by a hash of its training data."""
         import pandas as pd
 
@@ -938,14 +996,12 @@ class AnalysisService:
 
         who, texts, labels, ids = self._training_set(coder)
         if len(texts) < 4:
-            raise UsageError(
-                f"too few coded build-set passages of {who} to learn from ({len(texts)})"
-            )
+            raise Refused("suggest_too_few_coded", name=who, detail=str(len(texts)))
         digest = hashlib.sha256(
             json.dumps([who, ids, labels], ensure_ascii=False).encode()
         ).hexdigest()[:24]
         cache = _cache_dir() / f"suggest-{digest}.model"
-        memo = getattr(self, "_models", {})
+        memo = self._models
         if digest in memo:
             return memo[digest]
         model = None
@@ -961,42 +1017,40 @@ class AnalysisService:
             tmp.write_bytes(model.to_bytes())
             os.replace(tmp, cache)
         memo[digest] = model
-        self._models = memo
         return model
 
     def suggest(
         self, document: str, *, passage: int | None = None, coder: str | None = None, top: int = 5
-    ) -> list[dict[str, Any]]:
+    ) -> list[Suggestion]:
         """Ranked concepts for a passage, best first; never applied without the coder's say."""
         import pandas as pd
 
+        from groundcode.analysis.suggest import Suggestion
         from groundcode.corpus.service import CorpusService
 
         doc = CorpusService(self.ctx).document(document)
         if not doc.passages:
-            raise UsageError(f"{doc.number} has no passages")
+            raise Refused("no_passages", name=doc.number)
         if passage is None:
             pas = doc.passages[0]
         else:
             match = [p for p in doc.passages if p.idx == passage]
             if not match:
-                raise UsageError(f"{doc.number} has no passage {passage}")
+                raise PassageNotFound(doc.number, passage)
             pas = match[0]
         model = self.suggest_model(coder)
         tokens = self.passage_tokens(pd.DataFrame({"passage_id": [pas.id], "text": [pas.text]}))
         ranked = model.predict([pas.text], tokens=tokens, top=top)[0]
-        return [{"concept": c, "score": round(float(p), 4)} for c, p in ranked]
+        return [Suggestion(concept=c, score=round(float(p), 4)) for c, p in ranked]
 
-    def evaluate_suggestions(self, *, coder: str | None = None, seed: int = 0) -> dict[str, Any]:
+    def evaluate_suggestions(self, *, coder: str | None = None, seed: int = 0) -> SuggestionScores:
         import pandas as pd
 
         from groundcode.analysis.suggest import evaluate
 
         who, texts, labels, ids = self._training_set(coder)
         if len(texts) < 8:
-            raise UsageError(
-                f"too few coded build-set passages of {who} to evaluate ({len(texts)})"
-            )
+            raise Refused("evaluate_too_few_coded", name=who, detail=str(len(texts)))
         tokens = self.passage_tokens(pd.DataFrame({"passage_id": ids, "text": texts}))
         return evaluate(texts, labels, tokens=tokens, seed=seed)
 

@@ -26,12 +26,30 @@ import pickle
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
 
 from groundcode.domain.errors import Refused
+
+
+class Suggestion(TypedDict):
+    """One ranked concept for a passage (the ``suggest --json`` row)."""
+
+    concept: str
+    score: float
+
+
+class SuggestionScores(TypedDict):
+    """How well suggestions match held-out codings (``suggest --evaluate``)."""
+
+    precision_at_1: float
+    precision_at_3: float
+    recall_at_3: float
+    n_train: int
+    n_eval: int
+
 
 __all__ = ["FORMAT_VERSION", "SuggestModel", "evaluate"]
 
@@ -316,7 +334,7 @@ def evaluate(
     tokens: Sequence[list[str]] | None = None,
     test_size: float = 0.25,
     seed: int = 0,
-) -> dict[str, Any]:
+) -> SuggestionScores:
     """Hold out a seeded share of the coded passages and score the suggestions.
 
     Returns ``precision_at_1``, ``precision_at_3`` (mean of |top-k ∩ true| / k),

@@ -270,3 +270,23 @@ class FileRefused(InvalidInput):
     @property
     def key(self) -> str:
         return "FileRefused"
+
+
+@dataclass(eq=False)
+class PassageNotFound(GroundcodeError):
+    """Document ``document`` has no passage numbered ``passage``."""
+
+    document: str
+    passage: int
+
+
+@dataclass(eq=False)
+class ModelProblems(GroundcodeError):
+    """The model cannot be drawn: ``first`` names the first problem, ``more`` how many follow."""
+
+    first: str
+    more: int = 0
+
+    @property
+    def key(self) -> str:
+        return "ModelProblems.more" if self.more else "ModelProblems"
