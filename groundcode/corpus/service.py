@@ -6,6 +6,7 @@ nothing is deleted, so the funnel of SPEC §2 can always be recounted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -35,6 +36,8 @@ from groundcode.corpus.views import (
 from groundcode.domain.errors import (
     BadOption,
     CodedWouldMove,
+    GroundcodeError,
+    ImportStopped,
     InvalidInput,
     Missing,
     OutOfRange,
@@ -59,6 +62,8 @@ from groundcode.store.tables import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from groundcode.corpus.readers import RawDocument
 
 Progress = Callable[[int, int], None]
 
@@ -194,45 +199,66 @@ class CorpusService:
         ``progress(done, total)`` is called through every phase of each file
         (reading, preparing, writing); an exception raised in it (the TUI's
         cancel) aborts that file's single transaction, so nothing of it is kept.
+        When a later file is refused, the files already imported stay (each is
+        its own transaction) and ``ImportStopped`` names them with the cause.
         """
-        from groundcode.corpus.readers import read_file
-
         stype = self.resolve_type(type)
         if segment is not None and segment not in SEGMENT_MODES:
             raise BadOption(option="segment", value=str(segment), allowed=", ".join(SEGMENT_MODES))
         with self.ctx.db.read() as s:
             # Refuse before reading any file; checked again inside each write.
             authorize(s, self.ctx.actor, "corpus.import")
+        # A missing file is refused before any file is imported.
+        for raw_path in paths:
+            if not Path(raw_path).is_file():
+                raise InvalidInput(str(raw_path), 0, "no_such_file")
+        from groundcode.corpus.readers import read_file
+
+        read = functools.partial(
+            read_file,
+            text_column=text_column,
+            title_column=title_column,
+            date_column=date_column,
+            views_column=views_column,
+            url_column=url_column,
+            author_column=author_column,
+        )
         files: list[FileImport] = []
         for raw_path in paths:
             path = Path(raw_path)
-            if not path.is_file():
-                raise InvalidInput(str(path), 0, "no_such_file")
-            digest = _file_hash(path)
-            with self.ctx.db.read() as s:
-                seen = (
-                    s.execute(select(ImportBatch).where(col(ImportBatch.file_hash) == digest))
-                    .scalars()
-                    .first()
-                )
-            if seen is not None:
-                files.append(FileImport(str(path), "already imported", 0))
-                continue
-            docs = read_file(
-                path,
-                text_column=text_column,
-                title_column=title_column,
-                date_column=date_column,
-                views_column=views_column,
-                url_column=url_column,
-                author_column=author_column,
-                progress=_phase(progress, 0.0, 0.25),
-            )
-            if not docs:
-                raise InvalidInput(str(path), 0, "no_documents")
-            mode = segment or ("whole" if path.suffix.lower() in ROW_FORMATS else "paragraph")
-            files.append(self._store_file(path, digest, stype, docs, mode, progress))
+            try:
+                files.append(self._import_one(path, read, stype, segment, progress))
+            except GroundcodeError as exc:
+                kept = [f.file for f in files if f.status == "imported"]
+                if not kept:
+                    raise
+                # Each file is one transaction: the earlier ones stay, and the message says so.
+                raise ImportStopped(file=str(path), kept=", ".join(kept), cause=exc) from exc
         return ImportReport(tuple(files))
+
+    def _import_one(
+        self,
+        path: Path,
+        read: Callable[..., list[RawDocument]],
+        stype: SourceTypeView,
+        segment: str | None,
+        progress: Progress | None,
+    ) -> FileImport:
+        """One file in one transaction: skipped when its content was imported before."""
+        digest = _file_hash(path)
+        with self.ctx.db.read() as s:
+            seen = (
+                s.execute(select(ImportBatch).where(col(ImportBatch.file_hash) == digest))
+                .scalars()
+                .first()
+            )
+        if seen is not None:
+            return FileImport(str(path), "already imported", 0)
+        docs = read(path, progress=_phase(progress, 0.0, 0.25))
+        if not docs:
+            raise InvalidInput(str(path), 0, "no_documents")
+        mode = segment or ("whole" if path.suffix.lower() in ROW_FORMATS else "paragraph")
+        return self._store_file(path, digest, stype, docs, mode, progress)
 
     def _store_file(
         self,

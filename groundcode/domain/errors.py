@@ -290,3 +290,17 @@ class ModelProblems(GroundcodeError):
     @property
     def key(self) -> str:
         return "ModelProblems.more" if self.more else "ModelProblems"
+
+
+@dataclass(eq=False)
+class ImportStopped(GroundcodeError):
+    """A multi-file import stopped at one file after earlier files were kept.
+
+    Each file is its own transaction, so ``kept`` (the files imported before,
+    comma-separated) stay in the project; ``cause`` is why ``file`` was refused.
+    Running the same import again skips the kept files (imports are idempotent).
+    """
+
+    file: str
+    kept: str
+    cause: GroundcodeError

@@ -84,8 +84,14 @@ def word(
     are worded too when the catalog has ``noun.<value>`` / ``reason.<value>``;
     ``option`` goes through ``option_names``.
     """
+    from groundcode.domain.errors import GroundcodeError
+
     names = _Options(option_names)
     fields = error.fields()
+    # An error carrying another (why a step stopped) words it in the same language.
+    for name, value in list(fields.items()):
+        if isinstance(value, GroundcodeError):
+            fields[name] = word(value, lang, option_names=option_names)
     # Nouns first (a level, a kind), then the sentences that may use them.
     for prefixes in (("noun.",), ("reason.", "action.", "rule.")):
         worded = dict(fields)

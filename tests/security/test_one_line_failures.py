@@ -302,3 +302,39 @@ def test_export_all_killed_part_way_leaves_no_dated_folder(db: Path, tmp_path: P
     assert rc.returncode == 0, rc.stderr
     dated = [p for p in out.iterdir() if not p.name.startswith(".")]
     assert len(dated) == 1 and (dated[0] / "project.qdpx").exists()
+
+
+def test_a_multi_file_import_names_the_files_it_kept(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file is one transaction: the refusal of the third says the first two stayed."""
+    a, b, bad = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "bad.csv"
+    a.write_text("title,text\n甲,第一份。\n", encoding="utf-8")
+    b.write_text("title,text\n乙,第二份。\n", encoding="utf-8")
+    bad.write_text("title,text,views\n丙,坏,9" + "9" * 30 + "\n", encoding="utf-8")
+    files = [str(a), str(b), str(bad)]
+    for lang, kept_word in (("en", "kept"), ("zh", "保留")):
+        monkeypatch.setenv("GROUNDCODE_LANG", lang)
+        fresh = tmp_path / f"{lang}.db"
+        fresh.write_bytes(db.read_bytes())
+        rc, _out, err = run(
+            capsys, "--db", str(fresh), "--as", "chen", "import", *files, "--type", "4"
+        )
+        assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert err.index("bad.csv") < err.index(kept_word) < err.index("a.csv") < err.index("b.csv")
+        with Project.open(fresh, user="chen") as p:
+            assert len(p.corpus.documents()) == 4  # the two seeds, a.csv and b.csv
+    # Run again: the kept files are skipped, so only the refusal itself is left to say.
+    err = refused(capsys, fresh, "--as", "chen", "import", *files, "--type", "4")
+    assert "bad.csv" in err and "a.csv" not in err
+
+
+def test_a_missing_file_among_several_imports_none(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = tmp_path / "a.csv"
+    a.write_text("title,text\n甲,第一份。\n", encoding="utf-8")
+    err = refused(
+        capsys, db, "--as", "chen", "import", str(a), str(tmp_path / "nope.csv"), "--type", "4"
+    )
+    assert "nope.csv" in err
