@@ -4,7 +4,7 @@ The files come from other people's machines, so reading is defensive: the
 archive must be a zip whose member names cannot escape a directory (zip-slip),
 whose sizes and compression ratios are bounded (zip bombs), and whose XML has
 no DTD or entities (billion laughs, external entities). Such files are
-refused with one :class:`UsageError` line naming the file. Nothing is ever
+refused with one typed error (``ArchiveRefused``) naming the file. Nothing is ever
 extracted to disk; members are read into memory under the size bound.
 
 Content we cannot represent (PDF, picture, audio and video sources, rich-text
@@ -33,7 +33,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from defusedxml.ElementTree import iterparse as safe_iterparse
 
 from groundcode.domain.errors import GroundcodeError
-from groundcode.errors import UsageError
+from groundcode.interchange.errors import ArchiveRefused
 from groundcode.interchange.model import (
     QdaCase,
     QdaCode,
@@ -99,9 +99,9 @@ def _parse_xml(data: bytes, label: str) -> ET.Element:
         )
         return root
     except DefusedXmlException as exc:
-        raise UsageError(f"{label}: refused unsafe XML ({type(exc).__name__})") from None
+        raise ArchiveRefused(label, 0, "unsafe_xml", type(exc).__name__) from None
     except ET.ParseError as exc:
-        raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
+        raise ArchiveRefused(label, 0, "malformed_xml", cause=_one_line(str(exc))) from None
 
 
 def _unsafe_name(name: str) -> bool:
@@ -121,11 +121,11 @@ class _Archive:
         self.max_total_bytes = max_total_bytes
         self.read_total = 0
         if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+            raise ArchiveRefused(str(path), 0, "no_such_file")
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise UsageError(f"{path}: not a zip archive ({_one_line(str(exc))})") from None
+            raise ArchiveRefused(str(path), 0, "not_a_zip", cause=_one_line(str(exc))) from None
         try:
             self._check()
         except BaseException:
@@ -135,27 +135,27 @@ class _Archive:
     def _check(self) -> None:
         infos = self.zip.infolist()
         if len(infos) > MAX_MEMBERS:
-            raise UsageError(f"{self.path}: too many members in the archive ({len(infos)})")
+            raise ArchiveRefused(str(self.path), 0, "too_many_members", str(len(infos)))
         total = 0
         for info in infos:
             if _unsafe_name(info.filename):
-                raise UsageError(
-                    f"{self.path}: refused unsafe member name {info.filename!r} in the archive"
+                raise ArchiveRefused(
+                    str(self.path), 0, "refused_unsafe_member", name=repr(info.filename)
                 )
             if info.flag_bits & 0x1:
-                raise UsageError(f"{self.path}: member {info.filename!r} is encrypted")
+                raise ArchiveRefused(
+                    str(self.path), 0, "member_encrypted", name=repr(info.filename)
+                )
             total += info.file_size
             if total > self.max_total_bytes:
-                raise UsageError(
-                    f"{self.path}: uncompressed size exceeds the limit of "
-                    f"{self.max_total_bytes} bytes (possible zip bomb)"
+                raise ArchiveRefused(
+                    str(self.path), 0, "archive_too_big", limit=self.max_total_bytes
                 )
             if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(
                 info.compress_size, 1
             ):
-                raise UsageError(
-                    f"{self.path}: member {info.filename!r} compresses more than "
-                    f"{MAX_RATIO}:1 (possible zip bomb)"
+                raise ArchiveRefused(
+                    str(self.path), 0, "member_ratio", name=repr(info.filename), limit=MAX_RATIO
                 )
         self.names = {info.filename: info for info in infos if not info.is_dir()}
         self.folded = {name.lower(): name for name in self.names}
@@ -181,17 +181,18 @@ class _Archive:
                     got += len(chunk)
                     self.read_total += len(chunk)
                     if got > limit or self.read_total > self.max_total_bytes:
-                        raise UsageError(
-                            f"{self.path}: member {name!r} is larger than declared "
-                            "(possible zip bomb)"
-                        )
+                        raise ArchiveRefused(str(self.path), 0, "member_too_large", name=repr(name))
                     parts.append(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise UsageError(f"{self.path}: cannot read {name!r} ({_one_line(str(exc))})") from None
+            raise ArchiveRefused(
+                str(self.path), 0, "member_unreadable", name=repr(name), cause=_one_line(str(exc))
+            ) from None
         except Exception as exc:  # zlib.error and friends from a corrupt stream
-            if isinstance(exc, UsageError):
+            if isinstance(exc, GroundcodeError):
                 raise
-            raise UsageError(f"{self.path}: cannot read {name!r} ({_one_line(str(exc))})") from None
+            raise ArchiveRefused(
+                str(self.path), 0, "member_unreadable", name=repr(name), cause=_one_line(str(exc))
+            ) from None
         return b"".join(parts)
 
     def open(self, name: str) -> _BoundedStream:
@@ -199,7 +200,9 @@ class _Archive:
         try:
             return _BoundedStream(self, name, self.zip.open(self.names[name]))
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise UsageError(f"{self.path}: cannot read {name!r} ({_one_line(str(exc))})") from None
+            raise ArchiveRefused(
+                str(self.path), 0, "member_unreadable", name=repr(name), cause=_one_line(str(exc))
+            ) from None
 
     def close(self) -> None:
         self.zip.close()
@@ -221,15 +224,18 @@ class _BoundedStream:
         except GroundcodeError:
             raise
         except Exception as exc:  # zlib.error and friends from a corrupt stream
-            raise UsageError(
-                f"{self.archive.path}: cannot read {self.name_in_zip!r} ({_one_line(str(exc))})"
+            raise ArchiveRefused(
+                str(self.archive.path),
+                0,
+                "member_unreadable",
+                name=repr(self.name_in_zip),
+                cause=_one_line(str(exc)),
             ) from None
         self.got += len(chunk)
         self.archive.read_total += len(chunk)
         if self.got > self.limit or self.archive.read_total > self.archive.max_total_bytes:
-            raise UsageError(
-                f"{self.archive.path}: member {self.name_in_zip!r} is larger than declared "
-                "(possible zip bomb)"
+            raise ArchiveRefused(
+                str(self.archive.path), 0, "member_too_large", name=repr(self.name_in_zip)
             )
         return chunk
 
@@ -343,9 +349,7 @@ def _read_codes(
     if parent is None:
         return []
     if depth > MAX_CODE_DEPTH:
-        raise UsageError(
-            f"{label or 'codebook'}: codes are nested more than {MAX_CODE_DEPTH} levels deep"
-        )
+        raise ArchiveRefused(label, 0, "codes_too_deep", limit=MAX_CODE_DEPTH)
     tag = f"{{{ns}}}" if ns else ""
     out: list[QdaCode] = []
     for element in parent.findall(f"{tag}Code"):
@@ -659,19 +663,19 @@ def _events(archive: _Archive, member: str, label: str) -> Iterator[tuple[str, E
         tail = b""
         while chunk:
             if _DECLARATION.search(tail + chunk):
-                raise UsageError(f"{label}: refused unsafe XML (DTDForbidden)")
+                raise ArchiveRefused(label, 0, "unsafe_xml", "DTDForbidden")
             tail = chunk[-16:]
             try:
                 parser.feed(chunk)
                 yield from parser.read_events()
             except ET.ParseError as exc:
-                raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
+                raise ArchiveRefused(label, 0, "malformed_xml", cause=_one_line(str(exc))) from None
             chunk = stream.read(_CHUNK)
         try:
             parser.close()
             yield from parser.read_events()
         except ET.ParseError as exc:
-            raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
+            raise ArchiveRefused(label, 0, "malformed_xml", cause=_one_line(str(exc))) from None
     finally:
         stream.close()
 
@@ -704,9 +708,9 @@ def _defused_events(source: Any, label: str) -> Iterator[tuple[str, ET.Element]]
         except StopIteration:
             return
         except DefusedXmlException as exc:
-            raise UsageError(f"{label}: refused unsafe XML ({type(exc).__name__})") from None
+            raise ArchiveRefused(label, 0, "unsafe_xml", type(exc).__name__) from None
         except ET.ParseError as exc:
-            raise UsageError(f"{label}: malformed XML ({_one_line(str(exc))})") from None
+            raise ArchiveRefused(label, 0, "malformed_xml", cause=_one_line(str(exc))) from None
 
 
 def _read_project(archive: _Archive) -> QdpxContent:
@@ -717,7 +721,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
     """
     member = archive.find("project.qde")
     if member is None:
-        raise UsageError(f"{archive.path}: no project.qde at the root of the archive")
+        raise ArchiveRefused(str(archive.path), 0, "no_project_qde")
     label = f"{archive.path}: project.qde"
     state: _State | None = None
     root: ET.Element | None = None
@@ -732,7 +736,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
                 root = element
                 ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
                 if root.tag.rsplit("}", 1)[-1] != "Project":
-                    raise UsageError(f"{label}: root element is not Project")
+                    raise ArchiveRefused(label, 0, "root_is_not", "Project")
                 state = _State(ns=ns, archive=archive)
                 if ns != PROJECT_NS:
                     state.warnings.append(f"project.qde uses namespace {ns!r}, not {PROJECT_NS!r}")
@@ -803,7 +807,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
             element.clear()
             root.remove(element)
     if state is None or root is None:
-        raise UsageError(f"{label}: malformed XML (no root element)")
+        raise ArchiveRefused(label, 0, "xml_no_root")
     if state.undefined_codes:
         codes = ", ".join(sorted(state.undefined_codes))
         state.lose(
@@ -893,18 +897,18 @@ def read_qdc(path: Path, *, max_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> list[Qd
     """Read a REFI-QDA codebook (``.qdc``, plain XML) safely into a code tree."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+        raise ArchiveRefused(str(path), 0, "no_such_file")
     if path.stat().st_size > max_bytes:
-        raise UsageError(f"{path}: larger than the limit of {max_bytes} bytes")
+        raise ArchiveRefused(str(path), 0, "file_too_big", limit=max_bytes)
     data = path.read_bytes()
     if zipfile.is_zipfile(path):
-        raise UsageError(f"{path}: is a zip archive; a .qdc codebook is plain XML")
+        raise ArchiveRefused(str(path), 0, "qdc_is_zip")
     root = _parse_xml(data, str(path))
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     if root.tag.rsplit("}", 1)[-1] != "CodeBook":
-        raise UsageError(f"{path}: root element is not CodeBook")
+        raise ArchiveRefused(str(path), 0, "root_is_not", "CodeBook")
     tag = f"{{{ns}}}" if ns else ""
     codes = _read_codes(root.find(f"{tag}Codes"), ns, [], {}, label=str(path))
     if not codes:
-        raise UsageError(f"{path}: the codebook has no codes")
+        raise ArchiveRefused(str(path), 0, "codebook_no_codes")
     return codes

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from groundcode.domain.errors import AlreadyExists
-from groundcode.errors import UsageError
+from groundcode.interchange.errors import ArchiveRefused
 from groundcode.interchange.model import (
     NOTE_TARGET_KINDS,
     VARIABLE_TYPES,
@@ -229,17 +229,19 @@ def _code_xml(
     out.append(f"{pad}</Code>")
 
 
-def _check_unique(what: str, keys: list[str], fail: Callable[[str], UsageError]) -> None:
+def _check_unique(what: str, keys: list[str], label: str) -> None:
     duplicates = sorted(key for key, n in Counter(keys).items() if n > 1)
     if duplicates:
-        raise fail(f"duplicate {what} key {duplicates[0]!r}")
+        raise ArchiveRefused(label, 0, "duplicate_key", name=what, ref=repr(duplicates[0]))
 
 
 def _validate(project: QdaProject, label: str) -> _Plan:
     """Check every reference before anything is written; ``label`` names the output."""
 
-    def fail(message: str) -> UsageError:
-        return UsageError(f"{label}: {message}")
+    def fail(
+        reason: str, name: str, ref: str = "", *, detail: str = "", limit: int = 0
+    ) -> ArchiveRefused:
+        return ArchiveRefused(label, 0, reason, detail, name=name, ref=ref, limit=limit)
 
     warnings = check_bmp(project)
     all_codes = iter_codes(project.codes)
@@ -247,22 +249,22 @@ def _validate(project: QdaProject, label: str) -> _Plan:
     users = {user.key for user in project.users}
     sources = {source.key: source for source in project.sources}
     variables = {v.key: v for v in project.variables}
-    _check_unique("user", [u.key for u in project.users], fail)
-    _check_unique("code", [c.key for c in all_codes], fail)
-    _check_unique("source", [s.key for s in project.sources], fail)
-    _check_unique("coding", [c.key for c in project.codings], fail)
-    _check_unique("note", [n.key for n in project.notes], fail)
-    _check_unique("variable", [v.key for v in project.variables], fail)
+    _check_unique("user", [u.key for u in project.users], label)
+    _check_unique("code", [c.key for c in all_codes], label)
+    _check_unique("source", [s.key for s in project.sources], label)
+    _check_unique("coding", [c.key for c in project.codings], label)
+    _check_unique("note", [n.key for n in project.notes], label)
+    _check_unique("variable", [v.key for v in project.variables], label)
     for v in project.variables:
         if v.type not in VARIABLE_TYPES:
-            raise fail(f"variable {v.name!r} has type {v.type!r}")
+            raise fail("variable_type", repr(v.name), repr(v.type))
     holders: list[tuple[str, dict[str, VariableValue]]] = [
         (h.name, h.values) for h in project.sources
     ] + [(c.name, c.values) for c in project.cases]
     for holder_name, values in holders:
         for key in values:
             if key not in variables:
-                raise fail(f"{holder_name!r} has a value of unknown variable {key!r}")
+                raise fail("unknown_variable", repr(holder_name), repr(key))
     name_counts = Counter(code.name for code in all_codes)
     for name, count in sorted(name_counts.items()):
         if count > 1:
@@ -284,22 +286,19 @@ def _validate(project: QdaProject, label: str) -> _Plan:
 
     codings_by_source: dict[str, list[QdaCoding]] = {key: [] for key in sources}
     for coding in project.codings:
-        where = f"coding {coding.key!r}"
+        where = repr(coding.key)
         if coding.source_key not in sources:
-            raise fail(f"{where} refers to unknown source {coding.source_key!r}")
+            raise fail("coding_unknown_source", where, repr(coding.source_key))
         code = codes_by_key.get(coding.code_key)
         if code is None:
-            raise fail(f"{where} refers to unknown code {coding.code_key!r}")
+            raise fail("coding_unknown_code", where, repr(coding.code_key))
         if not code.codable:
-            raise fail(f"{where} refers to folder {code.name!r}, which is not codable")
+            raise fail("coding_folder", where, repr(code.name))
         if coding.user_key not in users:
-            raise fail(f"{where} refers to unknown user {coding.user_key!r}")
+            raise fail("coding_unknown_user", where, repr(coding.user_key))
         length = len(sources[coding.source_key].text)
         if not 0 <= coding.start < coding.end <= length:
-            raise fail(
-                f"{where} has positions {coding.start}-{coding.end} outside its source "
-                f"(length {length}) or empty"
-            )
+            raise fail("coding_outside", where, detail=f"{coding.start}-{coding.end}", limit=length)
         codings_by_source[coding.source_key].append(coding)
 
     coding_keys = {coding.key for coding in project.codings}
@@ -312,19 +311,18 @@ def _validate(project: QdaProject, label: str) -> _Plan:
     }
     for note in project.notes:
         if note.user_key not in users:
-            raise fail(f"note {note.key!r} refers to unknown user {note.user_key!r}")
+            raise fail("note_unknown_user", repr(note.key), repr(note.user_key))
         if note.target is None:
             continue
         kind, key = note.target
         if kind not in NOTE_TARGET_KINDS:
             raise fail(
-                f"note {note.key!r} has target kind {kind!r}; expected one of "
-                f"{', '.join(NOTE_TARGET_KINDS)}"
+                "note_target_kind", repr(note.key), repr(kind), detail=", ".join(NOTE_TARGET_KINDS)
             )
         if kind == "project":
             key = ""
         if key not in known[kind]:
-            raise fail(f"note {note.key!r} refers to unknown {kind} {key!r}")
+            raise fail("note_unknown_target", repr(note.key), repr(key), detail=kind)
         note_refs.setdefault((kind, key), []).append(guid_for("note", note.key))
     return _Plan(warnings, texts, mappers, codings_by_source, note_refs)
 
@@ -513,14 +511,14 @@ def check_target(path: Path, *, force: bool) -> None:
     """Refuse to replace an existing file unless asked, before any work is done."""
     path = Path(path)
     if path.is_dir():
-        raise UsageError(f"{path}: is a folder, not a file")
+        raise ArchiveRefused(str(path), 0, "is_a_folder")
     if path.exists() and not force:
         raise AlreadyExists(str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(
-            f"{path.parent}: cannot create the folder ({exc.strerror or exc})"
+        raise ArchiveRefused(
+            str(path.parent), 0, "cannot_create_folder_cause", cause=str(exc.strerror or exc)
         ) from exc
 
 
@@ -533,7 +531,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise UsageError(f"{path}: directory {directory} does not exist")
+        raise ArchiveRefused(str(path), 0, "directory_missing", str(directory))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -580,8 +578,8 @@ def build_codebook_xml(codes: list[QdaCode], *, origin: str, label: str = "codeb
     """The ``.qdc`` bytes for a code tree (same GUIDs as in a project export)."""
     all_codes = iter_codes(codes)
     if not all_codes:
-        raise UsageError(f"{label}: the codebook has no codes; REFI-QDA needs at least one")
-    _check_unique("code", [c.key for c in all_codes], lambda m: UsageError(f"{label}: {m}"))
+        raise ArchiveRefused(label, 0, "codebook_no_codes_refi")
+    _check_unique("code", [c.key for c in all_codes], label)
     out = [
         XML_DECLARATION.decode("ascii"),
         f'<CodeBook xmlns="{CODEBOOK_NS}"' + _attrs({"origin": origin}) + ">\n  <Codes>",

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from groundcode.coding.codebook import CodebookService
 from groundcode.coding.codebook_yaml import (
@@ -34,8 +34,15 @@ from groundcode.coding.codebook_yaml import (
     MainCategorySpec,
     RelationClassSpec,
 )
-from groundcode.coding.views import ImportSummary
-from groundcode.errors import UsageError
+from groundcode.coding.views import (
+    CategoryView,
+    CodebookTree,
+    ConceptView,
+    ImportSummary,
+    MainCategoryView,
+    RelationClassView,
+)
+from groundcode.domain.errors import FileRefused
 from groundcode.interchange import facts as F
 from groundcode.interchange.model import (
     QdaCode,
@@ -87,7 +94,8 @@ TRAVELLING_SETTINGS = (
 )
 #: Audit events the verdicts read, carried with their times.
 TRAVELLING_EVENTS = ("saturation.begin", "reconcile.decide")
-LEVEL_TABLES: dict[str, Any] = {
+_LevelTable = type[RelationClass] | type[MainCategory] | type[Category] | type[Concept]
+LEVEL_TABLES: dict[str, _LevelTable] = {
     "relation_class": RelationClass,
     "main_category": MainCategory,
     "category": Category,
@@ -197,12 +205,12 @@ class InterchangeService:
             return set()
         return {
             c.name
-            for c in s.execute(select(Coder).where(Coder.role == "coder")).scalars()
+            for c in s.execute(select(Coder).where(col(Coder.role) == "coder")).scalars()
             if c.id not in visible
         }
 
     def _qda_codes(
-        self, tree: Any, hidden: set[str] | None = None, used: set[int] | None = None
+        self, tree: CodebookTree, hidden: set[str] | None = None, used: set[int] | None = None
     ) -> list[QdaCode]:
         """The category system as a REFI-QDA code tree; only concepts are codable.
 
@@ -212,15 +220,19 @@ class InterchangeService:
         hidden = hidden or set()
         used = used or set()
 
-        def shown(concepts: Iterable[Any]) -> list[Any]:
+        def shown(concepts: Iterable[ConceptView]) -> list[ConceptView]:
             return [k for k in concepts if k.created_by not in hidden or k.id in used]
 
-        def concept(k: Any) -> QdaCode:
+        def concept(k: ConceptView) -> QdaCode:
             return QdaCode(
                 key=f"concept:{k.id}", name=k.name, codable=True, description=k.definition
             )
 
-        def folder(kind: str, node: Any, children: list[QdaCode]) -> QdaCode:
+        def folder(
+            kind: str,
+            node: CategoryView | MainCategoryView | RelationClassView,
+            children: list[QdaCode],
+        ) -> QdaCode:
             return QdaCode(
                 key=f"{kind}:{node.id}",
                 name=node.name,
@@ -229,10 +241,10 @@ class InterchangeService:
                 children=children,
             )
 
-        def category(c: Any) -> QdaCode:
+        def category(c: CategoryView) -> QdaCode:
             return folder("category", c, [concept(k) for k in shown(c.concepts)])
 
-        def main(m: Any) -> QdaCode:
+        def main(m: MainCategoryView) -> QdaCode:
             return folder("main", m, [category(c) for c in m.categories])
 
         return (
@@ -267,51 +279,52 @@ class InterchangeService:
             visible = readable_coder_ids(s, self.ctx.actor)
             people = [
                 c
-                for c in s.execute(select(Coder).order_by(Coder.id)).scalars()
+                for c in s.execute(select(Coder).order_by(col(Coder.id))).scalars()
                 if visible is None or c.id in visible
             ]
-            coder_name = {int(c.id): c.name for c in people}  # type: ignore[arg-type]
+            coder_name = {int(c.id): c.name for c in people}
             users = [QdaUser(key=f"coder:{c.id}", name=c.name) for c in people]
             types = {
-                t.id: t for t in s.execute(select(SourceType).order_by(SourceType.id)).scalars()
+                t.id: t
+                for t in s.execute(select(SourceType).order_by(col(SourceType.id))).scalars()
             }
             doc_q = select(
-                Document.id,
-                Document.number,
-                Document.source_type_id,
-                Document.title,
-                Document.author,
-                Document.date,
-                Document.url,
-                Document.views,
-                Document.text,
-                Document.content_hash,
-                Document.status,
-                Document.exclusion_kind,
-                Document.exclusion_detail,
-                Document.split,
-            ).order_by(Document.source_type_id, Document.seq)
+                col(Document.id),
+                col(Document.number),
+                col(Document.source_type_id),
+                col(Document.title),
+                col(Document.author),
+                col(Document.date),
+                col(Document.url),
+                col(Document.views),
+                col(Document.text),
+                col(Document.content_hash),
+                col(Document.status),
+                col(Document.exclusion_kind),
+                col(Document.exclusion_detail),
+                col(Document.split),
+            ).order_by(col(Document.source_type_id), col(Document.seq))
             if not include_personal:
-                doc_q = doc_q.where(Document.personal.is_(False))
+                doc_q = doc_q.where(col(Document.personal).is_(False))
             docs = s.execute(doc_q).all()
             doc_ids = {int(d.id) for d in docs}
             spans: dict[int, list[tuple[int, int]]] = {}
             for did, a, b in s.execute(
-                select(Passage.document_id, Passage.start, Passage.end).order_by(
-                    Passage.document_id, Passage.idx
+                select(col(Passage.document_id), col(Passage.start), col(Passage.end)).order_by(
+                    col(Passage.document_id), col(Passage.idx)
                 )
             ):
                 spans.setdefault(int(did), []).append((int(a), int(b)))
             coding_q = select(
-                Coding.id,
-                Coding.coder_id,
-                Coding.concept_id,
-                Coding.document_id,
-                Coding.start,
-                Coding.end,
-                Coding.created_at,
-                Coding.assisted,
-            ).order_by(Coding.created_at, Coding.id)
+                col(Coding.id),
+                col(Coding.coder_id),
+                col(Coding.concept_id),
+                col(Coding.document_id),
+                col(Coding.start),
+                col(Coding.end),
+                col(Coding.created_at),
+                col(Coding.assisted),
+            ).order_by(col(Coding.created_at), col(Coding.id))
             # Plain tuples, never kept as result rows: 400k codings at the reference size.
             rows = [
                 tuple(r)
@@ -321,26 +334,34 @@ class InterchangeService:
             codes = self._qda_codes(tree, hidden, {int(r[2]) for r in rows})
             done: dict[int, dict[str, datetime]] = {}
             for coder_id, did, at in s.execute(
-                select(DoneMark.coder_id, DoneMark.document_id, DoneMark.marked_at)
+                select(col(DoneMark.coder_id), col(DoneMark.document_id), col(DoneMark.marked_at))
             ):
                 if int(coder_id) in coder_name and int(did) in doc_ids:
                     done.setdefault(int(did), {})[coder_name[int(coder_id)]] = at
             assigned: dict[int, dict[str, datetime]] = {}
             for coder_id, did, at in s.execute(
-                select(Assignment.coder_id, Assignment.document_id, Assignment.assigned_at)
+                select(
+                    col(Assignment.coder_id),
+                    col(Assignment.document_id),
+                    col(Assignment.assigned_at),
+                )
             ):
                 if int(coder_id) in coder_name and int(did) in doc_ids:
                     assigned.setdefault(int(did), {})[coder_name[int(coder_id)]] = at
             names = set(coder_name.values())
             memos = [
-                m for m in s.execute(select(Memo).order_by(Memo.id)).scalars() if m.author in names
+                m
+                for m in s.execute(select(Memo).order_by(col(Memo.id))).scalars()
+                if m.author in names
             ]
             nodes: dict[str, dict[str, Any]] = {}
             for level, table in LEVEL_TABLES.items():
                 extra = {"category": "number", "main_category": "number"}.get(level)
                 if level == "concept" and hasattr(table, "definition_group"):
                     extra = "definition_group"
-                cols = [table.id, table.created_at] + ([getattr(table, extra)] if extra else [])
+                cols = [col(table.id), col(table.created_at)] + (
+                    [col(getattr(table, extra))] if extra else []
+                )
                 for row in s.execute(select(*cols)):
                     key = guid_for("code", f"{KEY_PREFIX[level]}:{row[0]}")
                     nodes[key] = {"level": level, "created": F.micros(row[1])}
@@ -357,13 +378,17 @@ class InterchangeService:
                 }
                 for e in s.execute(
                     select(AuditLog)
-                    .where(AuditLog.action.in_(TRAVELLING_EVENTS), AuditLog.undone.is_(False))
-                    .order_by(AuditLog.id)
+                    .where(
+                        col(AuditLog.action).in_(TRAVELLING_EVENTS), col(AuditLog.undone).is_(False)
+                    )
+                    .order_by(col(AuditLog.id))
                 ).scalars()
             ]
             edges = [
                 [e.from_kind, e.from_name, e.to_kind, e.to_name, e.label]
-                for e in s.execute(select(ModelEdge).order_by(ModelEdge.position, ModelEdge.id))
+                for e in s.execute(
+                    select(ModelEdge).order_by(col(ModelEdge.position), col(ModelEdge.id))
+                )
                 .scalars()
                 .all()
             ]
@@ -511,10 +536,10 @@ class InterchangeService:
         try:
             frame = pd.read_excel(path, dtype=str).fillna("")
         except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one clear error
-            raise UsageError(f"{path}: cannot read the workbook ({type(exc).__name__})") from None
+            raise FileRefused(str(path), 0, "workbook_unreadable", type(exc).__name__) from None
         needed = {"concept", "category", "main_category", "relation_class"}
         if not needed <= set(frame.columns):
-            raise UsageError(f"{path}: needs columns {', '.join(sorted(needed))}")
+            raise FileRefused(str(path), 0, "workbook_columns", ", ".join(sorted(needed)))
         tree: dict[str, dict[str, dict[str, list[QdaCode]]]] = {}
         loose: list[QdaCode] = []
         for r in frame.itertuples(index=False):
@@ -641,13 +666,16 @@ class InterchangeService:
     ) -> QdpxImport:
         now = utcnow()
         fresh_project = s.execute(select(func.count()).select_from(Document)).scalar() == 0
-        audit_floor = s.execute(select(func.max(AuditLog.id))).scalar() or 0
+        audit_floor = s.execute(select(func.max(col(AuditLog.id)))).scalar() or 0
 
         # -- people: users become coders; roles from the facts, else the first is lead
         roles: dict[str, str] = project_facts.get("roles") or {}
         coders = {c.name: c for c in s.execute(select(Coder)).scalars()}
         had_lead = any(c.role == "lead" for c in coders.values())
         actor = self.ctx.actor
+        # Bound by several loops below, some from lookups that may find nothing.
+        name: str | None
+        d: _Doc | None
         # The import acts for the project: a lead's task once the project has one.
         authorize(s, actor, "corpus.import_qdpx")
         for name in dict.fromkeys(users.values()):
@@ -656,16 +684,16 @@ class InterchangeService:
             has_lead = any(c.role == "lead" for c in coders.values())
             role = roles.get(name) if roles.get(name) in ("coder", "lead") else None
             role = role or ("coder" if has_lead else "lead")
-            row = Coder(name=name, role=role)
-            s.add(row)
+            new_coder = Coder(name=name, role=role)
+            s.add(new_coder)
             s.flush()
-            coders[name] = row
+            coders[name] = new_coder
             record(
                 s,
                 actor=actor or name,
                 action="coder.add",
                 entity="coder",
-                entity_id=row.id,
+                entity_id=new_coder.id,
                 after={"name": name, "role": role, "source": file.name},
             )
         lead = (
@@ -677,47 +705,47 @@ class InterchangeService:
 
         # -- codebook: the four levels, with numbers and creation times from the facts
         before = {
-            level: set(s.execute(select(table.name)).scalars())
+            level: set(s.execute(select(col(table.name))).scalars())
             for level, table in LEVEL_TABLES.items()
         }
         summary = CodebookService(acting)._import(s, spec, str(file.name))
         node_by_name: dict[tuple[str, str], dict[str, Any]] = {}
         for code in iter_codes(qda.codes):
-            fact = nodes.get(code.key)
-            if fact and fact.get("level") in LEVEL_TABLES:
-                node_by_name[(fact["level"], code.name)] = fact
+            node_fact = nodes.get(code.key)
+            if node_fact and node_fact.get("level") in LEVEL_TABLES:
+                node_by_name[(node_fact["level"], code.name)] = node_fact
         for level, table in LEVEL_TABLES.items():
-            for row_id, name in s.execute(select(table.id, table.name)).all():
-                fact = node_by_name.get((level, name))
-                if name in before[level] or fact is None or "created" not in fact:
+            for row_id, item_name in s.execute(select(col(table.id), col(table.name))).all():
+                node_fact = node_by_name.get((level, item_name))
+                if item_name in before[level] or node_fact is None or "created" not in node_fact:
                     continue
-                at = F.from_micros(int(fact["created"]))
-                s.execute(update(table).where(table.id == row_id).values(created_at=at))
+                at = F.from_micros(int(node_fact["created"]))
+                s.execute(update(table).where(col(table.id) == row_id).values(created_at=at))
                 s.execute(
                     update(AuditLog)
                     .where(
-                        AuditLog.id > audit_floor,
-                        AuditLog.action == f"{level}.create",
-                        AuditLog.entity_id == row_id,
+                        col(AuditLog.id) > audit_floor,
+                        col(AuditLog.action) == f"{level}.create",
+                        col(AuditLog.entity_id) == row_id,
                     )
                     .values(at=at)
                 )
-        concept_ids = dict(s.execute(select(Concept.name, Concept.id)).all())
+        concept_ids = dict(s.execute(select(col(Concept.name), col(Concept.id))).all())
         carried: dict[str, list[list[Any]]] = project_facts.get("concept_history") or {}
         for code in iter_codes(qda.codes):
-            rows = carried.get(code.key)
+            history = carried.get(code.key)
             cid = concept_ids.get(code.name)
-            if not rows or cid is None or code.name in before["concept"]:
+            if not history or cid is None or code.name in before["concept"]:
                 continue
             # The concept's placements as they were recorded, instead of this import's.
             s.execute(
                 delete(AuditLog).where(
-                    AuditLog.id > audit_floor,
-                    AuditLog.entity == "concept",
-                    AuditLog.entity_id == cid,
+                    col(AuditLog.id) > audit_floor,
+                    col(AuditLog.entity) == "concept",
+                    col(AuditLog.entity_id) == cid,
                 )
             )
-            for at_us, action, category in rows:
+            for at_us, action, category in history:
                 s.add(
                     AuditLog(
                         at=F.from_micros(int(at_us)),
@@ -733,15 +761,15 @@ class InterchangeService:
                 )
 
         # -- source types the facts name and the project lacks
-        known_types = {int(t) for t in s.execute(select(SourceType.id)).scalars()}
+        known_types = {int(t) for t in s.execute(select(col(SourceType.id))).scalars()}
         stored_types: dict[str, list[str | None]] = project_facts.get("source_types") or {}
         for d in docs:
             if d.type_id in known_types:
                 continue
             zh, en, slug = (stored_types.get(str(d.type_id)) or [None, None, None])[:3]
             zh = zh or f"type {d.type_id}"
-            taken = set(s.execute(select(SourceType.slug)).scalars()) | set(
-                s.execute(select(SourceType.name_zh)).scalars()
+            taken = set(s.execute(select(col(SourceType.slug))).scalars()) | set(
+                s.execute(select(col(SourceType.name_zh))).scalars()
             )
             slug = slug if slug and slug not in taken else f"type{d.type_id}"
             zh = zh if zh not in taken else f"{zh} ({d.type_id})"
@@ -753,7 +781,7 @@ class InterchangeService:
         existing = {
             num: (int(did), h)
             for did, num, h in s.execute(
-                select(Document.id, Document.number, Document.content_hash)
+                select(col(Document.id), col(Document.number), col(Document.content_hash))
             ).all()
         }
         by_guid = {guid_for("source", f"document:{did}"): (did, h) for did, h in existing.values()}
@@ -762,10 +790,10 @@ class InterchangeService:
         # The same file imported before: its documents, by content, in order.
         same_file: dict[str, list[int]] = {}
         for did, h in s.execute(
-            select(Document.id, Document.content_hash)
-            .join(ImportBatch, ImportBatch.id == Document.batch_id)
-            .where(ImportBatch.file_hash == digest)
-            .order_by(Document.id)
+            select(col(Document.id), col(Document.content_hash))
+            .join(ImportBatch, col(ImportBatch.id) == col(Document.batch_id))
+            .where(col(ImportBatch.file_hash) == digest)
+            .order_by(col(Document.id))
         ).all():
             same_file.setdefault(h, []).append(int(did))
         present: list[str] = []
@@ -785,7 +813,8 @@ class InterchangeService:
             else:
                 new_docs.append(d)
         seqs = {
-            int(t): int(n) for t, n in s.execute(select(SourceType.id, SourceType.next_seq)).all()
+            int(t): int(n)
+            for t, n in s.execute(select(col(SourceType.id), col(SourceType.next_seq))).all()
         }
         taken_numbers = set(existing)
         wanted: list[_Doc] = []
@@ -808,13 +837,13 @@ class InterchangeService:
         for type_id, next_seq in seqs.items():
             s.execute(
                 update(SourceType)
-                .where(SourceType.id == type_id, SourceType.next_seq < next_seq)
+                .where(col(SourceType.id) == type_id, col(SourceType.next_seq) < next_seq)
                 .values(next_seq=next_seq)
             )
         batch_id: int | None = None
         if new_docs:
             batch = s.execute(
-                select(ImportBatch).where(ImportBatch.file_hash == digest)
+                select(ImportBatch).where(col(ImportBatch.file_hash) == digest)
             ).scalar_one_or_none()
             if batch is None:
                 batch = ImportBatch(
@@ -835,9 +864,9 @@ class InterchangeService:
                 s.execute(insert(Document), rows)
                 ids = dict(
                     s.execute(
-                        select(Document.number, Document.id).where(
-                            Document.batch_id == batch_id,
-                            Document.number.in_([d.number for d in part]),
+                        select(col(Document.number), col(Document.id)).where(
+                            col(Document.batch_id) == batch_id,
+                            col(Document.number).in_([d.number for d in part]),
                         )
                     ).all()
                 )
@@ -875,9 +904,11 @@ class InterchangeService:
         by_doc_passages: dict[int, list[tuple[int, int, int]]] = {}
         for lo in range(0, len(doc_ids), _CHUNK):
             for pid, did, a, b in s.execute(
-                select(Passage.id, Passage.document_id, Passage.start, Passage.end)
-                .where(Passage.document_id.in_(doc_ids[lo : lo + _CHUNK]))
-                .order_by(Passage.document_id, Passage.start)
+                select(
+                    col(Passage.id), col(Passage.document_id), col(Passage.start), col(Passage.end)
+                )
+                .where(col(Passage.document_id).in_(doc_ids[lo : lo + _CHUNK]))
+                .order_by(col(Passage.document_id), col(Passage.start))
             ).all():
                 by_doc_passages.setdefault(int(did), []).append((int(a), int(b), int(pid)))
 
@@ -900,12 +931,16 @@ class InterchangeService:
         present_ids = [d.present_id for d in docs if d.present_id is not None]
         existing_keys: set[tuple[int, int, int, int, int]] = set()
         for lo in range(0, len(present_ids), _CHUNK):
-            for row in s.execute(
+            for k_coder, k_concept, k_doc, k_start, k_end in s.execute(
                 select(
-                    Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end
-                ).where(Coding.document_id.in_(present_ids[lo : lo + _CHUNK]))
+                    col(Coding.coder_id),
+                    col(Coding.concept_id),
+                    col(Coding.document_id),
+                    col(Coding.start),
+                    col(Coding.end),
+                ).where(col(Coding.document_id).in_(present_ids[lo : lo + _CHUNK]))
             ).all():
-                existing_keys.add(tuple(int(x) for x in row))  # type: ignore[arg-type]
+                existing_keys.add((k_coder, k_concept, k_doc, k_start, k_end))
         # Inserted chunk by chunk (memory stays flat at 400k codings); what memos and
         # notes need afterwards is kept apart, keyed by the coding's natural key.
         coding_targets = {
@@ -930,7 +965,7 @@ class InterchangeService:
                 continue
             if not 0 <= c.start < c.end <= len(d.body):
                 continue
-            key5 = (int(coder.id), int(concept_ids[name]), d.id, c.start, c.end)  # type: ignore[arg-type]
+            key5 = (int(coder.id), int(concept_ids[name]), d.id, c.start, c.end)
             if key5 in existing_keys:
                 skipped_present += 1
                 continue
@@ -970,21 +1005,21 @@ class InterchangeService:
             for lo in range(0, len(wanted_docs), _CHUNK):
                 for cid, *rest in s.execute(
                     select(
-                        Coding.id,
-                        Coding.coder_id,
-                        Coding.concept_id,
-                        Coding.document_id,
-                        Coding.start,
-                        Coding.end,
-                    ).where(Coding.document_id.in_(wanted_docs[lo : lo + _CHUNK]))
+                        col(Coding.id),
+                        col(Coding.coder_id),
+                        col(Coding.concept_id),
+                        col(Coding.document_id),
+                        col(Coding.start),
+                        col(Coding.end),
+                    ).where(col(Coding.document_id).in_(wanted_docs[lo : lo + _CHUNK]))
                 ).all():
                     k = tuple(int(x) for x in rest)
                     if k in wanted_ids:
-                        id_by_key5[k] = int(cid)  # type: ignore[index]
+                        id_by_key5[k] = int(cid)
         coding_id_by_key = {wanted_ids[k]: i for k, i in id_by_key5.items()}
 
         # -- memos: coding memos from the selections, notes on their targets
-        id_to_name = {int(c.id): n for n, c in coders.items()}  # type: ignore[arg-type]
+        id_to_name = {int(c.id): n for n, c in coders.items()}
         existing_memos = {
             (m.target_kind, m.target_id, m.author, m.text)
             for m in s.execute(select(Memo)).scalars()
@@ -1013,15 +1048,15 @@ class InterchangeService:
                 add_memo("coding", cid, id_to_name[key5[0]], memo, at)
         level_of_code: dict[str, str] = {}
         for code in iter_codes(qda.codes):
-            fact = nodes.get(code.key)
+            node_fact = nodes.get(code.key)
             level_of_code[code.key] = (
-                fact["level"]
-                if fact and fact.get("level") in LEVEL_TABLES
+                node_fact["level"]
+                if node_fact and node_fact.get("level") in LEVEL_TABLES
                 else ("concept" if not code.children else "")
             )
         code_names = {c.key: c.name for c in iter_codes(qda.codes)}
         level_ids = {
-            level: dict(s.execute(select(table.name, table.id)).all())
+            level: dict(s.execute(select(col(table.name), col(table.id))).all())
             for level, table in LEVEL_TABLES.items()
         }
         for note in qda.notes:
@@ -1066,14 +1101,14 @@ class InterchangeService:
         done_audit: list[dict[str, Any]] = []
         have_done = {
             (int(a), int(b))
-            for a, b in s.execute(select(DoneMark.coder_id, DoneMark.document_id)).all()
+            for a, b in s.execute(select(col(DoneMark.coder_id), col(DoneMark.document_id))).all()
         }
         for d in docs:
             for name, at in d.facts.done.items():
                 coder = coders.get(name)
-                if coder is None or d.id is None or (int(coder.id), d.id) in have_done:  # type: ignore[arg-type]
+                if coder is None or d.id is None or (int(coder.id), d.id) in have_done:
                     continue
-                have_done.add((int(coder.id), d.id))  # type: ignore[arg-type]
+                have_done.add((int(coder.id), d.id))
                 done_rows.append({"coder_id": coder.id, "document_id": d.id, "marked_at": at})
                 done_audit.append(
                     {
@@ -1097,14 +1132,16 @@ class InterchangeService:
         assignment_rows: list[dict[str, Any]] = []
         have_assigned = {
             (int(a), int(b))
-            for a, b in s.execute(select(Assignment.coder_id, Assignment.document_id)).all()
+            for a, b in s.execute(
+                select(col(Assignment.coder_id), col(Assignment.document_id))
+            ).all()
         }
         for d in docs:
             for name, at in d.facts.assigned.items():
                 coder = coders.get(name)
-                if coder is None or d.id is None or (int(coder.id), d.id) in have_assigned:  # type: ignore[arg-type]
+                if coder is None or d.id is None or (int(coder.id), d.id) in have_assigned:
                     continue
-                have_assigned.add((int(coder.id), d.id))  # type: ignore[arg-type]
+                have_assigned.add((int(coder.id), d.id))
                 assignment_rows.append(
                     {
                         "coder_id": coder.id,
@@ -1134,8 +1171,8 @@ class InterchangeService:
             set_setting(s, "name", qda.name)
         have_events = set(
             s.execute(
-                select(AuditLog.action, AuditLog.after).where(
-                    AuditLog.action.in_(TRAVELLING_EVENTS)
+                select(col(AuditLog.action), col(AuditLog.after)).where(
+                    col(AuditLog.action).in_(TRAVELLING_EVENTS)
                 )
             ).all()
         )
@@ -1167,12 +1204,12 @@ class InterchangeService:
                 (json.loads(af or "{}") or {}).get("name"),
             )
             for a, at, af in s.execute(
-                select(AuditLog.action, AuditLog.at, AuditLog.after).where(
-                    AuditLog.action.like("%.create"), AuditLog.entity_id < 0
+                select(col(AuditLog.action), col(AuditLog.at), col(AuditLog.after)).where(
+                    col(AuditLog.action).like("%.create"), col(AuditLog.entity_id) < 0
                 )
             ).all()
         }
-        placeholder = int(s.execute(select(func.min(AuditLog.entity_id))).scalar() or 0)
+        placeholder = int(s.execute(select(func.min(col(AuditLog.entity_id)))).scalar() or 0)
         for ghost in project_facts.get("ghosts") or []:
             level = ghost.get("level")
             if level not in ("category", "main_category", "relation_class"):
@@ -1217,7 +1254,7 @@ class InterchangeService:
                     )
                 )
             s.flush()
-        if not s.execute(select(ModelEdge.id).limit(1)).first():
+        if not s.execute(select(col(ModelEdge.id)).limit(1)).first():
             for position, edge in enumerate(project_facts.get("edges") or []):
                 if isinstance(edge, list) and len(edge) == 5:
                     s.add(
@@ -1271,13 +1308,13 @@ class InterchangeService:
 
 def _concept_history(s: Session) -> dict[str, list[list[Any]]]:
     """Per concept GUID, the audit rows that record its initial category: [micros, action, name]."""
-    categories = dict(s.execute(select(Category.id, Category.name)).all())
-    current = set(s.execute(select(Concept.id)).scalars())
+    categories = dict(s.execute(select(col(Category.id), col(Category.name))).all())
+    current = set(s.execute(select(col(Concept.id))).scalars())
     out: dict[str, list[list[Any]]] = {}
     for at, action, eid, after in s.execute(
-        select(AuditLog.at, AuditLog.action, AuditLog.entity_id, AuditLog.after)
-        .where(AuditLog.entity == "concept", AuditLog.undone.is_(False))
-        .order_by(AuditLog.id)
+        select(col(AuditLog.at), col(AuditLog.action), col(AuditLog.entity_id), col(AuditLog.after))
+        .where(col(AuditLog.entity) == "concept", col(AuditLog.undone).is_(False))
+        .order_by(col(AuditLog.id))
     ).all():
         if eid not in current:
             continue
@@ -1305,19 +1342,21 @@ def _ghost_nodes(s: Session) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for level in ("category", "main_category", "relation_class"):
         table = LEVEL_TABLES[level]
-        current = set(s.execute(select(table.id)).scalars())
+        current = set(s.execute(select(col(table.id))).scalars())
         rows = s.execute(
             select(
-                AuditLog.id,
-                AuditLog.at,
-                AuditLog.action,
-                AuditLog.entity_id,
-                AuditLog.actor,
-                AuditLog.before,
-                AuditLog.after,
+                col(AuditLog.id),
+                col(AuditLog.at),
+                col(AuditLog.action),
+                col(AuditLog.entity_id),
+                col(AuditLog.actor),
+                col(AuditLog.before),
+                col(AuditLog.after),
             )
-            .where(AuditLog.action.in_([f"{level}.create", f"{level}.delete", f"{level}.merge"]))
-            .order_by(AuditLog.id)
+            .where(
+                col(AuditLog.action).in_([f"{level}.create", f"{level}.delete", f"{level}.merge"])
+            )
+            .order_by(col(AuditLog.id))
         ).all()
         for i, (_id, at, action, eid, actor, _before, after) in enumerate(rows):
             if action != f"{level}.create" or eid is None or eid in current:

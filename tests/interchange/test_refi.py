@@ -14,7 +14,7 @@ from defusedxml.ElementTree import fromstring
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from groundcode.errors import UsageError
+from groundcode.interchange.errors import ArchiveRefused
 from groundcode.interchange.model import (
     QdaCode,
     QdaCoding,
@@ -330,7 +330,7 @@ def test_codebook_validates_and_round_trips(
     assert root.tag == "{urn:QDA-XML:codebook:1.0}CodeBook"
     assert root.get("origin") == "groundcode 0.1.0"
     assert read_qdc(path) == as_exported(replace(make_project(), codes=make_codes())).codes
-    with pytest.raises(UsageError, match="no codes"):
+    with pytest.raises(ArchiveRefused, match="no codes"):
         build_codebook_xml([], origin="x")
 
 
@@ -342,7 +342,7 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path: Path) -> None:
     bad = replace(
         bad, codings=[*bad.codings, replace(bad.codings[0], key="x", code_key="category:1")]
     )
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(ArchiveRefused) as info:
         write_qdpx(bad, path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
     assert "not codable" in str(info.value)
@@ -350,7 +350,7 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.qdpx"]
     fresh = tmp_path / "fresh.qdpx"
     outside = replace(bad.codings[0], key="y", end=len(TEXT_1) + 1)
-    with pytest.raises(UsageError, match="outside"):
+    with pytest.raises(ArchiveRefused, match="outside"):
         write_qdpx(replace(make_project(), codings=[outside]), fresh)
     assert not fresh.exists()
 
@@ -413,7 +413,7 @@ def make_zip(path: Path, members: dict[str, bytes]) -> Path:
 
 def assert_refused(path: Path, pattern: str, **kwargs: int) -> None:
     before = snapshot(path.parent)
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(ArchiveRefused) as info:
         read_qdpx(path, **kwargs)
     message = str(info.value)
     assert message.startswith(str(path)) and "\n" not in message
@@ -470,7 +470,7 @@ def test_billion_laughs_refused(tmp_path: Path) -> None:
     assert_refused(path, "unsafe XML")
     qdc = tmp_path / "laughs.qdc"
     qdc.write_bytes(BILLION_LAUGHS.replace(b"Project", b"CodeBook"))
-    with pytest.raises(UsageError, match=r"laughs\.qdc: refused unsafe XML"):
+    with pytest.raises(ArchiveRefused, match=r"laughs\.qdc: refused unsafe XML"):
         read_qdc(qdc)
 
 
@@ -565,9 +565,9 @@ def test_foreign_project_skips_with_warnings(
 
 def test_read_qdc_refuses_non_xml_and_zip(tmp_path: Path) -> None:
     zipped = make_zip(tmp_path / "zipped.qdc", {"a": b"b"})
-    with pytest.raises(UsageError, match="zip archive"):
+    with pytest.raises(ArchiveRefused, match="zip archive"):
         read_qdc(zipped)
     broken = tmp_path / "broken.qdc"
     broken.write_bytes(b"<CodeBook")
-    with pytest.raises(UsageError, match=r"broken\.qdc: malformed XML"):
+    with pytest.raises(ArchiveRefused, match=r"broken\.qdc: malformed XML"):
         read_qdc(broken)
