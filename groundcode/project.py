@@ -8,6 +8,9 @@
 
 One ``Project`` holds one engine; its services open one short transaction
 per call and return plain objects or DataFrames, never live ORM rows.
+
+``Project`` builds the rooms (docs/ARCHITECTURE.md) and hands each the
+siblings it reads through its constructor; no room builds another.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from groundcode.coding.service import CodingService
 from groundcode.domain.errors import Conflict, GroundcodeError, InvalidInput, NotAProject
 from groundcode.store import migrate
 from groundcode.store.context import Context
@@ -30,14 +34,16 @@ from groundcode.store.seed import seed_defaults
 from groundcode.store.settings import set_setting
 
 if TYPE_CHECKING:
+    from groundcode.analysis.queries import QueryService
     from groundcode.analysis.service import AnalysisService
     from groundcode.backup.service import BackupService
     from groundcode.coding.codebook import CodebookService
+    from groundcode.coding.memos import MemoService
     from groundcode.coding.progress import ProgressService
-    from groundcode.coding.service import CodingService
     from groundcode.corpus.service import CorpusService
     from groundcode.exports.service import ExportService
     from groundcode.interchange.service import InterchangeService
+    from groundcode.people.service import PeopleService
 
 
 def _connect_error(db: Database, exc: Exception) -> GroundcodeError:
@@ -71,6 +77,41 @@ def _refresh_team(db: Database) -> None:
         on = team_mode(s)
     if on:
         init_team(db)
+
+
+class CodingDesk(CodingService):
+    """``p.coding``: the codings room, still answering what it answered before the rooms.
+
+    Scripts, notebooks and the front ends call ``p.coding.add_coder(...)``,
+    ``p.coding.add_memo(...)`` or ``p.coding.frequencies(...)``; those now live
+    in the people room, the memos room and ``analysis.queries``, and are the
+    same bound methods here. New code calls the room itself (``p.people``,
+    ``p.memos``, ``p.queries``).
+    """
+
+    def __init__(
+        self, ctx: Context, *, people: PeopleService, memos: MemoService, queries: QueryService
+    ) -> None:
+        super().__init__(ctx)
+        self.coders = people.coders
+        self.add_coder = people.add_coder
+        self.give_login = people.give_login
+        self.remove_coder = people.remove_coder
+        self.status = people.status
+        self.visible_coder_ids = people.visible_coder_ids
+        self.role = people.role
+        self.blind_mode = people.blind_mode
+        self.set_blind_mode = people.set_blind_mode
+        self.add_memo = memos.add_memo
+        self.edit_memo = memos.edit_memo
+        self.delete_memo = memos.delete_memo
+        self.memos = memos.memos
+        self.memos_page = memos.memos_page
+        self.frequencies = queries.frequencies
+        self.cooccurrence = queries.cooccurrence
+        self.retrieve = queries.retrieve
+        self.coverage = queries.coverage
+        self.progress = queries.progress
 
 
 class Project:
@@ -186,10 +227,35 @@ class Project:
         return CorpusService(self.ctx)
 
     @cached_property
-    def coding(self) -> CodingService:
-        from groundcode.coding.service import CodingService
+    def people(self) -> PeopleService:
+        """Coders, roles, logins, blind mode (``groundcode.people``)."""
+        from groundcode.people.service import PeopleService
 
+        return PeopleService(self.ctx)
+
+    @cached_property
+    def memos(self) -> MemoService:
+        """Memos on the project, documents, codings and codebook items (``coding.memos``)."""
+        from groundcode.coding.memos import MemoService
+
+        return MemoService(self.ctx)
+
+    @cached_property
+    def codings(self) -> CodingService:
+        """The codings room alone (``coding.service``): what the other rooms are handed."""
         return CodingService(self.ctx)
+
+    @cached_property
+    def queries(self) -> QueryService:
+        """Frequencies, co-occurrence, retrieval, coverage (``analysis.queries``, read-only)."""
+        from groundcode.analysis.queries import QueryService
+
+        return QueryService(self.ctx, self.codings)
+
+    @cached_property
+    def coding(self) -> CodingDesk:
+        """The codings room with the people, memo and query calls it answered before the split."""
+        return CodingDesk(self.ctx, people=self.people, memos=self.memos, queries=self.queries)
 
     @cached_property
     def codebook(self) -> CodebookService:
@@ -214,7 +280,15 @@ class Project:
     def exports(self) -> ExportService:
         from groundcode.exports.service import ExportService
 
-        return ExportService(self.ctx)
+        return ExportService(
+            self.ctx,
+            corpus=self.corpus,
+            codings=self.codings,
+            memos=self.memos,
+            codebook=self.codebook,
+            analysis=self.analysis,
+            interchange=self.interchange,
+        )
 
     @cached_property
     def backup(self) -> BackupService:

@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete as sql_delete
-from sqlalchemy import update as sql_update
 from sqlmodel import Session, col, func, select
 
+from groundcode.coding import memos
+from groundcode.coding import service as codings
 from groundcode.coding.codebook_yaml import (
     CategorySpec,
     CodebookSpec,
@@ -98,13 +98,13 @@ from groundcode.errors import PermissionDenied
 from groundcode.store.access import authorize, hidden_creators, visibility
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.levels import LEVEL_TABLES
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     Category,
     Coding,
     Concept,
     MainCategory,
-    Memo,
     ModelEdge,
     RelationClass,
     Setting,
@@ -118,10 +118,7 @@ HOLDING_CONCEPT = "未分类"
 Row = Concept | Category | MainCategory | RelationClass
 
 # The hierarchy's table (``domain.levels``) bound to the store's classes.
-_CLASSES: dict[str, type[Any]] = {
-    cls.__tablename__: cls for cls in (Concept, Category, MainCategory, RelationClass)
-}
-TABLES: dict[str, type[Any]] = {s.level: _CLASSES[s.table] for s in HIERARCHY}
+TABLES: dict[str, type[Any]] = LEVEL_TABLES
 # level -> (parent level, the column holding the parent's id)
 PARENTS: dict[str, tuple[str, str]] = {
     s.level: (s.parent, s.parent_column)
@@ -1041,60 +1038,6 @@ class CodebookService:
         self.ctx.db.run(work)
 
     # -- merging, splitting, deleting --------------------------------------
-    def _move_codings(
-        self, session: Session, source: Concept, target: Concept
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """Move codings to ``target``, dropping those identical to one it already has."""
-        target_keys = {
-            (c.coder_id, c.document_id, c.start, c.end)
-            for c in session.exec(select(Coding).where(Coding.concept_id == target.id)).all()
-        }
-        dropped: list[dict[str, Any]] = []
-        moving: list[int] = []
-        for coding in session.exec(
-            select(Coding).where(Coding.concept_id == source.id).order_by(col(Coding.id))
-        ).all():
-            key = (coding.coder_id, coding.document_id, coding.start, coding.end)
-            if key in target_keys:
-                dropped.append(
-                    {
-                        "id": coding.id,
-                        "coder_id": coding.coder_id,
-                        "document_id": coding.document_id,
-                        "start": coding.start,
-                        "end": coding.end,
-                    }
-                )
-            else:
-                target_keys.add(key)
-                assert coding.id is not None
-                moving.append(coding.id)
-        if dropped:
-            session.execute(
-                sql_delete(Coding).where(col(Coding.id).in_([d["id"] for d in dropped]))
-            )
-        for start in range(0, len(moving), 500):
-            session.execute(
-                sql_update(Coding)
-                .where(col(Coding.id).in_(moving[start : start + 500]))
-                .values(concept_id=target.id)
-            )
-        session.expire_all()
-        return len(moving), dropped
-
-    def _retarget_memos(self, session: Session, level: str, old_id: int, new_id: int | None) -> int:
-        """Memos follow a merged item to the survivor, or a deleted one up to the project."""
-        memos = session.exec(
-            select(Memo).where(Memo.target_kind == level, Memo.target_id == old_id)
-        ).all()
-        for memo in memos:
-            if new_id is None:
-                memo.target_kind, memo.target_id = "project", None
-            else:
-                memo.target_id = new_id
-            session.add(memo)
-        return len(memos)
-
     def merge(self, level: str, sources: list[str], into: str) -> MergeResult:
         """Fold ``sources`` into ``into``; a missing ``into`` is the first source renamed."""
         level = normalise_level(level)
@@ -1133,7 +1076,7 @@ class CodebookService:
                 before["n_codings"] = self._coded(session, level, row)
                 after: dict[str, Any] = {"into": target.name, "into_id": target.id}
                 if level == "concept":
-                    n, dropped = self._move_codings(session, row, target)
+                    n, dropped = codings.move_codings(session, row.id, target.id)
                     moved += n
                     dropped_total += len(dropped)
                     after.update(moved_codings=n, dropped_duplicates=dropped)
@@ -1152,7 +1095,7 @@ class CodebookService:
                     after["edges"] = self._repoint_edges(
                         session, level, row.name, level, target.name
                     )
-                self._retarget_memos(session, level, row.id, target.id)
+                memos.retarget_memos(session, level, row.id, target.id)
                 session.delete(row)
                 session.flush()
                 self._audit(session, f"{level}.merge", level, target.id, before, after)
@@ -1173,22 +1116,10 @@ class CodebookService:
             source = self._get(session, "concept", name)
             if not coding_ids:
                 raise Missing("split_codings", detail=source.name)
-            wanted = sorted(set(coding_ids))
-            found = {
-                c.id: c
-                for c in session.exec(select(Coding).where(col(Coding.id).in_(wanted))).all()
-            }
-            for cid in wanted:
-                if cid not in found:
-                    raise NotFound(kind="coding", name=str(cid))
-                if found[cid].concept_id != source.id:
-                    raise Refused("not_coded_with", name=str(cid), detail=source.name)
+            wanted = codings.codings_coded_with(session, coding_ids, source.id, source.name)
             category = self._parent_name(session, "concept", source)
             row = self._create(session, "concept", new_name, parent=category, definition=None)
-            for coding in found.values():
-                coding.concept_id = row.id
-                session.add(coding)
-            session.flush()
+            codings.recode(session, wanted, row.id)
             self._normalise_positions(session)
             self._audit(
                 session,
@@ -1225,7 +1156,7 @@ class CodebookService:
                     holding = self._find(session, "concept", HOLDING_CONCEPT)
                     if holding is None:
                         holding = self._create(session, "concept", HOLDING_CONCEPT)
-                    moved, dropped = self._move_codings(session, row, holding)
+                    moved, dropped = codings.move_codings(session, row.id, holding.id)
             else:
                 child = CHILDREN[level]
                 column = PARENTS[child][1]
@@ -1235,7 +1166,7 @@ class CodebookService:
                     session.add(kid)
                     released.append(kid.name)
                 session.flush()
-            self._retarget_memos(session, level, row.id, None)
+            memos.retarget_memos(session, level, row.id, None)
             session.delete(row)
             session.flush()
             self._normalise_positions(session)

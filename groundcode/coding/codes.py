@@ -9,25 +9,12 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from groundcode.domain.errors import BadName, NotFound
-from groundcode.domain.safe_text import has_control, visible
+from groundcode.domain.errors import NotFound
+from groundcode.domain.values import (
+    clean_name as clean_name,
+)  # re-exported: rooms import it from here
 from groundcode.store.audit import record
 from groundcode.store.tables import Concept
-
-MAX_NAME = 256
-
-
-def clean_name(name: str, what: str = "concept") -> str:
-    """``name`` with its whitespace collapsed; ``what`` (a catalog noun) names it in errors."""
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise BadName(kind=what, reason="empty_name")
-    if has_control(cleaned):
-        # A name is shown everywhere (tables, the TUI, exports): it may not act on a terminal.
-        raise BadName(kind=what, reason="name_control", name=visible(cleaned[:40]))
-    if len(cleaned) > MAX_NAME:
-        raise BadName(kind=what, reason="name_too_long", name=cleaned[:40], limit=MAX_NAME)
-    return cleaned
 
 
 def find_concept(session: Session, name: str) -> Concept | None:

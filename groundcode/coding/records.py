@@ -6,12 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from groundcode.people.records import CoderView
 
-@dataclass(frozen=True)
-class CoderView:
-    id: int
-    name: str
-    role: str
+__all__ = ["CoderView", "CodingView", "CodingsImport", "MemoView", "UndoResult"]
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,16 @@
-"""The coding service: coders, codings on spans, undo/redo, memos, codings files.
+"""The codings room: codings on spans, their history (undo/redo), codings files.
+
+The one writer of ``coding`` rows: apply, in-vivo, remove, change span, the
+codings CSV, and (through the in-transaction steps at the end of this module)
+the codebook's merges, splits and deletes that move codings to another
+concept. People and blind mode live in ``groundcode.people``, memos in
+``coding.memos``, the read-only queries over codings in ``analysis.queries``.
 
 Rules enforced here (not in any UI):
 
 * every coding belongs to exactly one coder; a coder changes only their own;
-* in blind mode (SPEC §7) reads return only the acting coder's codings and
-  memos unless the actor is a lead; an anonymous read is refused;
+* in blind mode (SPEC §7) reads return only the acting coder's codings
+  unless the actor is a lead; an anonymous read is refused;
 * every change is one short transaction with its audit-log row, so what a
   caller was told is saved has been committed.
 """
@@ -16,21 +22,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select
-from sqlmodel import Session
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlmodel import Session, col
 
+from groundcode.coding import memos as memo_steps
 from groundcode.coding.codes import clean_name, ensure_concept, find_concept
 from groundcode.coding.records import (
-    CoderView,
     CodingsImport,
     CodingView,
-    MemoView,
     UndoResult,
 )
 from groundcode.domain import csv_rows
 from groundcode.domain.errors import (
     BadDocNumber,
-    BadOption,
     Conflict,
     InvalidInput,
     Missing,
@@ -39,38 +43,28 @@ from groundcode.domain.errors import (
     RowForbidden,
     SpanOutside,
 )
-from groundcode.domain.levels import HIERARCHY, parse_level
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
-from groundcode.domain.vocab import CODING_CHANGES, PERSON_ROLES, MemoTarget
+from groundcode.domain.vocab import CODING_CHANGES
 from groundcode.errors import NotFound as LegacyNotFound
-from groundcode.store import identity
 from groundcode.store.access import (
     authorize,
     blind_active,
     find_coder,
-    human_coder_count,
     readable_coder_ids,
     require_actor,
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.lookup import document_by_number
-from groundcode.store.seed import CONSENSUS
-from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
-    Assignment,
     AuditLog,
     Category,
     Coder,
     Coding,
     Concept,
     Document,
-    DoneMark,
-    MainCategory,
-    Memo,
     Passage,
-    RelationClass,
     SourceType,
     utcnow,
 )
@@ -79,16 +73,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_CODINGS_CELL = 1_000_000  # a memo or passage text; far past any real one
-ROLES: tuple[str, ...] = PERSON_ROLES
-MEMO_KINDS: tuple[str, ...] = tuple(MemoTarget)
 CODING_ACTIONS: tuple[str, ...] = CODING_CHANGES
 MAX_SNIPPET = 4000
-_LEVEL_TABLES: dict[str, type[Any]] = {
-    s.level: t
-    for s in HIERARCHY
-    for t in (Concept, Category, MainCategory, RelationClass)
-    if t.__tablename__ == s.table
-}
 
 
 def _doc(s: Session, number: DocNumber | str) -> Document:
@@ -131,196 +117,6 @@ def _coding_state(c: Coding) -> dict[str, Any]:
 class CodingService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-
-    # -- people ----------------------------------------------------------
-    def coders(self, *, include_consensus: bool = False) -> list[CoderView]:
-        with self.ctx.db.read() as s:
-            q = select(Coder).order_by(Coder.id)
-            if not include_consensus:
-                q = q.where(Coder.role != "consensus")
-            return [CoderView(c.id, c.name, c.role) for c in s.execute(q).scalars()]  # type: ignore[arg-type]
-
-    def add_coder(
-        self,
-        name: str,
-        *,
-        role: str = "coder",
-        login: str | None = None,
-        password: str | None = None,
-    ) -> CoderView:
-        """Add a coder or lead; once a lead exists, only a lead adds people.
-
-        On PostgreSQL in team mode the person also gets a database login
-        (``login``, default: the name) in the lead or coder group, created with
-        ``password`` when new; the password is hashed on the client and never kept.
-        """
-        name = clean_name(name, "coder")
-        if role not in ROLES:
-            raise BadOption(option="role", value=role, allowed=", ".join(ROLES))
-        if name == CONSENSUS:
-            raise Refused("reserved_coder", name=CONSENSUS)
-
-        def _do(s: Session) -> CoderView:
-            authorize(s, self.ctx.actor, "coder.add")
-            if s.execute(select(Coder.id).where(Coder.name == name)).first():
-                raise Conflict(what="exists.coder", name=name)
-            c = Coder(name=name, role=role)
-            after: dict[str, Any] = {"name": name, "role": role}
-            if identity.team_mode(s):
-                c.login = identity.check_login_name(login or name)
-                after["login"] = c.login
-                after["login_created"] = identity.add_login(
-                    s, c.login, password, lead=role == "lead"
-                )
-            s.add(c)
-            s.flush()
-            record(
-                s,
-                actor=self.ctx.actor,
-                action="coder.add",
-                entity="coder",
-                entity_id=c.id,
-                after=after,
-            )
-            return CoderView(c.id, c.name, c.role)  # type: ignore[arg-type]
-
-        return self.ctx.db.run(_do)
-
-    def give_login(
-        self, name: str, *, login: str | None = None, password: str | None = None
-    ) -> str:
-        """Team mode: map an existing coder to a database login (created if new)."""
-
-        def _do(s: Session) -> str:
-            authorize(s, self.ctx.actor, "coder.login")
-            c = find_coder(s, name)
-            if c.role == CONSENSUS:
-                raise Refused("reserved_coder", name=CONSENSUS)
-            if not identity.team_mode(s):
-                raise identity.TeamNeedsPostgres(self.ctx.db.display_url)
-            before = c.login
-            c.login = identity.check_login_name(login or name)
-            made = identity.add_login(s, c.login, password, lead=c.role == "lead")
-            if before and before != c.login:
-                identity.drop_login(s, before)
-            s.add(c)
-            record(
-                s,
-                actor=self.ctx.actor,
-                action="coder.login",
-                entity="coder",
-                entity_id=c.id,
-                before={"login": before},
-                after={"login": c.login, "login_created": made},
-            )
-            return c.login
-
-        return self.ctx.db.run(_do)
-
-    def remove_coder(self, name: str) -> bool:
-        """Take a person out of the project (a lead only); True if their row went too.
-
-        In team mode their login leaves the project's groups, so it can no longer
-        connect. Someone who has coded, written memos, marked or been assigned
-        documents keeps their row, so their work stays attributed; the others
-        are deleted.
-        """
-
-        def _do(s: Session) -> bool:
-            authorize(s, self.ctx.actor, "coder.remove")
-            c = find_coder(s, name)
-            if c.role == CONSENSUS:
-                raise Refused("reserved_coder", name=CONSENSUS)
-            before = {"name": c.name, "role": c.role, "login": c.login}
-            if c.login and identity.team_mode(s):
-                identity.drop_login(s, c.login)
-            c.login = None
-            work = 0
-            for table in (Coding, DoneMark, Assignment):
-                work += int(
-                    s.execute(
-                        select(func.count()).select_from(table).where(table.coder_id == c.id)
-                    ).scalar_one()
-                )
-            work += int(
-                s.execute(
-                    select(func.count()).select_from(Memo).where(Memo.author == c.name)
-                ).scalar_one()
-            )
-            gone = work == 0
-            if gone:
-                s.delete(c)
-            else:
-                s.add(c)
-            record(
-                s,
-                actor=self.ctx.actor,
-                action="coder.remove",
-                entity="coder",
-                entity_id=c.id,
-                before=before,
-                after={"deleted": gone},
-            )
-            return gone
-
-        return self.ctx.db.run(_do)
-
-    def status(self) -> dict[str, Any]:
-        """Project name, schema revision, blind mode and people, for dashboards."""
-        from groundcode.store.migrate import current_revision
-
-        with self.ctx.db.read() as s:
-            info = {
-                "name": get_setting(s, "name"),
-                "blind": blind_active(s),
-                "coders": [
-                    {"name": c.name, "role": c.role}
-                    for c in s.execute(
-                        select(Coder).where(Coder.role != "consensus").order_by(Coder.id)
-                    ).scalars()
-                ],
-                "actor": self.ctx.actor,
-            }
-        info["schema"] = current_revision(self.ctx.db)
-        return info
-
-    def visible_coder_ids(self, coders: Sequence[str] | None = None) -> list[int] | None:
-        """Coder ids the acting user may read (None: everyone); blind mode applies."""
-        with self.ctx.db.read() as s:
-            return readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
-
-    def role(self) -> str | None:
-        """The acting user's role, or None when nobody (or an unknown name) is acting."""
-        if not self.ctx.actor:
-            return None
-        with self.ctx.db.read() as s:
-            c = s.execute(select(Coder).where(Coder.name == self.ctx.actor)).scalars().first()
-            return c.role if c else None
-
-    def blind_mode(self) -> bool:
-        with self.ctx.db.read() as s:
-            return blind_active(s)
-
-    def set_blind_mode(self, on: bool) -> None:
-        """Turning blind mode on is open to all; turning it off needs a lead."""
-
-        def _do(s: Session) -> None:
-            if not on and (human_coder_count(s) >= 2 or get_setting(s, "blind_mode") == "on"):
-                authorize(s, self.ctx.actor, "project.blind_off")
-            else:
-                authorize(s, self.ctx.actor, "project.blind_on")
-            before = get_setting(s, "blind_mode")
-            set_setting(s, "blind_mode", "on" if on else "off")
-            record(
-                s,
-                actor=self.ctx.actor,
-                action="project.blind_mode",
-                entity="project",
-                before={"blind_mode": before},
-                after={"blind_mode": "on" if on else "off"},
-            )
-
-        self.ctx.db.run(_do)
 
     # -- applying codes --------------------------------------------------
     def apply(
@@ -452,7 +248,7 @@ class CodingService:
                 fetch=False,
             )
             if memo:
-                s.add(Memo(target_kind="coding", target_id=coding_id, author=me_name, text=memo))
+                memo_steps.attach_to_coding(s, coding_id, me_name, memo)
             return CodingView(
                 coding_id,
                 me_name,
@@ -518,7 +314,7 @@ class CodingService:
                 "snippet": c.snippet,
                 "created_at": c.created_at.isoformat(),
             }
-            s.execute(delete(Memo).where(Memo.target_kind == "coding", Memo.target_id == c.id))
+            memo_steps.drop_coding_memos(s, [coding_id])
             s.delete(c)
             record(
                 s,
@@ -639,10 +435,8 @@ class CodingService:
         if row.action == "coding.apply":
             if reverse:
                 c = s.get(Coding, coding_id)
-                if c is not None:
-                    s.execute(
-                        delete(Memo).where(Memo.target_kind == "coding", Memo.target_id == c.id)
-                    )
+                if c is not None and c.id is not None:
+                    memo_steps.drop_coding_memos(s, [c.id])
                     s.delete(c)
                 return f"removed {after.get('concept', '') if after else ''}"
             return self._restore(s, coding_id, after)
@@ -898,39 +692,6 @@ class CodingService:
                 q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
             return int(s.execute(q).scalar() or 0)
 
-    def memos_page(
-        self, *, kind: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
-    ) -> Page[MemoView]:
-        """Rows ``offset`` .. ``offset + limit`` of ``memos(kind=...)``, in the same order."""
-        check_window(offset, limit)
-        with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor)
-            q = select(Memo).order_by(Memo.created_at, Memo.id)
-            if kind:
-                q = q.where(Memo.target_kind == kind)
-            if visible is not None:
-                names = list(
-                    s.execute(select(Coder.name).where(Coder.id.in_(visible))).scalars()  # type: ignore[union-attr]
-                )
-                q = q.where(Memo.author.in_(names))  # type: ignore[attr-defined]
-            rows = list(s.execute(q.offset(offset).limit(limit + 1)).scalars())
-            more = len(rows) > limit
-            rows = rows[:limit]
-            labels = _memo_targets(s, rows)
-        items = tuple(
-            MemoView(
-                int(m.id),  # type: ignore[arg-type]
-                m.target_kind,
-                labels.get((m.target_kind, m.target_id or 0)),
-                m.author,
-                m.text,
-                m.created_at,
-                m.updated_at,
-            )
-            for m in rows
-        )
-        return Page(items, offset, limit, more)
-
     def next_uncoded(
         self, *, after: str | None = None, split: str | None = None
     ) -> tuple[str, int] | None:
@@ -956,155 +717,6 @@ class CodingService:
                 )
             row = s.execute(q.limit(1)).first()
             return (row.number, row.idx) if row else None
-
-    # -- memos -----------------------------------------------------------
-    def _memo_target(self, s: Session, kind: str, target: str | int | None) -> int | None:
-        if kind not in MEMO_KINDS:
-            raise BadOption(option="kind", value=kind, allowed=", ".join(MEMO_KINDS))
-        if kind == "project":
-            return None
-        if target is None:
-            raise Missing("memo_target", detail=kind)
-        if kind == "document":
-            return _doc(s, str(target)).id
-        if kind == "coding":
-            me = require_actor(s, self.ctx.actor)
-            c = s.get(Coding, int(target))
-            visible = readable_coder_ids(s, me.name)
-            if c is None or (visible is not None and c.coder_id not in visible):
-                raise NotFound(kind="coding", name=str(target))
-            return c.id
-        table = _LEVEL_TABLES[kind]
-        row = s.execute(select(table).where(table.name == str(target))).scalars().first()  # type: ignore[attr-defined]
-        if row is None:
-            raise NotFound(kind=kind, name=str(target))
-        return int(row.id)
-
-    def add_memo(self, kind: str, target: str | int | None, text: str) -> MemoView:
-        if not text.strip():
-            raise Missing("memo_text")
-
-        def _do(s: Session) -> MemoView:
-            me = require_actor(s, self.ctx.actor, "memo.add")
-            tid = self._memo_target(s, kind, target)
-            m = Memo(target_kind=kind, target_id=tid, author=me.name, text=text)
-            s.add(m)
-            s.flush()
-            record(
-                s,
-                actor=me.name,
-                action="memo.add",
-                entity="memo",
-                entity_id=m.id,
-                after={"kind": kind, "target": tid},
-            )
-            shown = None if target is None else str(target)
-            if kind == MemoTarget.DOCUMENT and target is not None:
-                shown = normalise_number(str(target))
-            return MemoView(
-                m.id,
-                kind,
-                shown,
-                me.name,
-                text,  # type: ignore[arg-type]
-                m.created_at,
-                m.updated_at,
-            )
-
-        return self.ctx.db.run(_do)
-
-    def edit_memo(self, memo_id: int, text: str) -> None:
-        from groundcode.store.tables import utcnow
-
-        def _do(s: Session) -> None:
-            me = require_actor(s, self.ctx.actor, "memo.edit")
-            m = s.get(Memo, memo_id)
-            if m is None or m.author != me.name:
-                raise NotFound(kind="memo", name=f"{memo_id} ({me.name})")
-            before = m.text
-            m.text, m.updated_at = text, utcnow()
-            s.add(m)
-            record(
-                s,
-                actor=me.name,
-                action="memo.edit",
-                entity="memo",
-                entity_id=m.id,
-                before={"text": before},
-                after={"text": text},
-            )
-
-        self.ctx.db.run(_do)
-
-    def delete_memo(self, memo_id: int) -> None:
-        def _do(s: Session) -> None:
-            me = require_actor(s, self.ctx.actor, "memo.delete")
-            m = s.get(Memo, memo_id)
-            if m is None or m.author != me.name:
-                raise NotFound(kind="memo", name=f"{memo_id} ({me.name})")
-            record(
-                s,
-                actor=me.name,
-                action="memo.delete",
-                entity="memo",
-                entity_id=m.id,
-                before={"text": m.text, "kind": m.target_kind, "target": m.target_id},
-            )
-            s.delete(m)
-
-        self.ctx.db.run(_do)
-
-    def memos(self, *, kind: str | None = None, search: str | None = None) -> pd.DataFrame:
-        """Memos the acting user may read: in blind mode a coder sees only their own."""
-        import pandas as pd
-
-        with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor)
-            q = select(Memo).order_by(Memo.created_at, Memo.id)
-            if kind:
-                q = q.where(Memo.target_kind == kind)
-            if visible is not None:
-                names = [
-                    c.name for c in s.execute(select(Coder).where(Coder.id.in_(visible))).scalars()
-                ]  # type: ignore[union-attr]
-                q = q.where(Memo.author.in_(names))  # type: ignore[attr-defined]
-            rows = s.execute(q).scalars().all()
-            docs = dict(s.execute(select(Document.id, Document.number)).all()) if rows else {}
-            labels: dict[tuple[str, int], str] = {}
-            for table, k in (
-                (Concept, "concept"),
-                (Category, "category"),
-                (MainCategory, "main_category"),
-                (RelationClass, "relation_class"),
-            ):
-                for rid, name in s.execute(select(table.id, table.name)).all():  # type: ignore[attr-defined]
-                    labels[(k, rid)] = name
-        out = []
-        for m in rows:
-            if search and search.lower() not in m.text.lower():
-                continue
-            if m.target_kind == "document":
-                target = docs.get(m.target_id)
-            elif m.target_kind in ("project",):
-                target = None
-            elif m.target_kind == "coding":
-                target = str(m.target_id)
-            else:
-                target = labels.get((m.target_kind, m.target_id or 0))
-            out.append(
-                {
-                    "id": m.id,
-                    "kind": m.target_kind,
-                    "target": target,
-                    "author": m.author,
-                    "text": m.text,
-                    "created_at": m.created_at,
-                    "updated_at": m.updated_at,
-                }
-            )
-        return pd.DataFrame(
-            out, columns=["id", "kind", "target", "author", "text", "created_at", "updated_at"]
-        )
 
     # -- codings files ---------------------------------------------------
     def import_csv(
@@ -1164,7 +776,6 @@ class CodingService:
         from dataclasses import replace
 
         from groundcode.coding.progress import mark_done
-        from groundcode.domain.errors import Conflict
 
         per_coder: dict[str, dict[str, None]] = {}  # ordered sets: files hold 100,000 rows
         for _lineno, r in rows:
@@ -1435,130 +1046,10 @@ class CodingService:
                 )
         if audit_rows:
             s.execute(insert(AuditLog), audit_rows)
-        if memo_rows:
-            s.execute(insert(Memo), memo_rows)
+        memo_steps.insert_coding_memos(s, memo_rows)
         return CodingsImport(
             str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders))
         )
-
-    # -- queries ---------------------------------------------------------
-    def frequencies(
-        self, *, by: str = "type", level: str = "concept", coders: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        """Code frequencies (codings and distinct documents) by source type or split."""
-        if by not in ("type", "split", "coder"):
-            raise BadOption(option="by", value=by, allowed="type, split, coder")
-        col = _level_column(level)
-        frame = self.codings(coders=coders)
-        if frame.empty:
-            import pandas as pd
-
-            return pd.DataFrame(columns=[col, by, "codings", "documents"])
-        grouped = frame.groupby([col, by], dropna=False).agg(
-            codings=("id", "size"), documents=("document", "nunique")
-        )
-        return grouped.reset_index().sort_values([col, by]).reset_index(drop=True)
-
-    def cooccurrence(
-        self, *, level: str = "concept", coders: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        """Passage-level co-occurrence: how many passages carry both codes (square frame)."""
-        import pandas as pd
-
-        col = _level_column(level)
-        frame = self.codings(coders=coders)
-        frame = frame.dropna(subset=[col])
-        if frame.empty:
-            return pd.DataFrame()
-        import numpy as np
-        from scipy import sparse
-
-        # A sparse passage x code incidence matrix; co-occurrence is its Gram matrix.
-        units = pd.factorize(frame["document"] + "#" + frame["passage"].astype(str))[0]
-        codes, labels = pd.factorize(frame[col], sort=True)
-        m = sparse.csr_matrix(
-            (np.ones(len(units), dtype=np.int64), (units, codes)),
-            shape=(int(units.max()) + 1, len(labels)),
-        )
-        m.data[:] = 1  # duplicates summed on construction: back to presence
-        co = (m.T @ m).toarray()
-        names = [str(x) for x in labels]
-        return pd.DataFrame(co, index=pd.Index(names, name=col), columns=pd.Index(names, name=col))
-
-    def retrieve(
-        self,
-        code: str,
-        *,
-        level: str = "concept",
-        context: int = 30,
-        coders: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
-        """Every coded segment of a code with some text around it."""
-        col = _level_column(level)
-        frame = self.codings(coders=coders)
-        frame = frame[frame[col] == code].copy()
-        if frame.empty:
-            return frame.assign(before=[], after=[])
-        with self.ctx.db.read() as s:
-            texts = dict(
-                s.execute(
-                    select(Document.number, Document.text).where(
-                        Document.number.in_(frame["document"].unique().tolist())
-                    )
-                ).all()
-            )  # type: ignore[attr-defined]
-        frame["before"] = [
-            texts[d][max(0, a - context) : a]
-            for d, a in zip(frame["document"], frame["start"], strict=True)
-        ]
-        frame["after"] = [
-            texts[d][b : b + context] for d, b in zip(frame["document"], frame["end"], strict=True)
-        ]
-        return frame.reset_index(drop=True)
-
-    def coverage(self, *, coders: Sequence[str] | None = None) -> pd.DataFrame:
-        """Share of each document's passages coded, per coder."""
-        import pandas as pd
-
-        frame = self.codings(coders=coders)
-        with self.ctx.db.read() as s:
-            totals = dict(
-                s.execute(
-                    select(Document.number, func.count(Passage.id))
-                    .join(Passage, Passage.document_id == Document.id)
-                    .group_by(Document.number)
-                ).all()
-            )
-        if frame.empty:
-            return pd.DataFrame(columns=["document", "coder", "coded", "passages", "coverage"])
-        got = (
-            frame.dropna(subset=["passage"])
-            .groupby(["document", "coder"])["passage"]
-            .nunique()
-            .reset_index(name="coded")
-        )
-        got["passages"] = got["document"].map(totals).astype(int)
-        got["coverage"] = (got["coded"] / got["passages"]).round(4)
-        return got
-
-    def progress(self) -> pd.DataFrame:
-        """Per coder: codings, documents and passages coded (blind mode applies)."""
-        from groundcode.store.raw import fetch_frame, id_list
-
-        with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor)
-            where = f"WHERE c.coder_id IN {id_list(visible)} " if visible is not None else ""
-            return fetch_frame(
-                s,
-                "SELECT co.name, count(c.id), count(DISTINCT c.document_id), count(DISTINCT c.passage_id) "
-                f"FROM coding c JOIN coder co ON co.id = c.coder_id {where}GROUP BY co.name ORDER BY co.name",
-                ["coder", "codings", "documents", "passages"],
-            )
-
-
-def _level_column(level: str) -> str:
-    """The codings-frame column of a level the user named (``main``, ``主范畴``, ...)."""
-    return str(parse_level(level))
 
 
 _CODING_COLS = (
@@ -1674,29 +1165,6 @@ def _page(s: Session, found: list[Any], offset: int, limit: int) -> Page[CodingV
     return Page(items, offset, limit, more)
 
 
-def _memo_targets(s: Session, memos: list[Memo]) -> dict[tuple[str, int], str]:
-    """What each memo is about, as ``memos()`` shows it, read for these memos only."""
-    out: dict[tuple[str, int], str] = {}
-    wanted: dict[str, set[int]] = {}
-    for m in memos:
-        if m.target_kind == "coding":
-            out[("coding", m.target_id or 0)] = str(m.target_id)
-        elif m.target_kind != "project" and m.target_id is not None:
-            wanted.setdefault(m.target_kind, set()).add(m.target_id)
-    for kind, ids in wanted.items():
-        table: Any = {
-            "document": Document,
-            "concept": Concept,
-            "category": Category,
-            "main_category": MainCategory,
-            "relation_class": RelationClass,
-        }[kind]
-        label = table.number if kind == "document" else table.name
-        for rid, name in s.execute(select(table.id, label).where(table.id.in_(ids))).all():
-            out[(kind, rid)] = name
-    return out
-
-
 class _Driver:
     """Plain SQL on a session's own connection and transaction, for the hot paths.
 
@@ -1723,3 +1191,77 @@ class _Driver:
 
     def flag(self, value: bool) -> Any:
         return int(value) if self.sqlite else value
+
+
+# -- steps the codebook takes inside its own transaction ---------------------
+def move_codings(
+    session: Session, source_id: int, target_id: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Move a concept's codings to ``target_id``, dropping those identical to one it has.
+
+    Returns how many moved and the dropped duplicates (same coder, document
+    and span), which the caller keeps in its audit row.
+    """
+    target_keys = {
+        (c.coder_id, c.document_id, c.start, c.end)
+        for c in session.execute(select(Coding).where(Coding.concept_id == target_id)).scalars()
+    }
+    dropped: list[dict[str, Any]] = []
+    moving: list[int] = []
+    for coding in session.execute(
+        select(Coding).where(Coding.concept_id == source_id).order_by(col(Coding.id))
+    ).scalars():
+        key = (coding.coder_id, coding.document_id, coding.start, coding.end)
+        if key in target_keys:
+            dropped.append(
+                {
+                    "id": coding.id,
+                    "coder_id": coding.coder_id,
+                    "document_id": coding.document_id,
+                    "start": coding.start,
+                    "end": coding.end,
+                }
+            )
+        else:
+            target_keys.add(key)
+            assert coding.id is not None
+            moving.append(coding.id)
+    if dropped:
+        session.execute(delete(Coding).where(col(Coding.id).in_([d["id"] for d in dropped])))
+    for start in range(0, len(moving), 500):
+        session.execute(
+            update(Coding)
+            .where(col(Coding.id).in_(moving[start : start + 500]))
+            .values(concept_id=target_id)
+        )
+    session.expire_all()
+    return len(moving), dropped
+
+
+def codings_coded_with(
+    session: Session, coding_ids: Sequence[int], concept_id: int, concept: str
+) -> list[int]:
+    """``coding_ids`` (sorted, once each) after checking each exists and carries ``concept``."""
+    wanted = sorted(set(coding_ids))
+    found = dict(
+        session.execute(
+            select(Coding.id, Coding.concept_id).where(col(Coding.id).in_(wanted))
+        ).all()
+    )
+    for cid in wanted:
+        if cid not in found:
+            raise NotFound(kind="coding", name=str(cid))
+        if found[cid] != concept_id:
+            raise Refused("not_coded_with", name=str(cid), detail=concept)
+    return wanted
+
+
+def recode(session: Session, coding_ids: Sequence[int], concept_id: int) -> None:
+    """Give the codings ``coding_ids`` another concept (a split)."""
+    for start in range(0, len(coding_ids), 500):
+        session.execute(
+            update(Coding)
+            .where(col(Coding.id).in_(list(coding_ids[start : start + 500])))
+            .values(concept_id=concept_id)
+        )
+    session.expire_all()

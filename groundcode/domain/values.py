@@ -5,7 +5,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from groundcode.domain.errors import BadDocNumber
+from groundcode.domain.errors import BadDocNumber, BadName
+from groundcode.domain.safe_text import has_control, visible
 
 # Dashes people type between the two numbers besides "-": hyphens, en/em dashes,
 # the minus sign and the ideographic "一" never (it is also the digit one).
@@ -56,3 +57,19 @@ def _ascii_digits(s: str) -> bool:
 def normalise_number(value: DocNumber | str | int) -> str:
     """The stored form of a number a user typed (raises ``BadDocNumber``)."""
     return str(DocNumber.parse(value))
+
+
+MAX_NAME = 256
+
+
+def clean_name(name: str, what: str = "concept") -> str:
+    """``name`` with its whitespace collapsed; ``what`` (a catalog noun) names it in errors."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise BadName(kind=what, reason="empty_name")
+    if has_control(cleaned):
+        # A name is shown everywhere (tables, the TUI, exports): it may not act on a terminal.
+        raise BadName(kind=what, reason="name_control", name=visible(cleaned[:40]))
+    if len(cleaned) > MAX_NAME:
+        raise BadName(kind=what, reason="name_too_long", name=cleaned[:40], limit=MAX_NAME)
+    return cleaned

@@ -36,29 +36,40 @@ from groundcode.store.tables import Coding
 
 if TYPE_CHECKING:
     from groundcode.analysis.saturation import SaturationReport
+    from groundcode.analysis.service import AnalysisService
+    from groundcode.coding.codebook import CodebookService
+    from groundcode.coding.memos import MemoService
+    from groundcode.coding.service import CodingService
+    from groundcode.corpus.service import CorpusService
+    from groundcode.interchange.service import InterchangeService
 
 ORIGIN = "groundcode 0.1.0"
 TABLE_FORMATS = ("xlsx", "csv", "md", "tex", "docx")
 
 
 class ExportService:
-    def __init__(self, ctx: Context) -> None:
+    """Writes files from what its sibling rooms read; ``Project`` hands them in."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        corpus: CorpusService,
+        codings: CodingService,
+        memos: MemoService,
+        codebook: CodebookService,
+        analysis: AnalysisService,
+        interchange: InterchangeService,
+    ) -> None:
         self.ctx = ctx
+        self.corpus = corpus
+        self.codings = codings
+        self.memo_room = memos
+        self.codebook_room = codebook
+        self.analysis = analysis
+        self.interchange = interchange
 
     # -- helpers ---------------------------------------------------------
-    def _services(self) -> tuple[Any, Any, Any, Any]:
-        from groundcode.analysis.service import AnalysisService
-        from groundcode.coding.codebook import CodebookService
-        from groundcode.coding.service import CodingService
-        from groundcode.corpus.service import CorpusService
-
-        return (
-            CorpusService(self.ctx),
-            CodingService(self.ctx),
-            CodebookService(self.ctx),
-            AnalysisService(self.ctx),
-        )
-
     def _ref_coders(self, coder: str | None) -> list[str] | None:
         """Whose codings give Table 1's document refs: consensus, else a named coder, else everyone visible."""
         with self.ctx.db.read() as s:
@@ -90,9 +101,8 @@ class ExportService:
 
         if refs_from not in ("build", "all"):
             raise BadOption("refs_from", refs_from, "build|all")
-        _corpus, coding, codebook, _analysis = self._services()
-        tree = codebook.tree()
-        frame = coding.codings(coders=self._ref_coders(coder))
+        tree = self.codebook_room.tree()
+        frame = self.codings.codings(coders=self._ref_coders(coder))
         refs: dict[str, list[str]] = {}
         if not frame.empty and refs_from == "build":
             frame = frame[frame["split"] == "build"]
@@ -162,9 +172,8 @@ class ExportService:
     ) -> Path:
         from groundcode.exports.frames import write_frame
 
-        _corpus, coding, _cb, _an = self._services()
-        frame = coding.codings(coders=coders, include_personal=include_personal)
-        memos = coding.memos(kind="coding")
+        frame = self.codings.codings(coders=coders, include_personal=include_personal)
+        memos = self.memo_room.memos(kind="coding")
         memo = {str(t): txt for t, txt in zip(memos["target"], memos["text"], strict=True)}
         frame = frame.assign(memo=[memo.get(str(i), "") for i in frame["id"]])
         frame = frame.drop(columns=["id"])
@@ -185,7 +194,7 @@ class ExportService:
 
         from groundcode.exports.frames import write_frame
 
-        corpus, coding, _cb, _an = self._services()
+        corpus, coding = self.corpus, self.codings
         col = {
             "concept": "concept",
             "category": "category",
@@ -227,7 +236,7 @@ class ExportService:
     def memos(self, path: Path, *, force: bool = False) -> Path:
         from groundcode.exports.frames import write_frame
 
-        frame = self._services()[1].memos()
+        frame = self.memo_room.memos()
         frame["created_at"] = frame["created_at"].astype(str)
         frame["updated_at"] = frame["updated_at"].astype(str)
         return write_frame(frame, Path(path), force=force, sheet_name="memos")
@@ -249,7 +258,7 @@ class ExportService:
 
         from groundcode.exports.frames import write_frames
 
-        analysis = self._services()[3]
+        analysis = self.analysis
         result = analysis.agreement(coders=coders, level=level, seed=seed, bootstrap=bootstrap)
         data = result.to_json()
         # The methods sentence first: it is what a paper quotes (SPEC §4).
@@ -324,12 +333,10 @@ class ExportService:
         include_personal: bool = True,
     ) -> int:
         """Write codings in the span form with coder, passage and text (SPEC §3)."""
-        from groundcode.coding.service import CodingService
         from groundcode.exports.safety import atomic_output, neutralise
 
-        coding = CodingService(self.ctx)
-        frame = coding.codings(coders=coders, include_personal=include_personal)
-        memo_frame = coding.memos(kind="coding")
+        frame = self.codings.codings(coders=coders, include_personal=include_personal)
+        memo_frame = self.memo_room.memos(kind="coding")
         memo_by_coding: dict[str, str] = {}
         for _, m in memo_frame.iterrows():
             memo_by_coding.setdefault(str(m["target"]), m["text"])
@@ -371,7 +378,7 @@ class ExportService:
         from groundcode.exports.frames import write_frame
 
         # 200 seeded random orders give the plot its band of the saturation point.
-        report = self._services()[3].saturation(coder=coder, permutations=200)
+        report = self.analysis.saturation(coder=coder, permutations=200)
         out_dir = Path(out_dir)
         curve = pd.DataFrame([p.__dict__ for p in report.curve])
         verdict = {
@@ -462,7 +469,7 @@ class ExportService:
     # -- codebook and model ----------------------------------------------
     def codebook(self, path: Path, *, force: bool = False) -> Path:
         path = Path(path)
-        _corpus, _coding, codebook, _an = self._services()
+        codebook = self.codebook_room
         suffix = path.suffix.lower()
         if suffix in (".yaml", ".yml"):
             return Path(codebook.export_yaml(path, force=force))
@@ -471,16 +478,14 @@ class ExportService:
 
             return write_frame(codebook.concepts_frame(), path, force=force, sheet_name="codebook")
         if suffix == ".qdc":
-            from groundcode.interchange.service import InterchangeService
-
-            return InterchangeService(self.ctx).export_qdc(path, force=force)
+            return self.interchange.export_qdc(path, force=force)
         raise BadOption(option="output", value=str(path), allowed=".yaml, .xlsx, .qdc")
 
     def model_report(self, out_dir: Path, *, force: bool = False) -> list[Path]:
         from groundcode.exports.docs import write_report_docx, write_report_md
         from groundcode.exports.safety import atomic_output
 
-        _corpus, _coding, codebook, analysis = self._services()
+        codebook, analysis = self.codebook_room, self.analysis
         model = codebook.model()
         out_dir = Path(out_dir)
         mermaid = analysis.render_model("mermaid")
@@ -528,11 +533,7 @@ class ExportService:
     def qdpx(
         self, path: Path, *, include_personal: bool = False, force: bool = False
     ) -> tuple[Path, list[str]]:
-        from groundcode.interchange.service import InterchangeService
-
-        return InterchangeService(self.ctx).export_qdpx(
-            path, include_personal=include_personal, force=force
-        )
+        return self.interchange.export_qdpx(path, include_personal=include_personal, force=force)
 
     # -- everything ------------------------------------------------------
     def all(
