@@ -304,3 +304,10 @@ class ImportStopped(GroundcodeError):
     file: str
     kept: str
     cause: GroundcodeError
+
+
+@dataclass(eq=False)
+class ReadOnlyProject(GroundcodeError):
+    """The project's file or folder cannot be written: it is read, never changed."""
+
+    location: str

@@ -30,7 +30,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
-from groundcode.domain.errors import InvalidInput, NotFound
+from groundcode.domain.errors import InvalidInput, NotFound, ReadOnlyProject
 
 T = TypeVar("T")
 
@@ -105,7 +105,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.create_function("gc_bigrams", 1, bigrams, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
+    if not cur.execute("PRAGMA query_only").fetchone()[0]:
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
@@ -168,17 +169,55 @@ def _begin_immediate(conn: Any, db: Database | None) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def read_only_uri(file: str) -> str | None:
+    """The SQLite URI to open ``file`` read-only, or None when it may be written.
+
+    A project is read-only when its file, or its folder, cannot be written (a
+    shared study copied to a read-only share, ``chmod 444``). WAL needs the
+    ``-shm`` file beside the database: if it exists, or the folder is writable,
+    SQLite reads with ``mode=ro``; in a read-only folder without one, nothing
+    can be writing the file, so it is opened ``immutable``.
+    """
+    path = Path(file)
+    if not path.exists():
+        return None
+    folder_ok = os.access(path.parent, os.W_OK)
+    if os.access(path, os.W_OK) and folder_ok:
+        return None
+    uri = "file:" + quote(str(path.absolute())) + "?mode=ro"
+    if not folder_ok and not Path(f"{file}-shm").exists():
+        uri += "&immutable=1"
+    return uri
+
+
 def make_engine(url: URL, db: Database | None = None) -> Engine:
     if is_sqlite(url):
         file = url.database
+        read_only = None
         if file and file != ":memory:":
             parent = Path(file).parent
             if not parent.is_dir():
                 raise NotFound(kind="folder", name=str(parent))
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
-        )
+            read_only = read_only_uri(file)
+        connect_args: dict[str, Any] = {
+            "check_same_thread": False,
+            "timeout": BUSY_TIMEOUT_MS / 1000,
+        }
+        if read_only is not None:
+            import sqlite3
+
+            uri = read_only
+
+            def _connect_read_only() -> sqlite3.Connection:
+                conn = sqlite3.connect(
+                    uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+                )
+                conn.execute("PRAGMA query_only=ON")
+                return conn
+
+            engine = create_engine(url, creator=_connect_read_only)
+        else:
+            engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_on_connect)
 
         @event.listens_for(engine, "connect")
@@ -191,6 +230,9 @@ def make_engine(url: URL, db: Database | None = None) -> Engine:
             # readers (the ``readonly`` option) begin deferred and never wait in WAL mode.
             if conn.get_execution_options().get("readonly"):
                 conn.exec_driver_sql("BEGIN")
+            elif read_only is not None:
+                # Every change to a read-only project is refused here, in one place.
+                raise ReadOnlyProject(str(file))
             else:
                 _begin_immediate(conn, db)
 

@@ -1,0 +1,106 @@
+"""A read-only project (a ``chmod 444`` file, a read-only folder) is read, and every change
+says clearly that it is read-only: exit 2, one line, the file unchanged.
+
+The commands run in a child process. When the tests run as root (CI containers),
+the child drops the capabilities that let root write anyone's files
+(``setpriv --bounding-set -dac_override,-dac_read_search``), so the file
+permissions bind it the way they bind any user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from groundcode.project import Project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _prefix() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: permissions cannot bind")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+@pytest.fixture(params=["file", "folder", "both"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    db = folder / "p.db"
+    with Project.create(db) as p:
+        p.coding.add_coder("chen", role="lead")
+        lead = p.as_user("chen")
+        lead.coding.add_coder("lin")
+        lead.coding.add_coder("zhou")
+        f = tmp_path / "c.csv"
+        f.write_text("title,text\n一,健康码数据共享。\n二,行程码互认。\n", encoding="utf-8")
+        lead.corpus.import_files([f], type=4)
+        for coder in ("lin", "zhou"):
+            p.as_user(coder).coding.apply("4-1", "数据共享", passage=1)
+            p.as_user(coder).coding.apply("4-2", "互认", passage=1)
+    if request.param in ("file", "both"):
+        db.chmod(0o444)
+    if request.param in ("folder", "both"):
+        folder.chmod(0o555)
+    yield db
+    folder.chmod(0o755)
+    db.chmod(0o644)
+
+
+def _run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*_prefix(), sys.executable, "-m", "groundcode.cli", "--db", str(db), *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GROUNDCODE_LANG": "en"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_read_only_project_is_read(project: Path) -> None:
+    before = _digest(project)
+    for args in (
+        ("corpus",),
+        ("documents",),
+        ("show", "4-1"),
+        ("--as", "chen", "agree"),
+        ("--as", "chen", "codebook", "show"),
+    ):
+        done = _run(project, *args)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert "健康码数据共享" in _run(project, "show", "4-1").stdout
+    assert _digest(project) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--as", "chen", "exclude", "4-1", "--reason", "irrelevant"),
+        ("--as", "lin", "code", "4-2", "新概念", "--passage", "1"),
+        ("--as", "chen", "coder", "add", "wang"),
+    ],
+    ids=["exclude", "code", "coder-add"],
+)
+def test_a_change_to_a_read_only_project_says_so(project: Path, args: tuple[str, ...]) -> None:
+    before = _digest(project)
+    done = _run(project, *args)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "read-only" in done.stderr and str(project) in done.stderr
+    assert _digest(project) == before
