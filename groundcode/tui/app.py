@@ -108,6 +108,7 @@ def _global_keys() -> tuple[Key, ...]:
         *modes,
         *study,
         Key("e", "app.export", "导出", "Export", id="app.export"),
+        Key("w", "app.switch_user", "切换用户", "Switch user", id="app.switch_user", show=False),
         Key("question_mark", "app.toggle_help", "按键帮助", "Keys", id="app.help", key_display="?"),
         Key("l", "app.switch_language", "English", "中文", id="app.language"),
         Key("q", "app.quit", "退出", "Quit", id="app.quit"),
@@ -259,6 +260,9 @@ class GroundcodeApp(App[None]):
         elif message.tag == "coder-picked":
             self.project = self.project.as_user(message.value)
             self.load_identity()
+        elif message.tag == "switched":
+            project, status, role = message.value
+            self.run_worker(self._switched(project, status, role), group="switch-user")
 
     def _apply_identity(self, status: dict[str, Any], role: str | None) -> None:
         self.project_name = status.get("name") or Path(self.project.location).stem
@@ -292,6 +296,72 @@ class GroundcodeApp(App[None]):
             self.exit()
             return
         self.post_message(ServiceResult("coder-picked", name))
+
+    # -- the person switch -----------------------------------------------
+    def action_switch_user(self) -> None:
+        """Act as someone else: pick a person (single-user) or sign in as another login (team).
+
+        On SQLite the file is the trust boundary, so everyone is listed and a
+        lead can always come back, blind mode or not. A project opened through
+        the sign-in screen (team mode) switches by signing in again: the
+        database, not a name picked here, decides who acts.
+        """
+        if not self._started:
+            return
+        if self.sign_in_location:
+            from groundcode.tui.screens.sign_in import SignInScreen
+
+            shown = self.start_location or self.sign_in_location
+            self.push_screen(SignInScreen(self.sign_in_location, shown), callback=self._signed_in)
+            return
+        from groundcode.tui.screens.who import SwitchUserScreen
+
+        self.push_screen(SwitchUserScreen(self.project.user), callback=self._switch_to)
+
+    def _switch_to(self, name: str | None) -> None:
+        if name and name != self.project.user:
+            self.switch_identity(self.project, name)
+
+    def _signed_in(self, opened: tuple[Project, str | None] | None) -> None:
+        if opened is not None:
+            self.switch_identity(opened[0], None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="identity")
+    def switch_identity(self, project: Project, name: str | None) -> None:
+        """The project as ``name`` (or as the new login), its role and blind mode, off the UI thread."""
+        switched = project if name is None else project.as_user(name)
+        status = switched.coding.status()
+        role = switched.coding.role()
+        self.post_message(ServiceResult("switched", (switched, status, role)))
+
+    async def _switched(self, project: Project, status: dict[str, Any], role: str | None) -> None:
+        """Act as the new person and rebuild every screen: none may keep the last one's view."""
+        old, self._project = self._project, project
+        if old is not None and old.db is not project.db:
+            old.close()
+        self._remember(project)
+        self.project_name = status.get("name") or Path(project.location).stem
+        self.blind = bool(status.get("blind"))
+        self.role = role
+        self.update_header()
+        current = self.current_mode
+        for mode in list(self.MODES):
+            if mode not in (current, "dashboard") and mode in self._screen_stacks:
+                await self.remove_mode(mode)
+                self.add_mode(mode, self.MODES[mode])
+        if current != "dashboard":
+            if "dashboard" in self._screen_stacks:
+                await self.remove_mode("dashboard")
+                self.add_mode("dashboard", self.MODES["dashboard"])
+            await self.switch_mode("dashboard")
+            if current in self.MODES:
+                await self.remove_mode(current)
+                self.add_mode(current, self.MODES[current])
+        else:
+            self.get_screen_stack("dashboard")[0].post_message(ServiceResult("project-ready", None))
+        self.notify(
+            tr(f"现在以 {project.user} 的身份工作", f"Now acting as {project.user}"), markup=False
+        )
 
     def update_header(self) -> None:
         """Project name as the title; acting user, role and BLIND as the subtitle."""

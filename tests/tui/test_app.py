@@ -9,7 +9,7 @@ from textual.widgets import HelpPanel, Label
 
 from groundcode.tui.app import MODE_SCREENS
 from groundcode.tui.screens.dashboard import DashboardScreen
-from groundcode.tui.screens.who import WhoScreen
+from groundcode.tui.screens.who import SwitchUserScreen, WhoScreen
 from tests.tui.conftest import MakeTestApp, settle, sync
 
 
@@ -27,6 +27,41 @@ async def test_no_coder_asks_who_and_picking_lin_opens_the_dashboard(
         assert app.project.user == "lin"
         assert app.role == "coder"
         assert "lin" in app.sub_title and "BLIND" in app.sub_title
+
+
+@sync
+async def test_a_lead_who_handed_over_in_blind_mode_switches_back_with_w(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    """The person switch lists the lead in blind mode too, and rebuilds the screens."""
+    from groundcode.tui.screens.agreement import AgreementScreen
+
+    app = make_test_app(demo_project, "lin")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        assert app.blind and not app.is_lead
+        await pilot.press("5")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AgreementScreen) and app.screen.blind_for_me()
+        # Escape goes back without switching (and without quitting).
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SwitchUserScreen)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.project.user == "lin" and isinstance(app.screen, AgreementScreen)
+        await pilot.press("w")
+        await settle(app, pilot)
+        await pilot.press("home", "enter")  # chen, the lead, is first
+        await settle(app, pilot, rounds=5)
+        assert app.project.user == "chen" and app.is_lead and app.blind
+        assert "chen" in app.sub_title and "BLIND" in app.sub_title
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("5")
+        await settle(app, pilot, rounds=4)
+        screen = app.screen
+        assert isinstance(screen, AgreementScreen) and not screen.blind_for_me()
+        assert screen.result is not None and screen.result.coders == ("lin", "zhou")
 
 
 @sync

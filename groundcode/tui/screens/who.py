@@ -1,9 +1,17 @@
-"""The first-run question: who is coding?
+"""The first-run question, and the person switch (``w``): who is coding?
 
 Every coding belongs to one coder and blind mode depends on who asks, so
 the TUI needs a name before it shows any data. Enter picks the highlighted
 person; ``a`` adds a new one (the service refuses once a lead exists and the
 acting user is not that lead, and the refusal is shown as it is).
+
+The same list is the person switch of a single-user (SQLite) project: on
+one machine the file is the trust boundary and ``--as`` only says whose
+work a command is, so every person, the lead included, is listed in blind
+mode too, and a lead who handed the keyboard to a coder can always switch
+back. (Team projects switch by signing in as another login instead, so the
+database decides who acts.) Escape goes back without switching there, and
+quits only at the first-run question.
 """
 
 from __future__ import annotations
@@ -41,10 +49,20 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
     )
     BINDINGS: ClassVar[list[BindingType]] = []
 
+    def __init__(self, current: str | None = None, *, switching: bool = False) -> None:
+        super().__init__()
+        self.current = current
+        self.switching = switching
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="who-box"):
-            yield Label(tr("谁在编码？", "Who is coding?"), id="who-title")
+            yield Label(
+                tr("切换到谁？", "Switch to whom?")
+                if self.switching
+                else tr("谁在编码？", "Who is coding?"),
+                id="who-title",
+            )
             yield Static(
                 tr(
                     "每条编码都属于一位编码人员；盲编模式下只看到自己的编码。",
@@ -87,7 +105,9 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
                         tr("（还没有人，按 a 新增）", "(nobody yet, press a to add)"), disabled=True
                     )
                 )
-            options.highlighted = 0 if coders else None
+            names = [c.name for c in coders]
+            here = names.index(self.current) if self.current in names else 0
+            options.highlighted = here if coders else None
             options.focus()
         elif message.tag == "added":
             self.notify(tr(f"已新增 {message.value.name}", f"Added {message.value.name}"))
@@ -116,3 +136,18 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
 
     def action_leave(self) -> None:
         self.dismiss(None)
+
+
+@localised
+class SwitchUserScreen(WhoScreen):
+    """The person switch (``w``): the same list, with Escape going back instead of quitting."""
+
+    KEYS: ClassVar[tuple[Key, ...]] = (
+        Key("enter", "pick", "切换到此人", "Switch to", id="switch_user.pick"),
+        Key("a", "add", "新增编码人员", "Add coder", id="switch_user.add"),
+        Key("escape", "leave", "返回", "Back", id="switch_user.back"),
+    )
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self, current: str | None) -> None:
+        super().__init__(current, switching=True)
