@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from groundcode.coding import memos as memo_steps
@@ -221,19 +222,28 @@ class CodingService:
                 "end": b,
                 "assisted": assisted,
             }
-            coding_id = q.one(
-                'INSERT INTO coding (coder_id, concept_id, document_id, passage_id, start, "end", '
-                "snippet, assisted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                me_id,
-                con_id,
-                doc_id,
-                state["passage_id"],
-                a,
-                b,
-                snippet[:MAX_SNIPPET],
-                q.flag(assisted),
-                q.time(now),
-            )[0]
+            try:
+                coding_id = q.one(
+                    "INSERT INTO coding (coder_id, concept_id, document_id, passage_id, start, "
+                    '"end", snippet, assisted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) '
+                    "RETURNING id",
+                    me_id,
+                    con_id,
+                    doc_id,
+                    state["passage_id"],
+                    a,
+                    b,
+                    snippet[:MAX_SNIPPET],
+                    q.flag(assisted),
+                    q.time(now),
+                )[0]
+            except IntegrityError as exc:
+                # The same coder's other session (PostgreSQL, read committed) committed
+                # this very coding since the check above: say so, not the constraint.
+                text = str(exc.orig)
+                if "uq_coding_span" not in text and "failed: coding." not in text:
+                    raise
+                raise Conflict(what="already_coded", name=f"{number} {con_name}") from None
             after = state | {"concept": con_name, "document": number, "new_concept": created}
             q.one(
                 "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, "

@@ -67,3 +67,56 @@ def test_eight_processes_times_a_thousand_codings(
     assert set(saved) <= present
     assert n == len(set(saved))
     assert audited == n  # one audit row per coding created, none missing
+
+
+def test_one_coder_in_two_sessions_applying_the_same_codings(
+    make_project: MakeProject, db_url: str, tmp_path: Path
+) -> None:
+    """Two sessions of one coder race to apply the same 150 codings, call by call.
+
+    Each call either saves (or finds) the coding or, when the other session
+    committed it in between its check and its insert (PostgreSQL, read
+    committed), is refused with a typed ``Conflict`` "already coded": never an
+    IntegrityError. On SQLite the write lock orders the two, so both just save.
+    """
+    import threading
+
+    from groundcode.domain.errors import Conflict
+
+    p = make_project()
+    p.coding.add_coder("chen", role="lead")
+    p.as_user("chen").coding.add_coder("lin")
+    text = "\n\n".join(f"第{i}段：健康码数据共享与互认的讨论。" for i in range(1, 151))
+    (tmp_path / "doc.txt").write_text(text, encoding="utf-8")
+    p.as_user("chen").corpus.import_files([tmp_path / "doc.txt"], type=1)
+    sessions = [Project.open(db_url, user="lin") for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[list[str]] = [[], []]
+
+    def work(k: int) -> None:
+        for i in range(1, 151):
+            barrier.wait()
+            try:
+                sessions[k].coding.apply("1-1", "数据共享", passage=i)
+                outcomes[k].append("saved")
+            except Conflict as exc:
+                assert exc.what == "already_coded"
+                outcomes[k].append("conflict")
+            except Exception as exc:  # noqa: BLE001 - the test reports any other error
+                outcomes[k].append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    for s in sessions:
+        s.close()
+    other = [o for run in outcomes for o in run if o not in ("saved", "conflict")]
+    assert other == []
+    with Project.open(db_url) as check, check.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Coding)).scalar() == 150
+    conflicts = sum(o == "conflict" for run in outcomes for o in run)
+    print(f"{conflicts} of 300 calls met the other session's coding")
+    if not p.db.is_sqlite:
+        assert conflicts > 0  # the race did happen, and was worded
