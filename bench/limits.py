@@ -345,7 +345,16 @@ TUI_MIN = r"""
 import time, json, asyncio
 t0 = time.perf_counter()
 from textual.app import App
+from textual.screen import Screen
 from textual.widgets import Static
+painted = {}
+_refresh = Screen._compositor_refresh
+def _hook(self):
+    # The first paint, caught as bench_tui.py catches the dashboard's.
+    _refresh(self)
+    if "t" not in painted and self.is_current:
+        painted["t"] = time.perf_counter() - t0
+Screen._compositor_refresh = _hook
 class Minimal(App):
     def compose(self):
         yield Static("groundcode")
@@ -353,7 +362,7 @@ async def main():
     app = Minimal()
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        print(json.dumps({"t": time.perf_counter() - t0}))
+        print(json.dumps({"t": painted.get("t", time.perf_counter() - t0)}))
 asyncio.run(main())
 """
 

@@ -16,7 +16,6 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from groundcode.domain.errors import GroundcodeError
@@ -177,7 +176,7 @@ class GroundcodeApp(App[None]):
     def compose(self) -> ComposeResult:
         yield from ()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self._project is None and self.sign_in_location:
             from groundcode.tui.screens.sign_in import SignInScreen
 
@@ -188,9 +187,11 @@ class GroundcodeApp(App[None]):
             return
         if self._project is None and self.open_location:
             # Paint the dashboard's frame at once; it fills in when the project is open.
-            self.switch_mode("dashboard")
-            # After the first refresh: the worker's imports would hold the GIL during the paint.
-            self.call_after_refresh(self.open_project, self.open_location, self.start_user)
+            await self.switch_mode("dashboard")
+            # Only once the dashboard itself has been painted (the screen runs callbacks
+            # after its repaint): the worker's imports of SQLAlchemy and pandas hold the
+            # GIL and, started earlier, doubled the time to the first paint.
+            self.screen.call_after_refresh(self.open_project, self.open_location, self.start_user)
             return
         if self._project is None:
             self.show_start()
@@ -414,7 +415,8 @@ class GroundcodeApp(App[None]):
 
     # -- global actions --------------------------------------------------
     def action_toggle_help(self) -> None:
-        if self.screen.query(HelpPanel):
+        # By name: importing HelpPanel loads Markdown and Pygments, before the first paint.
+        if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
