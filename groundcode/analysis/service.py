@@ -40,6 +40,7 @@ from groundcode.store.access import (
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.derived import DerivedFiles
 from groundcode.store.lookup import document_by_number, row_id
 from groundcode.store.seed import CONSENSUS
 from groundcode.store.settings import get_setting, set_setting
@@ -813,11 +814,7 @@ class AnalysisService:
                 extra = get_setting(s, "stopwords_extra")
             dict_path: Path | None = None
             if user_dict.strip():
-                cache = _cache_dir()
-                digest = hashlib.sha256(user_dict.encode()).hexdigest()[:16]
-                dict_path = cache / f"userdict-{digest}.txt"
-                if not dict_path.exists():
-                    dict_path.write_text(user_dict, encoding="utf-8")
+                dict_path = _user_dict_file(self.ctx, user_dict)
             self._segmenter = Segmenter(user_dict=dict_path, extra_stopwords=extra.split())
         return self._segmenter
 
@@ -997,25 +994,29 @@ class AnalysisService:
         who, texts, labels, ids = self._training_set(coder)
         if len(texts) < 4:
             raise Refused("suggest_too_few_coded", name=who, detail=str(len(texts)))
+        # Keyed by everything the model is learnt from: the passages' text (a redaction
+        # changes it), their concepts and the segmentation (a new dictionary changes it).
+        text_digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()
+        version = self.segmenter().version
         digest = hashlib.sha256(
-            json.dumps([who, ids, labels], ensure_ascii=False).encode()
+            json.dumps([who, ids, labels, text_digest, version], ensure_ascii=False).encode()
         ).hexdigest()[:24]
-        cache = _cache_dir() / f"suggest-{digest}.model"
+        name = f"suggest-{digest}.npz"
         memo = self._models
         if digest in memo:
             return memo[digest]
+        files = DerivedFiles.of(self.ctx.db)
         model = None
-        if cache.exists():
+        data = files.read(name)
+        if data is not None:
             try:
-                model = SuggestModel.from_bytes(cache.read_bytes())
+                model = SuggestModel.from_bytes(data)
             except ValueError:
-                model = None  # another format or scikit-learn version: train again below
+                model = None  # stale, corrupt or not ours: treated as absent, trained again below
         if model is None:
             tokens = self.passage_tokens(pd.DataFrame({"passage_id": ids, "text": texts}))
             model = SuggestModel.train(texts, labels, tokens=tokens)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_bytes(model.to_bytes())
-            os.replace(tmp, cache)
+            files.write(name, model.to_bytes())
         memo[digest] = model
         return model
 
@@ -1060,7 +1061,19 @@ def get_setting_value(ctx: Context, key: str) -> str:
         return get_setting(s, key)
 
 
-def _cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "groundcode"
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return base
+def _user_dict_file(ctx: Context, user_dict: str) -> Path:
+    """A file holding the project's user dictionary, for jieba (which reads paths only)."""
+    name = f"userdict-{hashlib.sha256(user_dict.encode()).hexdigest()[:16]}.txt"
+    files = DerivedFiles.of(ctx.db)
+    if files.read(name) == user_dict.encode():
+        return files.folder / name
+    written = files.write(name, user_dict.encode())
+    if written is not None:
+        return written
+    # The project's folder is read-only: a private temporary file serves this process.
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix="groundcode-userdict-", suffix=".txt")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(user_dict.encode())
+    return Path(tmp)

@@ -22,7 +22,6 @@ Suggestions are proposals only: nothing here applies a code.
 from __future__ import annotations
 
 import math
-import pickle
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -53,9 +52,10 @@ class SuggestionScores(TypedDict):
 
 __all__ = ["FORMAT_VERSION", "SuggestModel", "evaluate"]
 
-# Bump when the pickled layout changes; from_bytes refuses other versions so
+# Bump when the stored layout changes; from_bytes refuses other versions so
 # the caller retrains instead of using a model it cannot read correctly.
-FORMAT_VERSION = 1
+# Version 1 was a pickle; 2 is arrays and JSON in an .npz file.
+FORMAT_VERSION = 2
 
 _MIN_PASSAGES = 2  # a concept seen once cannot be learnt, only memorised
 _WORD_FEATURES = 40_000
@@ -148,9 +148,6 @@ class SuggestModel:
         """Train, allowing a model that knows no concept (evaluate needs that)."""
         import scipy.sparse as sp
         from sklearn.exceptions import ConvergenceWarning
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        from groundcode.analysis.words import _identity
 
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} label lists")
@@ -160,21 +157,8 @@ class SuggestModel:
         concepts = sorted(c for c, n in support.items() if n >= _MIN_PASSAGES)
         skipped = sorted(c for c, n in support.items() if n < _MIN_PASSAGES)
 
-        word_vec = TfidfVectorizer(
-            analyzer=_identity,
-            lowercase=False,
-            sublinear_tf=True,
-            max_features=_WORD_FEATURES,
-            dtype=np.float32,
-        )
-        char_vec = TfidfVectorizer(
-            analyzer="char",
-            ngram_range=(1, 3),
-            sublinear_tf=True,
-            min_df=2 if len(texts) >= 50 else 1,
-            max_features=_CHAR_FEATURES,
-            dtype=np.float32,
-        )
+        word_vec = _word_vectorizer()
+        char_vec = _char_vectorizer(min_df=2 if len(texts) >= 50 else 1)
         if not concepts or not texts:
             return cls(
                 word_vec=None,
@@ -249,52 +233,119 @@ class SuggestModel:
 
     # -- persistence -------------------------------------------------------
     def to_bytes(self) -> bytes:
-        """Serialise for the caller's model cache.
+        """Serialise for the project's model cache: plain arrays, never a pickle.
 
-        This is a pickle: :meth:`from_bytes` must only ever be given bytes that
-        groundcode itself wrote to its own cache directory, never a file that
-        came from elsewhere.
+        The cache lives beside the project, where anyone who can write the
+        project's folder could plant a file; arrays and JSON (read back with
+        ``allow_pickle=False``) cannot run code, and they do not depend on the
+        numpy or scikit-learn version that wrote them.
         """
-        import sklearn
+        import io
+        import json
 
-        state = {
+        meta = {
             "format": FORMAT_VERSION,
-            "sklearn": sklearn.__version__,
-            "word_vec": self._word_vec,
-            "char_vec": self._char_vec,
-            "coef": self._coef,
-            "intercept": self._intercept,
             "concepts": self.concepts,
             "skipped": self.skipped,
             "n_train": self.n_train,
+            "word": self._word_vec is not None,
+            "char": self._char_vec is not None,
         }
-        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        arrays: dict[str, NDArray[Any]] = {
+            "meta": np.array(json.dumps(meta, ensure_ascii=False)),
+            "coef": np.ascontiguousarray(self._coef),
+            "intercept": np.asarray(self._intercept, dtype=np.float64),
+        }
+        for key, vec in (("word", self._word_vec), ("char", self._char_vec)):
+            if vec is None:
+                continue
+            terms = [str(t) for t in vec.get_feature_names_out()]
+            # One JSON list, not a numpy string array: a term may end in NUL-like padding.
+            arrays[f"{key}_terms"] = np.array(json.dumps(terms, ensure_ascii=False))
+            arrays[f"{key}_idf"] = np.asarray(vec.idf_, dtype=np.float64)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
+        return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SuggestModel:
-        """Restore a model written by :meth:`to_bytes` (our own cache files only).
+        """Restore a model written by :meth:`to_bytes`.
 
-        Raises ValueError for another format version or another scikit-learn
-        version: the caller should then retrain and overwrite the cache entry.
+        Raises ValueError for anything else: another format version, a
+        corrupt or truncated file, a pickle from an older groundcode. The
+        caller then trains again and overwrites the cache entry.
         """
-        import sklearn
+        import io
+        import json
 
-        state = pickle.loads(data)  # noqa: S301 - only groundcode's own cache files reach here
-        if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
-            raise ValueError("cached suggestion model has another format; retrain it")
-        if state.get("sklearn") != sklearn.__version__:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                meta = json.loads(str(npz["meta"]))
+                if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+                    raise ValueError("cached suggestion model has another format; retrain it")
+                vecs: dict[str, Any] = {}
+                for key, make in (("word", _word_vectorizer), ("char", _char_vectorizer)):
+                    if not meta[key]:
+                        vecs[key] = None
+                        continue
+                    vec = make()
+                    terms = json.loads(str(npz[f"{key}_terms"]))
+                    vec.vocabulary_ = {t: i for i, t in enumerate(terms)}
+                    vec.idf_ = np.asarray(npz[f"{key}_idf"], dtype=np.float64)
+                    vecs[key] = vec
+                coef = np.asarray(npz["coef"], dtype=np.float32)
+                intercept = np.asarray(npz["intercept"], dtype=np.float64)
+                concepts = [str(c) for c in meta["concepts"]]
+                if (
+                    coef.ndim != 2
+                    or coef.shape[1] != len(concepts)
+                    or len(intercept) != len(concepts)
+                ):
+                    raise ValueError("cached suggestion model does not fit together; retrain it")
+                return cls(
+                    word_vec=vecs["word"],
+                    char_vec=vecs["char"],
+                    coef=coef,
+                    intercept=intercept,
+                    concepts=concepts,
+                    skipped=[str(c) for c in meta["skipped"]],
+                    n_train=int(meta["n_train"]),
+                )
+        except ValueError:
+            raise
+        except Exception as exc:  # zip, key, JSON and type errors: all mean "not our model"
             raise ValueError(
-                "cached suggestion model was built with another scikit-learn; retrain it"
-            )
-        return cls(
-            word_vec=state["word_vec"],
-            char_vec=state["char_vec"],
-            coef=state["coef"],
-            intercept=state["intercept"],
-            concepts=list(state["concepts"]),
-            skipped=list(state["skipped"]),
-            n_train=int(state["n_train"]),
-        )
+                f"cached suggestion model is unreadable ({type(exc).__name__})"
+            ) from None
+
+
+def _word_vectorizer() -> Any:
+    """TF-IDF over the caller's jieba tokens (the same settings for training and restoring)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from groundcode.analysis.words import _identity
+
+    return TfidfVectorizer(
+        analyzer=_identity,
+        lowercase=False,
+        sublinear_tf=True,
+        max_features=_WORD_FEATURES,
+        dtype=np.float32,
+    )
+
+
+def _char_vectorizer(min_df: int = 1) -> Any:
+    """TF-IDF over character 1-3-grams of the raw text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer="char",
+        ngram_range=(1, 3),
+        sublinear_tf=True,
+        min_df=min_df,
+        max_features=_CHAR_FEATURES,
+        dtype=np.float32,
+    )
 
 
 def _fit_one(

@@ -382,15 +382,33 @@ def redact(
     dry_run: Annotated[bool, typer.Option(help="Only report what would be masked.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Mask phone numbers, ID numbers and e-mail addresses in documents not yet coded."""
+    """Mask phone numbers, ID numbers and e-mail addresses everywhere the project holds them.
+
+    Documents (text, title, author, url, extra columns), passages, codings' snippets,
+    memos, the codebook's words and the audit log's snapshots are masked in one
+    transaction; token caches and suggestion models are dropped and rebuilt on demand.
+    """
     report = state(ctx).open().corpus.redact(patterns=split_csv(patterns), dry_run=dry_run)
     if json_:
         emit_json(report.to_json())
         return
     parts = ", ".join(f"{n} {k}" for k, n in report.replacements.items())
     typer.echo(f"{'would mask' if dry_run else 'masked'} in {report.documents} documents: {parts}")
-    if report.blocked:
-        typer.echo(f"not changed (already coded): {', '.join(report.blocked)}")
+    if dry_run:
+        return
+    others = {k: n for k, n in report.fields.items() if not k.startswith("document.")}
+    if others:
+        typer.echo("also masked: " + ", ".join(f"{n} {k}" for k, n in sorted(others.items())))
+    if report.derived_files:
+        typer.echo(f"removed {report.derived_files} cache files (rebuilt when needed)")
+    if report.compacted is False:
+        typer.echo(
+            "the database files could not be rewritten (another session has the project open,"
+            " or the tables are not yours): old text may remain in them until that is done",
+            err=True,
+        )
+    for copy in report.copies:
+        typer.echo(f"still unmasked: {copy} (a copy made before a schema upgrade)", err=True)
 
 
 @guarded

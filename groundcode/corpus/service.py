@@ -1232,66 +1232,14 @@ class CorpusService:
     def redact(
         self, *, patterns: Sequence[str] = ("phone", "id", "email"), dry_run: bool = False
     ) -> RedactReport:
-        """Mask personal data in document text before coding starts.
+        """Mask personal data everywhere the project holds it (``groundcode.corpus.redaction``).
 
         Masks keep the length of what they replace (``*`` per character), so
-        passage offsets stay valid. A document that already has codings is
-        never changed (codings point into its text); it is listed as blocked.
+        passage and coding offsets stay valid, coded documents included.
         """
-        from groundcode.corpus.redact import PATTERNS, redact_text
+        from groundcode.corpus.redaction import Redaction
 
-        unknown = [p for p in patterns if p not in PATTERNS]
-        if unknown:
-            raise BadOption(option="patterns", value=unknown[0], allowed=", ".join(PATTERNS))
-
-        def _do(s: Session) -> RedactReport:
-            if not dry_run:
-                authorize(s, self.ctx.actor, "corpus.redact")
-            coded = set(s.execute(select(col(Coding.document_id)).distinct()).scalars().all())
-            docs = (
-                s.execute(
-                    select(Document).order_by(col(Document.source_type_id), col(Document.seq))
-                )
-                .scalars()
-                .all()
-            )
-            counts: dict[str, int] = {p: 0 for p in patterns}
-            changed_docs = 0
-            blocked: list[str] = []
-            for d in docs:
-                new_text, found = redact_text(d.text, patterns)
-                if not any(found.values()):
-                    continue
-                if d.id in coded:
-                    blocked.append(d.number)
-                    continue
-                for k, v in found.items():
-                    counts[k] += v
-                changed_docs += 1
-                if dry_run:
-                    continue
-                d.text = new_text
-                s.add(d)
-                for p in (
-                    s.execute(select(Passage).where(col(Passage.document_id) == d.id))
-                    .scalars()
-                    .all()
-                ):
-                    p.text = new_text[p.start : p.end]
-                    s.add(p)
-                record(
-                    s,
-                    actor=self.ctx.actor,
-                    action="corpus.redact",
-                    entity="document",
-                    entity_id=d.id,
-                    after={k: v for k, v in found.items() if v},
-                )
-            if dry_run:
-                s.rollback()
-            return RedactReport(changed_docs, counts, tuple(blocked))
-
-        return self.ctx.db.run(_do)
+        return Redaction(self.ctx).run(patterns=patterns, dry_run=dry_run)
 
     def numbers_for(self, ids: Iterable[int]) -> dict[int, str]:
         ids = list(ids)

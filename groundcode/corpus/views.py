@@ -168,15 +168,32 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class RedactReport:
+    """What a redaction masked, and what it could not reach.
+
+    ``replacements`` counts pattern matches in the documents (text, title,
+    author, url, extra columns, file name); ``fields`` counts the rows
+    changed per place (``document.text``, ``memo.text``, ``coding.snippet``,
+    ``audit_log``...). ``compacted`` is None on a dry run, else whether the
+    database's files were rewritten without the old text; ``copies`` names
+    pre-upgrade copies of the project that still hold it; ``derived_files``
+    is how many cache files (suggestion models) were removed.
+    """
+
     documents: int
     replacements: dict[str, int]
-    blocked: tuple[str, ...]
+    fields: dict[str, int] = field(default_factory=dict)
+    compacted: bool | None = None
+    copies: tuple[str, ...] = ()
+    derived_files: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "documents": self.documents,
             "replacements": dict(self.replacements),
-            "blocked": list(self.blocked),
+            "fields": dict(self.fields),
+            "compacted": self.compacted,
+            "copies": list(self.copies),
+            "derived_files": self.derived_files,
         }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import pickle
 import random
 
+import numpy as np
 import pytest
 
 from groundcode.analysis.suggest import FORMAT_VERSION, SuggestModel, evaluate
@@ -126,11 +129,29 @@ def test_round_trip_gives_identical_predictions(model: SuggestModel, seg: Segmen
 
 
 def test_from_bytes_refuses_another_format(model: SuggestModel) -> None:
-    state = pickle.loads(model.to_bytes())
-    assert state["format"] == FORMAT_VERSION
-    state["format"] = FORMAT_VERSION + 1
+    with np.load(io.BytesIO(model.to_bytes()), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    assert meta["format"] == FORMAT_VERSION
+    meta["format"] = FORMAT_VERSION + 1
+    arrays["meta"] = np.array(json.dumps(meta))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
     with pytest.raises(ValueError, match="format"):
-        SuggestModel.from_bytes(pickle.dumps(state))
+        SuggestModel.from_bytes(buf.getvalue())
+
+
+def test_stored_model_is_no_pickle_and_stale_or_corrupt_bytes_are_refused(
+    model: SuggestModel,
+) -> None:
+    """The cache beside a project must never run code: a pickle (what older versions
+    wrote, or a planted file), a truncated file or garbage is a ValueError, never loaded."""
+    data = model.to_bytes()
+    assert not data.startswith(b"\x80")  # not a pickle
+    old = pickle.dumps({"format": 1, "coef": np.zeros((2, 2))})
+    for bad in (old, data[: len(data) // 2], b"", b"\x00garbage" * 50):
+        with pytest.raises(ValueError):
+            SuggestModel.from_bytes(bad)
 
 
 def test_training_without_learnable_concepts_is_a_usage_error(seg: Segmenter) -> None:

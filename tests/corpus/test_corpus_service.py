@@ -233,16 +233,20 @@ def test_index_and_scan_agree_and_follow_redaction(lead: Project, tmp_path: Path
     assert "138******78" in lead.corpus.document("4-1").text
 
 
-def test_redaction_never_touches_coded_documents(lead: Project, tmp_path: Path) -> None:
+def test_redaction_masks_coded_documents_and_keeps_their_offsets(
+    lead: Project, tmp_path: Path
+) -> None:
     (tmp_path / "c.csv").write_text(
         "text\n联系邮箱 a.b@example.org 健康码\n另一个 c@example.org\n", encoding="utf-8"
     )
     lead.corpus.import_files([tmp_path / "c.csv"], type=4)
     c = lead.coding.apply("4-1", "个人信息", passage=1)
     report = lead.corpus.redact(patterns=["email"])
-    assert report.blocked == ("4-1",) and report.documents == 1
-    assert "a.b@example.org" in lead.corpus.document("4-1").text
-    assert lead.coding.document_codings("4-1")[0].snippet == c.snippet
+    assert report.documents == 2 and report.fields["coding.snippet"] == 1
+    text = lead.corpus.document("4-1").text
+    assert "a.b@example.org" not in text and len(text) == len(c.snippet)
+    (after,) = lead.coding.document_codings("4-1")
+    assert (after.start, after.end) == (c.start, c.end) and after.snippet == text
 
 
 def test_bad_files_are_one_line_and_change_nothing(lead: Project, tmp_path: Path) -> None:

@@ -1,0 +1,331 @@
+"""Redaction: personal data masked everywhere the project holds it, in one transaction.
+
+A value masked in a document's text is masked in every other place that
+holds a copy of it, because a privacy step that leaves one copy behind has
+not happened:
+
+* the document: text, title, author, url, extra columns (``meta``), the name
+  of the file it came from, and the details of screening decisions;
+* its passages (the search index follows through its triggers and is then
+  merged, so no segment keeps the old bigrams) and the codings' snippets,
+  recomputed from the masked text (masks keep length, so offsets hold and a
+  snippet that cut a value in half is masked too);
+* every memo, the codebook's definitions and concept names (in-vivo names
+  are the text's own words), and the file names of import batches;
+* the audit log's snapshots: a removed coding's snippet, a memo's old text,
+  anything else a change recorded. This is the one edit ever made to old
+  audit rows: they keep their shape, only the masked characters change;
+* derived stores are dropped, to be rebuilt from the masked text: the
+  passages' token cache and the project's suggestion models.
+
+After the commit the database's files are rewritten (``store.compact``), so
+the old text is not left in freed pages or the write-ahead log. The audit row
+of the redaction itself holds counts, never a masked value.
+
+Coded documents are masked too: a mask has the length of what it replaces,
+so every coding still points at the same characters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlmodel import Session, col
+
+from groundcode.corpus.redact import PATTERNS, Masker
+from groundcode.corpus.views import RedactReport
+from groundcode.domain.errors import BadOption
+from groundcode.store.access import authorize
+from groundcode.store.audit import record
+from groundcode.store.compact import compact, leftover_copies
+from groundcode.store.context import Context
+from groundcode.store.derived import DerivedFiles, purge_legacy_user_cache
+from groundcode.store.tables import (
+    AuditLog,
+    Category,
+    Coding,
+    Concept,
+    Document,
+    ImportBatch,
+    MainCategory,
+    Memo,
+    Passage,
+    RelationClass,
+    ScreeningDecision,
+    TokenCache,
+)
+
+# Document columns that hold text a person wrote or that names a person.
+DOCUMENT_FIELDS = ("text", "title", "author", "url", "meta", "origin_file", "exclusion_detail")
+_CHUNK = 2000
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+def _mask_meta(masker: Masker, meta: str) -> str:
+    """Extra columns are a JSON object: mask its keys and values, keep it valid JSON."""
+    try:
+        data = json.loads(meta)
+    except ValueError:
+        return masker.mask(meta)
+    return json.dumps(_walk(data, lambda s: masker.mask(s)), ensure_ascii=False)
+
+
+def _walk(value: Any, fix: Any) -> Any:
+    if isinstance(value, str):
+        return fix(value)
+    if isinstance(value, list):
+        return [_walk(v, fix) for v in value]
+    if isinstance(value, dict):
+        return {fix(k): _walk(v, fix) for k, v in value.items()}
+    return value
+
+
+class Redaction:
+    """The redaction room: one call masks the project (see the module docstring)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def run(
+        self, *, patterns: Sequence[str] = ("phone", "id", "email"), dry_run: bool = False
+    ) -> RedactReport:
+        unknown = [p for p in patterns if p not in PATTERNS]
+        if unknown:
+            raise BadOption(option="patterns", value=unknown[0], allowed=", ".join(PATTERNS))
+        patterns = list(dict.fromkeys(patterns))
+
+        def _do(s: Session) -> RedactReport:
+            if not dry_run:
+                authorize(s, self.ctx.actor, "corpus.redact")
+            masker = Masker(patterns)
+            changed = self._documents(s, masker, dry_run=dry_run)
+            counts = dict(masker.counts)
+            if dry_run:
+                return RedactReport(len(changed), counts)
+            fields: dict[str, int] = {}
+            for d in changed.values():
+                for f in d["fields"]:
+                    fields[f"document.{f}"] = fields.get(f"document.{f}", 0) + 1
+            texts = {i: d["text"] for i, d in changed.items()}
+            self._passages_and_codings(s, texts, fields)
+            self._screening(s, masker, fields)
+            self._memos_and_names(s, masker, fields)
+            self._audit(s, masker, texts, fields)
+            for i, d in changed.items():
+                record(
+                    s,
+                    actor=self.ctx.actor,
+                    action="corpus.redact",
+                    entity="document",
+                    entity_id=i,
+                    after={**{k: v for k, v in d["found"].items() if v}, "fields": d["fields"]},
+                )
+            if fields:
+                record(
+                    s,
+                    actor=self.ctx.actor,
+                    action="corpus.redact",
+                    entity="project",
+                    after={"documents": len(changed), "replacements": counts, "fields": fields},
+                )
+            return RedactReport(len(changed), counts, fields)
+
+        report = self.ctx.db.run(_do)
+        if dry_run:
+            return report
+        removed = DerivedFiles.of(self.ctx.db).purge() if report.fields else 0
+        removed += purge_legacy_user_cache()
+        return RedactReport(
+            report.documents,
+            report.replacements,
+            report.fields,
+            compacted=compact(self.ctx.db),
+            copies=tuple(str(p) for p in leftover_copies(self.ctx.db)),
+            derived_files=removed,
+        )
+
+    # -- the steps, in the order they run inside the one transaction ----------
+    def _documents(self, s: Session, masker: Masker, *, dry_run: bool) -> dict[int, dict[str, Any]]:
+        """Mask every document field; the changed documents with their new text."""
+        changed: dict[int, dict[str, Any]] = {}
+        docs = (
+            s.execute(select(Document).order_by(col(Document.source_type_id), col(Document.seq)))
+            .scalars()
+            .all()
+        )
+        for d in docs:
+            before = dict(masker.counts)
+            new: dict[str, str] = {}
+            for f in DOCUMENT_FIELDS:
+                old = getattr(d, f)
+                if not old:
+                    continue
+                value = _mask_meta(masker, old) if f == "meta" else masker.mask(old)
+                if value != old:
+                    new[f] = value
+            if not new:
+                continue
+            found = {k: masker.counts[k] - before[k] for k in masker.counts}
+            changed[int(d.id)] = {  # type: ignore[arg-type]
+                "text": new.get("text", d.text),
+                "fields": sorted(new),
+                "found": found,
+            }
+            if not dry_run:
+                for f, value in new.items():
+                    setattr(d, f, value)
+                s.add(d)
+        if not dry_run:
+            s.flush()
+        return changed
+
+    def _passages_and_codings(
+        self, s: Session, texts: dict[int, str], fields: dict[str, int]
+    ) -> None:
+        """Passages and snippets follow the masked text; their derived tokens are dropped."""
+        ids = sorted(texts)
+        touched: list[int] = []
+        for part in _chunks(ids):
+            rows = s.execute(
+                select(
+                    col(Passage.id),
+                    col(Passage.document_id),
+                    col(Passage.start),
+                    col(Passage.end),
+                    col(Passage.text),
+                ).where(col(Passage.document_id).in_(part))
+            ).all()
+            for pid, doc, a, b, old in rows:
+                new = texts[doc][a:b]
+                if new != old:
+                    s.execute(update(Passage).where(col(Passage.id) == pid).values(text=new))
+                    touched.append(pid)
+            for cid, doc, a, old in s.execute(
+                select(
+                    col(Coding.id), col(Coding.document_id), col(Coding.start), col(Coding.snippet)
+                ).where(col(Coding.document_id).in_(part))
+            ).all():
+                new = texts[doc][a : a + len(old)]
+                if new != old:
+                    s.execute(update(Coding).where(col(Coding.id) == cid).values(snippet=new))
+                    fields["coding.snippet"] = fields.get("coding.snippet", 0) + 1
+        if touched:
+            fields["passage.text"] = len(touched)
+        # Every cached segmentation of a masked document goes, not only the changed passages':
+        # tokens are rebuilt from the masked text the next time words or suggestions need them.
+        for part in _chunks(ids):
+            passages = select(col(Passage.id)).where(col(Passage.document_id).in_(part))
+            s.execute(delete(TokenCache).where(col(TokenCache.passage_id).in_(passages)))
+        if touched and self.ctx.db.is_sqlite:
+            # The index triggers added delete markers for the old bigrams; merging the
+            # index's segments drops them together with the old entries.
+            s.execute(text("INSERT INTO passage_fts(passage_fts) VALUES ('optimize')"))
+
+    def _screening(self, s: Session, masker: Masker, fields: dict[str, int]) -> None:
+        for sid, detail in s.execute(
+            select(col(ScreeningDecision.id), col(ScreeningDecision.detail)).where(
+                col(ScreeningDecision.detail).is_not(None)
+            )
+        ).all():
+            new = masker.mask_known(detail)
+            if new != detail:
+                s.execute(
+                    update(ScreeningDecision)
+                    .where(col(ScreeningDecision.id) == sid)
+                    .values(detail=new)
+                )
+                fields["screening_decision.detail"] = fields.get("screening_decision.detail", 0) + 1
+
+    def _memos_and_names(self, s: Session, masker: Masker, fields: dict[str, int]) -> None:
+        """Memos, the codebook's words and import file names: wherever a value may be copied."""
+        targets: list[tuple[Any, str]] = [
+            (Memo, "text"),
+            (ImportBatch, "file_name"),
+            (Concept, "definition"),
+            (Concept, "definition_group"),
+            (Category, "definition"),
+            (MainCategory, "definition"),
+            (RelationClass, "definition"),
+        ]
+        for table, column in targets:
+            field = getattr(table, column)
+            for rid, old in s.execute(select(table.id, field).where(field.is_not(None))).all():
+                new = masker.mask_known(old)
+                if new != old:
+                    s.execute(update(table).where(table.id == rid).values({column: new}))
+                    key = f"{table.__tablename__}.{column}"
+                    fields[key] = fields.get(key, 0) + 1
+        taken = set(s.execute(select(col(Concept.name))).scalars())
+        for rid, old in s.execute(select(col(Concept.id), col(Concept.name))).all():
+            new = masker.mask_known(old)
+            if new == old:
+                continue
+            n = 2
+            unique = new
+            while unique in taken:  # two names that differed only in a masked value
+                unique = f"{new} ({n})"
+                n += 1
+            taken.add(unique)
+            s.execute(update(Concept).where(col(Concept.id) == rid).values(name=unique))
+            fields["concept.name"] = fields.get("concept.name", 0) + 1
+
+    def _audit(
+        self, s: Session, masker: Masker, texts: dict[int, str], fields: dict[str, int]
+    ) -> None:
+        """Mask the audit log's snapshots of text, row by row, keeping each row's shape."""
+
+        def fix_value(value: Any) -> Any:
+            if isinstance(value, dict):
+                out = {masker.mask_known(k): fix_value(v) for k, v in value.items()}
+                doc, start, snip = value.get("document_id"), value.get("start"), out.get("snippet")
+                if doc in texts and isinstance(start, int) and isinstance(snip, str):
+                    # A coding's snapshot: its snippet as the masked text has it.
+                    out["snippet"] = texts[doc][start : start + len(snip)]
+                return out
+            if isinstance(value, list):
+                return [fix_value(v) for v in value]
+            if isinstance(value, str):
+                return masker.mask_known(value)
+            return value
+
+        last = 0
+        while True:
+            rows = s.execute(
+                select(col(AuditLog.id), col(AuditLog.before), col(AuditLog.after))
+                .where(col(AuditLog.id) > last)
+                .order_by(col(AuditLog.id))
+                .limit(_CHUNK)
+            ).all()
+            if not rows:
+                return
+            for rid, before, after in rows:
+                values: dict[str, str | None] = {}
+                for name, raw in (("before", before), ("after", after)):
+                    if not raw:
+                        continue
+                    try:
+                        data = json.loads(raw)
+                    except ValueError:
+                        new_raw = masker.mask_known(raw)
+                    else:
+                        fixed = fix_value(data)
+                        new_raw = (
+                            raw
+                            if fixed == data
+                            else json.dumps(fixed, ensure_ascii=False, default=str, sort_keys=True)
+                        )
+                    if new_raw != raw:
+                        values[name] = new_raw
+                if values:
+                    s.execute(update(AuditLog).where(col(AuditLog.id) == rid).values(**values))
+                    fields["audit_log"] = fields.get("audit_log", 0) + 1
+            last = rows[-1][0]
+
+
+__all__ = ["DOCUMENT_FIELDS", "Redaction"]
