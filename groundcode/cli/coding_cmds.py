@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from groundcode.cli.common import emit_json, guarded, print_table, split_csv, state
+from groundcode.cli.common import (
+    emit_json,
+    guarded,
+    print_table,
+    progress_printer,
+    split_csv,
+    state,
+)
 from groundcode.errors import UsageError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -146,7 +153,11 @@ def codebook_merge(
     into: Annotated[str, typer.Option(help="The code that remains.")],
 ) -> None:
     """Merge codes into one; codings move to the survivor."""
-    result = state(ctx).open().codebook.merge(level, sources, into)
+    result = (
+        state(ctx)
+        .open()
+        .codebook.merge(level, sources, into, progress=progress_printer("merge", True))
+    )
     typer.echo(f"merged {', '.join(sources)} into {into}" + (f" ({result})" if result else ""))
 
 

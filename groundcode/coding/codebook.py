@@ -41,9 +41,11 @@ their order and ``renumber`` numbers a level 1..n as it reads top to bottom.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,8 +85,10 @@ from groundcode.domain.errors import (
     BlindHidden,
     Conflict,
     Forbidden,
+    GroundcodeError,
     InvalidInput,
     LevelClash,
+    MergeStopped,
     Missing,
     NotFound,
     OutOfRange,
@@ -1038,71 +1042,108 @@ class CodebookService:
         self.ctx.db.run(work)
 
     # -- merging, splitting, deleting --------------------------------------
-    def merge(self, level: str, sources: list[str], into: str) -> MergeResult:
-        """Fold ``sources`` into ``into``; a missing ``into`` is the first source renamed."""
+    def merge(
+        self,
+        level: str,
+        sources: list[str],
+        into: str,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> MergeResult:
+        """Fold ``sources`` into ``into``; a missing ``into`` is the first source renamed.
+
+        Every name is checked first, in one transaction (which also renames the
+        first source when ``into`` is new); then each source is folded in its own
+        short transaction, so a merge of many coded concepts never holds the
+        write lock for long: other writers go between the steps (readers never
+        wait). ``progress(done, total)`` is called after each committed step.
+        Each step leaves a whole codebook; a step refused part-way (another
+        session removed a source meanwhile) raises ``MergeStopped`` naming the
+        sources already folded in.
+        """
         level = normalise_level(level)
+        names = [" ".join(s.split()) for s in sources]
+        target_name = clean_name(into, level)
+        if not names:
+            raise Missing("merge_source")
+        if len(set(names)) != len(names):
+            raise Refused("named_twice")
+        if target_name in names:
+            raise Refused("merge_into_itself", name=target_name)
 
-        def work(session: Session) -> MergeResult:
+        def first(session: Session) -> list[str]:
             self._require_structure(session, f"merging {WORDS[level]}s")
-            names = [" ".join(s.split()) for s in sources]
-            target_name = clean_name(into, level)
-            if not names:
-                raise Missing("merge_source")
-            if len(set(names)) != len(names):
-                raise Refused("named_twice")
-            if target_name in names:
-                raise Refused("merge_into_itself", name=target_name)
             rows = [self._get(session, level, n) for n in names]
-            target = self._find(session, level, target_name)
-            if target is None:
-                target = rows.pop(0)
-                old = target.name
-                target.name = target_name
-                session.add(target)
-                edges = self._repoint_edges(session, level, old, level, target_name)
-                self._audit(
-                    session,
-                    f"{level}.rename",
-                    level,
-                    target.id,
-                    {"name": old},
-                    {"name": target_name, "edges": edges, "by": "merge"},
-                )
-            moved = 0
-            dropped_total = 0
-            for row in rows:
-                before = self._snap(session, level, row)
-                before["id"] = row.id
-                before["n_codings"] = self._coded(session, level, row)
-                after: dict[str, Any] = {"into": target.name, "into_id": target.id}
-                if level == "concept":
-                    n, dropped = codings.move_codings(session, row.id, target.id)
-                    moved += n
-                    dropped_total += len(dropped)
-                    after.update(moved_codings=n, dropped_duplicates=dropped)
-                else:
-                    child = CHILDREN[level]
-                    column = PARENTS[child][1]
-                    table = TABLES[child]
-                    kids = session.exec(select(table).where(getattr(table, column) == row.id)).all()
-                    for kid in sorted(kids, key=_order_key):
-                        setattr(kid, column, target.id)
-                        kid.position = self._next_position(session, child)
-                        session.add(kid)
-                        session.flush()
-                    moved += len(kids)
-                    after.update(moved=[k.name for k in kids])
-                    after["edges"] = self._repoint_edges(
-                        session, level, row.name, level, target.name
-                    )
-                memos.retarget_memos(session, level, row.id, target.id)
-                session.delete(row)
-                session.flush()
-                self._audit(session, f"{level}.merge", level, target.id, before, after)
-            self._normalise_positions(session)
-            return MergeResult(level, target.name, tuple(names), moved, dropped_total)
+            if self._find(session, level, target_name) is not None:
+                return names
+            target = rows[0]
+            old = target.name
+            target.name = target_name
+            session.add(target)
+            edges = self._repoint_edges(session, level, old, level, target_name)
+            self._audit(
+                session,
+                f"{level}.rename",
+                level,
+                target.id,
+                {"name": old},
+                {"name": target_name, "edges": edges, "by": "merge"},
+            )
+            return names[1:]
 
-        return self.ctx.db.run(work)
+        rest = self.ctx.db.run(first)
+        moved = 0
+        dropped_total = 0
+        done: list[str] = []
+        for name in rest:
+            try:
+                n, dropped = self.ctx.db.run(
+                    functools.partial(self._fold, level=level, name=name, target_name=target_name)
+                )
+            except GroundcodeError as exc:
+                if not done:
+                    raise
+                raise MergeStopped(into=target_name, merged=", ".join(done), cause=exc) from exc
+            moved += n
+            dropped_total += dropped
+            done.append(name)
+            if progress is not None:
+                progress(len(done), len(rest))
+        self.ctx.db.run(self._normalise_positions)
+        return MergeResult(level, target_name, tuple(names), moved, dropped_total)
+
+    def _fold(self, session: Session, level: str, name: str, target_name: str) -> tuple[int, int]:
+        """One merge step: ``name`` folded into ``target_name``; (moved, duplicates dropped)."""
+        self._require_structure(session, f"merging {WORDS[level]}s")
+        row = self._get(session, level, name)
+        target = self._get(session, level, target_name)
+        before = self._snap(session, level, row)
+        before["id"] = row.id
+        before["n_codings"] = self._coded(session, level, row)
+        after: dict[str, Any] = {"into": target.name, "into_id": target.id}
+        n_dropped = 0
+        if level == "concept":
+            moved, dropped = codings.move_codings(session, row.id, target.id)
+            n_dropped = len(dropped)
+            after.update(moved_codings=moved, dropped_duplicates=dropped)
+        else:
+            child = CHILDREN[level]
+            column = PARENTS[child][1]
+            table = TABLES[child]
+            kids = session.exec(select(table).where(getattr(table, column) == row.id)).all()
+            for kid in sorted(kids, key=_order_key):
+                setattr(kid, column, target.id)
+                kid.position = self._next_position(session, child)
+                session.add(kid)
+                session.flush()
+            moved = len(kids)
+            after.update(moved=[k.name for k in kids])
+            after["edges"] = self._repoint_edges(session, level, row.name, level, target.name)
+        memos.retarget_memos(session, level, row.id, target.id)
+        session.delete(row)
+        session.flush()
+        self._audit(session, f"{level}.merge", level, target.id, before, after)
+        return moved, n_dropped
 
     def map_concepts(self, sources: list[str], into: str) -> MergeResult:
         """Map concepts that coders created independently onto one (a concept merge)."""

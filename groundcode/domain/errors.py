@@ -311,3 +311,13 @@ class ReadOnlyProject(GroundcodeError):
     """The project's file or folder cannot be written: it is read, never changed."""
 
     location: str
+
+
+@dataclass(eq=False)
+class MergeStopped(GroundcodeError):
+    """A merge done in steps stopped: ``merged`` (comma-separated) are already folded
+    into ``into`` and stay so; ``cause`` is why the next step was refused."""
+
+    into: str
+    merged: str
+    cause: GroundcodeError

@@ -92,3 +92,79 @@ def test_a_waiting_writer_says_who_holds_the_lock(
         assert p.corpus.funnel()["included"] == 2
     assert heard and all(f"pid {writer.pid}" in h for h in heard)
     assert "python" in heard[0]
+
+
+def test_a_long_merge_lets_other_writers_in_between_its_steps(tmp_path: Path) -> None:
+    """``codebook merge`` of 60 coded concepts commits one step per concept and reports
+    each; between two steps another connection takes the write lock at busy-timeout 0,
+    which would fail at once were the merge holding it."""
+    import sqlite3
+
+    db = tmp_path / "p.db"
+    with Project.create(db) as p:
+        p.coding.add_coder("chen", role="lead")
+        lead = p.as_user("chen")
+        lead.coding.add_coder("lin")
+        f = tmp_path / "c.csv"
+        f.write_text(
+            "title,text\n" + "".join(f"{i},第{i}条评论。\n" for i in range(1, 61)),
+            encoding="utf-8",
+        )
+        lead.corpus.import_files([f], type=4)
+        lin = p.as_user("lin")
+        for i in range(1, 61):
+            lin.coding.apply(f"4-{i}", f"概念{i}", passage=1)
+            lin.coding.apply(f"4-{i}", "目标概念", passage=1)  # one duplicate dropped per step
+        seen: list[tuple[int, int]] = []
+
+        def between(done: int, total: int) -> None:
+            seen.append((done, total))
+            other = sqlite3.connect(db, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute(
+                    "INSERT INTO audit_log (at, actor, action, entity, undone) "
+                    "VALUES (CURRENT_TIMESTAMP, 'lin', 'probe', 'setting', 0)"
+                )
+                other.execute("COMMIT")
+            finally:
+                other.close()
+
+        result = lead.codebook.merge(
+            "concept", [f"概念{i}" for i in range(1, 61)], "目标概念", progress=between
+        )
+    assert seen == [(k, 60) for k in range(1, 61)]
+    assert result.moved == 0 and result.dropped_duplicates == 60
+    with Project.open(db, user="chen") as p:
+        names = set(p.codebook.concepts_frame()["concept"])
+        assert names == {"目标概念"}
+        assert len(p.coding.codings()) == 60
+        with p.db.read() as s:
+            n_probe = s.execute(text("SELECT count(*) FROM audit_log WHERE action = 'probe'"))
+            assert n_probe.scalar() == 60
+
+
+def test_a_merge_stopped_part_way_names_what_it_merged(tmp_path: Path) -> None:
+    """A source removed by another session mid-merge: the merge stops with one line that
+    names the sources already folded in, which stay merged."""
+    from groundcode.domain.errors import MergeStopped
+
+    db = tmp_path / "p.db"
+    with Project.create(db) as p:
+        p.coding.add_coder("chen", role="lead")
+        lead = p.as_user("chen")
+        for name in ("甲", "乙", "丙", "目标"):
+            lead.codebook.create_concept(name)
+        other = Project.open(db, user="chen")
+
+        def remove_third(done: int, _total: int) -> None:
+            if done == 1:
+                other.codebook.delete("concept", "丙")
+
+        with pytest.raises(MergeStopped) as err:
+            lead.codebook.merge("concept", ["甲", "乙", "丙"], "目标", progress=remove_third)
+        other.close()
+        assert err.value.merged == "甲, 乙" and err.value.into == "目标"
+        assert "\n" not in str(err.value) and "丙" in str(err.value)
+        names = set(lead.codebook.concepts_frame()["concept"])
+        assert "甲" not in names and "目标" in names
