@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from groundcode.errors import UsageError
+from groundcode.domain.errors import Refused
 
 LEAD = "chen"
 CODERS = ("lin", "zhou")
@@ -104,9 +104,7 @@ def find_root(start: Path | None = None) -> Path:
             and (c / "codebooks" / "health-code.yaml").is_file()
         ):
             return c
-    raise UsageError(
-        "cannot find corpora/health-code and codebooks/health-code.yaml (run from the groundcode folder)"
-    )
+    raise Refused("demo_files_missing")
 
 
 def _split_codings(src: Path, holdout: set[str], tmp: Path) -> tuple[Path, Path]:

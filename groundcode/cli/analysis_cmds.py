@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from groundcode.cli.common import emit_json, fail, guarded, print_table, split_csv, state
-from groundcode.errors import ProblemFound, UsageError
+from groundcode.domain.errors import BadOption, OutOfRange, ProblemFound, Refused
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -107,7 +107,7 @@ def agree(
 ) -> None:
     """Inter-coder agreement (SPEC §4): kappa of the right kind, AC1, alpha, per code, diagnostics."""
     if bootstrap is not None and bootstrap < 0:
-        raise UsageError(f"--bootstrap must be 0 or more, not {bootstrap}")
+        raise OutOfRange(option="bootstrap", value=str(bootstrap), rule="nonnegative")
     if csv_file is not None:
         from groundcode.analysis.agreement_csv import agreement_from_csv
 
@@ -121,7 +121,7 @@ def agree(
         )
     else:
         if weights is not None:
-            raise UsageError("--weights works with --csv (ordered codes from a file)")
+            raise Refused("weights_needs_csv")
         p = state(ctx).open()
         if disagreements:
             items = p.analysis.disagreements(
@@ -156,7 +156,7 @@ def agree(
 
         row = next((r for r in data["per_code"] if r["code"] == explain), None)
         if row is None:
-            raise UsageError(f"no code '{explain}' in this agreement table")
+            raise Refused("explain_no_code", name=explain)
         typer.echo(
             explain_binary(row["both"], row["a_only"], row["b_only"], row["neither"], code=explain)
         )
@@ -265,7 +265,7 @@ def reconcile(
     p = state(ctx).open()
     if document or passage or keep:
         if not (document and passage and keep):
-            raise UsageError("to decide a disagreement give --document, --passage and --keep")
+            raise Refused("decide_needs_all")
         added = p.analysis.decide(document, passage, keep, coders=split_csv(coders) or None)
         typer.echo(f"{document} #{passage}: kept {keep} ({added} codings added to consensus)")
         return
@@ -396,7 +396,7 @@ def saturation(
             typer.echo(f"curve written to {plot}")
     if strict and report.saturated is not True:
         raise ProblemFound(
-            "not saturated" if report.saturated is False else "no saturation verdict"
+            "not_saturated" if report.saturated is False else "no_saturation_verdict"
         )
 
 
@@ -421,7 +421,7 @@ def model(
     p = state(ctx).open()
     if cycles is not None:
         if cycles not in ("forbid", "allow"):
-            raise UsageError("--cycles must be forbid or allow")
+            raise BadOption("cycles", cycles, "forbid, allow")
         p.analysis.forbid_cycles(cycles == "forbid")
     text = p.analysis.render_model(format_)
     if output is None:
@@ -480,7 +480,7 @@ def suggest(
                 typer.echo(f"{k}: {v if isinstance(v, int) else f'{v:.3f}'}")
         return
     if not document:
-        raise UsageError("name a document (or use --evaluate)")
+        raise Refused("suggest_needs_document")
     ranked = p.analysis.suggest(document, passage=passage, coder=coder, top=top)
     if json_:
         emit_json(ranked)

@@ -15,7 +15,7 @@ from groundcode.cli.common import (
     split_csv,
     state,
 )
-from groundcode.errors import UsageError
+from groundcode.domain.errors import FileRefused, Refused
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 LevelOpt = Annotated[str, typer.Option(help="concept, category, main_category or relation_class.")]
@@ -51,7 +51,7 @@ def codebook_import(
     elif suffix == ".xlsx":
         summary = p.interchange.import_codebook_xlsx(file)
     else:
-        raise UsageError(f"{file}: codebooks are .yaml, .xlsx or .qdc files")
+        raise FileRefused(str(file), 0, "codebook_suffix")
     if json_:
         emit_json(summary.to_json() if hasattr(summary, "to_json") else summary.__dict__)
     else:
@@ -244,7 +244,7 @@ def codebook_edge(
     if remove:
         gone = [e for e in cb.edges() if e.from_name == from_ and e.to_name == to]
         if not gone:
-            raise UsageError(f"no edge {from_} -> {to}")
+            raise Refused("no_edge", name=from_, detail=to)
         for e in gone:
             cb.remove_edge(e.id)
         typer.echo(f"removed {len(gone)} edge(s)")

@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from groundcode.domain.errors import Forbidden
-from groundcode.errors import GroundcodeError
+from groundcode.domain.errors import Forbidden, GroundcodeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

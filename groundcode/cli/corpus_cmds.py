@@ -108,9 +108,9 @@ def screen(
 ) -> None:
     """Screen the included documents: irrelevant, out of date range, no substance."""
     if any_ and all_:
-        from groundcode.errors import UsageError
+        from groundcode.domain.errors import Refused
 
-        raise UsageError("choose --any or --all, not both")
+        raise Refused("any_or_all")
     report = (
         state(ctx)
         .open()

@@ -245,7 +245,7 @@ def tui(
     ] = False,
 ) -> None:
     """Open the project in the terminal user interface."""
-    from groundcode.errors import GroundcodeError
+    from groundcode.domain.errors import GroundcodeError
 
     st = state(ctx)
     try:

@@ -35,7 +35,7 @@ from groundcode.corpus.readers import (
     _rows_to_docs,
     jsonl_rows,
 )
-from groundcode.errors import GroundcodeError, UsageError
+from groundcode.domain.errors import BadRow, FileProblem, GroundcodeError, NoColumn
 
 FIELDS = ("text", "title", "date", "views", "url", "author")
 PREVIEW_ROWS = 20
@@ -136,6 +136,8 @@ class PreviewRow:
     row: int
     document: RawDocument | None
     error: str | None = None
+    # The typed error behind ``error`` (English), so a front end can word it in its language.
+    problem: GroundcodeError | None = None
 
 
 @dataclass(frozen=True)
@@ -180,21 +182,25 @@ def read_table(path: Path | str, *, limit: int = PREVIEW_ROWS) -> Table:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in ROW_FORMATS:
-        raise UsageError(f"{path}: not a spreadsheet ({' '.join(ROW_FORMATS)})")
+        raise FileProblem(str(path), 0, "not_a_spreadsheet", " ".join(ROW_FORMATS))
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+        raise FileProblem(
+            str(path), 0, "cannot_read_cause", cause=exc.strerror or type(exc).__name__
+        ) from None
     if size == 0:
-        raise UsageError(f"{path}: empty file")
+        raise FileProblem(str(path), 0, "empty_file")
     if size > MAX_BYTES:
-        raise UsageError(f"{path}: too large to import")
+        raise FileProblem(str(path), 0, "too_large_to_import")
     if suffix == ".xlsx":
         return _xlsx_table(path, limit)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+        raise FileProblem(
+            str(path), 0, "cannot_read_cause", cause=exc.strerror or type(exc).__name__
+        ) from None
     text = decode_bytes(raw, str(path))
     encoding = detect_encoding(raw, text)
     if text.startswith("\ufeff"):
@@ -209,9 +215,9 @@ def read_table(path: Path | str, *, limit: int = PREVIEW_ROWS) -> Table:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise UsageError(f"{path}: empty file") from None
+        raise FileProblem(str(path), 0, "empty_file") from None
     except csv.Error as exc:
-        raise UsageError(f"{path}: row 1: {exc}") from None
+        raise BadRow(str(path), 1, "csv_error", str(exc)) from None
     rows: list[tuple[int, dict[str, Any]]] = []
     rowno = 1
     for values in reader:
@@ -238,12 +244,12 @@ def _xlsx_table(path: Path, limit: int) -> Table:
     try:
         wb = load_workbook(str(path), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged workbook is one clear line
-        raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
+        raise FileProblem(str(path), 0, "xlsx_invalid", type(exc).__name__) from None
     try:
         grid = wb.worksheets[0].iter_rows(values_only=True)
         header_row = next(grid, None)
         if header_row is None:
-            raise UsageError(f"{path}: empty workbook")
+            raise FileProblem(str(path), 0, "empty_workbook")
         header = ["" if h is None else str(h).strip() for h in header_row]
         rows: list[tuple[int, dict[str, Any]]] = []
         for rowno, values in enumerate(grid, start=2):
@@ -269,11 +275,9 @@ def check_mapping(table: Table, mapping: dict[str, str | None]) -> None:
     for fld in FIELDS:
         col = mapping.get(fld)
         if col and col.strip().lower() not in {c.strip().lower() for c in table.columns}:
-            raise UsageError(
-                f"{table.path}: no column '{col}' for the {fld} (columns: {', '.join(table.columns)})"
-            )
+            raise NoColumn(str(table.path), col, fld, ", ".join(table.columns))
     if not mapping.get("text"):
-        raise UsageError(f"{table.path}: no text column chosen")
+        raise FileProblem(str(table.path), 0, "no_text_column_chosen")
 
 
 def preview(table: Table, mapping: dict[str, str | None]) -> Preview:
@@ -285,7 +289,7 @@ def preview(table: Table, mapping: dict[str, str | None]) -> Preview:
         try:
             docs = _rows_to_docs(table.path, table.columns, [(rowno, row)], options, table.unit)
         except GroundcodeError as exc:
-            out.append(PreviewRow(rowno, None, str(exc)))
+            out.append(PreviewRow(rowno, None, str(exc), exc))
             continue
         if docs:
             out.append(PreviewRow(rowno, docs[0]))

@@ -1,7 +1,7 @@
 """Reading input files into raw documents (pure functions, no database).
 
 One document per file for ``.txt .md .html .htm .docx .pdf``; one per row for
-``.csv .xlsx .jsonl``. Every problem is one ``UsageError`` line naming the file
+``.csv .xlsx .jsonl``. Every problem is one typed error line naming the file
 and, for row formats, the row, so the researcher can find it.
 
 Row numbers are what a spreadsheet shows: the header is row 1 and the first
@@ -27,8 +27,7 @@ from groundcode.corpus.encoding import decode_bytes
 from groundcode.corpus.safezip import check_zip
 from groundcode.corpus.text import normalise, parse_date
 from groundcode.domain import csv_rows
-from groundcode.domain.errors import GroundcodeError, InvalidInput
-from groundcode.errors import UsageError
+from groundcode.domain.errors import BadRow, FileProblem, GroundcodeError, InvalidInput, NoColumn
 
 MAX_BYTES = 100 * 1024 * 1024
 FILE_FORMATS = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
@@ -210,7 +209,7 @@ def _read_html(path: Path, raw: bytes) -> RawDocument:
     except GroundcodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - html.parser is lenient; anything left is one clear line
-        raise UsageError(f"{path}: cannot read the HTML ({type(exc).__name__})") from None
+        raise FileProblem(str(path), 0, "html_unreadable", type(exc).__name__) from None
     lines = [ln.strip(" \t") for ln in "".join(parser.parts).split("\n")]
     text = normalise("\n".join(ln for ln in lines if ln.strip()))
     return RawDocument(text=text, title=parser.title or parser.h1 or _first_line_title(text))
@@ -254,7 +253,7 @@ def _read_docx(path: Path) -> RawDocument:
         title = (props.title or "").strip() or None
         author = (props.author or "").strip() or None
     except Exception as exc:  # noqa: BLE001 - any parse failure of a damaged file is one clear line
-        raise UsageError(f"{path}: not a valid .docx ({type(exc).__name__})") from None
+        raise FileProblem(str(path), 0, "docx_invalid", type(exc).__name__) from None
     return RawDocument(text=text, title=title or _first_line_title(text), author=author)
 
 
@@ -274,19 +273,19 @@ def _read_pdf(path: Path) -> RawDocument:
             warnings.simplefilter("ignore")
             reader = PdfReader(str(path))
             if reader.is_encrypted:
-                raise UsageError(f"{path}: the PDF is encrypted (save an unprotected copy)")
+                raise FileProblem(str(path), 0, "pdf_encrypted")
             pages = [page.extract_text() or "" for page in reader.pages]
             meta = reader.metadata
             title = str(meta.title).strip() if meta is not None and meta.title else None
     except GroundcodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on damaged files
-        raise UsageError(f"{path}: not a readable PDF ({type(exc).__name__})") from None
+        raise FileProblem(str(path), 0, "pdf_unreadable", type(exc).__name__) from None
     finally:
         log.setLevel(level)
     text = normalise("\n".join(p.strip("\n") for p in pages))
     if not text.strip():
-        raise UsageError(f"{path}: no text layer (scanned PDF?)")
+        raise FileProblem(str(path), 0, "pdf_no_text")
     return RawDocument(text=text, title=title or _first_line_title(text))
 
 
@@ -304,9 +303,7 @@ def _pick(
     if wanted:
         key = wanted.strip().lower()
         if key not in lower:
-            raise UsageError(
-                f"{path}: no column '{wanted}' for the {what} (columns: {', '.join(columns)})"
-            )
+            raise NoColumn(str(path), wanted, what, ", ".join(columns))
         return lower[key]
     for g in guesses:
         if g.lower() in lower:
@@ -320,28 +317,40 @@ _UNITS = {"万": 10_000, "w": 10_000, "亿": 100_000_000, "千": 1_000, "k": 1_0
 MAX_VIEWS = 2**63 - 1  # the largest integer the database stores
 
 
-def _views(value: Any, where: str) -> int | None:
+@dataclass(frozen=True)
+class _Where:
+    """A row (or line) of a table file, for the errors that name it."""
+
+    path: Path
+    unit: str
+    row: int
+
+    def bad(self, reason: str, detail: str = "", limit: int = 0) -> BadRow:
+        return BadRow(str(self.path), self.row, reason, detail, unit=self.unit, limit=limit)
+
+
+def _views(value: Any, where: _Where) -> int | None:
     """A count such as ``1234``, ``1,234``, ``1.2万`` or ``3万``; empty is None."""
     count = _views_value(value, where)
     if count is not None and count > MAX_VIEWS:
-        raise UsageError(f"{where}: views {str(value).strip()[:30]} is too large a number")
+        raise where.bad("views_too_large", str(value).strip()[:30])
     return count
 
 
-def _views_value(value: Any, where: str) -> int | None:
+def _views_value(value: Any, where: _Where) -> int | None:
     if value is None or isinstance(value, bool):
         if isinstance(value, bool):
-            raise UsageError(f"{where}: views must be a whole number, not '{value}'")
+            raise where.bad("views_not_whole", str(value))
         return None
     if isinstance(value, float):
         if math.isnan(value):
             return None
         if not math.isfinite(value) or value != int(value) or value < 0:
-            raise UsageError(f"{where}: views must be a whole number, not '{value}'")
+            raise where.bad("views_not_whole", str(value))
         return int(value)
     if isinstance(value, int):
         if value < 0:
-            raise UsageError(f"{where}: views must be a whole number, not '{value}'")
+            raise where.bad("views_not_whole", str(value))
         return value
     raw = str(value).strip()
     text = raw.replace(",", "").replace("，", "").replace(" ", "").lower()
@@ -353,7 +362,7 @@ def _views_value(value: Any, where: str) -> int | None:
     if not re.fullmatch(r"\d+(?:\.\d+)?", text) or (
         mult == 1 and "." in text and float(text) != int(float(text))
     ):
-        raise UsageError(f"{where}: views must be a whole number, not '{raw[:30]}'")
+        raise where.bad("views_not_whole", raw[:30])
     return int(round(float(text) * mult))
 
 
@@ -385,7 +394,7 @@ def _rows_to_docs(
                 if [x.strip().lower() for x in columns].count(c.strip().lower()) > 1
             }
         )
-        raise UsageError(f"{path}: row 1: repeated column name(s): {', '.join(dup)}")
+        raise BadRow(str(path), 1, "repeated_columns", ", ".join(dup))
     tcol = _pick(columns, options.get("text_column"), TEXT_COLUMNS, path, "text")
     if tcol is None:
         raise InvalidInput(str(path), 0, "no_text_column", ", ".join(columns) or "-")
@@ -401,16 +410,16 @@ def _rows_to_docs(
             progress(rowno, max(estimate, rowno))
         if all(_blank(v) for v in row.values()):
             continue
-        where = f"{path}: {unit} {rowno}"
+        where = _Where(path, unit, rowno)
         raw_text = _cell(row.get(tcol))
         if raw_text is None:
-            raise UsageError(f"{where}: empty text")
+            raise where.bad("empty_text")
         text = normalise(str(row.get(tcol)))
         try:
             date = parse_date(row.get(date_col)) if date_col else None
         except ValueError:
-            shown = str(row.get(date_col)).strip()[:40]  # type: ignore[arg-type]
-            raise UsageError(f"{where}: cannot read date '{shown}'") from None
+            shown = str(row.get(date_col or "")).strip()[:40]
+            raise where.bad("date_unreadable", shown) from None
         meta = {k: str(v) for k, v in row.items() if k not in used and not _blank(v)}
         out.append(
             RawDocument(
@@ -449,15 +458,15 @@ def _read_csv(
     try:
         header = [h.strip() for h in next(records)[1]]
     except StopIteration:
-        raise UsageError(f"{path}: empty file") from None
+        raise FileProblem(str(path), 0, "empty_file") from None
     if not any(header):
-        raise UsageError(f"{path}: row 1: the header row is empty")
+        raise BadRow(str(path), 1, "header_empty")
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         for rowno, values in records:
             if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
-                raise UsageError(
-                    f"{path}: row {rowno}: {len(values)} cells for {len(header)} columns"
+                raise BadRow(
+                    str(path), rowno, "too_many_cells", str(len(values)), limit=len(header)
                 )
             values = values + [""] * (len(header) - len(values))
             yield rowno, {h: v for h, v in zip(header, values, strict=False) if h}
@@ -499,15 +508,15 @@ def _read_xlsx(
     try:
         wb = load_workbook(str(path), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged workbook is one clear line
-        raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
+        raise FileProblem(str(path), 0, "xlsx_invalid", type(exc).__name__) from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise UsageError(f"{path}: no sheet '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
+            raise FileProblem(str(path), 0, "no_sheet", ", ".join(wb.sheetnames), name=sheet)
         ws = wb[sheet] if sheet else wb.worksheets[0]
         grid = ws.iter_rows(values_only=True)
         header_row = next(grid, None)
         if header_row is None:
-            raise UsageError(f"{path}: empty workbook")
+            raise FileProblem(str(path), 0, "empty_workbook")
         header = ["" if h is None else str(h).strip() for h in header_row]
         table: list[tuple[int, dict[str, Any]]] = []
         for rowno, values in enumerate(grid, start=2):
@@ -515,7 +524,7 @@ def _read_xlsx(
     except GroundcodeError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
+        raise FileProblem(str(path), 0, "xlsx_invalid", type(exc).__name__) from None
     finally:
         wb.close()
     columns = [h for h in header if h]
@@ -533,7 +542,7 @@ def _read_xlsx(
             try:
                 formulas = _xlsx_formulas(path, sheet, missing)
             except Exception as exc:  # noqa: BLE001
-                raise UsageError(f"{path}: not a valid .xlsx ({type(exc).__name__})") from None
+                raise FileProblem(str(path), 0, "xlsx_invalid", type(exc).__name__) from None
             for rowno, row in table:
                 if rowno in formulas and not _blank(formulas[rowno]):
                     row[tcol] = str(formulas[rowno])
@@ -557,9 +566,9 @@ def jsonl_rows(
             obj = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            raise UsageError(f"{path}: line {lineno}: not valid JSON ({msg})") from None
+            raise BadRow(str(path), lineno, "json_invalid", msg, unit="line") from None
         if not isinstance(obj, dict):
-            raise UsageError(f"{path}: line {lineno}: each line must be one JSON object")
+            raise BadRow(str(path), lineno, "json_not_object", unit="line")
         row: dict[str, Any] = {}
         for k, v in obj.items():
             if k not in known:
@@ -582,7 +591,7 @@ def _read_jsonl(
     columns: list[str] = []
     records = jsonl_rows(path, text, columns)
     if not records:
-        raise UsageError(f"{path}: no JSON lines in the file")
+        raise FileProblem(str(path), 0, "no_json_lines")
     return _rows_to_docs(
         path, columns, records, options, unit="line", progress=progress, estimate=len(records)
     )
@@ -601,7 +610,7 @@ def read_file(
     max_bytes: int = MAX_BYTES,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[RawDocument]:
-    """Documents from one file, or a one-line UsageError naming the file (and row).
+    """Documents from one file, or a one-line typed error naming the file (and row).
 
     Column options name a column (case-insensitively); without them the usual
     names are detected. Columns not used for a field go to ``meta`` as strings.
@@ -611,17 +620,23 @@ def read_file(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        raise UsageError(
-            f"{path}: unsupported file type '{suffix or 'none'}' (supported: {' '.join(SUPPORTED)})"
+        raise FileProblem(
+            str(path),
+            0,
+            "unsupported_type" if suffix else "unsupported_type_none",
+            " ".join(SUPPORTED),
+            name=suffix,
         )
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+        raise FileProblem(
+            str(path), 0, "cannot_read_cause", cause=exc.strerror or type(exc).__name__
+        ) from None
     if size > max_bytes:
-        raise UsageError(f"{path}: {_size(size)} is over the {_limit(max_bytes)} limit")
+        raise FileProblem(str(path), 0, "over_size_limit", _size(size), name=_limit(max_bytes))
     if size == 0:
-        raise UsageError(f"{path}: empty file")
+        raise FileProblem(str(path), 0, "empty_file")
     options: dict[str, str | None] = {
         "text_column": text_column,
         "title_column": title_column,
@@ -640,8 +655,8 @@ def read_file(
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise UsageError(
-                f"{path}: cannot read ({exc.strerror or type(exc).__name__})"
+            raise FileProblem(
+                str(path), 0, "cannot_read_cause", cause=exc.strerror or type(exc).__name__
             ) from None
         if suffix == ".csv":
             docs = _read_csv(path, raw, options, progress)
@@ -653,5 +668,5 @@ def read_file(
             text = normalise(decode_bytes(raw, str(path)))
             docs = [RawDocument(text=text, title=_first_line_title(text, markdown=suffix == ".md"))]
     if suffix in FILE_FORMATS and not docs[0].text.strip():
-        raise UsageError(f"{path}: no text in the file")
+        raise FileProblem(str(path), 0, "no_text_in_file")
     return docs

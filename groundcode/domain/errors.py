@@ -321,3 +321,43 @@ class MergeStopped(GroundcodeError):
     into: str
     merged: str
     cause: GroundcodeError
+
+
+@dataclass(eq=False)
+class FileProblem(FileRefused):
+    """A whole file refused, with the data its words need besides ``detail``:
+    ``name`` (a member, sheet or key), ``ref`` (what it refers to), ``cause``
+    (a library's own message, verbatim) and ``limit`` (a size, count or depth)."""
+
+    name: str = ""
+    ref: str = ""
+    cause: str = ""
+    limit: int = 0
+
+
+@dataclass(eq=False)
+class BadRow(InvalidInput):
+    """A problem at row ``row`` of a table file, or at line ``row`` when ``unit`` is
+    ``line`` (JSON lines); ``limit`` is a count the words may need."""
+
+    unit: str = "row"
+    limit: int = 0
+
+    @property
+    def key(self) -> str:
+        return "BadLine" if self.unit == "line" else "BadRow"
+
+
+@dataclass(eq=False)
+class NoColumn(GroundcodeError):
+    """``file`` has no column ``column`` for ``field`` (``text``, ``title``, ``date``,
+    ``views``, ``url``, ``author``); ``columns`` lists the ones it has."""
+
+    file: str
+    column: str
+    field: str
+    columns: str
+
+    @property
+    def key(self) -> str:
+        return f"NoColumn.{self.field}"

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from groundcode.domain.errors import BadOption, CodedWouldMove, GroundcodeError
-from groundcode.errors import UsageError
+from groundcode.domain.errors import BadOption, CodedWouldMove, FileProblem, GroundcodeError
 from groundcode.project import Project
 from tests.conftest import MakeProject
 
@@ -286,7 +285,7 @@ def test_oversized_file_is_refused(lead: Project, tmp_path: Path) -> None:
 
     f = tmp_path / "big.txt"
     f.write_text("健康码" * 1000, encoding="utf-8")
-    with pytest.raises(UsageError, match="limit"):
+    with pytest.raises(FileProblem, match="limit"):
         read_file(f, max_bytes=1000)
     shutil.rmtree(tmp_path / "none", ignore_errors=True)
 

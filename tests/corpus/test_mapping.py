@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from groundcode.corpus.mapping import check_mapping, guess_columns, options_for, preview, read_table
-from groundcode.errors import UsageError
+from groundcode.domain.errors import NoColumn
 
 ROOT = Path(__file__).resolve().parents[2]
 GB = ROOT / "corpora" / "health-code" / "4-selfmedia" / "comments-gb18030.csv"
@@ -61,7 +61,7 @@ def test_gb18030_preview_is_what_the_import_stores(project) -> None:  # type: ig
 
 def test_a_column_that_does_not_exist_is_refused() -> None:
     table = read_table(GB)
-    with pytest.raises(UsageError, match="no column '正文'"):
+    with pytest.raises(NoColumn, match="no column '正文'"):
         check_mapping(table, {**guess_columns(table.columns), "text": "正文"})
 
 

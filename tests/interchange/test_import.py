@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from groundcode.errors import GroundcodeError
+from groundcode.domain.errors import GroundcodeError
 from groundcode.project import Project
 from tests.cli.conftest import RunCli
 from tests.conftest import MakeProject

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from groundcode.domain.errors import Forbidden, NotFound
-from groundcode.errors import GroundcodeError
+from groundcode.domain.errors import Forbidden, GroundcodeError, NotFound
 from groundcode.errors import NotFound as LegacyNotFound
 from groundcode.project import Project
 from groundcode.store.access import ACTIONS, Rule

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from groundcode.errors import GroundcodeError
+from groundcode.domain.errors import GroundcodeError
 from groundcode.project import Project
 
 SETTINGS = settings(

@@ -24,12 +24,12 @@ from textual.widgets import DataTable, Label, Static
 
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors
-from groundcode.tui.i18n import tr
+from groundcode.tui.i18n import one_line, tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.screens.corpus import _clip
 
 if TYPE_CHECKING:
-    from groundcode.corpus.mapping import Preview, Table
+    from groundcode.corpus.mapping import Preview, PreviewRow, Table
 
 FIELD_LABELS = {
     "text": ("正文", "text"),
@@ -173,7 +173,13 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
             d = r.document
             if d is None:
                 table.add_row(
-                    r.row, Text(_clip(r.error or "", width), style="bold red"), "", "", "", "", ""
+                    r.row,
+                    Text(_clip(_problem(r), width), style="bold red"),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
                 )
                 continue
             table.add_row(
@@ -246,3 +252,8 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _problem(row: PreviewRow) -> str:
+    """A preview row's error in the interface language."""
+    return one_line(row.problem) if row.problem is not None else row.error or ""

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
-from groundcode.errors import GroundcodeError
+from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, project_of
 from groundcode.tui.i18n import one_line, tr

@@ -25,7 +25,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from groundcode.errors import GroundcodeError
+from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.i18n import one_line, tr
 
