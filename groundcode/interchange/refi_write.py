@@ -555,7 +555,7 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
 def write_qdpx(project: QdaProject, path: Path) -> list[str]:
     """Write ``project`` as a REFI-QDA ``.qdpx`` archive; return warnings.
 
-    Raises UsageError (naming ``path``) when the data cannot be exported
+    Raises ArchiveRefused (naming ``path``) when the data cannot be exported
     faithfully (dangling references, positions outside a text, coded folders).
     ``project.qde`` is streamed straight into its zip entry, then each text.
     """
