@@ -39,22 +39,47 @@ FIXED = "2026-01-01T09:00:00+00:00"
 
 
 def _fixed_times(screen: Any) -> None:
-    """Decision and memo times change with every build of the demo: show one fixed time."""
-    from dataclasses import replace
+    """Memo times change with every build of the demo: show one fixed time."""
     from datetime import datetime
 
-    if hasattr(screen, "excluded") and hasattr(screen, "_show_excluded"):
-        screen.excluded = [replace(e, decided_at=FIXED) for e in screen.excluded]
-        screen._show_excluded()
     if hasattr(screen, "memos") and hasattr(screen, "_show"):
         when = datetime.fromisoformat(FIXED)
         screen.memos = [{**m, "created_at": when, "updated_at": when} for m in screen.memos]
         screen._show()
 
 
-# The mapping dialog and the retrieval list size their columns from the terminal
-# while their workers fill them, which does not render the same way twice yet:
-# they are covered by Pilot tests (test_import.py, test_people_retrieval_memos.py).
+def _fixed_decision_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Screening decisions carry the time the demo was built: the service answers one fixed time.
+
+    Patched in the service (not in the screen after the fact), so a reload that
+    arrives late shows the same time too.
+    """
+    from dataclasses import replace
+
+    from groundcode.corpus.service import CorpusService
+
+    original = CorpusService.exclusions
+
+    def fixed(self: CorpusService, **kw: Any) -> Any:
+        return [replace(e, decided_at=FIXED) for e in original(self, **kw)]
+
+    monkeypatch.setattr(CorpusService, "exclusions", fixed)
+
+
+async def _until(pilot: Pilot[Any], ready: Callable[[], bool], rounds: int = 400) -> None:
+    """Settle until ``ready()`` holds (a screen's workers have delivered what it shows)."""
+    for _ in range(rounds):
+        await _settle(pilot, rounds=1)
+        if ready():
+            await _settle(pilot, rounds=2)
+            return
+    raise AssertionError("the screen never became ready")
+
+
+# What each screen shows once its workers have delivered (checked before the snapshot).
+READY: dict[str, Callable[[Any], bool]] = {
+    "screening": lambda s: s.would is not None and s.query_one("#screening-funnel").row_count > 0,
+}
 STUDY = {
     "import": ("I",),
     "screening": ("S",),
@@ -83,14 +108,71 @@ def test_study_screen(
 
     start = datetime.fromisoformat(FIXED)
     monkeypatch.setattr(ProgressService, "holdout_start", lambda self: start)
+    _fixed_decision_times(monkeypatch)
     keys = STUDY[screen]
+    ready = READY.get(screen, lambda s: True)
 
     async def before(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
         for k in keys:
             await pilot.press(k)
             await _settle(pilot)
+        await _until(pilot, lambda: ready(pilot.app.screen))
         _fixed_times(pilot.app.screen)
         await _settle(pilot)
+
+    assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_mapping_dialog(
+    size: tuple[int, int],
+    demo_project: Path,
+    make_test_app: MakeTestApp,
+    snap_compare: Callable[..., bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The column mapping of the GB18030 comments: guesses, encoding and the 20-row preview."""
+    from tests.tui.test_import import goto
+
+    root = Path(__file__).resolve().parents[2] / "corpora" / "health-code"
+    monkeypatch.chdir(root)
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await _settle(pilot)
+        await pilot.press("I")
+        await _settle(pilot)
+        await goto(pilot, root / "4-selfmedia" / "comments-gb18030.csv")
+        await pilot.press("a", "tab", "m")
+        await _until(
+            pilot,
+            lambda: (
+                getattr(pilot.app.screen, "shown", None) is not None
+                and not pilot.app.screen.query_one("#mapping-fields").loading
+            ),
+        )
+
+    assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_retrieval_list(
+    size: tuple[int, int],
+    demo_project: Path,
+    make_test_app: MakeTestApp,
+    snap_compare: Callable[..., bool],
+) -> None:
+    """Every segment of one category with its context, as a lead sees it (coder column)."""
+    from groundcode.project import Project
+
+    with Project.open(demo_project, user="chen") as p:
+        category = str(p.codebook.concepts_frame()["category"].dropna().iloc[0])
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await _settle(pilot)
+        await pilot.press("G")
+        await _until(pilot, lambda: bool(getattr(pilot.app.screen, "codes", None)))
+        await pilot.press("c", *f"范畴：{category}", "enter")
+        await _until(pilot, lambda: bool(getattr(pilot.app.screen, "segments", None)))
 
     assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=size)

@@ -84,8 +84,9 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
 
     def on_mount(self) -> None:
         fields = self.query_one("#mapping-fields", DataTable)
-        fields.add_column(tr("字段", "Field"), key="field")
-        fields.add_column(tr("列", "Column"), key="column")
+        # Fixed widths: a column sized from the rows would change as the workers fill them.
+        fields.add_column(tr("字段", "Field"), key="field", width=14)
+        fields.add_column(tr("列", "Column"), key="column", width=28)
         fields.loading = True
         fields.focus()
         self.read()
@@ -158,17 +159,19 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
         self.query_one("#mapping-info", Static).update(info)
         table = self.query_one("#mapping-preview", DataTable)
         table.clear(columns=True)
-        for key, zh, en in (
-            ("row", "行", "Row"),
-            ("text", "正文", "Text"),
-            ("date", "日期", "Date"),
-            ("views", "数", "Views"),
-            ("author", "作者", "Author"),
-            ("title", "标题", "Title"),
-            ("url", "链接", "URL"),
-        ):
-            table.add_column(tr(zh, en), key=key)
+        # Every column has a fixed width (the text column shares what the terminal has
+        # left), so the preview renders the same way whatever rows arrive first.
         width = max(20, self.app.size.width // 2 - 10)
+        for key, zh, en, cells in (
+            ("row", "行", "Row", 5),
+            ("text", "正文", "Text", width),
+            ("date", "日期", "Date", 16),
+            ("views", "数", "Views", 8),
+            ("author", "作者", "Author", 10),
+            ("title", "标题", "Title", 16),
+            ("url", "链接", "URL", 24),
+        ):
+            table.add_column(tr(zh, en), key=key, width=cells)
         for r in shown.rows:
             d = r.document
             if d is None:

@@ -125,13 +125,15 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         lead = app_of(self).is_lead
         table = self.query_one("#retrieval-table", DataTable)
         table.clear(columns=True)
-        table.add_column(tr("文本", "Doc."), key="document")
-        table.add_column(tr("片段", "Psg"), key="passage")
+        # Fixed widths: the context column takes what the terminal has left, so the
+        # list renders the same way however its rows arrive.
+        width = max(30, self.app.size.width - 40 - (11 if lead else 0))
+        table.add_column(tr("文本", "Doc."), key="document", width=7)
+        table.add_column(tr("片段", "Psg"), key="passage", width=4)
         if lead:
-            table.add_column(tr("编码人员", "Coder"), key="coder")
-        table.add_column(tr("概念", "Concept"), key="concept")
-        table.add_column(tr("上下文", "In context"), key="text")
-        width = max(30, self.app.size.width - 40)
+            table.add_column(tr("编码人员", "Coder"), key="coder", width=9)
+        table.add_column(tr("概念", "Concept"), key="concept", width=16)
+        table.add_column(tr("上下文", "In context"), key="text", width=width)
         for i, r in enumerate(self.segments):
             before, text, after = (str(r.get(k) or "") for k in ("before", "text", "after"))
             shown = Text()
@@ -141,7 +143,7 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
             cells: list[Any] = [r["document"], r.get("passage") or ""]
             if lead:
                 cells.append(r.get("coder") or "")
-            cells += [r.get("concept") or "", shown]
+            cells += [_clip(str(r.get("concept") or ""), 16), shown]
             table.add_row(*cells, key=str(i))
         assert self.code is not None
         docs = len({r["document"] for r in self.segments})
