@@ -117,10 +117,11 @@ def matrix(
 def memos(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option("-o", "--output")] = Path("exports/memos.xlsx"),
+    include_personal: Personal = False,
     force: Force = False,
 ) -> None:
-    """All memos you may read."""
-    _done([state(ctx).open().exports.memos(output, force=force)])
+    """All memos you may read (those on personal documents only with --include-personal)."""
+    _done([state(ctx).open().exports.memos(output, include_personal=include_personal, force=force)])
 
 
 @export_app.command("agreement")
@@ -130,14 +131,22 @@ def agreement(
     output: Annotated[Path, typer.Option("-o", "--output")] = Path("exports/agreement.xlsx"),
     coders: Annotated[str | None, typer.Option(help="Coders to compare.")] = None,
     level: Annotated[str, typer.Option(help="concept, category or main.")] = "concept",
+    include_personal: Personal = False,
     force: Force = False,
 ) -> None:
-    """The per-code agreement table and the disagreements."""
+    """The per-code agreement table and the disagreements (personal documents' passages
+    only with --include-personal)."""
     _done(
         [
             state(ctx)
             .open()
-            .exports.agreement(output, coders=split_csv(coders) or None, level=level, force=force)
+            .exports.agreement(
+                output,
+                coders=split_csv(coders) or None,
+                level=level,
+                include_personal=include_personal,
+                force=force,
+            )
         ]
     )
 

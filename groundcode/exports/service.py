@@ -32,7 +32,7 @@ from groundcode.domain.errors import (
 from groundcode.store.access import find_coder, readable_coder_ids
 from groundcode.store.context import Context
 from groundcode.store.seed import CONSENSUS
-from groundcode.store.tables import Coding
+from groundcode.store.tables import Coding, Document
 
 if TYPE_CHECKING:
     from groundcode.analysis.saturation import SaturationReport
@@ -70,6 +70,26 @@ class ExportService:
         self.interchange = interchange
 
     # -- helpers ---------------------------------------------------------
+    def _personal(self) -> tuple[set[str], set[str]]:
+        """Numbers of documents marked personal, and the ids (as text) of codings on them."""
+        with self.ctx.db.read() as s:
+            numbers = set(
+                s.execute(select(col(Document.number)).where(col(Document.personal))).scalars()
+            )
+            codings = (
+                {
+                    str(i)
+                    for i in s.execute(
+                        select(col(Coding.id))
+                        .join(Document, col(Document.id) == col(Coding.document_id))
+                        .where(col(Document.personal))
+                    ).scalars()
+                }
+                if numbers
+                else set()
+            )
+        return numbers, codings
+
     def _ref_coders(self, coder: str | None) -> list[str] | None:
         """Whose codings give Table 1's document refs: consensus, else a named coder, else everyone visible."""
         with self.ctx.db.read() as s:
@@ -233,10 +253,18 @@ class ExportService:
             base[codes] = base[codes].fillna(0).astype(int)
         return write_frame(base, Path(path), force=force, sheet_name="matrix")
 
-    def memos(self, path: Path, *, force: bool = False) -> Path:
+    def memos(self, path: Path, *, include_personal: bool = False, force: bool = False) -> Path:
+        """Memos the acting user may read; those on a personal document or on a coding
+        of one stay out unless ``include_personal``."""
         from groundcode.exports.frames import write_frame
 
         frame = self.memo_room.memos()
+        if not include_personal:
+            numbers, codings = self._personal()
+            if numbers:
+                on_doc = (frame["kind"] == "document") & frame["target"].isin(numbers)
+                on_coding = (frame["kind"] == "coding") & frame["target"].astype(str).isin(codings)
+                frame = frame[~(on_doc | on_coding)].reset_index(drop=True)
         frame["created_at"] = frame["created_at"].astype(str)
         frame["updated_at"] = frame["updated_at"].astype(str)
         return write_frame(frame, Path(path), force=force, sheet_name="memos")
@@ -250,10 +278,15 @@ class ExportService:
         force: bool = False,
         bootstrap: int = 1000,
         seed: int = 0,
+        include_personal: bool = False,
     ) -> Path:
         """The agreement report as a workbook: summary (the methods sentence in zh
         and en first, every statistic, CIs, SEs, notes), per-code table,
-        diagnostics and the disagreements."""
+        diagnostics and the disagreements.
+
+        The statistics count every judged unit; the disagreements sheet, which
+        quotes passages, leaves out personal documents unless ``include_personal``
+        (the summary says how many were left out)."""
         import pandas as pd
 
         from groundcode.exports.frames import write_frames
@@ -301,6 +334,26 @@ class ExportService:
         )
         per_code = pd.DataFrame(data["per_code"])
         items = analysis.disagreements(coders=coders, level=level, result=result)
+        if not include_personal:
+            numbers, _codings = self._personal()
+            kept = [d for d in items if d.document not in numbers]
+            if len(kept) != len(items):
+                left = len({d.document for d in items if d.document in numbers})
+                summary = pd.concat(
+                    [
+                        summary,
+                        pd.DataFrame(
+                            [
+                                {
+                                    "statistic": "personal documents left out of the disagreements",
+                                    "value": left,
+                                }
+                            ]
+                        ),
+                    ],
+                    ignore_index=True,
+                )
+            items = kept
         dis = pd.DataFrame(
             [
                 {
@@ -580,10 +633,12 @@ class ExportService:
         paths.append(self.codebook(folder / "codebook.qdc"))
         paths.append(self.segments(folder / "segments.xlsx", include_personal=include_personal))
         paths.append(self.matrix(folder / "matrix.csv", include_personal=include_personal))
-        paths.append(self.memos(folder / "memos.xlsx"))
+        paths.append(self.memos(folder / "memos.xlsx", include_personal=include_personal))
         # Fewer than two coders, or not a lead in blind mode: no agreement to report.
         with contextlib.suppress(GroundcodeError):
-            paths.append(self.agreement(folder / "agreement.xlsx"))
+            paths.append(
+                self.agreement(folder / "agreement.xlsx", include_personal=include_personal)
+            )
         paths += self.saturation(folder / "saturation")
         paths += self.model_report(folder / "model")
         paths.append(self.qdpx(folder / "project.qdpx", include_personal=include_personal)[0])

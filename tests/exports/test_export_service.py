@@ -128,6 +128,34 @@ def test_personal_documents_stay_out_unless_asked(demo: Project, tmp_path: Path)
     assert 'name="4-23 ' not in qde and "<TextValue>4-23</TextValue>" not in qde
 
 
+def test_agreement_and_memo_exports_leave_personal_documents_out_unless_asked(
+    demo: Project, tmp_path: Path
+) -> None:
+    disagreements = demo.analysis.disagreements()
+    number = disagreements[0].document
+    quoted = disagreements[0].text
+    coding_id = int(demo.codings.codings(document=number)["id"].iloc[0])
+    demo.coding.add_memo("document", number, "受访者的私人经历备忘")
+    demo.coding.add_memo("coding", coding_id, "这段编码的私人备忘")
+    demo.corpus.mark_personal([number])
+
+    def sheet(path: Path, name: str) -> list[tuple[object, ...]]:
+        return list(load_workbook(path)[name].iter_rows(values_only=True))
+
+    agree = demo.exports.agreement(tmp_path / "a.xlsx", bootstrap=0)
+    rows = sheet(agree, "disagreements")
+    assert rows and all(r[0] != number and r[2] != quoted for r in rows[1:])
+    left = [r for r in sheet(agree, "summary") if r[0] and "personal" in str(r[0])]
+    assert left and left[0][1] == 1
+    asked = demo.exports.agreement(tmp_path / "b.xlsx", bootstrap=0, include_personal=True)
+    assert any(r[0] == number for r in sheet(asked, "disagreements"))
+
+    memos = [str(r[4]) for r in sheet(demo.exports.memos(tmp_path / "m.xlsx"), "memos")]
+    assert memos and not any("私人" in m for m in memos)
+    every = sheet(demo.exports.memos(tmp_path / "n.xlsx", include_personal=True), "memos")
+    assert sum("私人" in str(r[4]) for r in every) == 2
+
+
 def test_qdpx_validates_and_round_trips(demo: Project, tmp_path: Path) -> None:
     path, warnings = demo.exports.qdpx(tmp_path / "demo.qdpx")
     with zipfile.ZipFile(path) as zf:
