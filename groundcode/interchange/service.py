@@ -17,7 +17,7 @@ import hashlib
 import json
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -176,6 +176,69 @@ class _Doc:
     present_id: int | None = None
     id: int | None = None
     passages: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, id)
+
+
+def _add_coder_document_rows(
+    s: Session,
+    table: type[DoneMark] | type[Assignment],
+    docs: Sequence[_Doc],
+    coders: Mapping[str, Coder],
+    facts: str,
+    columns: Callable[[datetime], dict[str, Any]],
+    audit_action: str | None,
+    source: str,
+) -> int:
+    """Rows of a (coder, document) table from each document's ``facts`` ({coder: time}).
+
+    Done marks and assignments travel the same way: pairs the project already
+    has, or whose coder or document is unknown, are skipped; the rest go in in
+    chunks (two per document at the reference size), each row audited as
+    ``audit_action`` when one is given. Returns how many rows were added.
+    """
+    have = {
+        (int(a), int(b))
+        for a, b in s.execute(select(col(table.coder_id), col(table.document_id))).all()
+    }
+    rows: list[dict[str, Any]] = []
+    audit: list[dict[str, Any]] = []
+    added = 0
+
+    def flush() -> None:
+        nonlocal added, rows, audit
+        if rows:
+            s.execute(insert(table), rows)
+        if audit:
+            s.execute(insert(AuditLog), audit)
+        added += len(rows)
+        rows, audit = [], []
+
+    for d in docs:
+        pairs: dict[str, datetime] = getattr(d.facts, facts)
+        for name, at in pairs.items():
+            coder = coders.get(name)
+            if coder is None or coder.id is None or d.id is None or (coder.id, d.id) in have:
+                continue
+            have.add((coder.id, d.id))
+            rows.append({"coder_id": coder.id, "document_id": d.id, **columns(at)})
+            if audit_action is not None:
+                audit.append(
+                    {
+                        "at": at,
+                        "actor": name,
+                        "action": audit_action,
+                        "entity": "document",
+                        "entity_id": d.id,
+                        "undone": False,
+                        "after": json.dumps(
+                            {"coder": name, "document": d.number, "source": source},
+                            ensure_ascii=False,
+                        ),
+                    }
+                )
+            if len(rows) >= _CHUNK:
+                flush()
+    flush()
+    return added
 
 
 class InterchangeService:
@@ -1096,69 +1159,19 @@ class InterchangeService:
         # -- done marks, settings, events, model edges
         # Two marks and two assignments per document at the reference size: in chunks.
         del existing_keys, by_doc_passages, order_facts
-        n_done = 0
-        done_rows: list[dict[str, Any]] = []
-        done_audit: list[dict[str, Any]] = []
-        have_done = {
-            (int(a), int(b))
-            for a, b in s.execute(select(col(DoneMark.coder_id), col(DoneMark.document_id))).all()
-        }
-        for d in docs:
-            for name, at in d.facts.done.items():
-                coder = coders.get(name)
-                if coder is None or d.id is None or (int(coder.id), d.id) in have_done:
-                    continue
-                have_done.add((int(coder.id), d.id))
-                done_rows.append({"coder_id": coder.id, "document_id": d.id, "marked_at": at})
-                done_audit.append(
-                    {
-                        "at": at,
-                        "actor": name,
-                        "action": "done.mark",
-                        "entity": "document",
-                        "entity_id": d.id,
-                        "undone": False,
-                        "after": json.dumps(
-                            {"coder": name, "document": d.number, "source": file.name},
-                            ensure_ascii=False,
-                        ),
-                    }
-                )
-                if len(done_rows) >= _CHUNK:
-                    s.execute(insert(DoneMark), done_rows)
-                    s.execute(insert(AuditLog), done_audit)
-                    n_done += len(done_rows)
-                    done_rows, done_audit = [], []
-        assignment_rows: list[dict[str, Any]] = []
-        have_assigned = {
-            (int(a), int(b))
-            for a, b in s.execute(
-                select(col(Assignment.coder_id), col(Assignment.document_id))
-            ).all()
-        }
-        for d in docs:
-            for name, at in d.facts.assigned.items():
-                coder = coders.get(name)
-                if coder is None or d.id is None or (int(coder.id), d.id) in have_assigned:
-                    continue
-                have_assigned.add((int(coder.id), d.id))
-                assignment_rows.append(
-                    {
-                        "coder_id": coder.id,
-                        "document_id": d.id,
-                        "assigned_by": lead,
-                        "assigned_at": at,
-                    }
-                )
-                if len(assignment_rows) >= _CHUNK:
-                    s.execute(insert(Assignment), assignment_rows)
-                    assignment_rows = []
-        if assignment_rows:
-            s.execute(insert(Assignment), assignment_rows)
-        if done_rows:
-            s.execute(insert(DoneMark), done_rows)
-            s.execute(insert(AuditLog), done_audit)
-            n_done += len(done_rows)
+        n_done = _add_coder_document_rows(
+            s, DoneMark, docs, coders, "done", lambda at: {"marked_at": at}, "done.mark", file.name
+        )
+        _add_coder_document_rows(
+            s,
+            Assignment,
+            docs,
+            coders,
+            "assigned",
+            lambda at: {"assigned_by": lead, "assigned_at": at},
+            None,
+            file.name,
+        )
         settings: dict[str, str] = project_facts.get("settings") or {}
         if holdout_start is not None and "holdout_start" not in settings:
             settings = {**settings, "holdout_start": holdout_start.isoformat()}

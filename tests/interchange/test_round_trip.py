@@ -111,3 +111,43 @@ def test_a_category_created_after_the_start_and_deleted_still_counts_after_impor
         fresh.interchange.import_qdpx(path)
     with Project.open(tmp_path / "back.db", user=LEAD) as back:
         assert back.analysis.saturation().to_json() == before
+
+
+def test_assignments_and_done_marks_travel_once(demo: Project, tmp_path: Path) -> None:
+    """Both (coder, document) tables come back as they were, done marks with their audit
+    rows, and a second import of the same file adds none of either."""
+    from sqlalchemy import text
+
+    def pairs(p: Project) -> dict[str, set[tuple[str, str]]]:
+        out: dict[str, set[tuple[str, str]]] = {}
+        with p.db.read() as s:
+            for table in ("assignment", "done_mark"):
+                out[table] = {
+                    (str(c), str(n))
+                    for c, n in s.execute(
+                        text(
+                            f"SELECT c.name, d.number FROM {table} t "
+                            "JOIN coder c ON c.id = t.coder_id JOIN document d ON d.id = t.document_id"
+                        )
+                    ).all()
+                }
+            out["audit"] = {
+                (str(a), str(e))
+                for a, e in s.execute(
+                    text("SELECT actor, entity_id FROM audit_log WHERE action = 'done.mark'")
+                ).all()
+            }
+        return out
+
+    before = pairs(demo)  # the demo assigns documents, and its coders mark some done
+    assert before["assignment"] and len(before["done_mark"]) >= 3
+    path, _ = demo.interchange.export_qdpx(tmp_path / "demo.qdpx")
+    with Project.create(tmp_path / "back.db") as fresh:
+        fresh.interchange.import_qdpx(path)
+    with Project.open(tmp_path / "back.db", user=LEAD) as back:
+        after = pairs(back)
+        assert after["assignment"] == before["assignment"]
+        assert after["done_mark"] == before["done_mark"]
+        assert len(after["audit"]) >= len(before["done_mark"])
+        back.interchange.import_qdpx(path)
+        assert pairs(back) == after
