@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import text
@@ -309,39 +310,61 @@ NAME = "(SELECT gc_my_name())"
 LEAD = "(SELECT gc_is_lead())"
 BLIND = "(SELECT gc_blind())"
 CONS = "(SELECT gc_consensus())"
-_POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
-    ("coding", "gc_read", "SELECT", f"{LEAD} OR NOT {BLIND} OR coder_id = {ME}", None),
-    ("coding", "gc_add", "INSERT", None, f"coder_id = {ME} OR ({LEAD} AND coder_id = {CONS})"),
-    ("coding", "gc_change", "UPDATE", f"coder_id = {ME} OR {LEAD}", f"coder_id = {ME} OR {LEAD}"),
-    ("coding", "gc_remove", "DELETE", f"coder_id = {ME} OR {LEAD}", None),
-    ("memo", "gc_read", "SELECT", f"{LEAD} OR NOT {BLIND} OR author = {NAME}", None),
-    ("memo", "gc_add", "INSERT", None, f"author = {NAME} OR ({LEAD} AND author = 'consensus')"),
-    ("memo", "gc_change", "UPDATE", f"author = {NAME} OR {LEAD}", f"author = {NAME} OR {LEAD}"),
-    ("memo", "gc_remove", "DELETE", f"author = {NAME} OR {LEAD}", None),
-    ("done_mark", "gc_read", "SELECT", f"{LEAD} OR NOT {BLIND} OR coder_id = {ME}", None),
-    ("done_mark", "gc_add", "INSERT", None, f"coder_id = {ME}"),
-    ("done_mark", "gc_change", "UPDATE", f"coder_id = {ME}", f"coder_id = {ME}"),
-    ("done_mark", "gc_remove", "DELETE", f"coder_id = {ME}", None),
-    ("assignment", "gc_read", "SELECT", f"{LEAD} OR NOT {BLIND} OR coder_id = {ME}", None),
-    ("assignment", "gc_add", "INSERT", None, LEAD),
-    ("assignment", "gc_change", "UPDATE", LEAD, LEAD),
-    ("assignment", "gc_remove", "DELETE", LEAD, None),
-    ("audit_log", "gc_read", "SELECT", f"{LEAD} OR NOT {BLIND} OR actor = {NAME}", None),
-    ("audit_log", "gc_add", "INSERT", None, f"actor = {NAME} OR ({LEAD} AND actor = 'consensus')"),
-    ("audit_log", "gc_change", "UPDATE", f"actor = {NAME} OR {LEAD}", f"actor = {NAME} OR {LEAD}"),
+Policy = tuple[str, str, str, str | None, str | None]
+
+
+class Owns(StrEnum):
+    """Who writes the rows of a table of per-coder work (everyone reads unless blind)."""
+
+    SELF_OR_LEAD = "self_or_lead"  # one's own rows; a lead also any, and the consensus set's
+    SELF = "self"  # one's own rows only
+    LEAD = "lead"  # only a lead (rows about a coder, written for them)
+
+
+# Tables of per-coder work: (table, the column naming the owner, "me" in that column,
+# the consensus set in that column, who writes, whether rows may be deleted).
+_OWNED: list[tuple[str, str, str, str | None, Owns, bool]] = [
+    ("coding", "coder_id", ME, CONS, Owns.SELF_OR_LEAD, True),
+    ("memo", "author", NAME, "'consensus'", Owns.SELF_OR_LEAD, True),
+    ("done_mark", "coder_id", ME, None, Owns.SELF, True),
+    ("assignment", "coder_id", ME, None, Owns.LEAD, True),
+    ("audit_log", "actor", NAME, "'consensus'", Owns.SELF_OR_LEAD, False),  # never deleted
+]
+
+
+def _owned_policies(
+    table: str, column: str, me: str, consensus: str | None, owns: Owns, deletable: bool
+) -> list[Policy]:
+    """The four policies of a per-coder table: blind mode on reads, ``owns`` on writes."""
+    mine = f"{column} = {me}"
+    if owns is Owns.SELF_OR_LEAD:
+        add, change = f"{mine} OR ({LEAD} AND {column} = {consensus})", f"{mine} OR {LEAD}"
+    elif owns is Owns.SELF:
+        add = change = mine
+    else:
+        add = change = LEAD
+    rows: list[Policy] = [
+        (table, "gc_read", "SELECT", f"{LEAD} OR NOT {BLIND} OR {mine}", None),
+        (table, "gc_add", "INSERT", None, add),
+        (table, "gc_change", "UPDATE", change, change),
+    ]
+    if deletable:
+        rows.append((table, "gc_remove", "DELETE", change, None))
+    return rows
+
+
+_SETTINGS_ANYONE = f"{LEAD} OR key IN ('search_indexed_upto')"
+_POLICIES: list[Policy] = [
+    *(policy for owned in _OWNED for policy in _owned_policies(*owned)),
+    # The codebook: anyone adds a concept of their own (open coding); a lead edits.
     ("concept", "gc_read", "SELECT", "true", None),
     ("concept", "gc_add", "INSERT", None, f"{LEAD} OR created_by = {NAME}"),
     ("concept", "gc_change", "UPDATE", LEAD, LEAD),
     ("concept", "gc_remove", "DELETE", LEAD, None),
+    # Settings: a lead's, but for the search index's progress, which any reader advances.
     ("setting", "gc_read", "SELECT", "true", None),
-    ("setting", "gc_add", "INSERT", None, f"{LEAD} OR key IN ('search_indexed_upto')"),
-    (
-        "setting",
-        "gc_change",
-        "UPDATE",
-        f"{LEAD} OR key IN ('search_indexed_upto')",
-        f"{LEAD} OR key IN ('search_indexed_upto')",
-    ),
+    ("setting", "gc_add", "INSERT", None, _SETTINGS_ANYONE),
+    ("setting", "gc_change", "UPDATE", _SETTINGS_ANYONE, _SETTINGS_ANYONE),
     ("setting", "gc_remove", "DELETE", LEAD, None),
 ]
 RLS_TABLES = sorted({t for t, *_ in _POLICIES})
