@@ -122,17 +122,7 @@ class ExportService:
         if refs_from not in ("build", "all"):
             raise BadOption("refs_from", refs_from, "build|all")
         tree = self.codebook_room.tree()
-        frame = self.codings.codings(coders=self._ref_coders(coder))
-        refs: dict[str, list[str]] = {}
-        if not frame.empty and refs_from == "build":
-            frame = frame[frame["split"] == "build"]
-        if not frame.empty:
-            order = frame.assign(
-                t=frame["document"].str.split("-").str[0].astype(int),
-                n=frame["document"].str.split("-").str[1].astype(int),
-            ).sort_values(["t", "n", "start"])
-            for concept, g in order.groupby("concept", sort=False):
-                refs[str(concept)] = list(dict.fromkeys(g["document"]))
+        refs = self._concept_refs(coder, refs_from)
         t1 = [
             Table1Row(
                 number=cat.number or "",
@@ -154,6 +144,41 @@ class ExportService:
             for rc in tree.relation_classes
         ]
         return t1, t2
+
+    def _concept_refs(self, coder: str | None, refs_from: str) -> dict[str, list[str]]:
+        """Per concept, the distinct documents it was coded in, by type and number.
+
+        The distinct (concept, document) pairs come from the codings' covering
+        index and the documents from one read of their numbers, joined here:
+        building the whole codings frame (snippets, categories, times) took
+        seconds at the reference size, and so did letting SQLite look up each
+        coding's document row. Blind mode applies as in ``codings()``.
+        """
+        from groundcode.store.raw import fetch_rows, id_list
+
+        requested = self._ref_coders(coder)
+        with self.ctx.db.read() as s:
+            visible = readable_coder_ids(s, self.ctx.actor, requested)
+            where = "" if visible is None else f" WHERE coder_id IN {id_list(visible)}"
+            build = " WHERE split = 'build'" if refs_from == "build" else ""
+            doc_of = {
+                int(i): (int(t), int(n), str(num))
+                for i, t, n, num in fetch_rows(
+                    s, "SELECT id, source_type_id, seq, number FROM document" + build
+                )
+            }
+            names = dict(fetch_rows(s, "SELECT id, name FROM concept"))
+            found: dict[int, list[tuple[int, int, str]]] = {}
+            for concept_id, document_id in fetch_rows(
+                s, "SELECT DISTINCT concept_id, document_id FROM coding" + where
+            ):
+                doc = doc_of.get(document_id)
+                if doc is not None:
+                    found.setdefault(concept_id, []).append(doc)
+        return {
+            str(names[cid]): [number for _t, _n, number in sorted(docs_of)]
+            for cid, docs_of in found.items()
+        }
 
     def tables(
         self,

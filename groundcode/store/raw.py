@@ -18,12 +18,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def fetch_frame(
-    session: Session, sql: str, columns: list[str], params: Sequence[Any] = ()
-) -> pd.DataFrame:
-    """Rows of ``sql`` as a DataFrame; ``?`` placeholders take ``params`` on every backend."""
-    import pandas as pd
-
+def fetch_rows(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` as plain tuples; ``?`` placeholders take ``params`` on every backend."""
     conn = session.connection()
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
@@ -32,10 +28,19 @@ def fetch_frame(
     cur: Any = dbapi.cursor()
     try:
         cur.execute(sql, tuple(params))
-        rows = cur.fetchall()
+        rows: list[tuple[Any, ...]] = cur.fetchall()
     finally:
         cur.close()
-    return pd.DataFrame.from_records(rows, columns=columns)
+    return rows
+
+
+def fetch_frame(
+    session: Session, sql: str, columns: list[str], params: Sequence[Any] = ()
+) -> pd.DataFrame:
+    """Rows of ``sql`` as a DataFrame; ``?`` placeholders take ``params`` on every backend."""
+    import pandas as pd
+
+    return pd.DataFrame.from_records(fetch_rows(session, sql, params), columns=columns)
 
 
 def id_list(ids: list[int]) -> str:
