@@ -37,12 +37,13 @@ from sqlmodel import Session, col
 
 from groundcode.corpus.redact import PATTERNS, Masker
 from groundcode.corpus.views import RedactReport
-from groundcode.domain.errors import BadOption
+from groundcode.domain.errors import BadOption, Forbidden
 from groundcode.store.access import authorize
 from groundcode.store.audit import record
 from groundcode.store.compact import compact, leftover_copies
 from groundcode.store.context import Context
 from groundcode.store.derived import DerivedFiles, purge_legacy_user_cache
+from groundcode.store.identity import team_mode
 from groundcode.store.tables import (
     AuditLog,
     Category,
@@ -74,6 +75,11 @@ def _mask_meta(masker: Masker, meta: str) -> str:
     except ValueError:
         return masker.mask(meta)
     return json.dumps(_walk(data, lambda s: masker.mask(s)), ensure_ascii=False)
+
+
+def is_mask(old: str, new: str) -> bool:
+    """Whether ``new`` is ``old`` with some characters replaced by ``*`` (and nothing else)."""
+    return len(old) == len(new) and all(a == b or b == "*" for a, b in zip(old, new, strict=True))
 
 
 def _walk(value: Any, fix: Any) -> Any:
@@ -294,6 +300,15 @@ class Redaction:
                 return masker.mask_known(value)
             return value
 
+        team = team_mode(s)
+        if (
+            team
+            and not s.execute(
+                text("SELECT to_regprocedure('gc_mask_audit(bigint, text, text)') IS NOT NULL")
+            ).scalar()
+        ):
+            # A team project set up by an older version: its owner re-runs the team set-up.
+            raise Forbidden(action="corpus.redact", actor=self.ctx.actor or "", needs="team init")
         last = 0
         while True:
             rows = s.execute(
@@ -320,12 +335,27 @@ class Redaction:
                             if fixed == data
                             else json.dumps(fixed, ensure_ascii=False, default=str, sort_keys=True)
                         )
-                    if new_raw != raw:
+                    if new_raw != raw and team and not is_mask(raw, new_raw):
+                        # Written in another JSON layout: mask the stored text as it is.
+                        new_raw = masker.mask_known(raw)
+                    if new_raw != raw and (not team or is_mask(raw, new_raw)):
                         values[name] = new_raw
-                if values:
+                if values and team:
+                    # Team mode: old audit rows change only through the function that
+                    # accepts masks (characters replaced by '*') and nothing else.
+                    s.execute(
+                        text("SELECT gc_mask_audit(:i, :b, :a)"),
+                        {
+                            "i": rid,
+                            "b": values.get("before", before),
+                            "a": values.get("after", after),
+                        },
+                    )
+                    fields["audit_log"] = fields.get("audit_log", 0) + 1
+                elif values:
                     s.execute(update(AuditLog).where(col(AuditLog.id) == rid).values(**values))
                     fields["audit_log"] = fields.get("audit_log", 0) + 1
             last = rows[-1][0]
 
 
-__all__ = ["DOCUMENT_FIELDS", "Redaction"]
+__all__ = ["DOCUMENT_FIELDS", "Redaction", "is_mask"]

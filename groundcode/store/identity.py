@@ -298,6 +298,34 @@ BEGIN
     END IF;
   END IF;
 END $$;
+CREATE OR REPLACE FUNCTION {s}.gc_is_mask(p_old text, p_new text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+  SELECT (p_old IS NULL AND p_new IS NULL) OR (
+    p_old IS NOT NULL AND p_new IS NOT NULL AND length(p_old) = length(p_new)
+    AND NOT EXISTS (
+      SELECT 1 FROM generate_series(1, length(p_new)) AS i
+      WHERE substr(p_new, i, 1) <> substr(p_old, i, 1) AND substr(p_new, i, 1) <> '*')) $$;
+CREATE OR REPLACE FUNCTION {s}.gc_mask_audit(p_id bigint, p_before text, p_after text)
+  RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, {s}, pg_temp AS $$
+DECLARE
+  r record;
+BEGIN
+  -- Redaction is the one edit of old audit rows: a lead may replace characters by '*', nothing else.
+  IF NOT {s}.gc_is_lead() THEN
+    RAISE EXCEPTION 'only a lead redacts' USING ERRCODE = '42501';
+  END IF;
+  SELECT before, after INTO r FROM {s}.audit_log WHERE id = p_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no such audit row' USING ERRCODE = '22023';
+  END IF;
+  IF NOT ({s}.gc_is_mask(r.before, p_before) AND {s}.gc_is_mask(r.after, p_after)) THEN
+    RAISE EXCEPTION 'an audit row may only be masked' USING ERRCODE = '22023';
+  END IF;
+  UPDATE {s}.audit_log SET before = p_before, after = p_after WHERE id = p_id;
+END $$;
+REVOKE ALL ON FUNCTION {s}.gc_mask_audit(bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {s}.gc_mask_audit(bigint, text, text) TO {lead};
 REVOKE ALL ON FUNCTION {s}.gc_add_login(text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION {s}.gc_drop_login(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {s}.gc_add_login(text, text, boolean) TO {lead};

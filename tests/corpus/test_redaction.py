@@ -19,6 +19,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -27,6 +28,9 @@ from groundcode.project import Project
 from groundcode.store.derived import folder_for
 from groundcode.store.tables import metadata
 from tests.conftest import MakeProject
+from tests.team import Team, people, team
+
+__all__ = ["team"]  # the team-mode project fixture
 
 N = 8
 IDS = [f"1101011990030{7000 + i:04d}X" for i in range(N)]  # 18 characters, last one X
@@ -209,3 +213,37 @@ def test_dry_run_reports_and_changes_nothing(used: Project) -> None:
     report = used.corpus.redact(dry_run=True)
     assert report.documents == N and report.compacted is None
     assert _dump_leaks(used) == dump
+
+
+def test_a_lead_redacts_a_team_project_through_the_policies(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL team mode: the lead's login masks the coders' memos, snippets and audit
+    rows too (the audit log's text is changed only through a function that accepts masks)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    who = people(team)
+    chen = team.open(who.lead)
+    chen.corpus.import_files([_corpus(tmp_path)], type=4)
+    lin = team.open(who.lin)
+    for i in range(N):
+        lin.coding.apply(f"4-{i + 1}", TOPICS[i % len(TOPICS)], passage=1)
+    body = chen.corpus.document("4-1").text
+    at = body.index(IDS[0])
+    gone = lin.coding.apply("4-1", "身份信息", start=at - 2, end=at + 10)
+    lin.coding.remove(gone.id)
+    memo = lin.coding.add_memo("document", "4-2", f"电话 {PHONES[1]}")
+    lin.coding.edit_memo(memo.id, f"身份证{IDS[1]}")
+    report = chen.corpus.redact()
+    assert report.documents == N and report.fields["audit_log"] >= 2
+    assert report.fields["memo.text"] == 1 and report.fields["coding.snippet"] >= N
+    assert report.compacted is False  # the lead does not own the tables: no VACUUM claimed
+    owner = team.owner()
+    assert _dump_leaks(owner) == []
+    # The function refuses anything but a mask, and anyone but a lead.
+    with team.raw(who.lead) as conn, pytest.raises(psycopg.Error):
+        conn.execute(
+            "SELECT gc_mask_audit(id, before, '{\"x\": 1}') FROM audit_log WHERE after IS NOT NULL"
+            " LIMIT 1"
+        )
+    with team.raw(who.lin) as conn, pytest.raises(psycopg.Error):
+        conn.execute("SELECT gc_mask_audit(id, before, after) FROM audit_log LIMIT 1")
