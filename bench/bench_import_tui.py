@@ -9,7 +9,8 @@ records when each progress update reaches the screen and presses a key every
 0.3 s, timing how long the app takes to answer it. Printed as JSON:
 
 * ``import_s``: from ``i`` until the result line shows
-* ``max_progress_gap_s``: the longest time between two progress updates shown
+* ``max_progress_gap_s``: the longest time between two progress updates shown (the
+  screen redraws the running file ten times a second, through the commit too)
   (budget: 0.5 s)
 * ``key_ms``: median and max time until a key pressed during the import is
   handled (budget: 100 ms)

@@ -174,19 +174,20 @@ async def test_cancel_in_the_middle_of_a_50000_row_import_keeps_nothing(
     folder: Path, tmp_path: Path, make_test_app: MakeTestApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # On a quiet machine the whole file imports while Pilot is still settling the key
-    # that started it, so the cancel comes from the screen's own Escape action at the
-    # first progress update past the halfway mark: in the middle of the file's single
-    # write transaction, on any machine.
-    original = ImportRunScreen._progress
+    # that started it, so the cancel comes from the screen's own Escape action, run on
+    # the UI thread from the worker's first progress report past the halfway mark
+    # (the worker waits for it): in the middle of the file's single write
+    # transaction, on any machine.
+    original = ImportRunScreen._report
     cancelled_at: list[tuple[int, int]] = []
 
-    def progress_then_escape(self: ImportRunScreen, i: int, done: int, total: int) -> None:
-        original(self, i, done, total)
+    def report_then_escape(self: ImportRunScreen, i: int, done: int, total: int) -> None:
         if not cancelled_at and total and done * 2 >= total and done < total:
             cancelled_at.append((done, total))
-            self.action_cancel()
+            self.app.call_from_thread(self.action_cancel)
+        original(self, i, done, total)
 
-    monkeypatch.setattr(ImportRunScreen, "_progress", progress_then_escape)
+    monkeypatch.setattr(ImportRunScreen, "_report", report_then_escape)
     big = folder / "big"
     big.mkdir()
     with (big / "comments.csv").open("w", encoding="utf-8", newline="") as fh:
