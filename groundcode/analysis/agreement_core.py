@@ -707,11 +707,6 @@ def compute_encoded(
             if n_units
             else None
         )
-        sums = np.array(
-            [[r.both, r.a_only, r.b_only, r.neither] for r in p.per_code], dtype=np.int64
-        ).reshape(n_codes, 4)
-        code_kappas: list[float | None] = [r.kappa for r in p.per_code]
-        code_reasons: list[str | None] = [r.reason for r in p.per_code]
     else:
         kappa = _mean_defined([q.kappa.value for q in pairs])
         kappa_pooled = _mean_defined([q.pooled.kappa for q in pairs])
@@ -719,16 +714,18 @@ def compute_encoded(
         kappa_reason = None if kappa is not None else "undefined for every coder pair"
         notes.append(Note("light", {"n_coders": n_coders, "n_pairs": len(pairs)}))
         percent = _set_pbar(units, judged_m, app_unit, app_coder, app_code, n_coders)
-        sums = np.zeros((n_codes, 4), dtype=np.int64)
-        for q in pairs:
-            sums += np.array(
-                [[r.both, r.a_only, r.b_only, r.neither] for r in q.per_code], dtype=np.int64
-            ).reshape(n_codes, 4)
-        code_kappas = [_mean_defined([q.per_code[c].kappa for q in pairs]) for c in range(n_codes)]
-        code_reasons = [
-            None if code_kappas[c] is not None else (pairs[0].per_code[c].reason or "undefined")
-            for c in range(n_codes)
-        ]
+    # Per code, for any number of coders: the pairs' 2x2 counts summed and Light's mean
+    # of their kappas; with two coders there is one pair, so these are its own figures.
+    sums = np.zeros((n_codes, 4), dtype=np.int64)
+    for q in pairs:
+        sums += np.array(
+            [[r.both, r.a_only, r.b_only, r.neither] for r in q.per_code], dtype=np.int64
+        ).reshape(n_codes, 4)
+    code_kappas = [_mean_defined([q.per_code[c].kappa for q in pairs]) for c in range(n_codes)]
+    code_reasons = [
+        None if code_kappas[c] is not None else (pairs[0].per_code[c].reason or "undefined")
+        for c in range(n_codes)
+    ]
     notes.append(Note("kind." + kappa_kind))
     if kappa is None and n_units:
         notes.append(Note("kappa_undefined", {"reason": kappa_reason or ""}))
