@@ -84,7 +84,7 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
         self.finished = False
         self.updates = 0  # progress updates shown (the benchmark reads it)
         # The running file and how far it is, written by the worker, drawn by the timer.
-        self._running: int | None = None
+        self._running_file: int | None = None
         self._state: tuple[int, int] = (0, 0)
         self._started_at = 0.0
         self._drawn: tuple[int, int, int] | None = None
@@ -169,7 +169,7 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
     def _line(self, i: int, text: str, failed: bool) -> None:
         self.results.append((text, failed))
         self.app.call_from_thread(self._show_line, i, text, failed)
-        self._running = None
+        self._running_file = None
 
     # -- UI thread ---------------------------------------------------------
     def _start(self, i: int) -> None:
@@ -178,11 +178,11 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
         self.query_one(f"#run-bar-{i}").scroll_visible()
         self._drawn = None
         self._started_at = monotonic()
-        self._running = i
+        self._running_file = i
 
     def _tick(self) -> None:
         """Draw the running file's state (the timer: the worker never calls into the UI)."""
-        i = self._running
+        i = self._running_file
         if i is not None and not self.finished:
             done, total = self._state
             self._progress(i, done, total)
