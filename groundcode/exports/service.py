@@ -620,11 +620,12 @@ class ExportService:
         """Every export into a new dated folder under ``out_dir``, all or nothing.
 
         The files are written into a hidden temporary folder beside the dated one
-        (``.<date>.<random>.partial``) and the folder is renamed when the last
-        file is complete, so a failure part-way (a refused file, a full disk)
+        (``.<date>.<pid>.<random>.partial``) and the folder is renamed when the
+        last file is complete, so a failure part-way (a refused file, a full disk)
         leaves no dated folder and removes the temporary one; a kill -9 leaves at
         most the hidden ``.partial`` folder, never a dated folder that looks
-        complete. Errors name the dated folder, never the temporary one.
+        complete, and the next ``export all`` there removes it. Errors name the
+        dated folder, never the temporary one.
         """
         out_dir = Path(out_dir)
         folder = out_dir / datetime.now().strftime("%Y-%m-%d-%H%M%S")
@@ -632,7 +633,12 @@ class ExportService:
             raise AlreadyExists(str(folder))
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=out_dir))
+            _remove_abandoned(out_dir)
+            work = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{folder.name}.{os.getpid()}.", suffix=".partial", dir=out_dir
+                )
+            )
         except OSError as exc:
             raise InvalidInput(
                 str(out_dir), 0, "cannot_create_folder", str(exc.strerror or exc)
@@ -668,6 +674,27 @@ class ExportService:
         paths += self.model_report(folder / "model")
         paths.append(self.qdpx(folder / "project.qdpx", include_personal=include_personal)[0])
         return paths
+
+
+def _remove_abandoned(out_dir: Path) -> None:
+    """Remove the temporary folders of ``export all`` runs that were killed.
+
+    Each is named ``.<date>.<pid>.<random>.partial``; one whose process no longer
+    runs was abandoned (another export still running keeps its own).
+    """
+    for folder in out_dir.glob(".*.*.*.partial"):
+        try:
+            pid = int(folder.name.split(".")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or not folder.is_dir():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, owned by someone else
+            continue
 
 
 def _rename_in_fields(exc: GroundcodeError, old: str, new: str) -> None:

@@ -300,8 +300,10 @@ def test_export_all_killed_part_way_leaves_no_dated_folder(db: Path, tmp_path: P
         text=True,
     )
     assert rc.returncode == 0, rc.stderr
-    dated = [p for p in out.iterdir() if not p.name.startswith(".")]
-    assert len(dated) == 1 and (dated[0] / "project.qdpx").exists()
+    # ... and it removed the killed run's hidden folder.
+    dated = [p.name for p in out.iterdir()]
+    assert len(dated) == 1 and not dated[0].startswith(".")
+    assert (out / dated[0] / "project.qdpx").exists()
 
 
 def test_a_multi_file_import_names_the_files_it_kept(
