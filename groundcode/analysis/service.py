@@ -754,11 +754,14 @@ class AnalysisService:
         edges = []
         known = {(n.kind, n.label) for n in nodes}
         for e in model.edges:
-            for kind, name in ((e.from_kind, e.from_name), (e.to_kind, e.to_name)):
-                if (kind, name) not in known:
-                    nodes.append(Node(nid(kind, name), name, kind))
-                    known.add((kind, name))
-            edges.append(Edge(nid(e.from_kind, e.from_name), nid(e.to_kind, e.to_name), e.label))
+            for ref in e.edge.ends:
+                if (ref.kind, ref.name) not in known:
+                    nodes.append(Node(nid(ref.kind, ref.name), ref.name, ref.kind))
+                    known.add((ref.kind, ref.name))
+            source, target = e.edge.ends
+            edges.append(
+                Edge(nid(source.kind, source.name), nid(target.kind, target.name), e.edge.label)
+            )
         title = model.core or None
         return Graph(tuple(nodes), tuple(edges), title, tuple(model.problems))
 

@@ -36,11 +36,11 @@ from groundcode.domain.errors import (
 )
 from groundcode.domain.levels import LEVELS
 from groundcode.errors import PermissionDenied
+from groundcode.store.edges import edge_of, new_row
 from groundcode.store.settings import get_setting
 from groundcode.store.tables import (
     Category,
     MainCategory,
-    ModelEdge,
     Setting,
 )
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     pass
 
 from groundcode.coding.codebook_base import TABLES, _Book, _Counter
-from groundcode.coding.codebook_model import CodebookModel, _edge, _edge_dict
+from groundcode.coding.codebook_model import CodebookModel
 
 
 class CodebookFiles(CodebookModel):
@@ -98,7 +98,7 @@ class CodebookFiles(CodebookModel):
             )
             for rc in book.rcs
         )
-        edges = tuple(_edge(e) for e in self._edge_rows(session))
+        edges = tuple(edge_of(e) for e in self._edge_rows(session))
         header_raw = get_setting(session, "codebook_header")
         header = tuple(json.loads(header_raw)) if header_raw else ()
         return CodebookSpec(
@@ -313,34 +313,26 @@ class CodebookFiles(CodebookModel):
 
     def _import_edges(self, session: Session, spec: CodebookSpec) -> _Counter:
         counter = _Counter()
-        existing = {
-            (e.from_kind, e.from_name, e.to_kind, e.to_name): e for e in self._edge_rows(session)
-        }
+        existing = {edge_of(e).ends: e for e in self._edge_rows(session)}
         position = self._next_edge_position(session)
         for edge in spec.edges:
-            key = (edge.source.kind, edge.source.name, edge.target.kind, edge.target.name)
-            row = existing.get(key)
+            row = existing.get(edge.ends)
             if row is None:
-                row = ModelEdge(
-                    from_kind=key[0],
-                    from_name=key[1],
-                    to_kind=key[2],
-                    to_name=key[3],
-                    label=edge.label,
-                    position=position,
-                )
+                row = new_row(edge, position=position)
                 position += 1
                 session.add(row)
                 session.flush()
-                existing[key] = row
+                existing[edge.ends] = row
                 counter.created += 1
-                self._audit(session, "edge.create", "model_edge", row.id, after=_edge_dict(row))
+                self._audit(session, "edge.create", "model_edge", row.id, after=edge.to_json())
             elif edge.label is not None and row.label != edge.label:
-                before = _edge_dict(row)
+                before = edge_of(row).to_json()
                 row.label = edge.label
                 session.add(row)
                 counter.updated += 1
-                self._audit(session, "edge.update", "model_edge", row.id, before, _edge_dict(row))
+                self._audit(
+                    session, "edge.update", "model_edge", row.id, before, edge_of(row).to_json()
+                )
             else:
                 counter.unchanged += 1
         return counter

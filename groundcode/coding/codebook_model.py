@@ -7,7 +7,7 @@ dangling and ``model().problems`` names them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, func, select
 
@@ -29,6 +29,7 @@ from groundcode.domain.errors import (
 from groundcode.domain.levels import NODE_KINDS
 from groundcode.domain.model import Edge, NodeRef
 from groundcode.errors import PermissionDenied
+from groundcode.store.edges import edge_of, new_row, store_edge
 from groundcode.store.settings import get_setting
 from groundcode.store.tables import (
     ModelEdge,
@@ -80,18 +81,12 @@ class CodebookModel(CodebookReads):
                 if isinstance(ref, Unresolved):
                     raise ref.error()
                 ends.append(ref)
-            row = ModelEdge(
-                from_kind=ends[0].kind,
-                from_name=ends[0].name,
-                to_kind=ends[1].kind,
-                to_name=ends[1].name,
-                label=clean_text(label),
-                position=self._next_edge_position(session),
-            )
+            edge = Edge(ends[0], ends[1], clean_text(label))
+            row = new_row(edge, position=self._next_edge_position(session))
             session.add(row)
             session.flush()
-            self._audit(session, "edge.create", "model_edge", row.id, after=_edge_dict(row))
-            return _edge_view(row, dangling=False)
+            self._audit(session, "edge.create", "model_edge", row.id, after=edge.to_json())
+            return _edge_view(row)
 
         return self.ctx.db.run(work)
 
@@ -101,7 +96,7 @@ class CodebookModel(CodebookReads):
             row = session.get(ModelEdge, edge_id)
             if row is None:
                 raise NotFound(kind="edge", name=str(edge_id))
-            self._audit(session, "edge.delete", "model_edge", row.id, before=_edge_dict(row))
+            self._audit(session, "edge.delete", "model_edge", row.id, before=edge_of(row).to_json())
             session.delete(row)
 
         self.ctx.db.run(work)
@@ -110,7 +105,7 @@ class CodebookModel(CodebookReads):
         with self.ctx.db.read() as session:
             book = _Book.load(session)
             names = book.node_names(get_setting(session, "core_category") or None)
-            return [_edge_view(e, dangling=_dangling(e, names)) for e in self._edge_rows(session)]
+            return [_edge_view(e, names=names) for e in self._edge_rows(session)]
 
     def model(self, *, coder_ids: list[int] | None = None) -> ModelView:
         """Core, storyline, the axial tree and the edges, with problems named.
@@ -129,9 +124,7 @@ class CodebookModel(CodebookReads):
             tree = self._tree(book, counts)
             core = get_setting(session, "core_category") or None
             names = book.node_names(core)
-            edges = tuple(
-                _edge_view(e, dangling=_dangling(e, names)) for e in self._edge_rows(session)
-            )
+            edges = tuple(_edge_view(e, names=names) for e in self._edge_rows(session))
             return ModelView(
                 core=core,
                 core_definition=get_setting(session, "core_definition") or None,
@@ -155,11 +148,12 @@ class CodebookModel(CodebookReads):
         names = book.node_names(get_setting(session, "core_category") or None)
         out: list[str] = []
         for e in self._edge_rows(session):
-            for kind, name in ((e.from_kind, e.from_name), (e.to_kind, e.to_name)):
-                if name not in names.get(kind, set()):
+            edge = edge_of(e)
+            for ref in edge.ends:
+                if ref.name not in names.get(ref.kind, set()):
                     out.append(
-                        f"edge {e.id} ({_edge_view(e, dangling=True).describe()}): "
-                        f"{WORDS.get(kind, kind)} '{name}' no longer exists"
+                        f"edge {e.id} ({edge.describe()}): "
+                        f"{WORDS.get(ref.kind, ref.kind)} '{ref.name}' no longer exists"
                     )
         return out
 
@@ -170,40 +164,19 @@ class CodebookModel(CodebookReads):
         if old_kind not in NODE_KINDS:
             return []
         touched: list[int] = []
+        was, now = NodeRef(old_kind, old), NodeRef(new_kind, new)
         for e in self._edge_rows(session):
-            hit = False
-            if e.from_kind == old_kind and e.from_name == old:
-                e.from_kind, e.from_name = new_kind, new
-                hit = True
-            if e.to_kind == old_kind and e.to_name == old:
-                e.to_kind, e.to_name = new_kind, new
-                hit = True
-            if hit:
+            edge = edge_of(e)
+            if was in edge.ends:
+                store_edge(e, edge.repointed(was, now))
                 session.add(e)
                 assert e.id is not None
                 touched.append(e.id)
         return touched
 
 
-def _edge_dict(e: ModelEdge) -> dict[str, Any]:
-    return {
-        "from": f"{e.from_kind}:{e.from_name}",
-        "to": f"{e.to_kind}:{e.to_name}",
-        "label": e.label,
-    }
-
-
-def _edge_view(e: ModelEdge, *, dangling: bool) -> EdgeView:
+def _edge_view(e: ModelEdge, *, names: dict[str, set[str]] | None = None) -> EdgeView:
+    """The view of a stored edge; ``names`` (kind -> names) decides whether it dangles."""
     assert e.id is not None
-    return EdgeView(e.id, _edge(e), e.position, dangling)
-
-
-def _edge(e: ModelEdge) -> Edge:
-    """The domain edge a row stores."""
-    return Edge(NodeRef(e.from_kind, e.from_name), NodeRef(e.to_kind, e.to_name), e.label)
-
-
-def _dangling(e: ModelEdge, names: dict[str, set[str]]) -> bool:
-    return e.from_name not in names.get(e.from_kind, set()) or e.to_name not in names.get(
-        e.to_kind, set()
-    )
+    edge = edge_of(e)
+    return EdgeView(e.id, edge, e.position, names is not None and edge.dangling(names))

@@ -43,6 +43,7 @@ from groundcode.coding.views import (
     RelationClassView,
 )
 from groundcode.domain.errors import FileRefused
+from groundcode.domain.model import Edge
 from groundcode.interchange import facts as F
 from groundcode.interchange.model import (
     QdaCode,
@@ -58,6 +59,7 @@ from groundcode.interchange.refi_write import check_target, guid_for, safe_sourc
 from groundcode.store.access import authorize, readable_coder_ids
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.edges import edge_of, new_row
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     Assignment,
@@ -448,7 +450,7 @@ class InterchangeService:
                 ).scalars()
             ]
             edges = [
-                [e.from_kind, e.from_name, e.to_kind, e.to_name, e.label]
+                list(edge_of(e).flat())
                 for e in s.execute(
                     select(ModelEdge).order_by(col(ModelEdge.position), col(ModelEdge.id))
                 )
@@ -1270,16 +1272,7 @@ class InterchangeService:
         if not s.execute(select(col(ModelEdge.id)).limit(1)).first():
             for position, edge in enumerate(project_facts.get("edges") or []):
                 if isinstance(edge, list) and len(edge) == 5:
-                    s.add(
-                        ModelEdge(
-                            from_kind=edge[0],
-                            from_name=edge[1],
-                            to_kind=edge[2],
-                            to_name=edge[3],
-                            label=edge[4],
-                            position=position,
-                        )
-                    )
+                    s.add(new_row(Edge.from_flat(edge), position=position))
         codes_in_file = sum(
             c.created
             for c in (
