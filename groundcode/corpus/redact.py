@@ -43,6 +43,7 @@ def redact_text(text: str, patterns: Sequence[str]) -> tuple[str, dict[str, int]
 # Characters a masked value is made of (digits, letters and the e-mail/phone punctuation):
 # a known value inside other text sits within one run of them.
 _RUN = re.compile(r"[0-9A-Za-z._%+@-]{5,}")
+_MAY_HOLD = re.compile(r"[0-9@]")
 
 
 class Masker:
@@ -86,6 +87,8 @@ class Masker:
 
         def _run(m: re.Match[str]) -> str:
             run = m.group(0)
+            if not _MAY_HOLD.search(run):
+                return run  # every value masked holds a digit (phones, IDs) or an @ (e-mail)
             out: list[str] = []
             i = 0
             while i < len(run):

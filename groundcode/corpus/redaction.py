@@ -32,13 +32,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlmodel import Session, col
 
 from groundcode.corpus.redact import PATTERNS, Masker
 from groundcode.corpus.views import RedactReport
 from groundcode.domain.errors import BadOption, Forbidden
-from groundcode.store.access import authorize
+from groundcode.store.access import audit_actor, authorize
 from groundcode.store.audit import record
 from groundcode.store.compact import compact, leftover_copies
 from groundcode.store.context import Context
@@ -57,6 +57,7 @@ from groundcode.store.tables import (
     RelationClass,
     ScreeningDecision,
     TokenCache,
+    utcnow,
 )
 
 # Document columns that hold text a person wrote or that names a person.
@@ -75,6 +76,14 @@ def _mask_meta(masker: Masker, meta: str) -> str:
     except ValueError:
         return masker.mask(meta)
     return json.dumps(_walk(data, lambda s: masker.mask(s)), ensure_ascii=False)
+
+
+def _update_many(s: Session, table: Any, column: str, rows: list[dict[str, Any]]) -> None:
+    """``UPDATE table SET column = :new WHERE id = :rid`` for many rows in one statement each batch."""
+    t = table.__table__
+    stmt = t.update().where(t.c.id == bindparam("rid")).values({column: bindparam("new")})
+    for lo in range(0, len(rows), _CHUNK):
+        s.connection().execute(stmt, rows[lo : lo + _CHUNK])
 
 
 def is_mask(old: str, new: str) -> bool:
@@ -123,15 +132,25 @@ class Redaction:
             self._screening(s, masker, fields)
             self._memos_and_names(s, masker, fields)
             self._audit(s, masker, texts, fields)
-            for i, d in changed.items():
-                record(
-                    s,
-                    actor=self.ctx.actor,
-                    action="corpus.redact",
-                    entity="document",
-                    entity_id=i,
-                    after={**{k: v for k, v in d["found"].items() if v}, "fields": d["fields"]},
-                )
+            now, actor = utcnow(), audit_actor(self.ctx.actor)
+            rows = [
+                {
+                    "at": now,
+                    "actor": actor,
+                    "action": "corpus.redact",
+                    "entity": "document",
+                    "entity_id": i,
+                    "undone": False,
+                    "after": json.dumps(
+                        {**{k: v for k, v in d["found"].items() if v}, "fields": d["fields"]},
+                        ensure_ascii=False,
+                        sort_keys=True,
+                    ),
+                }
+                for i, d in changed.items()
+            ]
+            for lo in range(0, len(rows), _CHUNK):
+                s.execute(insert(AuditLog), rows[lo : lo + _CHUNK])
             if fields:
                 record(
                     s,
@@ -160,6 +179,7 @@ class Redaction:
     def _documents(self, s: Session, masker: Masker, *, dry_run: bool) -> dict[int, dict[str, Any]]:
         """Mask every document field; the changed documents with their new text."""
         changed: dict[int, dict[str, Any]] = {}
+        updates: list[dict[str, Any]] = []
         docs = (
             s.execute(select(Document).order_by(col(Document.source_type_id), col(Document.seq)))
             .scalars()
@@ -184,11 +204,18 @@ class Redaction:
                 "found": found,
             }
             if not dry_run:
-                for f, value in new.items():
-                    setattr(d, f, value)
-                s.add(d)
-        if not dry_run:
-            s.flush()
+                updates.append(
+                    {"rid": d.id, **{f: new.get(f, getattr(d, f)) for f in DOCUMENT_FIELDS}}
+                )
+        if updates:
+            t = Document.__table__  # type: ignore[attr-defined]
+            stmt = (
+                t.update()
+                .where(t.c.id == bindparam("rid"))
+                .values({f: bindparam(f) for f in DOCUMENT_FIELDS})
+            )
+            for lo in range(0, len(updates), _CHUNK):
+                s.connection().execute(stmt, updates[lo : lo + _CHUNK])
         return changed
 
     def _passages_and_codings(
@@ -196,7 +223,8 @@ class Redaction:
     ) -> None:
         """Passages and snippets follow the masked text; their derived tokens are dropped."""
         ids = sorted(texts)
-        touched: list[int] = []
+        touched: list[dict[str, Any]] = []
+        snippets: list[dict[str, Any]] = []
         for part in _chunks(ids):
             rows = s.execute(
                 select(
@@ -210,8 +238,7 @@ class Redaction:
             for pid, doc, a, b, old in rows:
                 new = texts[doc][a:b]
                 if new != old:
-                    s.execute(update(Passage).where(col(Passage.id) == pid).values(text=new))
-                    touched.append(pid)
+                    touched.append({"rid": pid, "new": new})
             for cid, doc, a, old in s.execute(
                 select(
                     col(Coding.id), col(Coding.document_id), col(Coding.start), col(Coding.snippet)
@@ -219,8 +246,11 @@ class Redaction:
             ).all():
                 new = texts[doc][a : a + len(old)]
                 if new != old:
-                    s.execute(update(Coding).where(col(Coding.id) == cid).values(snippet=new))
-                    fields["coding.snippet"] = fields.get("coding.snippet", 0) + 1
+                    snippets.append({"rid": cid, "new": new})
+        _update_many(s, Passage, "text", touched)
+        _update_many(s, Coding, "snippet", snippets)
+        if snippets:
+            fields["coding.snippet"] = len(snippets)
         if touched:
             fields["passage.text"] = len(touched)
         # Every cached segmentation of a masked document goes, not only the changed passages':
@@ -234,23 +264,25 @@ class Redaction:
             s.execute(text("INSERT INTO passage_fts(passage_fts) VALUES ('optimize')"))
 
     def _screening(self, s: Session, masker: Masker, fields: dict[str, int]) -> None:
-        for sid, detail in s.execute(
-            select(col(ScreeningDecision.id), col(ScreeningDecision.detail)).where(
-                col(ScreeningDecision.detail).is_not(None)
-            )
-        ).all():
-            new = masker.mask_known(detail)
-            if new != detail:
-                s.execute(
-                    update(ScreeningDecision)
-                    .where(col(ScreeningDecision.id) == sid)
-                    .values(detail=new)
-                )
-                fields["screening_decision.detail"] = fields.get("screening_decision.detail", 0) + 1
+        self._mask_column(s, masker, fields, ScreeningDecision, "detail")
+
+    def _mask_column(
+        self, s: Session, masker: Masker, fields: dict[str, int], table: Any, column: str
+    ) -> None:
+        """Mask one text column of every row, writing only the rows that change."""
+        field = getattr(table, column)
+        rows = []
+        for rid, old in s.execute(select(table.id, field).where(field.is_not(None))).all():
+            new = masker.mask_known(old)
+            if new != old:
+                rows.append({"rid": rid, "new": new})
+        _update_many(s, table, column, rows)
+        if rows:
+            fields[f"{table.__tablename__}.{column}"] = len(rows)
 
     def _memos_and_names(self, s: Session, masker: Masker, fields: dict[str, int]) -> None:
         """Memos, the codebook's words and import file names: wherever a value may be copied."""
-        targets: list[tuple[Any, str]] = [
+        for table, column in (
             (Memo, "text"),
             (ImportBatch, "file_name"),
             (Concept, "definition"),
@@ -258,15 +290,8 @@ class Redaction:
             (Category, "definition"),
             (MainCategory, "definition"),
             (RelationClass, "definition"),
-        ]
-        for table, column in targets:
-            field = getattr(table, column)
-            for rid, old in s.execute(select(table.id, field).where(field.is_not(None))).all():
-                new = masker.mask_known(old)
-                if new != old:
-                    s.execute(update(table).where(table.id == rid).values({column: new}))
-                    key = f"{table.__tablename__}.{column}"
-                    fields[key] = fields.get(key, 0) + 1
+        ):
+            self._mask_column(s, masker, fields, table, column)
         taken = set(s.execute(select(col(Concept.name))).scalars())
         for rid, old in s.execute(select(col(Concept.id), col(Concept.name))).all():
             new = masker.mask_known(old)
