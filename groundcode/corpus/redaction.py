@@ -53,15 +53,19 @@ from groundcode.store.tables import (
     ImportBatch,
     MainCategory,
     Memo,
+    ModelEdge,
     Passage,
     RelationClass,
     ScreeningDecision,
+    Setting,
     TokenCache,
     utcnow,
 )
 
 # Document columns that hold text a person wrote or that names a person.
 DOCUMENT_FIELDS = ("text", "title", "author", "url", "meta", "origin_file", "exclusion_detail")
+# Settings that hold a researcher's prose, which may quote a document.
+PROSE_SETTINGS = ("name", "core_definition", "storyline")
 _CHUNK = 2000
 
 
@@ -290,8 +294,16 @@ class Redaction:
             (Category, "definition"),
             (MainCategory, "definition"),
             (RelationClass, "definition"),
+            (ModelEdge, "label"),
         ):
             self._mask_column(s, masker, fields, table, column)
+        # The project's prose settings (its name, the core category's definition, the storyline).
+        for key in PROSE_SETTINGS:
+            row = s.get(Setting, key)
+            if row is not None and (new := masker.mask_known(row.value)) != row.value:
+                row.value = new
+                s.add(row)
+                fields[f"setting.{key}"] = 1
         taken = set(s.execute(select(col(Concept.name))).scalars())
         for rid, old in s.execute(select(col(Concept.id), col(Concept.name))).all():
             new = masker.mask_known(old)

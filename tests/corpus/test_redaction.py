@@ -94,6 +94,7 @@ def used(make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for topic in TOPICS:
         lead.codebook.create_concept(topic, category="日常困扰")
     lead.codebook.define("concept", TOPICS[0], f"例：{PHONES[5]} 的经历")
+    lead.codebook.set_storyline(f"故事线：一位受访者（{IDS[6]}）的经历")
     lead.corpus.import_files([_corpus(tmp_path)], type=4)
     lead.corpus.build_search_index()
     assert lead.corpus.search(PHONES[0]).total == 1
@@ -145,6 +146,7 @@ def test_redaction_leaves_no_value_in_any_store_or_export(
     assert report.fields["memo.text"] == 3 and report.fields["audit_log"] >= 3
     assert report.fields["concept.name"] == 1
     assert report.fields["category.definition"] == report.fields["concept.definition"] == 1
+    assert report.fields["setting.storyline"] == 1
     assert report.derived_files >= 1
     # The masks keep lengths: every coding still points at its characters.
     doc = used.corpus.document("4-1")
