@@ -403,8 +403,9 @@ def redact(
         typer.echo(f"removed {report.derived_files} cache files (rebuilt when needed)")
     if report.compacted is False:
         typer.echo(
-            "the database files could not be rewritten (another session has the project open,"
-            " or the tables are not yours): old text may remain in them until that is done",
+            "the database files could not be rewritten (another session was reading, or the"
+            " tables are not yours): old text may remain in them; run redact again when"
+            " no one else has the project open (PostgreSQL: the owner runs VACUUM)",
             err=True,
         )
     for copy in report.copies:

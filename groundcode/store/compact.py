@@ -21,7 +21,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from groundcode.store.engine import Database
+from groundcode.store.engine import BUSY_TIMEOUT_MS, Database
+
+WAIT_MS = 3_000
 
 TEXT_TABLES = (
     "document",
@@ -47,17 +49,23 @@ def compact(db: Database) -> bool:
                 # VACUUM and checkpoints cannot run inside a transaction.
                 raw = conn.connection.dbapi_connection
                 assert raw is not None
-                done = True
-                for sql in (
-                    "PRAGMA wal_checkpoint(TRUNCATE)",
-                    "VACUUM",
-                    "PRAGMA wal_checkpoint(TRUNCATE)",
-                ):
-                    row = raw.execute(sql).fetchone()
-                    # A checkpoint answers (busy, log frames, checkpointed frames).
-                    if sql.startswith("PRAGMA") and row is not None and row[0]:
-                        done = False
-                return done
+                # Another session reading right now makes the checkpoint wait for it:
+                # wait a little, then say it could not be done, rather than hang.
+                raw.execute(f"PRAGMA busy_timeout={WAIT_MS}")
+                try:
+                    done = True
+                    for sql in (
+                        "PRAGMA wal_checkpoint(TRUNCATE)",
+                        "VACUUM",
+                        "PRAGMA wal_checkpoint(TRUNCATE)",
+                    ):
+                        row = raw.execute(sql).fetchone()
+                        # A checkpoint answers (busy, log frames, checkpointed frames).
+                        if sql.startswith("PRAGMA") and row is not None and row[0]:
+                            done = False
+                    return done
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")
             # VACUUM skips a table its caller does not own with only a warning: ask first.
             owned = auto.execute(

@@ -249,3 +249,31 @@ def test_a_lead_redacts_a_team_project_through_the_policies(
         )
     with team.raw(who.lin) as conn, pytest.raises(psycopg.Error):
         conn.execute("SELECT gc_mask_audit(id, before, after) FROM audit_log LIMIT 1")
+
+
+def test_a_session_reading_during_redaction_is_reported_and_a_rerun_compacts(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a reader holding a snapshot keeps the old pages alive; redaction says so
+    (``compacted`` False) instead of hanging, and a run once it has gone leaves nothing."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    p = make_project()
+    if not p.db.is_sqlite:
+        pytest.skip("the file and its write-ahead log are SQLite's")
+    p.corpus.import_files([_corpus(tmp_path)], type=4)
+    file = Path(str(p.db.url.database))
+    reader = sqlite3.connect(file, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM document").fetchone()
+        report = p.corpus.redact()
+        assert report.documents == N and report.compacted is False
+    finally:
+        reader.close()
+    assert _dump_leaks(p) == []
+    again = p.corpus.redact()
+    assert again.documents == 0 and again.compacted is True
+    p.close()
+    for f in (file, file.with_name(file.name + "-wal")):
+        if f.exists():
+            assert _file_leaks(f) == []
