@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from groundcode.coding.records import MemoView
@@ -161,12 +161,23 @@ class MemoService:
         return pd.DataFrame(out, columns=_COLUMNS)
 
     def memos_page(
-        self, *, kind: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
+        self,
+        *,
+        kind: str | None = None,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
     ) -> Page[MemoView]:
-        """Rows ``offset`` .. ``offset + limit`` of ``memos(kind=...)``, in the same order."""
+        """Rows ``offset`` .. ``offset + limit`` of ``memos(kind=..., search=...)``, in the same order.
+
+        The search is a case-insensitive substring match in SQL (the database folds
+        the case of ASCII letters; Chinese has none to fold).
+        """
         check_window(offset, limit)
         with self.ctx.db.read() as s:
             q = self._readable(s, kind)
+            if search:
+                q = q.where(func.lower(col(Memo.text)).contains(search.lower(), autoescape=True))
             rows: list[Memo] = list(s.execute(q.offset(offset).limit(limit + 1)).scalars())
             more = len(rows) > limit
             rows = rows[:limit]

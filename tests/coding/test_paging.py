@@ -146,6 +146,16 @@ def test_memo_pages_equal_the_frame(big: Project, user: str) -> None:
         )
 
 
+@pytest.mark.parametrize("search", ["关于4-1", "隐私", "PROJECT", "%", "周"])
+def test_memo_search_pages_equal_the_frame_search(big: Project, search: str) -> None:
+    """The paged search finds what the frame's search finds, in the same order (LIKE escaped)."""
+    lead = big.as_user("chen")
+    lead.coding.add_memo("project", None, "a Project memo, 100% done")
+    frame = lead.coding.memos(search=search)
+    got = _all(lambda o, n: lead.memos.memos_page(search=search, offset=o, limit=n), 2)
+    assert [m.id for m in got] == frame["id"].tolist()
+
+
 def test_disagreement_pages_equal_the_list(big: Project) -> None:
     lead = big.as_user("chen")
     result = lead.analysis.agreement(coders=["lin", "zhou"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from groundcode.project import Project
 from groundcode.tui.screens.memos import MemosScreen
@@ -129,3 +129,36 @@ async def test_memos_search_edit_and_jump(demo_project: Path, make_test_app: Mak
         assert app.current_mode == "coding"
     with Project.open(demo_project, user="chen") as p:
         assert "政策文本的共享条款值得细看 ok" in p.coding.memos()["text"].tolist()
+
+
+@sync
+async def test_memos_load_a_page_at_a_time_and_more_at_the_end(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    """The first page is 100 memos whatever the project holds; PageDown near its end reads more."""
+    with Project.open(demo_project, user="chen") as p:
+        before = len(p.coding.memos())
+        for i in range(250 - before):
+            p.coding.add_memo("project", None, f"备忘 {i:03d}")
+        ids = p.coding.memos()["id"].tolist()
+    app = make_test_app(demo_project, "chen", lang="en")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("M")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MemosScreen)
+        assert [m["id"] for m in screen.memos] == ids[:100] and screen.pager.has_more
+        assert "100+ memos" in str(screen.query_one("#memos-status", Static).render())
+        table = screen.query_one("#memos-table", DataTable)
+        for _ in range(10):
+            await pilot.press("pagedown")
+            await settle(app, pilot)
+            if len(screen.memos) > 100:
+                break
+        assert len(screen.memos) == table.row_count == 200
+        await pilot.press("ctrl+end")
+        await settle(app, pilot)
+        assert len(screen.memos) == table.row_count == 250
+        assert [m["id"] for m in screen.memos] == ids and not screen.pager.has_more
+        assert "250 memos" in str(screen.query_one("#memos-status", Static).render())

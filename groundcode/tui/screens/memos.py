@@ -4,6 +4,10 @@
 memo, ``n`` writes a project memo, ``g`` jumps to the memo's target (a
 document opens in the coding screen, a code in the codebook). Blind mode
 applies through the service: a coder sees only their own memos.
+
+The list is read a page at a time (``MemoService.memos_page``, in the order
+the memos were written); the next page is read when the cursor nears the
+last row loaded, so the first page does not grow with the project.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.screens.screening import ask
+from groundcode.tui.widgets.paged import Pager
 
 KIND = {
     "project": ("项目", "project"),
@@ -51,7 +56,16 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.search: str | None = None
-        self.memos: list[dict[str, Any]] = []
+        self.pager: Pager[dict[str, Any]] = Pager()
+
+    @property
+    def memos(self) -> list[dict[str, Any]]:
+        """The memos loaded so far (the first pages of the list)."""
+        return self.pager.rows
+
+    @memos.setter
+    def memos(self, rows: list[dict[str, Any]]) -> None:
+        self.pager.rows = rows
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -78,13 +92,28 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="memos-load")
     def reload(self) -> None:
-        frame = project_of(self).coding.memos(search=self.search)
-        rows = frame.sort_values(["kind", "target", "created_at"], na_position="first").to_dict(
-            "records"
+        """Read the list again from its first page (a search, an edit, coming back)."""
+        self.load_page(self.pager.restart(), 0, self.search)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="memos-load")
+    def load_page(self, token: int, offset: int, search: str | None) -> None:
+        page = project_of(self).memos.memos_page(
+            search=search, offset=offset, limit=self.pager.size
         )
-        self.post_message(ServiceResult("memos", rows))
+        rows = [
+            {
+                "id": m.id,
+                "kind": m.target_kind,
+                "target": m.target,
+                "author": m.author,
+                "text": m.text,
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+            }
+            for m in page.items
+        ]
+        self.post_message(ServiceResult("memos", (page, rows), token))
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="memos-write")
     def save(self, memo_id: int | None, text: str) -> None:
@@ -99,8 +128,14 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
     def _result(self, message: ServiceResult) -> None:
         message.stop()
         if message.tag == "memos":
-            self.memos = message.value
-            self._show()
+            page, rows = message.value
+            first = page.offset == 0
+            if not self.pager.accept(message.token, page, rows):
+                return
+            if first:
+                self._show()
+            else:
+                self._append(rows)
         elif message.tag == "saved":
             self.notify(tr("备忘录已保存", "Memo saved"))
             self.reload()
@@ -109,8 +144,19 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
         table = self.query_one("#memos-table", DataTable)
         row = table.cursor_row
         table.clear()
+        self._add_rows(self.memos)
+        if self.memos:
+            table.move_cursor(row=min(max(0, row), len(self.memos) - 1))
+        self._status()
+
+    def _append(self, rows: list[dict[str, Any]]) -> None:
+        self._add_rows(rows)
+        self._status()
+
+    def _add_rows(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one("#memos-table", DataTable)
         width = max(20, self.app.size.width - 50)
-        for m in self.memos:
+        for m in rows:
             when = m.get("updated_at") or m.get("created_at")
             table.add_row(
                 tr(*KIND.get(m["kind"], (m["kind"], m["kind"]))),
@@ -120,15 +166,21 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
                 _clip(str(m["text"]), width),
                 key=str(m["id"]),
             )
-        if self.memos:
-            table.move_cursor(row=min(max(0, row), len(self.memos) - 1))
+
+    def _status(self) -> None:
         found = tr(f"，含「{self.search}」", f" containing “{self.search}”") if self.search else ""
+        n = f"{len(self.memos)}+" if self.pager.has_more else str(len(self.memos))
         self.query_one("#memos-status", Static).update(
             tr(
-                f"{len(self.memos)} 条备忘录{found} · / 搜索 · Enter 编辑 · g 转到对象",
-                f"{len(self.memos)} memos{found} · / search · Enter edit · g go to target",
+                f"{n} 条备忘录{found} · / 搜索 · Enter 编辑 · g 转到对象",
+                f"{n} memos{found} · / search · Enter edit · g go to target",
             )
         )
+
+    @on(DataTable.RowHighlighted, "#memos-table")
+    def _moved(self, event: DataTable.RowHighlighted) -> None:
+        if self.pager.wants_more(event.cursor_row):
+            self.load_page(self.pager.token, len(self.memos), self.search)
 
     def _current(self) -> dict[str, Any] | None:
         table = self.query_one("#memos-table", DataTable)
