@@ -264,6 +264,13 @@ class Database:
         # Called with the lock holder ("" when unknown) when a write has to wait.
         self.on_wait: Callable[[str], None] | None = None
         self.engine = make_engine(url, self)
+        # A SQLite file (or folder) that cannot be written: opened read-only (``read_only_uri``).
+        self.read_only = bool(
+            is_sqlite(url)
+            and url.database
+            and url.database != ":memory:"
+            and read_only_uri(url.database) is not None
+        )
         self.read_engine = self.engine.execution_options(readonly=True)
 
     @property

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 
-from groundcode.domain.errors import Conflict
+from groundcode.domain.errors import Conflict, ReadOnlyProject
 from groundcode.store.engine import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -67,6 +67,9 @@ def upgrade(db: Database, revision: str = "head") -> bool:
     if current is not None and current not in known_revisions():
         # Written by a newer groundcode: touch nothing (no backup, no upgrade).
         raise Conflict(what="schema_newer", name=f"{db.display_url} ({current})")
+    if db.read_only:
+        # An older schema needs writing to upgrade: refused before any backup copy is made.
+        raise ReadOnlyProject(db.display_url)
     from alembic import command
 
     if current is not None and db.is_sqlite and db.url.database:

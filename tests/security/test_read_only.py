@@ -104,3 +104,23 @@ def test_a_change_to_a_read_only_project_says_so(project: Path, args: tuple[str,
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert "read-only" in done.stderr and str(project) in done.stderr
     assert _digest(project) == before
+
+
+def test_an_older_read_only_project_is_refused_without_a_backup(project: Path) -> None:
+    """Upgrading needs writing: refused in one line, and no ``.bak`` copy is attempted."""
+    import sqlite3
+
+    folder = project.parent
+    folder.chmod(0o755)
+    project.chmod(0o644)
+    conn = sqlite3.connect(project)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0005'")
+    conn.close()
+    project.chmod(0o444)
+    before = _digest(project)
+    done = _run(project, "corpus")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "read-only" in done.stderr and "Traceback" not in done.stderr
+    assert _digest(project) == before
+    assert not list(folder.glob("*.bak*"))
