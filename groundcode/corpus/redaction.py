@@ -28,6 +28,7 @@ so every coding still points at the same characters.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -208,15 +209,22 @@ class Redaction:
                 "found": found,
             }
             if not dry_run:
+                text_now = new.get("text", d.text)
                 updates.append(
-                    {"rid": d.id, **{f: new.get(f, getattr(d, f)) for f in DOCUMENT_FIELDS}}
+                    {
+                        "rid": d.id,
+                        **{f: new.get(f, getattr(d, f)) for f in DOCUMENT_FIELDS},
+                        # The hash of the old text would give the masked digits away: with
+                        # the rest of the text known, a phone number is a million guesses.
+                        "content_hash": hashlib.sha256(text_now.encode("utf-8")).hexdigest(),
+                    }
                 )
         if updates:
             t = Document.__table__  # type: ignore[attr-defined]
             stmt = (
                 t.update()
                 .where(t.c.id == bindparam("rid"))
-                .values({f: bindparam(f) for f in DOCUMENT_FIELDS})
+                .values({f: bindparam(f) for f in (*DOCUMENT_FIELDS, "content_hash")})
             )
             for lo in range(0, len(updates), _CHUNK):
                 s.connection().execute(stmt, updates[lo : lo + _CHUNK])
