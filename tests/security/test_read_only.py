@@ -124,3 +124,20 @@ def test_an_older_read_only_project_is_refused_without_a_backup(project: Path) -
     assert "read-only" in done.stderr and "Traceback" not in done.stderr
     assert _digest(project) == before
     assert not list(folder.glob("*.bak*"))
+
+
+def test_export_all_into_a_read_only_folder(tmp_path: Path) -> None:
+    """The target folder cannot be written: one line naming it, and nothing created."""
+    db = tmp_path / "p.db"
+    with Project.create(db) as p:
+        p.coding.add_coder("chen", role="lead")
+    target = tmp_path / "exports"
+    target.mkdir()
+    target.chmod(0o555)
+    try:
+        done = _run(db, "--as", "chen", "export", "all", "-o", str(target))
+    finally:
+        target.chmod(0o755)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert str(target) in done.stderr and "Traceback" not in done.stderr
+    assert list(target.iterdir()) == []
