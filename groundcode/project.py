@@ -274,7 +274,9 @@ class Project:
     def analysis(self) -> AnalysisService:
         from groundcode.analysis.service import AnalysisService
 
-        return AnalysisService(self.ctx)
+        return AnalysisService(
+            self.ctx, corpus=self.corpus, codings=self.codings, codebook=self.codebook
+        )
 
     @cached_property
     def exports(self) -> ExportService:
@@ -301,4 +303,4 @@ class Project:
     def interchange(self) -> InterchangeService:
         from groundcode.interchange.service import InterchangeService
 
-        return InterchangeService(self.ctx)
+        return InterchangeService(self.ctx, corpus=self.corpus, codebook=self.codebook)

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
     from groundcode.analysis.model_render import Graph
     from groundcode.analysis.suggest import Suggestion, SuggestionScores, SuggestModel
     from groundcode.analysis.words import Segmenter
+    from groundcode.coding.codebook import CodebookService
+    from groundcode.coding.service import CodingService
+    from groundcode.corpus.service import CorpusService
 
 LEVELS = {
     "concept": "concept",
@@ -113,8 +116,24 @@ _USER_DICT_LINE = re.compile(r"\S{1,64}(?:[ \t]+\d{1,12})?(?:[ \t]+[A-Za-z]{1,8}
 
 
 class AnalysisService:
-    def __init__(self, ctx: Context) -> None:
+    """Agreement, saturation, words, suggestions and the model graph: read-only.
+
+    ``Project`` hands in the sibling rooms it reads (corpus, codings,
+    codebook); it builds none of them.
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        corpus: CorpusService,
+        codings: CodingService,
+        codebook: CodebookService,
+    ) -> None:
         self.ctx = ctx
+        self.corpus = corpus
+        self.codings = codings
+        self.codebook = codebook
         # The last result paged by ``disagreements_page`` and its units in number order.
         self._dis_order: tuple[AgreementResult, list[Any]] | None = None
         self._segmenter: Segmenter | None = None
@@ -724,9 +743,8 @@ class AnalysisService:
     def model_graph(self) -> Graph:
         """The selective-coding model as a graph ready to draw."""
         from groundcode.analysis.model_render import Edge, Graph, Node
-        from groundcode.coding.codebook import CodebookService
 
-        model = CodebookService(self.ctx).model()
+        model = self.codebook.model()
         ids: dict[tuple[str, str], str] = {}
 
         def nid(kind: str, name: str) -> str:
@@ -905,17 +923,14 @@ class AnalysisService:
     def words(self, *, by: str = "type", top: int = 20, distinctive: bool = False) -> pd.DataFrame:
         """Word frequencies (or TF-IDF distinctive terms) by source type, split, document or code."""
         from groundcode.analysis.words import distinctive_terms, word_frequencies
-        from groundcode.corpus.service import CorpusService
 
         if by not in ("type", "split", "document", "code"):
             raise BadOption(option="by", value=by, allowed="type, split, document, code")
         if top < 1:
             raise OutOfRange(option="top", value=str(top), rule="positive")
-        passages = CorpusService(self.ctx).passages()
+        passages = self.corpus.passages()
         if by == "code":
-            from groundcode.coding.service import CodingService
-
-            codings = CodingService(self.ctx).codings()
+            codings = self.codings.codings()
             codings = codings.dropna(subset=["passage"])
             keys = passages.assign(
                 key=[
@@ -1030,9 +1045,8 @@ class AnalysisService:
         import pandas as pd
 
         from groundcode.analysis.suggest import Suggestion
-        from groundcode.corpus.service import CorpusService
 
-        doc = CorpusService(self.ctx).document(document)
+        doc = self.corpus.document(document)
         if not doc.passages:
             raise Refused("no_passages", name=doc.number)
         if passage is None:

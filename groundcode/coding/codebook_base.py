@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlmodel import Session, col, func, select
 
@@ -134,6 +134,10 @@ class CodebookBase:
     @property
     def actor(self) -> str | None:
         return self.ctx.actor
+
+    def acting_as(self, actor: str | None) -> Self:
+        """The same room acting as ``actor`` (an import that writes as the file's lead)."""
+        return type(self)(self.ctx.as_user(actor))
 
     def _require_structure(self, session: Session, what: str) -> None:
         """Structure changes need a lead once the project has one (``store.access``)."""

@@ -21,12 +21,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session, col
 
-from groundcode.coding.codebook import CodebookService
 from groundcode.coding.codebook_yaml import (
     CategorySpec,
     CodebookSpec,
@@ -80,6 +79,10 @@ from groundcode.store.tables import (
     SourceType,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from groundcode.coding.codebook import CodebookService
+    from groundcode.corpus.service import CorpusService
 
 ORIGIN = "groundcode 0.1.0"
 MAX_SNIPPET = 4000
@@ -246,8 +249,10 @@ def _add_coder_document_rows(
 class InterchangeService:
     """REFI-QDA and codebook files for one project, acting as one user."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, corpus: CorpusService, codebook: CodebookService) -> None:
         self.ctx = ctx
+        self.corpus = corpus
+        self.codebook = codebook
 
     # =====================================================================
     # export
@@ -260,7 +265,7 @@ class InterchangeService:
         check_target(path, force=force)
         # The tree is already blind-filtered (concepts only another coder created, unless
         # one's own codings use them), the same rule as the YAML and xlsx codebooks.
-        write_qdc(self._qda_codes(CodebookService(self.ctx).tree()), path, origin=ORIGIN)
+        write_qdc(self._qda_codes(self.codebook.tree()), path, origin=ORIGIN)
         return path
 
     def _hidden_creators(self, s: Session) -> set[str]:
@@ -336,7 +341,7 @@ class InterchangeService:
 
     def build_project(self, *, include_personal: bool = False) -> QdaProject:
         """Everything the export carries, read in one transaction (blind mode applied)."""
-        tree = CodebookService(self.ctx).tree()
+        tree = self.codebook.tree()
         variables = F.FactVariables()
         with self.ctx.db.read() as s:
             hidden = self._hidden_creators(s)
@@ -592,7 +597,7 @@ class InterchangeService:
 
         codes = read_qdc(Path(path))
         spec = spec_from_codes(codes, {})
-        return CodebookService(self.ctx).import_spec(spec, source=str(path))
+        return self.codebook.import_spec(spec, source=str(path))
 
     def import_codebook_xlsx(self, path: Path) -> ImportSummary:
         """Read the xlsx written by ``export codebook`` (one row per concept with its path)."""
@@ -640,7 +645,7 @@ class InterchangeService:
             for rc, mains in tree.items()
         ] + loose
         spec = spec_from_codes(codes, {})
-        return CodebookService(self.ctx).import_spec(spec, source=str(path))
+        return self.codebook.import_spec(spec, source=str(path))
 
     # =====================================================================
     # project import
@@ -658,12 +663,10 @@ class InterchangeService:
         self, content: QdpxContent, *, file: Path, type: str | int = 1
     ) -> QdpxImport:
         """Write an already read ``.qdpx`` into the project in one transaction."""
-        from groundcode.corpus.service import CorpusService
-
         qda = content.project
         losses = list(content.losses)
         warnings = list(content.warnings)
-        default_type = CorpusService(self.ctx).resolve_type(type).id
+        default_type = self.corpus.resolve_type(type).id
         variables = {v.key: v for v in qda.variables}
         project_facts, holdout_start = F.read_project_facts(qda.cases, variables)
         nodes: dict[str, dict[str, Any]] = project_facts.get("nodes") or {}
@@ -766,14 +769,13 @@ class InterchangeService:
             if had_lead
             else next((c.name for c in coders.values() if c.role == "lead"), actor)
         )
-        acting = self.ctx.as_user(lead)
 
         # -- codebook: the four levels, with numbers and creation times from the facts
         before = {
             level: set(s.execute(select(col(table.name))).scalars())
             for level, table in LEVEL_TABLES.items()
         }
-        summary = CodebookService(acting)._import(s, spec, str(file.name))
+        summary = self.codebook.acting_as(lead)._import(s, spec, str(file.name))
         node_by_name: dict[tuple[str, str], dict[str, Any]] = {}
         for code in iter_codes(qda.codes):
             node_fact = nodes.get(code.key)
