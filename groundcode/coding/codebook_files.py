@@ -35,7 +35,6 @@ from groundcode.domain.errors import (
     Refused,
 )
 from groundcode.domain.levels import LEVELS
-from groundcode.errors import PermissionDenied
 from groundcode.store.edges import edge_of, new_row
 from groundcode.store.settings import get_setting
 from groundcode.store.tables import (
@@ -67,7 +66,7 @@ class CodebookFiles(CodebookModel):
         """
         try:
             counts = self._counts(session, self._visible(session, None))
-        except (PermissionDenied, BlindHidden, Forbidden):
+        except (BlindHidden, Forbidden):
             counts = {}
         self._hide_others(session, book, counts)
 

@@ -28,7 +28,6 @@ from groundcode.domain.errors import (
 )
 from groundcode.domain.levels import NODE_KINDS
 from groundcode.domain.model import Edge, NodeRef
-from groundcode.errors import PermissionDenied
 from groundcode.store.edges import edge_of, new_row, store_edge
 from groundcode.store.settings import get_setting
 from groundcode.store.tables import (
@@ -116,7 +115,7 @@ class CodebookModel(CodebookReads):
         with self.ctx.db.read() as session:
             try:
                 counts = self._counts(session, self._visible(session, coder_ids))
-            except (PermissionDenied, BlindHidden, Forbidden):
+            except (BlindHidden, Forbidden):
                 if coder_ids is not None:
                     raise
                 counts = {}

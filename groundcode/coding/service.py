@@ -47,7 +47,6 @@ from groundcode.domain.errors import (
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
 from groundcode.domain.vocab import CODING_CHANGES
-from groundcode.errors import NotFound as LegacyNotFound
 from groundcode.store.access import (
     authorize,
     blind_active,
@@ -57,7 +56,7 @@ from groundcode.store.access import (
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
-from groundcode.store.lookup import document_by_number
+from groundcode.store.lookup import document_by_number, row_id
 from groundcode.store.tables import (
     AuditLog,
     Category,
@@ -95,7 +94,9 @@ def _passage_of(s: Session, doc_id: int, start: int, end: int) -> Passage | None
     return (
         s.execute(
             select(Passage).where(
-                Passage.document_id == doc_id, Passage.start <= start, Passage.end >= end
+                col(Passage.document_id) == doc_id,
+                col(Passage.start) <= start,
+                col(Passage.end) >= end,
             )
         )
         .scalars()
@@ -196,7 +197,7 @@ class CodingService:
             if con is None:
                 made, created = ensure_concept(s, concept, actor=me_name)
                 cat = s.get(Category, made.category_id) if made.category_id else None
-                con_id, con_name, cat_name = made.id, made.name, cat.name if cat else None
+                con_id, con_name, cat_name = row_id(made), made.name, cat.name if cat else None
             else:
                 con_id, con_name, cat_name = con
             existing = q.one(
@@ -291,7 +292,9 @@ class CodingService:
         if passage is not None:
             pas = (
                 s.execute(
-                    select(Passage).where(Passage.document_id == doc.id, Passage.idx == passage)
+                    select(Passage).where(
+                        col(Passage.document_id) == doc.id, col(Passage.idx) == passage
+                    )
                 )
                 .scalars()
                 .first()
@@ -306,7 +309,7 @@ class CodingService:
             raise Missing("where_to_code")
         if not (0 <= start < end <= len(doc.text)):
             raise SpanOutside(doc.number, start, end, len(doc.text))
-        return start, end, _passage_of(s, doc.id, start, end)  # type: ignore[arg-type]
+        return start, end, _passage_of(s, row_id(doc), start, end)
 
     def _own_coding(self, s: Session, coding_id: int) -> tuple[Coder, Coding]:
         me = require_actor(s, self.ctx.actor)
@@ -370,11 +373,11 @@ class CodingService:
                 s.execute(
                     select(AuditLog)
                     .where(
-                        AuditLog.actor == me.name,
-                        AuditLog.action.in_(CODING_ACTIONS),  # type: ignore[attr-defined]
-                        AuditLog.undone.is_(False),
-                    )  # type: ignore[attr-defined]
-                    .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+                        col(AuditLog.actor) == me.name,
+                        col(AuditLog.action).in_(CODING_ACTIONS),
+                        col(AuditLog.undone).is_(False),
+                    )
+                    .order_by(col(AuditLog.id).desc())
                 )
                 .scalars()
                 .first()
@@ -394,10 +397,10 @@ class CodingService:
                 s.execute(
                     select(AuditLog)
                     .where(
-                        AuditLog.actor == me.name,
-                        AuditLog.action.in_((*CODING_ACTIONS, "coding.undo", "coding.redo")),
-                    )  # type: ignore[attr-defined]
-                    .order_by(AuditLog.id.desc())  # type: ignore[union-attr]
+                        col(AuditLog.actor) == me.name,
+                        col(AuditLog.action).in_((*CODING_ACTIONS, "coding.undo", "coding.redo")),
+                    )
+                    .order_by(col(AuditLog.id).desc())
                 )
                 .scalars()
                 .all()
@@ -501,12 +504,12 @@ class CodingService:
         cat = s.get(Category, con.category_id) if con and con.category_id else None
         assert coder and con and doc
         return CodingView(
-            c.id,
+            row_id(c),
             coder.name,
             con.name,
-            con.id,
+            row_id(con),
             cat.name if cat else None,
-            doc.number,  # type: ignore[arg-type]
+            doc.number,
             pas.idx if pas else None,
             c.start,
             c.end,
@@ -523,16 +526,18 @@ class CodingService:
             visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
             doc = _doc(s, document)
             q = (
-                select(Coding, Coder.name, Concept.name, Category.name, Passage.idx)
-                .join(Coder, Coder.id == Coding.coder_id)
-                .join(Concept, Concept.id == Coding.concept_id)
-                .outerjoin(Category, Category.id == Concept.category_id)
-                .outerjoin(Passage, Passage.id == Coding.passage_id)
-                .where(Coding.document_id == doc.id)
-                .order_by(Coding.start, Coding.end, Coding.id)
+                select(
+                    Coding, col(Coder.name), col(Concept.name), col(Category.name), col(Passage.idx)
+                )
+                .join(Coder, col(Coder.id) == col(Coding.coder_id))
+                .join(Concept, col(Concept.id) == col(Coding.concept_id))
+                .outerjoin(Category, col(Category.id) == col(Concept.category_id))
+                .outerjoin(Passage, col(Passage.id) == col(Coding.passage_id))
+                .where(col(Coding.document_id) == doc.id)
+                .order_by(col(Coding.start), col(Coding.end), col(Coding.id))
             )
             if visible is not None:
-                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
+                q = q.where(col(Coding.coder_id).in_(visible))
             return [
                 CodingView(
                     c.id,
@@ -653,12 +658,15 @@ class CodingService:
             if con is None:
                 raise NotFound("concept", concept)
             coder_ids = (
-                visible if visible is not None else list(s.execute(select(Coder.id)).scalars())
+                visible if visible is not None else list(s.execute(select(col(Coder.id))).scalars())
             )
             found = _ordered_codings(
                 s,
                 offset + limit + 1,
-                [[Coding.coder_id == cid, Coding.concept_id == con.id] for cid in coder_ids],
+                [
+                    [col(Coding.coder_id) == cid, col(Coding.concept_id) == con.id]
+                    for cid in coder_ids
+                ],
             )
             return _page(s, found, offset, limit)
 
@@ -669,9 +677,9 @@ class CodingService:
             con = find_concept(s, clean_name(concept))
             if con is None:
                 raise NotFound("concept", concept)
-            q = select(func.count()).select_from(Coding).where(Coding.concept_id == con.id)
+            q = select(func.count()).select_from(Coding).where(col(Coding.concept_id) == con.id)
             if visible is not None:
-                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
+                q = q.where(col(Coding.coder_id).in_(visible))
             return int(s.execute(q).scalar() or 0)
 
     def codings_page(
@@ -686,10 +694,10 @@ class CodingService:
         with self.ctx.db.read() as s:
             visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
             coder_ids = (
-                visible if visible is not None else list(s.execute(select(Coder.id)).scalars())
+                visible if visible is not None else list(s.execute(select(col(Coder.id))).scalars())
             )
             found = _ordered_codings(
-                s, offset + limit + 1, [[Coding.coder_id == cid] for cid in coder_ids]
+                s, offset + limit + 1, [[col(Coding.coder_id) == cid] for cid in coder_ids]
             )
             return _page(s, found, offset, limit)
 
@@ -699,7 +707,7 @@ class CodingService:
             visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
             q = select(func.count()).select_from(Coding)
             if visible is not None:
-                q = q.where(Coding.coder_id.in_(visible))  # type: ignore[attr-defined]
+                q = q.where(col(Coding.coder_id).in_(visible))
             return int(s.execute(q).scalar() or 0)
 
     def next_uncoded(
@@ -708,22 +716,30 @@ class CodingService:
         """The acting coder's next passage with no coding of theirs, in document order."""
         with self.ctx.db.read() as s:
             me = require_actor(s, self.ctx.actor)
-            coded = select(Coding.passage_id).where(
-                Coding.coder_id == me.id, Coding.passage_id.is_not(None)
-            )  # type: ignore[union-attr]
+            coded = select(col(Coding.passage_id)).where(
+                col(Coding.coder_id) == me.id, col(Coding.passage_id).is_not(None)
+            )
             q = (
-                select(Document.number, Passage.idx, Document.source_type_id, Document.seq)
-                .join(Document, Document.id == Passage.document_id)
-                .where(Document.status == "included", Passage.id.not_in(coded))  # type: ignore[union-attr]
-                .order_by(Document.source_type_id, Document.seq, Passage.idx)
+                select(
+                    col(Document.number),
+                    col(Passage.idx),
+                    col(Document.source_type_id),
+                    col(Document.seq),
+                )
+                .join(Document, col(Document.id) == col(Passage.document_id))
+                .where(col(Document.status) == "included", col(Passage.id).not_in(coded))
+                .order_by(col(Document.source_type_id), col(Document.seq), col(Passage.idx))
             )
             if split:
-                q = q.where(Document.split == split)
+                q = q.where(col(Document.split) == split)
             if after:
                 cur = _doc(s, after)
                 q = q.where(
-                    (Document.source_type_id > cur.source_type_id)
-                    | and_(Document.source_type_id == cur.source_type_id, Document.seq >= cur.seq)
+                    (col(Document.source_type_id) > cur.source_type_id)
+                    | and_(
+                        col(Document.source_type_id) == cur.source_type_id,
+                        col(Document.seq) >= cur.seq,
+                    )
                 )
             row = s.execute(q.limit(1)).first()
             return (row.number, row.idx) if row else None
@@ -796,8 +812,8 @@ class CodingService:
         docs: dict[str, tuple[int, str]] = {}
         for lo in range(0, len(numbers), 5000):
             for did, num, status in s.execute(
-                select(Document.id, Document.number, Document.status).where(
-                    Document.number.in_(numbers[lo : lo + 5000])  # type: ignore[attr-defined]
+                select(col(Document.id), col(Document.number), col(Document.status)).where(
+                    col(Document.number).in_(numbers[lo : lo + 5000])
                 )
             ).all():
                 docs[num] = (int(did), status)
@@ -841,7 +857,7 @@ class CodingService:
                 continue
             try:
                 coders[name] = find_coder(s, name)
-            except (NotFound, LegacyNotFound):
+            except NotFound:
                 raise InvalidInput(str(path), lineno, "unknown_coder", name) from None
             if coders[name].role == "consensus" and not lead and actor_coder is not None:
                 raise RowForbidden(str(path), lineno, "consensus_import", name)
@@ -857,9 +873,9 @@ class CodingService:
         docs: dict[str, tuple[int, int]] = {}
         for lo in range(0, len(numbers), 5000):
             for did, num, length in s.execute(
-                select(Document.id, Document.number, func.length(Document.text)).where(
-                    Document.number.in_(numbers[lo : lo + 5000])
-                )  # type: ignore[attr-defined]
+                select(
+                    col(Document.id), col(Document.number), func.length(col(Document.text))
+                ).where(col(Document.number).in_(numbers[lo : lo + 5000]))
             ).all():
                 docs[num] = (did, int(length))
         doc_ids = [d for d, _ in docs.values()]
@@ -868,13 +884,13 @@ class CodingService:
         for lo in range(0, len(doc_ids), 5000):
             for pid, did, idx, a, b, ptext in s.execute(
                 select(
-                    Passage.id,
-                    Passage.document_id,
-                    Passage.idx,
-                    Passage.start,
-                    Passage.end,
-                    Passage.text,
-                ).where(Passage.document_id.in_(doc_ids[lo : lo + 5000]))  # type: ignore[attr-defined]
+                    col(Passage.id),
+                    col(Passage.document_id),
+                    col(Passage.idx),
+                    col(Passage.start),
+                    col(Passage.end),
+                    col(Passage.text),
+                ).where(col(Passage.document_id).in_(doc_ids[lo : lo + 5000]))
             ).all():
                 passages[(did, idx)] = (pid, a, b, ptext)
                 by_doc.setdefault(did, []).append((pid, a, b))
@@ -939,8 +955,8 @@ class CodingService:
                     new_concepts.append(con.name)
                 else:
                     con = existing
-                concept_ids[code] = int(con.id)  # type: ignore[arg-type]
-            key5 = (int(cd.id), concept_ids[code], did, a, b)  # type: ignore[arg-type]
+                concept_ids[code] = row_id(con)
+            key5 = (row_id(cd), concept_ids[code], did, a, b)
             if key5 in seen:
                 skipped += 1
                 continue
@@ -964,12 +980,12 @@ class CodingService:
             texts.update(
                 dict(
                     s.execute(
-                        select(Document.id, Document.text).where(
-                            Document.id.in_(need[lo : lo + 2000])
+                        select(col(Document.id), col(Document.text)).where(
+                            col(Document.id).in_(need[lo : lo + 2000])
                         )
                     ).all()
                 )
-            )  # type: ignore[attr-defined]
+            )
         for v in values:
             if v["snippet"] is None:
                 v["snippet"] = texts[v["document_id"]][v["start"] : v["end"]]
@@ -979,10 +995,14 @@ class CodingService:
         for lo in range(0, len(doc_ids), 5000):
             for row in s.execute(
                 select(
-                    Coding.coder_id, Coding.concept_id, Coding.document_id, Coding.start, Coding.end
-                ).where(Coding.document_id.in_(doc_ids[lo : lo + 5000]))  # type: ignore[attr-defined]
+                    col(Coding.coder_id),
+                    col(Coding.concept_id),
+                    col(Coding.document_id),
+                    col(Coding.start),
+                    col(Coding.end),
+                ).where(col(Coding.document_id).in_(doc_ids[lo : lo + 5000]))
             ).all():
-                existing_keys.add(tuple(row))  # type: ignore[arg-type]
+                existing_keys.add(tuple(row))
         keep = [
             (v, m)
             for v, m in zip(values, memos, strict=True)
@@ -999,18 +1019,20 @@ class CodingService:
             # SQLite answers INSERT ... RETURNING one statement per row; a plain executemany
             # is one prepared statement. The write lock is held (BEGIN IMMEDIATE), so the
             # rows above the previous largest id are exactly these, in insertion order.
-            before = s.execute(select(func.max(Coding.id))).scalar() or 0
+            before = s.execute(select(func.max(col(Coding.id)))).scalar() or 0
             for lo in range(0, len(fresh), 5000):
                 s.execute(insert(Coding), fresh[lo : lo + 5000])
             ids = list(
-                s.execute(select(Coding.id).where(Coding.id > before).order_by(Coding.id)).scalars()
+                s.execute(
+                    select(col(Coding.id)).where(col(Coding.id) > before).order_by(col(Coding.id))
+                ).scalars()
             )
         else:
             for lo in range(0, len(fresh), 5000):
                 res = s.execute(
-                    insert(Coding).returning(Coding.id, sort_by_parameter_order=True),
+                    insert(Coding).returning(col(Coding.id), sort_by_parameter_order=True),
                     fresh[lo : lo + 5000],
-                )  # type: ignore[arg-type]
+                )
                 ids.extend(r[0] for r in res)
         id_to_coder = {c.id: c.name for c in coders.values()}
         actor_name = self.ctx.actor
@@ -1063,16 +1085,16 @@ class CodingService:
 
 
 _CODING_COLS = (
-    Coding.id,
-    Coding.coder_id,
-    Coding.concept_id,
-    Coding.document_id,
-    Coding.passage_id,
-    Coding.start,
-    Coding.end,
-    Coding.snippet,
-    Coding.assisted,
-    Coding.created_at,
+    col(Coding.id),
+    col(Coding.coder_id),
+    col(Coding.concept_id),
+    col(Coding.document_id),
+    col(Coding.passage_id),
+    col(Coding.start),
+    col(Coding.end),
+    col(Coding.snippet),
+    col(Coding.assisted),
+    col(Coding.created_at),
 )
 
 
@@ -1086,16 +1108,19 @@ def _ordered_codings(s: Session, need: int, groups: list[list[Any]]) -> list[Any
     merged. Types come in number order, so later types are read only while
     the page is not full.
     """
-    types = list(s.execute(select(SourceType.id).order_by(SourceType.id)).scalars())
+    types = list(s.execute(select(col(SourceType.id)).order_by(col(SourceType.id))).scalars())
     out: list[Any] = []
     for t in types:
         lo = s.execute(
-            select(Document.id).where(Document.source_type_id == t).order_by(Document.id).limit(1)
+            select(col(Document.id))
+            .where(col(Document.source_type_id) == t)
+            .order_by(col(Document.id))
+            .limit(1)
         ).scalar()
         hi = s.execute(
-            select(Document.id)
-            .where(Document.source_type_id == t)
-            .order_by(Document.id.desc())  # type: ignore[union-attr]
+            select(col(Document.id))
+            .where(col(Document.source_type_id) == t)
+            .order_by(col(Document.id).desc())
             .limit(1)
         ).scalar()
         if lo is None:
@@ -1104,14 +1129,14 @@ def _ordered_codings(s: Session, need: int, groups: list[list[Any]]) -> list[Any
         for conds in groups:
             q = (
                 select(*_CODING_COLS)
-                .join(Document, Document.id == Coding.document_id)
+                .join(Document, col(Document.id) == col(Coding.document_id))
                 .where(
                     *conds,
-                    Coding.document_id >= lo,
-                    Coding.document_id <= hi,
-                    Document.source_type_id == t,
+                    col(Coding.document_id) >= lo,
+                    col(Coding.document_id) <= hi,
+                    col(Document.source_type_id) == t,
                 )
-                .order_by(Coding.document_id, Coding.start, Coding.id)
+                .order_by(col(Coding.document_id), col(Coding.start), col(Coding.id))
                 .limit(need - len(out))
             )
             rows.extend(s.execute(q).all())
@@ -1128,20 +1153,20 @@ def _page(s: Session, found: list[Any], offset: int, limit: int) -> Page[CodingV
     more = len(found) > offset + limit
     if not rows:
         return Page((), offset, limit, more)
-    coders = dict(s.execute(select(Coder.id, Coder.name)).all())
+    coders = dict(s.execute(select(col(Coder.id), col(Coder.name))).all())
     concept_ids = {r.concept_id for r in rows}
     concepts = {
         cid: (name, cat)
         for cid, name, cat in s.execute(
-            select(Concept.id, Concept.name, Category.name)
-            .outerjoin(Category, Category.id == Concept.category_id)
-            .where(Concept.id.in_(concept_ids))  # type: ignore[union-attr]
+            select(col(Concept.id), col(Concept.name), col(Category.name))
+            .outerjoin(Category, col(Category.id) == col(Concept.category_id))
+            .where(col(Concept.id).in_(concept_ids))
         ).all()
     }
     numbers = dict(
         s.execute(
-            select(Document.id, Document.number).where(
-                Document.id.in_({r.document_id for r in rows})  # type: ignore[union-attr]
+            select(col(Document.id), col(Document.number)).where(
+                col(Document.id).in_({r.document_id for r in rows})
             )
         ).all()
     )
@@ -1149,7 +1174,7 @@ def _page(s: Session, found: list[Any], offset: int, limit: int) -> Page[CodingV
     idx = (
         dict(
             s.execute(
-                select(Passage.id, Passage.idx).where(Passage.id.in_(pids))  # type: ignore[union-attr]
+                select(col(Passage.id), col(Passage.idx)).where(col(Passage.id).in_(pids))
             ).all()
         )
         if pids
@@ -1214,12 +1239,14 @@ def move_codings(
     """
     target_keys = {
         (c.coder_id, c.document_id, c.start, c.end)
-        for c in session.execute(select(Coding).where(Coding.concept_id == target_id)).scalars()
+        for c in session.execute(
+            select(Coding).where(col(Coding.concept_id) == target_id)
+        ).scalars()
     }
     dropped: list[dict[str, Any]] = []
     moving: list[int] = []
     for coding in session.execute(
-        select(Coding).where(Coding.concept_id == source_id).order_by(col(Coding.id))
+        select(Coding).where(col(Coding.concept_id) == source_id).order_by(col(Coding.id))
     ).scalars():
         key = (coding.coder_id, coding.document_id, coding.start, coding.end)
         if key in target_keys:
@@ -1255,7 +1282,7 @@ def codings_coded_with(
     wanted = sorted(set(coding_ids))
     found = dict(
         session.execute(
-            select(Coding.id, Coding.concept_id).where(col(Coding.id).in_(wanted))
+            select(col(Coding.id), col(Coding.concept_id)).where(col(Coding.id).in_(wanted))
         ).all()
     )
     for cid in wanted:

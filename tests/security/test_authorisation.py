@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import text
 
 from groundcode.domain.errors import Forbidden, GroundcodeError, NotFound
-from groundcode.errors import NotFound as LegacyNotFound
 from groundcode.project import Project
 from groundcode.store.access import ACTIONS, Rule
 from groundcode.store.tables import AuditLog
@@ -194,7 +193,7 @@ def test_own_work_needs_a_name(study: dict[str, Any], action: str) -> None:
 def test_another_coders_rows_are_absent(study: dict[str, Any], action: str) -> None:
     p: Project = study["other"]
     before = _dump(p)
-    with pytest.raises((NotFound, LegacyNotFound)):
+    with pytest.raises(NotFound):
         SELF_ACTIONS[action](p, study)
     assert _dump(p) == before
 
