@@ -282,3 +282,23 @@ def test_a_session_reading_during_redaction_is_reported_and_a_rerun_compacts(
     for f in (file, file.with_name(file.name + "-wal")):
         if f.exists():
             assert _file_leaks(f) == []
+
+
+def test_undoing_a_removal_after_redaction_brings_back_the_masked_snippet(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    p = make_project()
+    p.coding.add_coder("chen", role="lead")
+    lead = p.as_user("chen")
+    lead.coding.add_coder("lin")
+    lead.corpus.import_files([_corpus(tmp_path)], type=4)
+    lin = p.as_user("lin")
+    at = lead.corpus.document("4-1").text.index(PHONES[0])
+    gone = lin.coding.apply("4-1", "联系方式", start=at, end=at + len(PHONES[0]))
+    lin.coding.remove(gone.id)
+    lead.corpus.redact()
+    lin.coding.undo()
+    (back,) = lin.coding.document_codings("4-1")
+    assert (back.start, back.end) == (gone.start, gone.end)
+    assert back.snippet == "138******00" and _dump_leaks(p) == []
