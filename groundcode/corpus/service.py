@@ -937,6 +937,23 @@ class CorpusService:
 
     def exclusions(self, *, kind: str | None = None) -> list[ExclusionView]:
         """The excluded documents with the reason and who decided when (number order)."""
+        return self._exclusions(kind, None, None)
+
+    def exclusions_page(
+        self, *, kind: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
+    ) -> Page[ExclusionView]:
+        """Rows ``offset`` .. ``offset + limit`` of ``exclusions(kind=...)``, in the same order.
+
+        An ordered ``LIMIT`` over the excluded documents (type, sequence); the
+        decisions are read for the page's documents only.
+        """
+        check_window(offset, limit)
+        found = self._exclusions(kind, offset, limit + 1)
+        return Page(tuple(found[:limit]), offset, limit, len(found) > limit)
+
+    def _exclusions(
+        self, kind: str | None, offset: int | None, limit: int | None
+    ) -> list[ExclusionView]:
         with self.ctx.db.read() as s:
             q = (
                 select(
@@ -952,6 +969,8 @@ class CorpusService:
             )
             if kind is not None:
                 q = q.where(col(Document.exclusion_kind) == kind)
+            if limit is not None:
+                q = q.offset(offset or 0).limit(limit)
             rows = s.execute(q).all()
             latest: dict[int, tuple[str | None, Any]] = {}
             ids = [r[0] for r in rows]

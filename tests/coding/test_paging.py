@@ -146,6 +146,17 @@ def test_memo_pages_equal_the_frame(big: Project, user: str) -> None:
         )
 
 
+def test_exclusion_pages_equal_the_list(big: Project) -> None:
+    lead = big.as_user("chen")
+    lead.corpus.exclude(["4-5", "2-1", "4-2", "4-30"], reason="test")
+    lead.corpus.screen(min_chars=1000)
+    for kind in (None, "manual"):
+        full = lead.corpus.exclusions(kind=kind)
+        assert full
+        got = _all(lambda o, n, k=kind: lead.corpus.exclusions_page(kind=k, offset=o, limit=n), 3)
+        assert got == full
+
+
 @pytest.mark.parametrize("search", ["关于4-1", "隐私", "PROJECT", "%", "周"])
 def test_memo_search_pages_equal_the_frame_search(big: Project, search: str) -> None:
     """The paged search finds what the frame's search finds, in the same order (LIKE escaped)."""

@@ -78,7 +78,9 @@ async def test_screening_counts_before_applying_then_include_back(
             assert p.corpus.funnel()["included"] == p.corpus.funnel()["documents"]
         await pilot.press("x", "y")
         await settle(app, pilot, rounds=5)
-        assert len(screen.excluded) == sum(expected.excluded.values())
+        # The title counts them all; the list holds its first page.
+        assert screen.excluded_total == sum(expected.excluded.values())
+        assert len(screen.excluded) == min(screen.pager.size, screen.excluded_total)
         first = screen.excluded[0]
         assert first.decided_by == "chen" and first.detail
         listed = rows(screen.query_one("#screening-excluded", DataTable))[0]
@@ -90,6 +92,41 @@ async def test_screening_counts_before_applying_then_include_back(
         funnel = p.corpus.funnel()
         assert funnel["documents"] - funnel["included"] == sum(expected.excluded.values()) - 1
         assert p.corpus.document(first.number).status == "included"
+
+
+@sync
+async def test_the_excluded_list_loads_a_page_at_a_time(
+    fresh: Path, make_test_app: MakeTestApp
+) -> None:
+    """Every document excluded: the first page is 100 of them, PageDown and ctrl+end read on."""
+    with Project.open(fresh, user="chen") as p:
+        p.corpus.screen(min_chars=100_000)
+        numbers = [e.number for e in p.corpus.exclusions()]
+    assert len(numbers) > 250
+    app = make_test_app(fresh, "chen", lang="en")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("S")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ScreeningScreen)
+        assert [e.number for e in screen.excluded] == numbers[:100] and screen.pager.has_more
+        title = str(screen.query_one("#screening-excluded-title").render())
+        assert f"{len(numbers)} excluded documents" in title and "100 loaded" in title
+        table = screen.query_one("#screening-excluded", DataTable)
+        for _ in range(10):
+            await pilot.press("pagedown")
+            await settle(app, pilot)
+            if len(screen.excluded) > 100:
+                break
+        assert table.row_count == len(screen.excluded) == 200
+        for _ in range(10):
+            await pilot.press("ctrl+end")
+            await settle(app, pilot)
+            if not screen.pager.has_more:
+                break
+        assert [e.number for e in screen.excluded] == numbers == [str(k.value) for k in table.rows]
+        assert "loaded" not in str(screen.query_one("#screening-excluded-title").render())
 
 
 @sync

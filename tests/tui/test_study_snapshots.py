@@ -58,12 +58,13 @@ def _fixed_decision_times(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from groundcode.corpus.service import CorpusService
 
-    original = CorpusService.exclusions
+    original = CorpusService.exclusions_page
 
     def fixed(self: CorpusService, **kw: Any) -> Any:
-        return [replace(e, decided_at=FIXED) for e in original(self, **kw)]
+        page = original(self, **kw)
+        return replace(page, items=tuple(replace(e, decided_at=FIXED) for e in page.items))
 
-    monkeypatch.setattr(CorpusService, "exclusions", fixed)
+    monkeypatch.setattr(CorpusService, "exclusions_page", fixed)
 
 
 async def _until(pilot: Pilot[Any], ready: Callable[[], bool], rounds: int = 400) -> None:

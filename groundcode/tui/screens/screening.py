@@ -24,6 +24,7 @@ from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.widgets.funnel import EXCLUSION_LABELS, FunnelTable
+from groundcode.tui.widgets.paged import Pager
 
 if TYPE_CHECKING:
     from groundcode.corpus.views import ExclusionView, ScreenReport
@@ -64,8 +65,18 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
         self.date_from: str | None = None
         self.date_to: str | None = None
         self.min_chars: int | None = None
-        self.excluded: list[ExclusionView] = []
+        self.pager: Pager[ExclusionView] = Pager()
+        self.excluded_total: int | None = None  # from the funnel: every excluded document
         self.would: ScreenReport | None = None
+
+    @property
+    def excluded(self) -> list[ExclusionView]:
+        """The excluded documents loaded so far (``exclusions_page``, a page at a time)."""
+        return self.pager.rows
+
+    @excluded.setter
+    def excluded(self, rows: list[ExclusionView]) -> None:
+        self.pager.rows = rows
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -113,10 +124,20 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
             "min_chars": self.min_chars,
         }
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-load")
     def reload(self) -> None:
+        """The funnel and the first page of the excluded list."""
+        self.load_state(self.pager.restart())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-load")
+    def load_state(self, token: int) -> None:
         p = project_of(self)
-        self.post_message(ServiceResult("state", (p.corpus.funnel(), p.corpus.exclusions())))
+        page = p.corpus.exclusions_page(limit=self.pager.size)
+        self.post_message(ServiceResult("state", (p.corpus.funnel(), page), token))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-more")
+    def load_more(self, token: int, offset: int) -> None:
+        page = project_of(self).corpus.exclusions_page(offset=offset, limit=self.pager.size)
+        self.post_message(ServiceResult("more", page, token))
 
     def action_reload(self) -> None:
         self.reload()
@@ -142,9 +163,19 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
     def _result(self, message: ServiceResult) -> None:
         message.stop()
         if message.tag == "state":
-            funnel, self.excluded = message.value
-            self.query_one(FunnelTable).load_funnel(funnel)
-            self._show_excluded()
+            funnel, page = message.value
+            if self.pager.accept(message.token, page, list(page.items)):
+                self.query_one(FunnelTable).load_funnel(funnel)
+                by_kind = funnel.get("excluded")
+                self.excluded_total = (
+                    sum(int(n) for n in by_kind.values()) if isinstance(by_kind, dict) else None
+                )
+                self._show_excluded()
+        elif message.tag == "more":
+            page = message.value
+            if self.pager.accept(message.token, page, list(page.items)):
+                self._add_excluded(page.items)
+                self._excluded_title()
         elif message.tag == "would":
             self.would = message.value
             self._show_would()
@@ -193,7 +224,14 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
         table = self.query_one("#screening-excluded", DataTable)
         row = table.cursor_row
         table.clear()
-        for e in self.excluded:
+        self._add_excluded(self.excluded)
+        if self.excluded:
+            table.move_cursor(row=min(max(0, row), len(self.excluded) - 1))
+        self._excluded_title()
+
+    def _add_excluded(self, rows: Any) -> None:
+        table = self.query_one("#screening-excluded", DataTable)
+        for e in rows:
             table.add_row(
                 e.number,
                 e.type,
@@ -203,14 +241,27 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
                 (e.decided_at or "")[:16].replace("T", " "),
                 key=e.number,
             )
-        if self.excluded:
-            table.move_cursor(row=min(max(0, row), len(self.excluded) - 1))
+
+    def _excluded_title(self) -> None:
+        # The funnel counts every excluded document; the list holds the pages read so far.
+        n = len(self.excluded)
+        total = self.excluded_total if self.excluded_total is not None else n
+        shown = (
+            tr(f"，已载入 {n} 个，向下翻页载入更多", f", {n} loaded, page down for more")
+            if self.pager.has_more
+            else ""
+        )
         self.query_one("#screening-excluded-title", Label).update(
             tr(
-                f"已排除 {len(self.excluded)} 个文本（i 重新纳入）",
-                f"{len(self.excluded)} excluded documents (i includes back)",
+                f"已排除 {total} 个文本（i 重新纳入{shown}）",
+                f"{total} excluded documents (i includes back{shown})",
             )
         )
+
+    @on(DataTable.RowHighlighted, "#screening-excluded")
+    def _moved(self, event: DataTable.RowHighlighted) -> None:
+        if self.pager.wants_more(event.cursor_row):
+            self.load_more(self.pager.token, len(self.excluded))
 
     # -- rules -----------------------------------------------------------
     def _changed(self) -> None:
