@@ -79,3 +79,12 @@ def test_suggest_treats_a_stale_or_corrupt_cache_file_as_absent(
     again = make_project(user="lin").analysis.suggest("4-2", passage=1)
     assert again == expected
     assert model.read_bytes() != stale and _mode(model) == 0o600
+
+
+def test_suggest_makes_an_existing_cache_folder_owner_only(coded: Project) -> None:
+    folder = folder_for(coded.db.url)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    coded.analysis.suggest("4-1", passage=1)
+    assert _mode(folder) == 0o700
+    assert all(_mode(f) == 0o600 for f in folder.iterdir())
