@@ -1,0 +1,77 @@
+"""The rooms: Project wires them, no room builds another, and p.coding still answers.
+
+The room map is docs/ARCHITECTURE.md; these tests keep the two rules that a
+layer contract cannot see (a room calling a sibling's constructor inside a
+call, and the old names of ``p.coding`` drifting from the rooms they moved to).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from groundcode.analysis.queries import QueryService
+from groundcode.coding.memos import MemoService
+from groundcode.domain.model import Edge, NodeRef
+from groundcode.people.service import PeopleService
+from groundcode.project import Project
+from groundcode.store.edges import edge_of, new_row, store_edge
+
+ROOT = Path(__file__).resolve().parents[1] / "groundcode"
+
+
+def test_no_room_constructs_another_service() -> None:
+    """Only ``project.py`` calls a ``...Service(...)`` constructor (front ends reach rooms through it)."""
+    found: list[str] = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "project.py" or rel.startswith(("cli/", "tui/")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name.endswith("Service"):
+                    found.append(f"{rel}:{node.lineno} {name}(...)")
+    assert found == []
+
+
+def test_coding_keeps_the_names_that_moved(project: Project) -> None:
+    """``p.coding.add_coder`` and friends are the new rooms' own methods, on the same rooms."""
+    desk = project.coding
+    for name in ("coders", "add_coder", "remove_coder", "status", "role", "set_blind_mode"):
+        method = getattr(desk, name)
+        assert method.__func__ is getattr(PeopleService, name)
+        assert method.__self__ is project.people
+    for name in ("add_memo", "edit_memo", "delete_memo", "memos", "memos_page"):
+        method = getattr(desk, name)
+        assert method.__func__ is getattr(MemoService, name)
+        assert method.__self__ is project.memos
+    for name in ("frequencies", "cooccurrence", "retrieve", "coverage", "progress"):
+        method = getattr(desk, name)
+        assert method.__func__ is getattr(QueryService, name)
+        assert method.__self__ is project.queries
+    assert project.queries.codings is project.codings
+    assert project.analysis.codebook is project.codebook
+    assert project.exports.interchange is project.interchange
+
+
+def test_one_edge_between_row_audit_and_facts() -> None:
+    edge = Edge(NodeRef("main_category", "A"), NodeRef("core", "B"), "leads to")
+    assert Edge.from_flat(list(edge.flat())) == edge
+    assert edge.to_json() == {"from": "main_category:A", "to": "core:B", "label": "leads to"}
+    row = new_row(edge, position=3)
+    assert (row.from_kind, row.from_name, row.to_kind, row.to_name, row.label, row.position) == (
+        "main_category",
+        "A",
+        "core",
+        "B",
+        "leads to",
+        3,
+    )
+    assert edge_of(row) == edge
+    moved = edge.repointed(NodeRef("core", "B"), NodeRef("core", "C"))
+    store_edge(row, moved)
+    assert edge_of(row) == Edge(NodeRef("main_category", "A"), NodeRef("core", "C"), "leads to")
+    assert moved.dangling({"main_category": {"A"}, "core": {"B"}})
+    assert not moved.dangling({"main_category": {"A"}, "core": {"C"}})
