@@ -150,10 +150,10 @@ def build_demo(
         Path(str(path) + suffix).unlink(missing_ok=True)
     echo(f"building the demo project in {path} ...")
     with Project.create(path, name=DEMO_NAME) as p:
-        p.coding.add_coder(LEAD, role="lead")
+        p.people.add_coder(LEAD, role="lead")
         lead = p.as_user(LEAD)
         for c in CODERS:
-            lead.coding.add_coder(c)
+            lead.people.add_coder(c)
         lead.codebook.import_yaml(base / "codebooks" / "health-code.yaml")
         userdict = base / "codebooks" / "health-code.userdict.txt"
         if userdict.is_file():

@@ -76,7 +76,7 @@ def codebook_export(
 def codebook_show(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """The category tree with coding counts (blind mode: your own counts)."""
     p = state(ctx).open()
-    frame = p.codebook.concepts_frame(coder_ids=p.coding.visible_coder_ids())
+    frame = p.codebook.concepts_frame(coder_ids=p.people.visible_coder_ids())
     if json_:
         emit_json(frame.to_dict(orient="records"))
         return

@@ -57,7 +57,7 @@ def init(
 def status(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Where the project is, who is in it and whether blind mode is on."""
     p = state(ctx).open()
-    info = p.coding.status()
+    info = p.people.status()
     if json_:
         emit_json(info)
         return
@@ -99,12 +99,12 @@ def coder_add(
 
     p = state(ctx).open()
     try:
-        c = p.coding.add_coder(name, role=role, login=login, password=os.environ.get(PASSWORD_ENV))
+        c = p.people.add_coder(name, role=role, login=login, password=os.environ.get(PASSWORD_ENV))
     except NeedsPassword as exc:
         password = new_password(exc.login)
         if not password:
             raise
-        c = p.coding.add_coder(name, role=role, login=login, password=password)
+        c = p.people.add_coder(name, role=role, login=login, password=password)
     typer.echo(f"added {c.role} {c.name}")
 
 
@@ -123,12 +123,12 @@ def coder_login(
 
     p = state(ctx).open()
     try:
-        made = p.coding.give_login(name, login=login, password=os.environ.get(PASSWORD_ENV))
+        made = p.people.give_login(name, login=login, password=os.environ.get(PASSWORD_ENV))
     except NeedsPassword as exc:
         password = new_password(exc.login)
         if not password:
             raise
-        made = p.coding.give_login(name, login=login, password=password)
+        made = p.people.give_login(name, login=login, password=password)
     typer.echo(f"{name} signs in as {made}")
 
 
@@ -139,7 +139,7 @@ def coder_remove(
     name: Annotated[str, typer.Argument(help="The coder to take out of the project.")],
 ) -> None:
     """Take a person out (a lead only); in team mode their login loses access."""
-    gone = state(ctx).open().coding.remove_coder(name)
+    gone = state(ctx).open().people.remove_coder(name)
     typer.echo(f"removed {name}" if gone else f"removed {name} (their work stays, attributed)")
 
 
@@ -147,7 +147,7 @@ def coder_remove(
 @guarded
 def coder_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """List the people of the project."""
-    coders = state(ctx).open().coding.coders()
+    coders = state(ctx).open().people.coders()
     if json_:
         emit_json([{"name": c.name, "role": c.role} for c in coders])
     else:
@@ -158,7 +158,7 @@ def coder_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
 @guarded
 def blind_on(ctx: typer.Context) -> None:
     """Turn blind mode on."""
-    state(ctx).open().coding.set_blind_mode(True)
+    state(ctx).open().people.set_blind_mode(True)
     typer.echo("blind mode on")
 
 
@@ -166,7 +166,7 @@ def blind_on(ctx: typer.Context) -> None:
 @guarded
 def blind_off(ctx: typer.Context) -> None:
     """End blind mode (a lead only, once two coders exist)."""
-    state(ctx).open().coding.set_blind_mode(False)
+    state(ctx).open().people.set_blind_mode(False)
     typer.echo("blind mode off")
 
 
@@ -186,7 +186,7 @@ def memo_add(
     ] = None,
 ) -> None:
     """Write a memo."""
-    m = state(ctx).open().coding.add_memo(on, target, text)
+    m = state(ctx).open().memos.add_memo(on, target, text)
     typer.echo(f"memo {m.id} saved")
 
 
@@ -199,7 +199,7 @@ def memo_list(
     json_: JsonOpt = False,
 ) -> None:
     """List memos you may read (blind mode applies)."""
-    frame = state(ctx).open().coding.memos(kind=on, search=search)
+    frame = state(ctx).open().memos.memos(kind=on, search=search)
     if json_:
         emit_json(frame.to_dict(orient="records"))
     else:

@@ -120,6 +120,13 @@ class CodingService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    def _readable(self, s: Session, coders: Sequence[str] | None) -> list[int] | None:
+        """The coder ids the acting user may read among ``coders`` (None: all they may see).
+
+        The one blind-mode question every read of codings asks (``store.access``).
+        """
+        return readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+
     # -- applying codes --------------------------------------------------
     def apply(
         self,
@@ -523,7 +530,7 @@ class CodingService:
     ) -> list[CodingView]:
         """The codings on one document that the acting user may see, in text order."""
         with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            visible = self._readable(s, coders)
             doc = _doc(s, document)
             q = (
                 select(
@@ -594,7 +601,7 @@ class CodingService:
             "created_at",
         ]
         with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            visible = self._readable(s, coders)
             where = ["1=1"]
             params: list[Any] = []
             if visible is not None:
@@ -653,7 +660,7 @@ class CodingService:
         """
         check_window(offset, limit)
         with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            visible = self._readable(s, coders)
             con = find_concept(s, clean_name(concept))
             if con is None:
                 raise NotFound("concept", concept)
@@ -673,7 +680,7 @@ class CodingService:
     def segments_count(self, concept: str, *, coders: Sequence[str] | None = None) -> int:
         """How many codings ``segments_page`` pages through (one index range count)."""
         with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            visible = self._readable(s, coders)
             con = find_concept(s, clean_name(concept))
             if con is None:
                 raise NotFound("concept", concept)
@@ -692,7 +699,7 @@ class CodingService:
         """Rows ``offset`` .. ``offset + limit`` of ``codings()``, in the same order."""
         check_window(offset, limit)
         with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            visible = self._readable(s, coders)
             coder_ids = (
                 visible if visible is not None else list(s.execute(select(col(Coder.id))).scalars())
             )
@@ -704,7 +711,7 @@ class CodingService:
     def codings_count(self, *, coders: Sequence[str] | None = None) -> int:
         """How many codings ``codings_page`` pages through (an index count: grows with codings)."""
         with self.ctx.db.read() as s:
-            visible = readable_coder_ids(s, self.ctx.actor, list(coders) if coders else None)
+            visible = self._readable(s, coders)
             q = select(func.count()).select_from(Coding)
             if visible is not None:
                 q = q.where(col(Coding.coder_id).in_(visible))
