@@ -23,6 +23,7 @@ from groundcode.corpus.views import (
     DuplicateGroupView,
     ExclusionView,
     FileImport,
+    Funnel,
     ImportReport,
     PassageView,
     RedactReport,
@@ -32,6 +33,7 @@ from groundcode.corpus.views import (
     SearchResult,
     SourceTypeView,
     SplitReport,
+    TypeFunnel,
 )
 from groundcode.domain.errors import (
     BadOption,
@@ -1030,7 +1032,7 @@ class CorpusService:
         return self.ctx.db.run(_do)
 
     # -- the funnel ------------------------------------------------------
-    def funnel(self) -> dict[str, Any]:
+    def funnel(self) -> Funnel:
         """SPEC §2 ``corpus --json``: imported -> excluded by kind -> included, by type and split."""
         with self.ctx.db.read() as s:
             total = s.execute(select(func.count()).select_from(Document)).scalar() or 0
@@ -1084,19 +1086,13 @@ class CorpusService:
         excluded = {k: 0 for k in EXCLUSION_KINDS}
         for kind, n in excl:
             excluded[kind or "manual"] = excluded.get(kind or "manual", 0) + int(n)
-        by_type: dict[str, dict[str, Any]] = {}
+        by_type: dict[str, TypeFunnel] = {}
         for tid, slug, zh, status, n in per_type:
             entry = by_type.setdefault(
                 slug,
-                {
-                    "documents": 0,
-                    "included": 0,
-                    "id": tid,
-                    "name": zh,
-                    "excluded": {},
-                    "build": 0,
-                    "holdout": 0,
-                },
+                TypeFunnel(
+                    documents=0, included=0, id=tid, name=zh, excluded={}, build=0, holdout=0
+                ),
             )
             if status is None:
                 continue
@@ -1106,8 +1102,10 @@ class CorpusService:
         for slug, kind, n in per_type_kind:
             by_type[slug]["excluded"][kind or "manual"] = int(n)
         for slug, split, n in per_type_split:
-            if split in ("build", "holdout"):
-                by_type[slug][split] = int(n)
+            if split == "build":
+                by_type[slug]["build"] = int(n)
+            elif split == "holdout":
+                by_type[slug]["holdout"] = int(n)
         by_split = {"build": 0, "holdout": 0}
         unsplit = 0
         for split, n in per_split:
@@ -1115,14 +1113,14 @@ class CorpusService:
                 by_split[split] = int(n)
             else:
                 unsplit += int(n)
-        return {
-            "documents": int(total),
-            "included": int(included),
-            "excluded": excluded,
-            "by_type": by_type,
-            "by_split": by_split,
-            "unsplit": unsplit,
-        }
+        return Funnel(
+            documents=int(total),
+            included=int(included),
+            excluded=excluded,
+            by_type=by_type,
+            by_split=by_split,
+            unsplit=unsplit,
+        )
 
     # -- search ----------------------------------------------------------
     def search_index_status(self) -> tuple[int, int]:

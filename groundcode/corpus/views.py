@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 
 @dataclass(frozen=True)
@@ -228,3 +228,26 @@ class ExclusionView:
     detail: str | None
     decided_by: str | None
     decided_at: str | None
+
+
+class TypeFunnel(TypedDict):
+    """One source type's row of the funnel."""
+
+    documents: int
+    included: int
+    id: int
+    name: str
+    excluded: dict[str, int]
+    build: int
+    holdout: int
+
+
+class Funnel(TypedDict):
+    """SPEC §2 ``corpus --json``: imported -> excluded by kind -> included, by type and split."""
+
+    documents: int
+    included: int
+    excluded: dict[str, int]
+    by_type: dict[str, TypeFunnel]
+    by_split: dict[str, int]
+    unsplit: int

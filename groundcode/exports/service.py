@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from groundcode.coding.memos import MemoService
     from groundcode.coding.service import CodingService
     from groundcode.corpus.service import CorpusService
+    from groundcode.exports.tables import Table1Row, Table2Group
     from groundcode.interchange.service import InterchangeService
 
 ORIGIN = "groundcode 0.1.0"
@@ -108,7 +109,7 @@ class ExportService:
     # -- paper tables ----------------------------------------------------
     def table_rows(
         self, *, coder: str | None = None, refs_from: str = "build"
-    ) -> tuple[list[Any], list[Any]]:
+    ) -> tuple[list[Table1Row], list[Table2Group]]:
         """Table 1 rows and Table 2 groups from the codebook and the codings.
 
         Table 1's document numbers come from build-set documents by default

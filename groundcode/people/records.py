@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -10,3 +11,18 @@ class CoderView:
     id: int
     name: str
     role: str
+
+
+class CoderRole(TypedDict):
+    name: str
+    role: str
+
+
+class ProjectStatus(TypedDict):
+    """``status --json``: the project's name, schema revision, blind mode and people."""
+
+    name: str
+    blind: bool
+    coders: list[CoderRole]
+    actor: str | None
+    schema: str | None

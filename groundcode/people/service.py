@@ -26,7 +26,7 @@ from sqlmodel import Session, col, func, select
 from groundcode.domain.errors import BadOption, Conflict, Refused
 from groundcode.domain.values import clean_name
 from groundcode.domain.vocab import PERSON_ROLES
-from groundcode.people.records import CoderView
+from groundcode.people.records import CoderRole, CoderView, ProjectStatus
 from groundcode.store import identity
 from groundcode.store.access import (
     authorize,
@@ -191,24 +191,26 @@ class PeopleService:
         return self.ctx.db.run(_do)
 
     # -- what the acting user may do and see -----------------------------
-    def status(self) -> dict[str, Any]:
+    def status(self) -> ProjectStatus:
         """Project name, schema revision, blind mode and people, for dashboards."""
         from groundcode.store.migrate import current_revision
 
         with self.ctx.db.read() as s:
-            info: dict[str, Any] = {
-                "name": get_setting(s, "name"),
-                "blind": blind_active(s),
-                "coders": [
-                    {"name": c.name, "role": c.role}
-                    for c in s.execute(
-                        select(Coder).where(col(Coder.role) != "consensus").order_by(col(Coder.id))
-                    ).scalars()
-                ],
-                "actor": self.ctx.actor,
-            }
-        info["schema"] = current_revision(self.ctx.db)
-        return info
+            name = get_setting(s, "name")
+            blind = blind_active(s)
+            coders = [
+                CoderRole(name=c.name, role=c.role)
+                for c in s.execute(
+                    select(Coder).where(col(Coder.role) != "consensus").order_by(col(Coder.id))
+                ).scalars()
+            ]
+        return ProjectStatus(
+            name=name,
+            blind=blind,
+            coders=coders,
+            actor=self.ctx.actor,
+            schema=current_revision(self.ctx.db),
+        )
 
     def visible_coder_ids(self, coders: Sequence[str] | None = None) -> list[int] | None:
         """Coder ids the acting user may read (None: everyone); blind mode applies."""

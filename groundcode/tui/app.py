@@ -33,6 +33,7 @@ from groundcode.tui.messages import OpenDocument, ServiceResult
 if TYPE_CHECKING:
     # Imported when the project opens, in a worker after the first paint: SQLAlchemy
     # and the tables cost about as much as Textual itself.
+    from groundcode.people.records import ProjectStatus
     from groundcode.project import Project
 
 # mode -> (module in groundcode.tui.screens, class); keys 1-7 follow this order.
@@ -265,7 +266,7 @@ class GroundcodeApp(App[None]):
             project, status, role = message.value
             self.run_worker(self._switched(project, status, role), group="switch-user")
 
-    def _apply_identity(self, status: dict[str, Any], role: str | None) -> None:
+    def _apply_identity(self, status: ProjectStatus, role: str | None) -> None:
         self.project_name = status.get("name") or Path(self.project.location).stem
         self.blind = bool(status.get("blind"))
         self.role = role
@@ -335,7 +336,7 @@ class GroundcodeApp(App[None]):
         role = switched.coding.role()
         self.post_message(ServiceResult("switched", (switched, status, role)))
 
-    async def _switched(self, project: Project, status: dict[str, Any], role: str | None) -> None:
+    async def _switched(self, project: Project, status: ProjectStatus, role: str | None) -> None:
         """Act as the new person and rebuild every screen: none may keep the last one's view."""
         old, self._project = self._project, project
         if old is not None and old.db is not project.db:

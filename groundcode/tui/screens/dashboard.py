@@ -8,7 +8,7 @@ in blind mode, so a coder's dashboard does not even ask).
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
 from textual import on, work
@@ -24,6 +24,9 @@ from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.widgets.funnel import FunnelTable
+
+if TYPE_CHECKING:
+    from groundcode.corpus.views import Funnel
 
 RELOAD_AFTER = 20.0  # seconds
 
@@ -142,9 +145,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         if handler is not None:
             handler(message.value)
 
-    def _show_overview(
-        self, value: tuple[dict[str, Any], bool, list[tuple[str, int, int, int]]]
-    ) -> None:
+    def _show_overview(self, value: tuple[Funnel, bool, list[tuple[str, int, int, int]]]) -> None:
         funnel, blind, rows = value
         table = self.query_one(FunnelTable)
         table.loading = False

@@ -12,7 +12,7 @@ worker.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,6 +25,9 @@ from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.screens.screening import ask
+
+if TYPE_CHECKING:
+    from groundcode.people.records import ProjectStatus
 
 ROLE = {
     "lead": ("负责人", "lead"),
@@ -146,7 +149,7 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
         self.reload()
 
     def _show(
-        self, coders: list[Any], progress: dict[str, Any], status: dict[str, Any], start: Any
+        self, coders: list[Any], progress: dict[str, Any], status: ProjectStatus, start: Any
     ) -> None:
         self.blind = bool(status.get("blind"))
         app = app_of(self)

@@ -6,11 +6,14 @@ reports, so every number comes straight from ``CorpusService.funnel()``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.widgets import DataTable
 
 from groundcode.tui.i18n import tr
+
+if TYPE_CHECKING:
+    from groundcode.corpus.views import Funnel
 
 EXCLUSION_LABELS: dict[str, tuple[str, str]] = {
     "duplicate": ("重复", "dup"),
@@ -36,7 +39,7 @@ class FunnelTable(DataTable[Any]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.kinds: list[str] = []
 
-    def load_funnel(self, funnel: dict[str, Any]) -> None:
+    def load_funnel(self, funnel: Funnel) -> None:
         """Show ``funnel`` (the dict of ``CorpusService.funnel()``)."""
         self.clear(columns=True)
         excluded: dict[str, int] = funnel.get("excluded", {})
