@@ -290,6 +290,7 @@ class Project:
             codebook=self.codebook,
             analysis=self.analysis,
             interchange=self.interchange,
+            queries=self.queries,
         )
 
     @cached_property

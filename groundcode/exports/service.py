@@ -35,6 +35,7 @@ from groundcode.store.seed import CONSENSUS
 from groundcode.store.tables import Coding, Document
 
 if TYPE_CHECKING:
+    from groundcode.analysis.queries import QueryService
     from groundcode.analysis.saturation import SaturationReport
     from groundcode.analysis.service import AnalysisService
     from groundcode.coding.codebook import CodebookService
@@ -46,6 +47,17 @@ if TYPE_CHECKING:
 
 ORIGIN = "groundcode 0.1.0"
 TABLE_FORMATS = ("xlsx", "csv", "md", "tex", "docx")
+RETRIEVAL_COLUMNS = (
+    "document",
+    "passage",
+    "coder",
+    "concept",
+    "category",
+    "main_category",
+    "before",
+    "text",
+    "after",
+)
 
 
 class ExportService:
@@ -61,6 +73,7 @@ class ExportService:
         codebook: CodebookService,
         analysis: AnalysisService,
         interchange: InterchangeService,
+        queries: QueryService,
     ) -> None:
         self.ctx = ctx
         self.corpus = corpus
@@ -69,6 +82,7 @@ class ExportService:
         self.codebook_room = codebook
         self.analysis = analysis
         self.interchange = interchange
+        self.queries = queries
 
     # -- helpers ---------------------------------------------------------
     def _personal(self) -> tuple[set[str], set[str]]:
@@ -294,6 +308,29 @@ class ExportService:
         frame["created_at"] = frame["created_at"].astype(str)
         frame["updated_at"] = frame["updated_at"].astype(str)
         return write_frame(frame, Path(path), force=force, sheet_name="memos")
+
+    def retrieval(
+        self,
+        path: Path,
+        code: str,
+        *,
+        level: str = "concept",
+        context: int = 30,
+        include_personal: bool = False,
+        force: bool = False,
+    ) -> Path:
+        """Every segment of one code with its context, as the retrieval list shows it;
+        personal documents' segments stay out unless ``include_personal``."""
+        from groundcode.exports.frames import write_frame
+
+        frame = self.queries.retrieve(code, level=level, context=context)
+        if not include_personal and len(frame):
+            numbers, _codings = self._personal()
+            frame = frame[~frame["document"].isin(numbers)]
+        columns = [c for c in RETRIEVAL_COLUMNS if c in frame.columns]
+        return write_frame(
+            frame[columns].reset_index(drop=True), Path(path), force=force, sheet_name="segments"
+        )
 
     def agreement(
         self,

@@ -181,3 +181,23 @@ def test_qdpx_validates_and_round_trips(demo: Project, tmp_path: Path) -> None:
             map(tuple, want[key].values.tolist())
         )
         assert sum(1 for _ in back.as_user(lead).codebook.tree().concepts()) >= 100
+
+
+def test_retrieval_export_leaves_personal_documents_out_unless_asked(
+    demo: Project, tmp_path: Path
+) -> None:
+    frame = demo.codebook.concepts_frame()
+    category = str(frame["category"].dropna().iloc[0])
+    segments = demo.queries.retrieve(category, level="category")
+    number = str(segments["document"].iloc[0])
+    demo.corpus.mark_personal([number])
+    out = demo.exports.retrieval(tmp_path / "r.csv", category, level="category")
+    with out.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and number not in {r["document"] for r in rows}
+    assert len(rows) == int((segments["document"] != number).sum())
+    every = demo.exports.retrieval(
+        tmp_path / "all.csv", category, level="category", include_personal=True
+    )
+    with every.open(encoding="utf-8-sig") as fh:
+        assert len(list(csv.DictReader(fh))) == len(segments)

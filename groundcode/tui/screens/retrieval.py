@@ -3,13 +3,13 @@
 ``c`` picks the code (fuzzy, all three levels); the table lists each segment
 with its context, its document number and passage and, for a lead, its
 coder. Enter opens the segment in the coding screen; ``x`` writes the list
-to a CSV file. In blind mode a coder sees only their own segments (the
+to a file through the export service (personal documents left out, as in
+every export). In blind mode a coder sees only their own segments (the
 service applies it).
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,17 +32,6 @@ LEVELS = {
     "category": ("范畴", "category"),
     "main": ("主范畴", "main"),
 }
-EXPORT_COLUMNS = (
-    "document",
-    "passage",
-    "coder",
-    "concept",
-    "category",
-    "main_category",
-    "before",
-    "text",
-    "after",
-)
 
 
 @localised
@@ -99,12 +88,9 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         self.post_message(ServiceResult("segments", rows))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-export")
-    def write(self, path: str, rows: list[dict[str, Any]]) -> None:
-        with Path(path).open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(EXPORT_COLUMNS)
-            for r in rows:
-                w.writerow(["" if r.get(c) is None else r.get(c) for c in EXPORT_COLUMNS])
+    def write(self, path: str, level: str, name: str) -> None:
+        # The export service writes it: cells neutralised, personal documents left out.
+        project_of(self).exports.retrieval(Path(path), name, level=level, context=30, force=True)
         self.post_message(ServiceResult("written", path))
 
     @on(ServiceResult)
@@ -185,11 +171,11 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         if not self.segments or self.code is None:
             self.notify(tr("先选择代码", "Choose a code first"), severity="warning")
             return
-        rows = list(self.segments)
+        level, name = self.code
 
         def done(path: str | None) -> None:
             if path:
-                self.write(str(Path(path).expanduser()), rows)
+                self.write(str(Path(path).expanduser()), level, name)
 
         ask(
             self,
