@@ -50,7 +50,22 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-def basis_codings(s: Session, coder_id: int, *, consensus: bool = False) -> pd.DataFrame:
+def included_documents(s: Session) -> pd.DataFrame:
+    """Included documents (id, number, split), read once per saturation input.
+
+    Each read of these columns looks up every document row (their text makes
+    the table large), so the codings, the done marks and the holdout share one.
+    """
+    return fetch_frame(
+        s,
+        "SELECT id, number, split FROM document WHERE status = 'included'",
+        ["document_id", "document", "split"],
+    ).astype({"document_id": "int64"})
+
+
+def basis_codings(
+    s: Session, coder_id: int, *, consensus: bool = False, docs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The basis's codings on included documents: document, split, concept, category, at, order.
 
     Integers are fetched flat and joined in pandas (names and numbers are few:
@@ -73,11 +88,8 @@ def basis_codings(s: Session, coder_id: int, *, consensus: bool = False) -> pd.D
         f"NOT IN (SELECT document_id FROM done_mark{marked})",
         ["order", "at"],
     )
-    docs = fetch_frame(
-        s,
-        "SELECT id, number, split FROM document WHERE status = 'included'",
-        ["document_id", "document", "split"],
-    )
+    if docs is None:
+        docs = included_documents(s)
     names = fetch_frame(
         s,
         "SELECT k.id, k.name, cat.name FROM concept k LEFT JOIN category cat ON cat.id = k.category_id",
@@ -86,32 +98,44 @@ def basis_codings(s: Session, coder_id: int, *, consensus: bool = False) -> pd.D
     times = times.astype({"order": "int64"})
     frame = (
         ints.merge(times, on="order", how="left")
-        .merge(docs.astype({"document_id": "int64"}), on="document_id")
+        .merge(docs, on="document_id")
         .merge(names.astype({"concept_id": "int64"}), on="concept_id")
     )
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     return frame[["document", "split", "concept", "category", "at", "order"]]
 
 
-def _done_marks(s: Session, coder_id: int | None = None) -> pd.DataFrame:
-    only = "" if coder_id is None else f" AND m.coder_id = {int(coder_id)}"
+def _done_marks(
+    s: Session, coder_id: int | None = None, docs: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Done marks on included documents: coder_id, document (number), marked_at."""
+    only = "" if coder_id is None else f" WHERE coder_id = {int(coder_id)}"
     marks = fetch_frame(
         s,
-        "SELECT m.coder_id, d.number, m.marked_at FROM done_mark m "
-        "JOIN document d ON d.id = m.document_id WHERE d.status = 'included'" + only,
-        ["coder_id", "document", "marked_at"],
-    )
+        "SELECT coder_id, document_id, marked_at FROM done_mark" + only,
+        ["coder_id", "document_id", "marked_at"],
+    ).astype({"document_id": "int64"})
+    if docs is None:
+        docs = included_documents(s)
+    # Numbers joined here from the one read of the documents (an inner join keeps
+    # only included ones), in the done marks' own order as the SQL join gave them.
+    marks = marks.merge(docs[["document_id", "document"]], on="document_id", how="inner")
+    marks = marks[["coder_id", "document", "marked_at"]]
     marks["marked_at"] = _times(marks["marked_at"])
     return marks
 
 
 def _judged(
-    s: Session, basis_id: int, is_consensus: bool, holdout: Sequence[str]
+    s: Session,
+    basis_id: int,
+    is_consensus: bool,
+    holdout: Sequence[str],
+    docs: pd.DataFrame | None = None,
 ) -> tuple[pd.Series, set[str]]:
     """Done time per document in the basis (a Series), and the holdout documents judged in it."""
     import pandas as pd
 
-    marks = _done_marks(s, None if is_consensus else basis_id)
+    marks = _done_marks(s, None if is_consensus else basis_id, docs)
     if not is_consensus:
         mine = marks[marks["coder_id"] == basis_id]
         judged = pd.Series(
@@ -341,11 +365,12 @@ def load_input(
     """Everything ``saturation.judge`` needs, in one read transaction."""
     start = holdout_start(s)
     is_consensus = basis == CONSENSUS
-    codings = basis_codings(s, basis_id, consensus=is_consensus)
-    holdout = fetch_frame(
-        s,
-        "SELECT id, number FROM document WHERE split = 'holdout' AND status = 'included'",
-        ["id", "number"],
+    docs = included_documents(s)
+    codings = basis_codings(s, basis_id, consensus=is_consensus, docs=docs)
+    holdout = (
+        docs.loc[docs["split"] == "holdout", ["document_id", "document"]]
+        .rename(columns={"document_id": "id", "document": "number"})
+        .sort_values("id", kind="stable")
     )
     if not is_consensus:
         mine = fetch_ints(
@@ -358,7 +383,7 @@ def load_input(
             holdout = holdout[holdout["id"].isin(mine)]
     holdout_numbers = holdout["number"].tolist()
     holdout_ids = [int(i) for i in holdout["id"].tolist()]
-    judged_at, done = _judged(s, basis_id, is_consensus, holdout_numbers)
+    judged_at, done = _judged(s, basis_id, is_consensus, holdout_numbers, docs)
     created = _created_after(s, start) if start is not None else []
     placement: dict[Any, Any] = dict(
         fetch_frame(
