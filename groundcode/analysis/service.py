@@ -1019,7 +1019,10 @@ class AnalysisService:
         digest = hashlib.sha256(
             json.dumps([who, ids, labels, text_digest, version], ensure_ascii=False).encode()
         ).hexdigest()[:24]
-        name = f"suggest-{digest}.npz"
+        # One model per person at a time: the person's older models (learnt from codings or
+        # text since changed, e.g. redacted on another machine) go when a new one is written.
+        person = hashlib.sha256(who.encode()).hexdigest()[:8]
+        name = f"suggest-{person}-{digest}.npz"
         memo = self._models
         if digest in memo:
             return memo[digest]
@@ -1034,7 +1037,7 @@ class AnalysisService:
         if model is None:
             tokens = self.passage_tokens(pd.DataFrame({"passage_id": ids, "text": texts}))
             model = SuggestModel.train(texts, labels, tokens=tokens)
-            files.write(name, model.to_bytes())
+            files.write(name, model.to_bytes(), replacing=f"suggest-{person}-*.npz")
         memo[digest] = model
         return model
 

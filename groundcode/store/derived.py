@@ -76,8 +76,11 @@ class DerivedFiles:
         except OSError:
             return None
 
-    def write(self, name: str, data: bytes) -> Path | None:
-        """Write atomically (temporary file, then rename), owner-only; None if it cannot be."""
+    def write(self, name: str, data: bytes, *, replacing: str | None = None) -> Path | None:
+        """Write atomically (temporary file, then rename), owner-only; None if it cannot be.
+
+        ``replacing`` is a glob of older files this one supersedes: they are removed.
+        """
         try:
             folder = self._ensure()
             target = folder / name
@@ -88,6 +91,10 @@ class DerivedFiles:
                     fh.write(data)
                 os.chmod(tmp, _FILE_MODE)
                 os.replace(tmp, target)
+                for old in folder.glob(replacing) if replacing else ():
+                    if old != target:
+                        with contextlib.suppress(OSError):
+                            old.unlink()
             except BaseException:
                 with contextlib.suppress(OSError):
                     tmp.unlink()

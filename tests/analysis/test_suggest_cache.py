@@ -88,3 +88,15 @@ def test_suggest_makes_an_existing_cache_folder_owner_only(coded: Project) -> No
     coded.analysis.suggest("4-1", passage=1)
     assert _mode(folder) == 0o700
     assert all(_mode(f) == 0o600 for f in folder.iterdir())
+
+
+def test_a_new_model_replaces_the_persons_older_one(coded: Project) -> None:
+    """Codings or text changed (a redaction on another machine): the next suggestion trains
+    a new model, and the old one, with the old vocabulary, is removed, not kept beside it."""
+    coded.analysis.suggest("4-1", passage=1)
+    folder = folder_for(coded.db.url)
+    (old,) = folder.glob("suggest-*.npz")
+    coded.coding.apply("4-4", "买菜", passage=1)
+    coded.analysis.suggest("4-1", passage=1)
+    (new,) = folder.glob("suggest-*.npz")
+    assert new != old and not old.exists()
