@@ -8,12 +8,15 @@ write nothing. ``Project`` hands the codings room in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlmodel import col, func, select
 
+from groundcode.coding.records import CodingView
 from groundcode.domain.errors import BadOption
 from groundcode.domain.levels import parse_level
+from groundcode.domain.paging import PAGE_SIZE, Page
 from groundcode.store.access import readable_coder_ids
 from groundcode.store.context import Context
 from groundcode.store.tables import Document, Passage
@@ -22,6 +25,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from groundcode.coding.service import CodingService
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One coded segment with the text around it (a row of ``retrieve``)."""
+
+    coding: CodingView
+    before: str
+    text: str
+    after: str
 
 
 def _level_column(level: str) -> str:
@@ -110,6 +123,46 @@ class QueryService:
             texts[d][b : b + context] for d, b in zip(frame["document"], frame["end"], strict=True)
         ]
         return frame.reset_index(drop=True)
+
+    def retrieve_page(
+        self,
+        code: str,
+        *,
+        level: str = "concept",
+        context: int = 30,
+        coders: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> Page[Segment]:
+        """Rows ``offset`` .. ``offset + limit`` of ``retrieve(...)``, in the same order.
+
+        The page of codings comes from the paged segment read; the text around
+        each is cut from its document, read for the page's documents only.
+        """
+        page = self.codings.segments_page(
+            code, level=level, coders=coders, offset=offset, limit=limit
+        )
+        numbers = {c.document for c in page.items}
+        texts: dict[str, str] = {}
+        if numbers:
+            with self.ctx.db.read() as s:
+                texts = dict(
+                    s.execute(
+                        select(Document.number, Document.text).where(
+                            col(Document.number).in_(numbers)
+                        )
+                    ).all()
+                )
+        items = tuple(
+            Segment(
+                c,
+                texts[c.document][max(0, c.start - context) : c.start],
+                c.snippet,
+                texts[c.document][c.end : c.end + context],
+            )
+            for c in page.items
+        )
+        return Page(items, page.offset, page.limit, page.has_more)
 
     def coverage(self, *, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Share of each document's passages coded, per coder."""

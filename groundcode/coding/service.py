@@ -36,6 +36,7 @@ from groundcode.coding.records import (
 from groundcode.domain import csv_rows
 from groundcode.domain.errors import (
     BadDocNumber,
+    BadOption,
     Conflict,
     InvalidInput,
     Missing,
@@ -44,6 +45,7 @@ from groundcode.domain.errors import (
     RowForbidden,
     SpanOutside,
 )
+from groundcode.domain.levels import parse_level
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
 from groundcode.domain.vocab import CODING_CHANGES
@@ -56,6 +58,7 @@ from groundcode.store.access import (
 )
 from groundcode.store.audit import record
 from groundcode.store.context import Context
+from groundcode.store.levels import LEVEL_TABLES
 from groundcode.store.lookup import document_by_number, row_id
 from groundcode.store.tables import (
     AuditLog,
@@ -648,22 +651,23 @@ class CodingService:
         self,
         concept: str,
         *,
+        level: str = "concept",
         coders: Sequence[str] | None = None,
         offset: int = 0,
         limit: int = PAGE_SIZE,
     ) -> Page[CodingView]:
         """Rows ``offset`` .. ``offset + limit`` of ``codings(concept=...)``, in the same order.
 
-        Reads at most ``offset + limit + 1`` codings per coder and source type
-        through the (coder, concept, document, start) index instead of building
-        the whole frame, so the first page does not grow with the project.
+        ``level`` names a category or main category instead: its concepts' codings,
+        merged in the same (document, start) order. Reads at most ``offset + limit + 1``
+        codings per coder, concept and source type through the (coder, concept,
+        document, start) index instead of building the whole frame, so the first
+        page does not grow with the project.
         """
         check_window(offset, limit)
         with self.ctx.db.read() as s:
             visible = self._readable(s, coders)
-            con = find_concept(s, clean_name(concept))
-            if con is None:
-                raise NotFound("concept", concept)
+            concept_ids = _concepts_under(s, concept, level)
             coder_ids = (
                 visible if visible is not None else list(s.execute(select(col(Coder.id))).scalars())
             )
@@ -671,8 +675,9 @@ class CodingService:
                 s,
                 offset + limit + 1,
                 [
-                    [col(Coding.coder_id) == cid, col(Coding.concept_id) == con.id]
+                    [col(Coding.coder_id) == cid, col(Coding.concept_id) == kid]
                     for cid in coder_ids
+                    for kid in concept_ids
                 ],
             )
             return _page(s, found, offset, limit)
@@ -1103,6 +1108,30 @@ _CODING_COLS = (
     col(Coding.assisted),
     col(Coding.created_at),
 )
+
+
+def _concepts_under(s: Session, name: str, level: str) -> list[int]:
+    """The ids of the concept ``name``, or of the concepts in the category or main category."""
+    which = str(parse_level(level))
+    if which == "concept":
+        con = find_concept(s, clean_name(name))
+        if con is None:
+            raise NotFound("concept", name)
+        return [int(con.id or 0)]
+    table = LEVEL_TABLES[which]
+    node = s.execute(select(table.id).where(table.name == clean_name(name))).scalar()
+    if node is None:
+        raise NotFound(which, name)
+    q = select(col(Concept.id))
+    if which == "category":
+        q = q.where(col(Concept.category_id) == node)
+    elif which == "main_category":
+        q = q.join(Category, col(Category.id) == col(Concept.category_id)).where(
+            col(Category.main_category_id) == node
+        )
+    else:
+        raise BadOption(option="level", value=level, allowed="concept, category, main")
+    return [int(k) for k in s.execute(q.order_by(col(Concept.id))).scalars()]
 
 
 def _ordered_codings(s: Session, need: int, groups: list[list[Any]]) -> list[Any]:

@@ -146,6 +146,31 @@ def test_memo_pages_equal_the_frame(big: Project, user: str) -> None:
         )
 
 
+@pytest.mark.parametrize("user", ["chen", "lin"])
+def test_retrieval_pages_equal_the_frame_at_every_level(big: Project, user: str) -> None:
+    """Segments of a concept, a category and a main category, with context, page by page."""
+    lead = big.as_user("chen")
+    lead.codebook.create("main", "治理", number="1")
+    lead.codebook.create("category", "身份", number="1", parent="治理")
+    lead.codebook.create("category", "权利", number="2", parent="治理")
+    lead.codebook.move("concept", "健康码", "身份")
+    lead.codebook.move("concept", "行程码", "身份")
+    lead.codebook.move("concept", "隐私", "权利")
+    p = big.as_user(user)
+    for level, code in (("concept", "隐私"), ("category", "身份"), ("main", "治理")):
+        frame = p.queries.retrieve(code, level=level, context=5)
+        assert len(frame)
+        got = _all(
+            lambda o, n, lv=level, c=code: p.queries.retrieve_page(
+                c, level=lv, context=5, offset=o, limit=n
+            ),
+            7,
+        )
+        assert [(g.coding.id, g.before, g.text, g.after) for g in got] == list(
+            zip(frame["id"], frame["before"], frame["text"], frame["after"], strict=True)
+        )
+
+
 def test_exclusion_pages_equal_the_list(big: Project) -> None:
     lead = big.as_user("chen")
     lead.corpus.exclude(["4-5", "2-1", "4-2", "4-30"], reason="test")

@@ -162,3 +162,39 @@ async def test_memos_load_a_page_at_a_time_and_more_at_the_end(
         assert len(screen.memos) == table.row_count == 250
         assert [m["id"] for m in screen.memos] == ids and not screen.pager.has_more
         assert "250 memos" in str(screen.query_one("#memos-status", Static).render())
+
+
+@sync
+async def test_retrieval_loads_a_page_at_a_time_and_exports_the_whole_list(
+    demo_project: Path, tmp_path: Path, make_test_app: MakeTestApp
+) -> None:
+    """A main category with hundreds of segments: 100 first, more on PageDown; x writes all."""
+    with Project.open(demo_project, user="chen") as p:
+        sizes = p.coding.codings().groupby("main_category").size()
+        main = str(sizes.idxmax())
+        expected = p.coding.retrieve(main, level="main")
+    assert len(expected) > 200
+    app = make_test_app(demo_project, "chen", lang="en")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("G")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, RetrievalScreen)
+        await pilot.press("c", *f"main：{main}", "enter")
+        await settle(app, pilot)
+        assert len(screen.segments) == 100 and screen.pager.has_more
+        assert [r["document"] for r in screen.segments] == expected["document"].tolist()[:100]
+        assert "100+ segments" in str(screen.query_one("#retrieval-status", Static).render())
+        table = screen.query_one("#retrieval-table", DataTable)
+        for _ in range(10):
+            await pilot.press("pagedown")
+            await settle(app, pilot)
+            if len(screen.segments) > 100:
+                break
+        assert len(screen.segments) == table.row_count == 200
+        out = tmp_path / "all.csv"
+        await pilot.press("x", *["backspace"] * 200, *str(out), "enter")
+        await settle(app, pilot)
+        with out.open(encoding="utf-8-sig") as fh:
+            assert len(list(csv.reader(fh))) == len(expected) + 1

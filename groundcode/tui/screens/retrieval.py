@@ -6,6 +6,11 @@ coder. Enter opens the segment in the coding screen; ``x`` writes the list
 to a file through the export service (personal documents left out, as in
 every export). In blind mode a coder sees only their own segments (the
 service applies it).
+
+The list is read a page at a time (``QueryService.retrieve_page``) and the
+next page when the cursor nears the last row loaded, so the first page costs
+the same for a code with ten segments or a hundred thousand; the export
+writes the whole list.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.screens.screening import ask
+from groundcode.tui.widgets.paged import Pager
 
 LEVELS = {
     "concept": ("概念", "concept"),
@@ -50,7 +56,12 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         super().__init__()
         self.codes: list[tuple[str, str]] = []  # (level, name)
         self.code: tuple[str, str] | None = None
-        self.segments: list[dict[str, Any]] = []
+        self.pager: Pager[dict[str, Any]] = Pager()
+
+    @property
+    def segments(self) -> list[dict[str, Any]]:
+        """The segments loaded so far (the first pages of the list)."""
+        return self.pager.rows
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,11 +92,28 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
                 codes.append((level, str(name)))
         self.post_message(ServiceResult("codes", codes))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-load")
     def retrieve(self, level: str, name: str) -> None:
-        frame = project_of(self).coding.retrieve(name, level=level, context=30)
-        rows = frame.to_dict("records") if len(frame) else []
-        self.post_message(ServiceResult("segments", rows))
+        """Show the first page of ``name``'s segments."""
+        self.load_page(self.pager.restart(), level, name, 0)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-load")
+    def load_page(self, token: int, level: str, name: str, offset: int) -> None:
+        page = project_of(self).queries.retrieve_page(
+            name, level=level, context=30, offset=offset, limit=self.pager.size
+        )
+        rows = [
+            {
+                "document": g.coding.document,
+                "passage": g.coding.passage,
+                "coder": g.coding.coder,
+                "concept": g.coding.concept,
+                "before": g.before,
+                "text": g.text,
+                "after": g.after,
+            }
+            for g in page.items
+        ]
+        self.post_message(ServiceResult("segments", (page, rows), token))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-export")
     def write(self, path: str, level: str, name: str) -> None:
@@ -99,8 +127,13 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         if message.tag == "codes":
             self.codes = message.value
         elif message.tag == "segments":
-            self.segments = message.value
-            self._show()
+            page, rows = message.value
+            if self.pager.accept(message.token, page, rows):
+                if page.offset == 0:
+                    self._show()
+                else:
+                    self._add_rows(rows)
+                self._status()
         elif message.tag == "written":
             self.notify(tr(f"已导出到 {message.value}", f"Exported to {message.value}"))
 
@@ -113,14 +146,24 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         table.clear(columns=True)
         # Fixed widths: the context column takes what the terminal has left, so the
         # list renders the same way however its rows arrive.
-        width = max(30, self.app.size.width - 40 - (11 if lead else 0))
+        width = self._context_width()
         table.add_column(tr("文本", "Doc."), key="document", width=7)
         table.add_column(tr("片段", "Psg"), key="passage", width=4)
         if lead:
             table.add_column(tr("编码人员", "Coder"), key="coder", width=9)
         table.add_column(tr("概念", "Concept"), key="concept", width=16)
         table.add_column(tr("上下文", "In context"), key="text", width=width)
-        for i, r in enumerate(self.segments):
+        self._add_rows(self.segments)
+
+    def _context_width(self) -> int:
+        return max(30, self.app.size.width - 40 - (11 if app_of(self).is_lead else 0))
+
+    def _add_rows(self, rows: list[dict[str, Any]]) -> None:
+        lead = app_of(self).is_lead
+        table = self.query_one("#retrieval-table", DataTable)
+        width = self._context_width()
+        start = table.row_count
+        for i, r in enumerate(rows, start=start):
             before, text, after = (str(r.get(k) or "") for k in ("before", "text", "after"))
             shown = Text()
             shown.append(_clip(before, width // 4), style="dim")
@@ -131,14 +174,23 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
                 cells.append(r.get("coder") or "")
             cells += [_clip(str(r.get("concept") or ""), 16), shown]
             table.add_row(*cells, key=str(i))
+
+    def _status(self) -> None:
         assert self.code is not None
         docs = len({r["document"] for r in self.segments})
+        n = f"{len(self.segments)}+" if self.pager.has_more else str(len(self.segments))
+        more = tr("，向下翻页载入更多", ", page down for more") if self.pager.has_more else ""
         self.query_one("#retrieval-status", Static).update(
             tr(
-                f"{self._label(*self.code)} · {len(self.segments)} 个编码片段，{docs} 个文本（Enter 打开，x 导出）",
-                f"{self._label(*self.code)} · {len(self.segments)} segments in {docs} documents (Enter opens, x exports)",
+                f"{self._label(*self.code)} · {n} 个编码片段，{docs} 个文本（Enter 打开，x 导出{more}）",
+                f"{self._label(*self.code)} · {n} segments in {docs} documents (Enter opens, x exports{more})",
             )
         )
+
+    @on(DataTable.RowHighlighted, "#retrieval-table")
+    def _moved(self, event: DataTable.RowHighlighted) -> None:
+        if self.code is not None and self.pager.wants_more(event.cursor_row):
+            self.load_page(self.pager.token, *self.code, len(self.segments))
 
     def action_choose(self) -> None:
         labels = {self._label(level, name): (level, name) for level, name in self.codes}
