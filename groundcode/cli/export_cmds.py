@@ -203,8 +203,12 @@ def qdpx(
         .open()
         .interchange.export_qdpx(output, include_personal=include_personal, force=force)
     )
+    from groundcode.domain.language import cli_language
+    from groundcode.domain.notice import say
+
+    lang = cli_language(state(ctx).user)
     for w in warnings:
-        typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"warning: {say(w, lang)}", err=True)
     _done([path])
 
 
@@ -253,10 +257,11 @@ def import_qdpx(
             path.unlink(missing_ok=True)
         raise
     from groundcode.domain.language import cli_language
+    from groundcode.domain.notice import say
 
     lang = cli_language(st.user)
     for w in result.warnings:
-        typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"warning: {say(w, lang)}", err=True)
     for loss in result.losses:
         typer.echo(f"warning: {loss.word(lang)}", err=True)
     typer.echo(result.summary(lang))

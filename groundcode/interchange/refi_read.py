@@ -34,6 +34,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from defusedxml.ElementTree import iterparse as safe_iterparse
 
 from groundcode.domain.errors import GroundcodeError
+from groundcode.domain.notice import Notice
 from groundcode.interchange.errors import ArchiveRefused
 from groundcode.interchange.model import (
     QdaCase,
@@ -316,9 +317,7 @@ class _State:
             if not target:
                 continue
             if target in self.note_targets and self.note_targets[target] != (kind, key):
-                self.warnings.append(
-                    f"note {target} is attached to several objects; kept the first"
-                )
+                self.warnings.append(Notice("notice.note_several_targets", note=target))
                 continue
             self.note_targets[target] = (kind, key)
 
@@ -327,11 +326,11 @@ class _State:
         if not guid:
             if UNKNOWN_USER_KEY not in self.users:
                 self.users[UNKNOWN_USER_KEY] = QdaUser(UNKNOWN_USER_KEY, "unknown")
-                self.warnings.append("some objects name no user; assigned to user 'unknown'")
+                self.warnings.append(Notice("notice.no_user"))
             return UNKNOWN_USER_KEY
         if guid not in self.users:
             self.users[guid] = QdaUser(guid, guid)
-            self.warnings.append(f"user {guid} is referenced but not defined in Users; added")
+            self.warnings.append(Notice("notice.user_undefined", user=guid))
         return guid
 
 
@@ -359,10 +358,10 @@ def _read_codes(
         guid = _guid(element.get("guid"))
         name = element.get("name") or ""
         if not guid:
-            warnings.append(f"code {name!r} has no guid; skipped with its sub-codes")
+            warnings.append(Notice("notice.code_no_guid", name=repr(name)))
             continue
         if guid in seen:
-            warnings.append(f"code {guid} ({name!r}) is defined twice; kept the first")
+            warnings.append(Notice("notice.code_twice", guid=guid, name=repr(name)))
             continue
         description_el = element.find(f"{tag}Description")
         description = description_el.text if description_el is not None else None
@@ -443,7 +442,7 @@ def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
         else:
             if outside:
                 state.warnings.append(
-                    f"{name}: {path} points outside the archive; read its file {member}"
+                    Notice("notice.path_outside", name=name, path=path, member=member)
                 )
             text = _decode_text(state.archive.read(member))
             if text is None:
@@ -482,8 +481,11 @@ def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
             )
             return None
         state.warnings.append(
-            f"{name}: the plain text is {'empty' if text is not None else 'missing'}; "
-            f"read the rich text {member}"
+            Notice(
+                "notice.plain_text_empty" if text is not None else "notice.plain_text_missing",
+                name=name,
+                member=member,
+            )
         )
         return rich_text
     return text
@@ -543,7 +545,7 @@ def _read_source(state: _State, element: ET.Element) -> None:
         return
     text, mapper = normalise_text(raw)
     if mapper.changed:
-        state.warnings.append(f"{label}: line ends normalised to LF; positions remapped")
+        state.warnings.append(Notice("notice.line_ends", name=label))
     description_el = element.find(state.q("Description"))
     state.sources.append(
         QdaSource(
@@ -597,16 +599,10 @@ def _read_source(state: _State, element: ET.Element) -> None:
             f"{len(raw)}) or empty; skipped",
         )
     if name_mismatch:
-        state.warnings.append(
-            f"{label}: {name_mismatch} selection name(s) do not match the text at their "
-            "positions; the writer may count UTF-16 units instead of code points"
-        )
+        state.warnings.append(Notice("notice.selection_names", name=label, n=name_mismatch))
     whole = element.findall(state.q("Coding"))
     if whole and text:
-        state.warnings.append(
-            f"{label}: {len(whole)} coding(s) of the whole document imported as spans over "
-            "the full text"
-        )
+        state.warnings.append(Notice("notice.whole_document", name=label, n=len(whole)))
         for coding in whole:
             _add_coding(state, coding, guid, 0, len(text), "", None, None)
 
@@ -746,7 +742,9 @@ def _read_project(archive: _Archive) -> QdpxContent:
                     raise ArchiveRefused(label, 0, "root_is_not", "Project")
                 state = _State(ns=ns, archive=archive)
                 if ns != PROJECT_NS:
-                    state.warnings.append(f"project.qde uses namespace {ns!r}, not {PROJECT_NS!r}")
+                    state.warnings.append(
+                        Notice("notice.namespace", ns=repr(ns), expected=repr(PROJECT_NS))
+                    )
             stack.append(element)
             continue
         stack.pop()
@@ -826,7 +824,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
     coded = {c.code_key for c in state.codings}
     for code in iter_codes(top_codes):
         if not code.codable and code.key in coded:
-            state.warnings.append(f"folder {code.name!r} is not codable but has codings")
+            state.warnings.append(Notice("notice.folder_coded", name=repr(code.name)))
     notes = _read_notes(state, notes_el)
     for section in _IGNORED_SECTIONS:
         if section in seen_sections:
@@ -866,8 +864,7 @@ def _read_notes(state: _State, notes_el: ET.Element | None) -> list[QdaNote]:
         target = state.note_targets.get(guid)
         if target is not None and target[1] not in present[target[0]]:
             state.warnings.append(
-                f"note {name or guid!r} was attached to a {target[0]} that was skipped; "
-                "kept unattached"
+                Notice("notice.note_target_skipped", name=repr(name or guid), target=target[0])
             )
             target = None
         notes.append(

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from groundcode.domain.errors import AlreadyExists
+from groundcode.domain.notice import Notice
 from groundcode.interchange.errors import ArchiveRefused
 from groundcode.interchange.model import (
     NOTE_TARGET_KINDS,
@@ -121,9 +122,7 @@ def check_bmp(project: QdaProject) -> list[str]:
         if first is not None:
             count = len(_ASTRAL.findall(source.text))
             warnings.append(
-                f"source {source.name!r}: {count} character(s) outside the BMP "
-                f"(first at code point {first.start()}); positions are code points, readers "
-                "counting UTF-16 units (NVivo) will shift codings after them"
+                Notice("notice.astral", name=repr(source.name), n=count, first=first.start())
             )
     return warnings
 
@@ -213,7 +212,7 @@ def _code_xml(
         if _RGB.fullmatch(code.color):
             attrs["color"] = code.color
         else:
-            warnings.append(f"code {code.name!r}: colour {code.color!r} is not #RRGGBB; left out")
+            warnings.append(Notice("notice.colour", name=repr(code.name), colour=repr(code.color)))
     refs = note_refs.get(("code", code.key), []) if note_refs is not None else []
     if not (code.description or refs or code.children):
         out.append(f"{pad}<Code{_attrs(attrs)}/>")
@@ -268,10 +267,7 @@ def _validate(project: QdaProject, label: str) -> _Plan:
     name_counts = Counter(code.name for code in all_codes)
     for name, count in sorted(name_counts.items()):
         if count > 1:
-            warnings.append(
-                f"code name {name!r} is used {count} times; importers that key codes by "
-                "name (QualCoder) may merge them"
-            )
+            warnings.append(Notice("notice.code_name_reused", name=repr(name), n=count))
 
     texts: dict[str, str] = {}
     mappers: dict[str, OffsetMap] = {}
@@ -280,9 +276,7 @@ def _validate(project: QdaProject, label: str) -> _Plan:
         texts[source.key] = text
         mappers[source.key] = mapper
         if mapper.changed or text != source.text:
-            warnings.append(
-                f"source {source.name!r}: line ends normalised to LF; positions remapped"
-            )
+            warnings.append(Notice("notice.source_line_ends", name=repr(source.name)))
 
     codings_by_source: dict[str, list[QdaCoding]] = {key: [] for key in sources}
     for coding in project.codings:
@@ -436,7 +430,9 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
                 start, end = mapper(coding.start), mapper(coding.end)
                 if start >= end:
                     warnings.append(
-                        f"coding {coding.key!r} in {source.name!r} covers only a line end; left out"
+                        Notice(
+                            "notice.coding_line_end", key=repr(coding.key), name=repr(source.name)
+                        )
                     )
                     continue
                 user_guid = guid("user", coding.user_key)

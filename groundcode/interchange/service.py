@@ -43,6 +43,7 @@ from groundcode.coding.views import (
 )
 from groundcode.domain.errors import FileRefused
 from groundcode.domain.model import Edge
+from groundcode.domain.notice import Notice
 from groundcode.interchange import facts as F
 from groundcode.interchange.model import (
     QdaCode,
@@ -998,7 +999,7 @@ class InterchangeService:
         # Selections fewer or more than listed: the facts do not fit, use the file's order.
         for key, listed in order_facts.items():
             if listed is not None and len(listed) != per_source_index.get(key, 0):
-                warnings.append(f"{key}: coding order facts do not match its selections; ignored")
+                warnings.append(Notice("notice.order_facts", name=key))
         ranked.sort(key=lambda t: (t[0], t[1]))
         present_ids = [d.present_id for d in docs if d.present_id is not None]
         existing_keys: set[tuple[int, int, int, int, int]] = set()

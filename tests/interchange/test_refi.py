@@ -14,6 +14,7 @@ from defusedxml.ElementTree import fromstring
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from groundcode.domain.notice import say
 from groundcode.interchange.errors import ArchiveRefused
 from groundcode.interchange.model import (
     QdaCode,
@@ -367,6 +368,8 @@ def test_crlf_in_a_source_is_normalised_and_positions_remapped(tmp_path: Path) -
     path = tmp_path / "crlf.qdpx"
     warnings = write_qdpx(project, path)
     assert any("normalised" in w for w in warnings)
+    # The same warning in the Chinese interface: worded from the catalog, not English.
+    assert any("换行符统一为 LF" in say(w, "zh") for w in warnings)
     back, _ = read_qdpx(path)
     (coding,) = back.codings
     assert back.sources[0].text == "第一行\n第二行：关键句子\n第三行"

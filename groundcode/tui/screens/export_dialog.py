@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, Switch
 
+from groundcode.domain.notice import say
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import project_of
 from groundcode.tui.i18n import language, tr
@@ -270,5 +271,5 @@ class ExportScreen(ModalScreen[list[Path] | None]):
         paths, warnings = result
         self.warnings = warnings
         for warning in warnings:
-            self.notify(warning, severity="warning", markup=False)
+            self.notify(say(warning, language()), severity="warning", markup=False)
         self.dismiss(paths)
