@@ -166,9 +166,11 @@ class Redaction:
                 )
             return RedactReport(len(changed), counts, fields)
 
-        report = self.ctx.db.run(_do)
         if dry_run:
-            return report
+            # Counting only: a read, so it works on a read-only project too.
+            with self.ctx.db.read() as s:
+                return _do(s)
+        report = self.ctx.db.run(_do)
         removed = DerivedFiles.of(self.ctx.db).purge() if report.fields else 0
         removed += purge_legacy_user_cache()
         return RedactReport(

@@ -80,6 +80,7 @@ def test_a_read_only_project_is_read(project: Path) -> None:
         ("show", "4-1"),
         ("--as", "chen", "agree"),
         ("--as", "chen", "codebook", "show"),
+        ("--as", "chen", "redact", "--dry-run"),
     ):
         done = _run(project, *args)
         assert done.returncode == 0, (args, done.stderr)
@@ -94,8 +95,9 @@ def test_a_read_only_project_is_read(project: Path) -> None:
         ("--as", "chen", "exclude", "4-1", "--reason", "irrelevant"),
         ("--as", "lin", "code", "4-2", "新概念", "--passage", "1"),
         ("--as", "chen", "coder", "add", "wang"),
+        ("--as", "chen", "redact"),
     ],
-    ids=["exclude", "code", "coder-add"],
+    ids=["exclude", "code", "coder-add", "redact"],
 )
 def test_a_change_to_a_read_only_project_says_so(project: Path, args: tuple[str, ...]) -> None:
     before = _digest(project)
