@@ -8,7 +8,9 @@ from typing import Any
 
 from groundcode.people.records import CoderView
 
-__all__ = ["CoderView", "CodingView", "CodingsImport", "MemoView", "UndoResult"]
+MAX_SNIPPET = 4000  # characters of a coding's text kept with it
+
+__all__ = ["MAX_SNIPPET", "CoderView", "CodingView", "CodingsImport", "MemoView", "UndoResult"]
 
 
 @dataclass(frozen=True)

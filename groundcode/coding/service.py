@@ -26,9 +26,11 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from groundcode.coding import history
 from groundcode.coding import memos as memo_steps
 from groundcode.coding.codes import clean_name, ensure_concept, find_concept
 from groundcode.coding.records import (
+    MAX_SNIPPET,
     CodingsImport,
     CodingView,
     UndoResult,
@@ -48,7 +50,6 @@ from groundcode.domain.errors import (
 from groundcode.domain.levels import parse_level
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.values import DocNumber, normalise_number
-from groundcode.domain.vocab import CODING_CHANGES
 from groundcode.store.access import (
     authorize,
     blind_active,
@@ -76,8 +77,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_CODINGS_CELL = 1_000_000  # a memo or passage text; far past any real one
-CODING_ACTIONS: tuple[str, ...] = CODING_CHANGES
-MAX_SNIPPET = 4000
 
 
 def _doc(s: Session, number: DocNumber | str) -> Document:
@@ -373,28 +372,14 @@ class CodingService:
 
         return self.ctx.db.run(_do)
 
-    # -- undo / redo -----------------------------------------------------
+    # -- undo / redo (``coding.history``) --------------------------------
     def undo(self) -> UndoResult | None:
         """Undo the acting coder's last coding change (apply, remove or span change)."""
 
         def _do(s: Session) -> UndoResult | None:
             me = require_actor(s, self.ctx.actor, "coding.undo")
-            row = (
-                s.execute(
-                    select(AuditLog)
-                    .where(
-                        col(AuditLog.actor) == me.name,
-                        col(AuditLog.action).in_(CODING_ACTIONS),
-                        col(AuditLog.undone).is_(False),
-                    )
-                    .order_by(col(AuditLog.id).desc())
-                )
-                .scalars()
-                .first()
-            )
-            if row is None:
-                return None
-            return self._flip(s, me, row, undo=True)
+            row = history.last_change(s, me)
+            return None if row is None else history.flip(s, me, row, undo=True)
 
         return self.ctx.db.run(_do)
 
@@ -403,107 +388,10 @@ class CodingService:
 
         def _do(s: Session) -> UndoResult | None:
             me = require_actor(s, self.ctx.actor, "coding.undo")
-            last = (
-                s.execute(
-                    select(AuditLog)
-                    .where(
-                        col(AuditLog.actor) == me.name,
-                        col(AuditLog.action).in_((*CODING_ACTIONS, "coding.undo", "coding.redo")),
-                    )
-                    .order_by(col(AuditLog.id).desc())
-                )
-                .scalars()
-                .all()
-            )
-            # Walk back over undo/redo entries; a fresh change ends the redo chain.
-            pending: list[int] = []
-            redone: set[int] = set()
-            for r in last:
-                if r.action == "coding.redo":
-                    redone.add(int(r.entity_id or 0))
-                elif r.action == "coding.undo":
-                    if r.entity_id not in redone:
-                        pending.append(int(r.entity_id or 0))
-                else:
-                    if not r.undone:
-                        break
-            if not pending:
-                return None
-            target = s.get(AuditLog, pending[0])
-            assert target is not None
-            return self._flip(s, me, target, undo=False)
+            row = history.last_undone(s, me)
+            return None if row is None else history.flip(s, me, row, undo=False)
 
         return self.ctx.db.run(_do)
-
-    def _flip(self, s: Session, me: Coder, row: AuditLog, *, undo: bool) -> UndoResult:
-        """Undo (or redo) the change ``row`` records, mark it, and log the step itself."""
-        desc = self._revert(s, me, row, reverse=undo)
-        row.undone = undo
-        s.add(row)
-        word = "undo" if undo else "redo"
-        record(
-            s,
-            actor=me.name,
-            action=f"coding.{word}",
-            entity="audit_log",
-            entity_id=row.id,
-            after={"undid" if undo else "redid": row.action},
-        )
-        return UndoResult(word, desc)
-
-    def _revert(self, s: Session, me: Coder, row: AuditLog, *, reverse: bool) -> str:
-        before = json.loads(row.before) if row.before else None
-        after = json.loads(row.after) if row.after else None
-        coding_id = row.entity_id
-        if row.action == "coding.apply":
-            if reverse:
-                c = s.get(Coding, coding_id)
-                if c is not None and c.id is not None:
-                    memo_steps.drop_coding_memos(s, [c.id])
-                    s.delete(c)
-                return f"removed {after.get('concept', '') if after else ''}"
-            return self._restore(s, coding_id, after)
-        if row.action == "coding.remove":
-            if reverse:
-                return self._restore(s, coding_id, before)
-            c = s.get(Coding, coding_id)
-            if c is not None:
-                s.delete(c)
-            return "removed again"
-        if row.action == "coding.span":
-            c = s.get(Coding, coding_id)
-            if c is None:
-                raise Refused("coding_gone")
-            state = before if reverse else after
-            assert state is not None
-            doc = s.get(Document, c.document_id)
-            assert doc is not None
-            c.start, c.end, c.passage_id = state["start"], state["end"], state["passage_id"]
-            c.snippet = doc.text[c.start : c.end][:MAX_SNIPPET]
-            s.add(c)
-            return f"span {c.start}-{c.end}"
-        raise Refused("cannot_undo", name=row.action)
-
-    def _restore(self, s: Session, coding_id: int | None, state: dict[str, Any] | None) -> str:
-        assert state is not None
-        doc = s.get(Document, state["document_id"])
-        con = s.get(Concept, state["concept_id"])
-        if doc is None or con is None:
-            raise Refused("coding_target_gone")
-        c = Coding(
-            id=coding_id,
-            coder_id=state["coder_id"],
-            concept_id=state["concept_id"],
-            document_id=state["document_id"],
-            passage_id=state["passage_id"],
-            start=state["start"],
-            end=state["end"],
-            snippet=doc.text[state["start"] : state["end"]][:MAX_SNIPPET],
-            assisted=bool(state.get("assisted", False)),
-        )
-        s.add(c)
-        s.flush()
-        return f"restored {con.name}"
 
     # -- reading codings -------------------------------------------------
     def _view(self, s: Session, c: Coding) -> CodingView:

@@ -33,6 +33,7 @@ from groundcode.coding.codebook_yaml import (
     MainCategorySpec,
     RelationClassSpec,
 )
+from groundcode.coding.records import MAX_SNIPPET
 from groundcode.coding.views import (
     CategoryView,
     CodebookTree,
@@ -86,7 +87,6 @@ if TYPE_CHECKING:
     from groundcode.corpus.service import CorpusService
 
 ORIGIN = "groundcode 0.1.0"
-MAX_SNIPPET = 4000
 #: Settings that travel in the project facts and are applied to a fresh project.
 TRAVELLING_SETTINGS = (
     "blind_mode",
