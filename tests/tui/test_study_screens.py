@@ -130,6 +130,59 @@ async def test_the_excluded_list_loads_a_page_at_a_time(
 
 
 @sync
+async def test_repost_groups_are_drawn_a_page_at_a_time(
+    tmp_path: Path, make_test_app: MakeTestApp
+) -> None:
+    """150 repost groups: 100 rows drawn first, the rest when the cursor nears the end;
+    keeping another copy redraws that one row."""
+    import csv
+    import random
+
+    rng = random.Random(5)
+    chars = "健康码行程核酸检测疫情防控数据信息共享平台政务部门社区网格出行复工隐私安全存储销毁申诉"
+    rows = []
+    for i in range(150):
+        text = "".join(rng.choice(chars) for _ in range(120))
+        rows += [[f"{i}号：{text}"], [f"{i}号：{text}！"]]
+    path = tmp_path / "c.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["text"], *rows])
+    db = tmp_path / "p.db"
+    with Project.create(db, name="t") as p:
+        p.coding.add_coder("chen", role="lead")
+        p.as_user("chen").corpus.import_files([path], type=4)
+        groups = p.corpus.dedup(threshold=0.9, dry_run=True).groups
+    assert len(groups) == 150
+    app = make_test_app(db, "chen", lang="en")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("D")
+        await settle(app, pilot, rounds=5)
+        screen = app.screen
+        assert isinstance(screen, RepostScreen)
+        table = screen.query_one("#reposts-groups", DataTable)
+        assert len(screen.groups) == 150 and table.row_count == 100
+        await pilot.press("ctrl+end")
+        await settle(app, pilot)
+        assert table.row_count == 150
+        assert [str(r[0]) for r in rows_of(table)] == [g.keep for g in groups]
+        await pilot.press("ctrl+home")
+        await settle(app, pilot)
+        copy = screen.groups[0].copies[0][0]
+        await pilot.press("x", "y")
+        await settle(app, pilot, rounds=5)
+        assert screen.applied and table.row_count == 100  # the applied pass: its first page
+        await pilot.press("tab", "K")
+        await settle(app, pilot, rounds=5)
+        assert screen.groups[0].keep == copy and str(table.get_row_at(0)[0]) == copy
+        assert table.row_count == 100
+
+
+def rows_of(table: DataTable) -> list[list[object]]:  # type: ignore[type-arg]
+    return [list(table.get_row_at(i)) for i in range(table.row_count)]
+
+
+@sync
 async def test_repost_review_threshold_groups_keep_another_release(
     fresh: Path, make_test_app: MakeTestApp
 ) -> None:

@@ -6,6 +6,11 @@ copies are excluded as duplicates, audited as the CLI does). Then each group
 shows the kept document beside the highlighted copy with the differing text
 marked and the similarity; ``K`` keeps that copy instead (one audited
 service call), ``R`` releases it from the group (included again).
+
+A pass over a large corpus may find thousands of groups: the table draws
+them a page at a time (more as the cursor nears the last row drawn), and a
+change to one group redraws its row only. The texts are read for the group
+on screen only.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
 from groundcode.tui.i18n import tr
 from groundcode.tui.messages import ServiceResult
+from groundcode.tui.widgets.paged import MARGIN, TUI_PAGE
 
 if TYPE_CHECKING:
     from groundcode.corpus.views import DedupReport
@@ -155,13 +161,13 @@ class RepostScreen(ReportsWorkerErrors, Screen[None]):
             others = [(n, s) for n, s in g.copies if n != member]
             self.groups[index] = Group(member, [(g.keep, sims.get(member, 1.0)), *others])
             self.notify(tr(f"改为保留 {member}", f"Now keeping {member}"))
-            self._refill(index)
+            self._update_group(index)
         elif message.tag == "released":
             index, member = message.value
             g = self.groups[index]
             g.copies = [(n, s) for n, s in g.copies if n != member]
             self.notify(tr(f"{member} 已移出该组并纳入", f"{member} released and included"))
-            self._refill(index)
+            self._update_group(index)
 
     # -- showing -----------------------------------------------------------
     def _show_groups(self, report: DedupReport, applied: bool) -> None:
@@ -188,13 +194,34 @@ class RepostScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     def _refill(self, index: int) -> None:
+        """A new pass's groups: the first page of rows (more as the cursor nears the end)."""
         table = self.query_one("#reposts-groups", DataTable)
         table.clear()
-        for i, g in enumerate(self.groups):
-            best = max((s for _, s in g.copies), default=0.0)
-            table.add_row(g.keep, len(g.copies), f"{best:.2f}", key=str(i))
+        self._add_groups(max(index + 1, TUI_PAGE))
         if self.groups:
             table.move_cursor(row=min(index, len(self.groups) - 1))
+        self._show_copies()
+
+    def _add_groups(self, upto: int) -> None:
+        """Rows for the groups up to ``upto`` (a pass may find thousands: drawn a page at a time)."""
+        table = self.query_one("#reposts-groups", DataTable)
+        for i in range(table.row_count, min(upto, len(self.groups))):
+            g = self.groups[i]
+            table.add_row(*self._group_cells(g), key=str(i))
+
+    @staticmethod
+    def _group_cells(g: Group) -> tuple[str, int, str]:
+        best = max((s for _, s in g.copies), default=0.0)
+        return g.keep, len(g.copies), f"{best:.2f}"
+
+    def _update_group(self, index: int) -> None:
+        """One group changed (keep another, release): its row only, not the whole table."""
+        table = self.query_one("#reposts-groups", DataTable)
+        if index < table.row_count:
+            for column, value in zip(
+                ("keep", "n", "sim"), self._group_cells(self.groups[index]), strict=True
+            ):
+                table.update_cell(str(index), column, value)
         self._show_copies()
 
     def _group(self) -> int | None:
@@ -251,6 +278,9 @@ class RepostScreen(ReportsWorkerErrors, Screen[None]):
 
     @on(DataTable.RowHighlighted, "#reposts-groups")
     def _group_moved(self, event: DataTable.RowHighlighted) -> None:
+        shown = self.query_one("#reposts-groups", DataTable).row_count
+        if shown < len(self.groups) and event.cursor_row >= shown - MARGIN:
+            self._add_groups(shown + TUI_PAGE)
         self._show_copies()
 
     @on(DataTable.RowHighlighted, "#reposts-copies")
