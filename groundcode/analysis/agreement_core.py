@@ -41,6 +41,7 @@ there is no Python loop over units or codes on the computing path.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -90,7 +91,52 @@ class Note:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
     def text(self, lang: str = "en") -> str:
-        return text("agreement.note." + self.key, lang, **self.fields)
+        fields = dict(self.fields)
+        reason = fields.get("reason")
+        if lang != "en" and isinstance(reason, str):
+            fields["reason"] = stat_reason(reason, lang)
+        return text("agreement.note." + self.key, lang, **fields)
+
+
+# The statistics (``stats``, ``char_agreement``) say why a coefficient is undefined
+# in English, and the ``--json`` reports carry those words as they are; a note in
+# another language words them from the catalog (``agreement.stat.<id>``).
+_STAT_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"no units were judged by both coders", "no_units_both"),
+        (
+            r"no variation: both coders gave the same value to every unit \(both applied it to all (?P<n>\d+)\)",
+            "all_applied",
+        ),
+        (
+            r"no variation: both coders gave the same value to every unit \(neither applied it to any of (?P<n>\d+)\)",
+            "none_applied",
+        ),
+        (r"no variation: both coders gave the same value to every unit", "same_value"),
+        (r"both coders gave the same value to every unit", "same_value"),
+        (r"no units to rate", "no_units_to_rate"),
+        (r"no units", "no_units_to_rate"),
+        (r"units have different numbers of ratings \(incomplete data\)", "incomplete"),
+        (r"each unit needs at least two ratings", "two_ratings"),
+        (r"no variation: every rating is in the same category", "same_category"),
+        (r"no unit was judged by two or more coders", "no_pairable"),
+        (r"no variation: only one value occurs in the pairable data", "one_value"),
+        (r"no codes were applied, so there is nothing to pool", "nothing_to_pool"),
+        (r"undefined", "undefined"),
+    )
+)
+
+
+def stat_reason(reason: str, lang: str) -> str:
+    """A statistic's English reason for being undefined, in ``lang`` (as it is if unknown)."""
+    if lang == "en":
+        return reason
+    for pattern, key in _STAT_REASONS:
+        m = pattern.fullmatch(reason)
+        if m:
+            return text("agreement.stat." + key, lang, **m.groupdict())
+    return reason
 
 
 @dataclass(frozen=True)

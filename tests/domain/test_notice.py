@@ -32,3 +32,16 @@ def test_every_notice_id_has_both_languages() -> None:
     assert len(ids) >= 20
     for key in ids:
         assert text(key, "zh") != text(key, "en"), key
+
+
+def test_a_statistics_reason_in_a_chinese_note_is_worded_in_chinese() -> None:
+    from groundcode.analysis import stats
+    from groundcode.analysis.agreement_core import Note, stat_reason
+
+    all_applied = f"{stats.NO_VARIATION} (both applied it to all 12)"
+    note = Note("kappa_undefined", {"reason": all_applied})
+    assert all_applied in note.text("en")
+    assert "12" in note.text("zh") and "no variation" not in note.text("zh")
+    for reason in (stats.NO_UNITS, stats.NO_VARIATION, "undefined"):
+        assert stat_reason(reason, "en") == reason
+        assert stat_reason(reason, "zh") != reason
