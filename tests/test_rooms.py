@@ -10,12 +10,17 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from groundcode.analysis.queries import QueryService
 from groundcode.coding.memos import MemoService
+from groundcode.domain.errors import BadOption
+from groundcode.domain.levels import code_level
 from groundcode.domain.model import Edge, NodeRef
 from groundcode.people.service import PeopleService
 from groundcode.project import Project
 from groundcode.store.edges import edge_of, new_row, store_edge
+from tests.conftest import MakeProject
 
 ROOT = Path(__file__).resolve().parents[1] / "groundcode"
 
@@ -75,3 +80,32 @@ def test_one_edge_between_row_audit_and_facts() -> None:
     assert edge_of(row) == Edge(NodeRef("main_category", "A"), NodeRef("core", "C"), "leads to")
     assert moved.dangling({"main_category": {"A"}, "core": {"B"}})
     assert not moved.dangling({"main_category": {"A"}, "core": {"C"}})
+
+
+def test_code_levels_are_one_map(make_project: MakeProject, tmp_path: Path) -> None:
+    """Agreement and the passage matrix read "main" and "main_category" alike; other words are refused."""
+    assert [code_level(w) for w in ("concept", "category", "main", "main_category")] == [
+        "concept",
+        "category",
+        "main",
+        "main",
+    ]
+    with pytest.raises(BadOption) as err:
+        code_level("relation_class")
+    assert (err.value.option, err.value.allowed) == ("level", "concept, category, main")
+
+    p = make_project()
+    p.people.add_coder("chen", role="lead")
+    lead = p.as_user("chen")
+    lead.people.add_coder("lin")
+    lead.people.add_coder("zhou")
+    (tmp_path / "a.txt").write_text("标题\n\n第一段。\n\n第二段。\n", encoding="utf-8")
+    lead.corpus.import_files([tmp_path / "a.txt"], type=1)
+    lead.codebook.create_main_category("治理")
+    lead.codebook.create_category("采集", main="治理")
+    for who, passage in (("lin", 2), ("zhou", 2), ("zhou", 3)):
+        p.as_user(who).coding.apply("1-1", "概念", passage=passage)
+    lead.codebook.move("concept", "概念", "采集")
+    by_word = lead.analysis.agreement(level="main").to_json()
+    assert lead.analysis.agreement(level="main_category").to_json() == by_word
+    assert by_word["level"] == "main"

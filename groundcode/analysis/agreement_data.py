@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from groundcode.domain.levels import CODE_LEVELS
+
 if TYPE_CHECKING:
     import pandas as pd
     from sqlmodel import Session
@@ -191,7 +193,7 @@ def encode(
 
     # codes at the level; concepts outside any category are "(uncategorised)" above concept
     lab = data.labels
-    col = {"concept": "concept", "category": "category", "main": "main_category"}[level]
+    col = CODE_LEVELS[level]
     text_of = lab[col]
     if col != "concept":
         missing = text_of.isna() & lab["concept"].notna()

@@ -30,6 +30,7 @@ from groundcode.domain.errors import (
     PassageNotFound,
     Refused,
 )
+from groundcode.domain.levels import code_level
 from groundcode.domain.paging import PAGE_SIZE, Page, check_window
 from groundcode.domain.safe_text import has_control, visible
 from groundcode.store.access import (
@@ -67,12 +68,6 @@ if TYPE_CHECKING:
     from groundcode.coding.service import CodingService
     from groundcode.corpus.service import CorpusService
 
-LEVELS = {
-    "concept": "concept",
-    "category": "category",
-    "main": "main_category",
-    "main_category": "main_category",
-}
 SPLITS = ("build", "holdout", "all")
 
 
@@ -276,8 +271,7 @@ class AnalysisService:
 
         from groundcode.analysis.agreement_core import Note, compute_encoded
 
-        if level not in LEVELS:
-            raise BadOption("level", level, "concept, category, main")
+        level = code_level(level)
         if unit not in ("passage", "char"):
             raise BadOption("unit", unit, "passage, char")
         if split not in SPLITS:

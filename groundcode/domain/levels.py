@@ -117,3 +117,23 @@ def parse_level(text: str, *, allowed: tuple[Level, ...] = LEVELS) -> Level:
     if found is None or found not in allowed:
         raise BadOption(option="level", value=str(text), allowed=", ".join(allowed))
     return found
+
+
+# The levels a code is counted at by agreement and the passage matrix, by the
+# word the user types, and the codings-frame column each reads.
+CODE_LEVELS: dict[str, str] = {
+    "concept": "concept",
+    "category": "category",
+    "main": "main_category",
+}
+
+
+def code_level(text: str) -> str:
+    """``concept``, ``category`` or ``main`` for what a user typed (``main_category`` is ``main``).
+
+    Raises ``BadOption(option="level")`` naming the three.
+    """
+    word = "main" if text == "main_category" else text
+    if word not in CODE_LEVELS:
+        raise BadOption(option="level", value=text, allowed=", ".join(CODE_LEVELS))
+    return word

@@ -29,6 +29,7 @@ from groundcode.domain.errors import (
     OutOfRange,
     Refused,
 )
+from groundcode.domain.levels import CODE_LEVELS, code_level
 from groundcode.store.access import find_coder, readable_coder_ids
 from groundcode.store.context import Context
 from groundcode.store.seed import CONSENSUS
@@ -255,14 +256,7 @@ class ExportService:
         from groundcode.exports.frames import write_frame
 
         corpus, coding = self.corpus, self.codings
-        col = {
-            "concept": "concept",
-            "category": "category",
-            "main": "main_category",
-            "main_category": "main_category",
-        }.get(level)
-        if col is None:
-            raise BadOption(option="level", value=level, allowed="concept, category, main")
+        col = CODE_LEVELS[code_level(level)]
         who = [coder] if coder else self._ref_coders(None)
         frame = coding.codings(coders=who, include_personal=include_personal).dropna(
             subset=["passage", col]
