@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from groundcode.coding import memos as memo_steps
 from groundcode.coding.records import MAX_SNIPPET, UndoResult
 from groundcode.domain.errors import Refused
+from groundcode.domain.notice import Notice
 from groundcode.domain.vocab import CODING_CHANGES
 from groundcode.store.audit import record
 from groundcode.store.tables import AuditLog, Coder, Coding, Concept, Document
@@ -114,7 +115,7 @@ def _restore(s: Session, coding_id: int | None, state: dict[str, Any] | None) ->
     )
     s.add(c)
     s.flush()
-    return f"restored {con.name}"
+    return Notice("notice.undo.restored", concept=con.name)
 
 
 def _undo_apply(
@@ -124,7 +125,7 @@ def _undo_apply(
     if c is not None and c.id is not None:
         memo_steps.drop_coding_memos(s, [c.id])
         s.delete(c)
-    return f"removed {after.get('concept', '') if after else ''}"
+    return Notice("notice.undo.removed", concept=after.get("concept", "") if after else "")
 
 
 def _redo_apply(
@@ -145,7 +146,7 @@ def _redo_remove(
     c = s.get(Coding, coding_id)
     if c is not None:
         s.delete(c)
-    return "removed again"
+    return Notice("notice.undo.removed_again")
 
 
 def _set_span(s: Session, coding_id: int | None, state: dict[str, Any] | None) -> str:
@@ -158,7 +159,7 @@ def _set_span(s: Session, coding_id: int | None, state: dict[str, Any] | None) -
     c.start, c.end, c.passage_id = state["start"], state["end"], state["passage_id"]
     c.snippet = doc.text[c.start : c.end][:MAX_SNIPPET]
     s.add(c)
-    return f"span {c.start}-{c.end}"
+    return Notice("notice.undo.span", start=c.start, end=c.end)
 
 
 def _undo_span(

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from groundcode.domain.notice import say
 from groundcode.domain.wording import text as catalog_text
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
@@ -289,7 +290,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
                 self.notify(tr("没有可撤销/重做的操作", "Nothing to undo/redo"), severity="warning")
             else:
                 verb = tr("已撤销", "Undone") if kind == "undo" else tr("已重做", "Redone")
-                self.notify(f"{verb}: {result.description}", timeout=3)
+                self.notify(f"{verb}: {say(result.description, language())}", timeout=3)
         elif kind == "memo":
             self.notify(tr("备忘录已保存", "Memo saved"), timeout=2)
         if number == self.number:
