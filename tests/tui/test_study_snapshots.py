@@ -177,3 +177,27 @@ def test_retrieval_list(
         await _until(pilot, lambda: bool(getattr(pilot.app.screen, "segments", None)))
 
     assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_switch_user_dialog(
+    size: tuple[int, int],
+    demo_project: Path,
+    make_test_app: MakeTestApp,
+    snap_compare: Callable[..., bool],
+) -> None:
+    """The person switch (w) over the dashboard: everyone listed, the acting lead highlighted."""
+    from textual.widgets import OptionList
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await _settle(pilot)
+        await pilot.press("w")
+        await _until(
+            pilot,
+            lambda: (
+                bool(pilot.app.screen.query(OptionList))
+                and pilot.app.screen.query_one(OptionList).option_count > 0
+            ),
+        )
+
+    assert snap_compare(make_test_app(demo_project, "chen"), run_before=before, terminal_size=size)
