@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from groundcode.domain.errors import (
     BadOption,
@@ -118,14 +118,18 @@ class DoneResult:
 
 
 def _coder(session: Session, name: str) -> Coder:
-    coder: Coder | None = session.execute(select(Coder).where(Coder.name == name)).scalars().first()
+    coder: Coder | None = (
+        session.execute(select(Coder).where(col(Coder.name) == name)).scalars().first()
+    )
     if coder is None:
         raise NotFound("coder", name)
     return coder
 
 
 def _has_lead(session: Session) -> bool:
-    return session.execute(select(Coder.id).where(Coder.role == "lead")).first() is not None
+    return (
+        session.execute(select(col(Coder.id)).where(col(Coder.role) == "lead")).first() is not None
+    )
 
 
 def _resolve_documents(
@@ -143,9 +147,9 @@ def _resolve_documents(
     for lo in range(0, len(wanted), CHUNK):
         part = wanted[lo : lo + CHUNK]
         for did, num, status, split in session.execute(
-            select(Document.id, Document.number, Document.status, Document.split).where(
-                Document.number.in_(part)  # type: ignore[attr-defined]
-            )
+            select(
+                col(Document.id), col(Document.number), col(Document.status), col(Document.split)
+            ).where(col(Document.number).in_(part))
         ).all():
             found[num] = (int(did), num, status, split)
     for num in wanted:
@@ -174,9 +178,9 @@ def mark_done(
     for lo in range(0, len(ids), CHUNK):
         have |= set(
             session.execute(
-                select(DoneMark.document_id).where(
-                    DoneMark.coder_id == coder.id,
-                    DoneMark.document_id.in_(ids[lo : lo + CHUNK]),  # type: ignore[attr-defined]
+                select(col(DoneMark.document_id)).where(
+                    col(DoneMark.coder_id) == coder.id,
+                    col(DoneMark.document_id).in_(ids[lo : lo + CHUNK]),
                 )
             ).scalars()
         )
@@ -188,9 +192,9 @@ def mark_done(
         for lo in range(0, len(new), CHUNK):
             numbers.update(
                 dict(
-                    session.execute(  # type: ignore[arg-type]
-                        select(Document.id, Document.number).where(
-                            Document.id.in_(new[lo : lo + CHUNK])  # type: ignore[union-attr]
+                    session.execute(
+                        select(col(Document.id), col(Document.number)).where(
+                            col(Document.id).in_(new[lo : lo + CHUNK])
                         )
                     ).all()
                 )
@@ -277,7 +281,7 @@ class ProgressService:
                 me = (
                     None
                     if actor is None
-                    else s.execute(select(Coder).where(Coder.name == actor)).scalars().first()
+                    else s.execute(select(Coder).where(col(Coder.name) == actor)).scalars().first()
                 )
                 if me is None or me.role != "lead":
                     raise Forbidden("assign", actor or "", "lead")
@@ -290,7 +294,9 @@ class ProgressService:
             now = utcnow()
             for c in people:
                 have: set[int] = set(
-                    s.execute(select(Assignment.document_id).where(Assignment.coder_id == c.id))
+                    s.execute(
+                        select(col(Assignment.document_id)).where(col(Assignment.coder_id) == c.id)
+                    )
                     .scalars()
                     .all()
                 )
@@ -350,10 +356,12 @@ class ProgressService:
                     raise Conflict("document_excluded", num)
                 out.append(did)
             return out
-        q = select(Document.id, Document.source_type_id).where(Document.status == "included")
+        q = select(col(Document.id), col(Document.source_type_id)).where(
+            col(Document.status) == "included"
+        )
         if split in ("build", "holdout"):
-            q = q.where(Document.split == split)
-        rows = s.execute(q.order_by(Document.source_type_id, Document.seq)).all()
+            q = q.where(col(Document.split) == split)
+        rows = s.execute(q.order_by(col(Document.source_type_id), col(Document.seq))).all()
         if sample is None:
             return [int(r[0]) for r in rows]
         import numpy as np
@@ -402,9 +410,9 @@ class ProgressService:
             for lo in range(0, len(ids), CHUNK):
                 have |= set(
                     s.execute(
-                        select(DoneMark.document_id).where(
-                            DoneMark.coder_id == me.id,
-                            DoneMark.document_id.in_(ids[lo : lo + CHUNK]),  # type: ignore[attr-defined]
+                        select(col(DoneMark.document_id)).where(
+                            col(DoneMark.coder_id) == me.id,
+                            col(DoneMark.document_id).in_(ids[lo : lo + CHUNK]),
                         )
                     ).scalars()
                 )
@@ -413,8 +421,8 @@ class ProgressService:
                 for lo in range(0, len(gone), CHUNK):
                     s.execute(
                         delete(DoneMark).where(
-                            DoneMark.coder_id == me.id,  # type: ignore[arg-type]
-                            DoneMark.document_id.in_(gone[lo : lo + CHUNK]),  # type: ignore[attr-defined]
+                            col(DoneMark.coder_id) == me.id,
+                            col(DoneMark.document_id).in_(gone[lo : lo + CHUNK]),
                         )
                     )
                 _audit_many(s, actor, AuditAction.DONE_UNDO, me, gone, names, utcnow())
@@ -433,16 +441,21 @@ class ProgressService:
 
         with self.ctx.db.read() as s:
             q = (
-                select(Coder.name, Document.number, Document.split, DoneMark.marked_at)
-                .join(Coder, Coder.id == DoneMark.coder_id)
-                .join(Document, Document.id == DoneMark.document_id)
-                .order_by(DoneMark.marked_at, DoneMark.id)
+                select(
+                    col(Coder.name),
+                    col(Document.number),
+                    col(Document.split),
+                    col(DoneMark.marked_at),
+                )
+                .join(Coder, col(Coder.id) == col(DoneMark.coder_id))
+                .join(Document, col(Document.id) == col(DoneMark.document_id))
+                .order_by(col(DoneMark.marked_at), col(DoneMark.id))
             )
             if coder is not None:
-                q = q.where(Coder.id == self._visible_coder(s, coder).id)
+                q = q.where(col(Coder.id) == self._visible_coder(s, coder).id)
             elif blind_active(s) and not self._is_lead(s):
                 me = self._me(s)
-                q = q.where(Coder.id == me.id)
+                q = q.where(col(Coder.id) == me.id)
             rows = s.execute(q).all()
         return pd.DataFrame(rows, columns=["coder", "document", "split", "marked_at"])
 
@@ -458,27 +471,27 @@ class ProgressService:
         with self.ctx.db.read() as s:
             who = self._visible_coder(s, coder)
             started = holdout_start(s) is not None
-            done_ids = select(DoneMark.document_id).where(DoneMark.coder_id == who.id)
+            done_ids = select(col(DoneMark.document_id)).where(col(DoneMark.coder_id) == who.id)
             q = (
                 select(
-                    Document.id,
-                    Document.number,
-                    SourceType.slug,
-                    Document.title,
-                    Document.split,
-                    Assignment.assigned_at,
+                    col(Document.id),
+                    col(Document.number),
+                    col(SourceType.slug),
+                    col(Document.title),
+                    col(Document.split),
+                    col(Assignment.assigned_at),
                 )
-                .join(Document, Document.id == Assignment.document_id)
-                .join(SourceType, SourceType.id == Document.source_type_id)
+                .join(Document, col(Document.id) == col(Assignment.document_id))
+                .join(SourceType, col(SourceType.id) == col(Document.source_type_id))
                 .where(
-                    Assignment.coder_id == who.id,
-                    Document.status == "included",
-                    Document.id.not_in(done_ids),  # type: ignore[union-attr]
+                    col(Assignment.coder_id) == who.id,
+                    col(Document.status) == "included",
+                    col(Document.id).not_in(done_ids),
                 )
-                .order_by(Assignment.id)
+                .order_by(col(Assignment.id))
             )
             if not started:
-                q = q.where((Document.split.is_(None)) | (Document.split != "holdout"))  # type: ignore[union-attr]
+                q = q.where((col(Document.split).is_(None)) | (col(Document.split) != "holdout"))
             rows = s.execute(q).all()
             counts: dict[int, int] = {}
             ids = [int(r[0]) for r in rows]
@@ -489,9 +502,9 @@ class ProgressService:
                     {
                         int(d): int(n)
                         for d, n in s.execute(
-                            select(Passage.document_id, func.count())
-                            .where(Passage.document_id.in_(ids[lo : lo + CHUNK]))  # type: ignore[attr-defined]
-                            .group_by(Passage.document_id)
+                            select(col(Passage.document_id), func.count())
+                            .where(col(Passage.document_id).in_(ids[lo : lo + CHUNK]))
+                            .group_by(col(Passage.document_id))
                         ).all()
                     }
                 )
@@ -525,37 +538,37 @@ class ProgressService:
             if blind_active(s) and not self._is_lead(s):
                 blind_me = self._me(s).id
             coders = s.execute(
-                select(Coder.id, Coder.name, Coder.role)
-                .where(Coder.role != "consensus")
-                .order_by(Coder.id)
+                select(col(Coder.id), col(Coder.name), col(Coder.role))
+                .where(col(Coder.role) != "consensus")
+                .order_by(col(Coder.id))
             ).all()
             assigned = {
                 (int(c), sp): int(n)
                 for c, sp, n in s.execute(
-                    select(Assignment.coder_id, Document.split, func.count())
-                    .join(Document, Document.id == Assignment.document_id)
-                    .where(Document.status == "included")
-                    .group_by(Assignment.coder_id, Document.split)
+                    select(col(Assignment.coder_id), col(Document.split), func.count())
+                    .join(Document, col(Document.id) == col(Assignment.document_id))
+                    .where(col(Document.status) == "included")
+                    .group_by(col(Assignment.coder_id), col(Document.split))
                 ).all()
             }
             done_assigned = {
                 (int(c), sp): int(n)
                 for c, sp, n in s.execute(
-                    select(Assignment.coder_id, Document.split, func.count())
-                    .join(Document, Document.id == Assignment.document_id)
+                    select(col(Assignment.coder_id), col(Document.split), func.count())
+                    .join(Document, col(Document.id) == col(Assignment.document_id))
                     .join(
                         DoneMark,
-                        (DoneMark.document_id == Assignment.document_id)
-                        & (DoneMark.coder_id == Assignment.coder_id),
+                        (col(DoneMark.document_id) == col(Assignment.document_id))
+                        & (col(DoneMark.coder_id) == col(Assignment.coder_id)),
                     )
-                    .where(Document.status == "included")
-                    .group_by(Assignment.coder_id, Document.split)
+                    .where(col(Document.status) == "included")
+                    .group_by(col(Assignment.coder_id), col(Document.split))
                 ).all()
             }
             done_total = {
                 int(c): int(n)
                 for c, n in s.execute(
-                    select(DoneMark.coder_id, func.count()).group_by(DoneMark.coder_id)
+                    select(col(DoneMark.coder_id), func.count()).group_by(col(DoneMark.coder_id))
                 ).all()
             }
         out = []
@@ -588,7 +601,7 @@ class ProgressService:
             me = (
                 None
                 if actor is None
-                else s.execute(select(Coder).where(Coder.name == actor)).scalars().first()
+                else s.execute(select(Coder).where(col(Coder.name) == actor)).scalars().first()
             )
             if me is None or me.role != "lead":
                 raise Forbidden("saturation.begin", actor or "", "lead")
@@ -619,7 +632,7 @@ class ProgressService:
     def _is_lead(self, s: Session) -> bool:
         if self.ctx.actor is None:
             return False
-        me = s.execute(select(Coder).where(Coder.name == self.ctx.actor)).scalars().first()
+        me = s.execute(select(Coder).where(col(Coder.name) == self.ctx.actor)).scalars().first()
         return me is not None and me.role == "lead"
 
     def _visible_coder(self, s: Session, coder: str | None) -> Coder:

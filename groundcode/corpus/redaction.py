@@ -205,7 +205,7 @@ class Redaction:
             if not new:
                 continue
             found = {k: masker.counts[k] - before[k] for k in masker.counts}
-            changed[int(d.id)] = {  # type: ignore[arg-type]
+            changed[int(d.id)] = {
                 "text": new.get("text", d.text),
                 "fields": sorted(new),
                 "found": found,
