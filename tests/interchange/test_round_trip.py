@@ -151,3 +151,18 @@ def test_assignments_and_done_marks_travel_once(demo: Project, tmp_path: Path) -
         assert len(after["audit"]) >= len(before["done_mark"])
         back.interchange.import_qdpx(path)
         assert pairs(back) == after
+
+
+@pytest.mark.parametrize(
+    "csv",
+    ["title,text\n,健康码数据共享。\n  ,行程码互认。\n", "text\n健康码数据共享。\n行程码互认。\n"],
+    ids=["empty-title", "no-title-column"],
+)
+def test_untitled_sources_are_named_by_their_number(tmp_path: Path, csv: str) -> None:
+    """Untitled comments were exported as "4-1 nan" (pandas' missing value as text)."""
+    f = tmp_path / "c.csv"
+    f.write_text(csv, encoding="utf-8")
+    with Project.create(tmp_path / "p.db") as p:
+        p.corpus.import_files([f], type=4)
+        path, _ = p.interchange.export_qdpx(tmp_path / "p.qdpx")
+    assert sorted(s.name for s in read_qdpx(path)[0].sources) == ["4-1", "4-2"]

@@ -76,6 +76,25 @@ def test_readers_never_wait_on_a_long_write(
         assert writer.poll() is None  # the write is still open
 
 
+def test_the_corpus_command_answers_during_a_long_write(
+    project_file: Path,
+    writer: subprocess.Popen[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The case from the report: ``corpus`` failed after 33 s with "database is locked"
+    while a merge ran. With no busy wait allowed it must answer at once."""
+    from groundcode.cli import main
+
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_MS", 0)
+    capsys.readouterr()
+    for args in (("corpus",), ("--as", "chen", "documents"), ("status",)):
+        assert main(["--db", str(project_file), *args]) == 0, capsys.readouterr().err
+    out = capsys.readouterr()
+    assert out.err == "" and "锁" in out.out
+    assert writer.poll() is None
+
+
 def test_a_waiting_writer_says_who_holds_the_lock(
     project_file: Path, writer: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

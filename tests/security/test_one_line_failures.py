@@ -125,6 +125,51 @@ def test_a_huge_agreement_cell(
     assert "a.csv" in err
 
 
+def test_a_200_mb_agreement_cell_is_refused_without_reading_the_file(tmp_path: Path) -> None:
+    """A generated 200 MB cell: refused in one line naming the row, and the child never
+    holds the file in memory (its peak RSS stays below the file's size), which is what
+    made the refusal take seconds and 1.7 GB before."""
+    import os
+    import subprocess
+    import sys
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("the peak memory is read from Linux /proc/self/status")
+    f = tmp_path / "huge.csv"
+    with f.open("w", encoding="utf-8") as fh:
+        fh.write("unit,coder,code\nu1,a,x\nu1,b,")
+        chunk = "y" * 1_000_000
+        for _ in range(200):
+            fh.write(chunk)
+        fh.write("\n")
+    size_kb = f.stat().st_size // 1024
+    # VmHWM is the peak RSS of this program's own memory (ru_maxrss would carry the
+    # parent's peak across exec).
+    probe = (
+        "import re, sys\n"
+        "from groundcode.cli import main\n"
+        "rc = main(['agree', '--csv', sys.argv[1]])\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(re.search(r'VmHWM:\\s*(\\d+)', status).group(1))\n"
+        "sys.exit(rc)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(f)],
+            env={**os.environ, "PYTHONPATH": str(root), "GROUNDCODE_LANG": "en"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        f.unlink()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "huge.csv:3" in done.stderr and "10000" in done.stderr
+    assert int(done.stdout.split()[-1]) < size_kb
+
+
 def test_a_newer_schema_is_refused_without_a_backup(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -140,6 +185,14 @@ def test_control_characters_in_a_concept_name_are_refused(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     refused(capsys, db, "--as", "lin", "code", "4-1", "坏\x1b]0;PWNED\x07", "--passage", "1")
+
+
+def test_an_escape_sequence_in_a_coder_name_is_refused(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """So ``coder list`` never has a name that retitles or clears the terminal."""
+    err = refused(capsys, db, "--as", "chen", "coder", "add", "lin\x1b]0;PWNED\x07\x1b[2J")
+    assert "\x1b" not in err
 
 
 @pytest.mark.parametrize(
@@ -340,3 +393,31 @@ def test_a_missing_file_among_several_imports_none(
         capsys, db, "--as", "chen", "import", str(a), str(tmp_path / "nope.csv"), "--type", "4"
     )
     assert "nope.csv" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("screen", "--min-chars", "200"),
+        ("exclude", "4-1", "--reason", "off topic"),
+        ("personal", "--off", "4-1"),
+        ("redact",),
+        ("dictionary", "{dict}"),
+        ("import", "{csv}", "--type", "4"),
+    ],
+    ids=lambda a: a[0],
+)
+def test_an_anonymous_change_is_refused_once_a_lead_exists(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    """No ``--as`` with a lead present: one line asking for it, and nothing changes (the
+    audit log included, so no row with an empty actor)."""
+    with Project.open(db, user="chen") as p:
+        p.corpus.mark_personal(["4-1"])
+    d = tmp_path / "dict.txt"
+    d.write_text("健康码 100 n\n", encoding="utf-8")
+    c = tmp_path / "more.csv"
+    c.write_text("title,text\n新,另一条评论。\n", encoding="utf-8")
+    filled = [a.format(dict=d, csv=c) for a in args]
+    err = refused(capsys, db, *filled)
+    assert "--as" in err

@@ -143,3 +143,76 @@ def test_export_all_into_a_read_only_folder(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert str(target) in done.stderr and "Traceback" not in done.stderr
     assert list(target.iterdir()) == []
+
+
+# The TUI on a read-only project, driven by Pilot in a child process: the capabilities
+# that let root write anyone's files can only be dropped for a whole process, so the
+# app runs under the same ``setpriv`` as the CLI cases. The child prints what it saw.
+TUI_CHILD = """
+import asyncio, json, sys
+from textual.widgets import DataTable
+from groundcode.tui.app import make_app
+from groundcode.tui.screens.codebook import CodebookScreen
+from tests.tui.conftest import settle
+
+async def main() -> dict:
+    app = make_app(sys.argv[1], "chen", lang="en")
+    seen = {}
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        seen["dashboard"] = app.current_mode
+        await pilot.press("2")
+        await settle(app, pilot)
+        table = app.screen.query_one(DataTable)
+        seen["corpus_rows"] = table.row_count
+        await pilot.press("4")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CodebookScreen)
+        seen["concepts"] = sorted(c.name for c in screen.codebook.concepts())
+        assert screen.select("concept", "数据共享")
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"别的名字", "enter")
+        await settle(app, pilot)
+        seen["notes"] = [n.message for n in app._notifications]
+        seen["still_open"] = app.return_code is None and app.screen is screen
+        after = sorted(c.name for c in screen.codebook.concepts())
+        seen["unchanged"] = after == seen["concepts"]
+    app.project.close()
+    return seen
+
+print(json.dumps(asyncio.run(main()), ensure_ascii=False))
+"""
+
+
+def test_the_tui_reads_a_read_only_project_and_refuses_a_change_in_words(
+    project: Path, tmp_path: Path
+) -> None:
+    """The app opens (dashboard, corpus, codebook); a rename there is refused with the
+    typed read-only message as a notification, the app keeps running, the file is unchanged."""
+    import json
+
+    before = _digest(project)
+    done = subprocess.run(
+        [*_prefix(), sys.executable, "-c", TUI_CHILD, str(project)],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "GROUNDCODE_LANG": "en",
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["dashboard"] == "dashboard"
+    assert seen["corpus_rows"] == 2
+    assert seen["concepts"] == ["互认", "数据共享"]
+    assert seen["still_open"] and seen["unchanged"]
+    refusals = [n for n in seen["notes"] if "read-only" in n]
+    assert refusals and str(project) in refusals[0], seen["notes"]
+    assert not any("Traceback" in n or "internal error" in n for n in seen["notes"])
+    assert _digest(project) == before

@@ -136,3 +136,55 @@ def test_docx_and_xlsx_exports_drop_what_xml_cannot_hold(
         capsys, *base, "export", "tables", "--format", "xlsx", "-o", str(tmp_path / "x")
     )
     assert code == 0, err
+
+
+def test_export_all_with_a_control_character_in_a_definition_writes_every_file(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``export all`` used to stop after 6 of 25 files at the first docx holding a
+    definition with a BEL: every file is written now, and each Word and Excel file opens."""
+    import zipfile
+
+    from docx import Document
+    from openpyxl import load_workbook
+
+    base = ("--db", str(db), "--as", "chen")
+    assert _run(capsys, *base, "codebook", "create", "category", "危害性")[0] == 0
+    code, _out, err = _run(capsys, *base, "codebook", "define", "category", "危害性", "坏\x07定义")
+    assert code == 0, err
+    with Project.open(db) as p, p.db.read() as s:
+        from sqlalchemy import text
+
+        stored = s.execute(text("SELECT definition FROM category WHERE name = '危害性'")).scalar()
+    assert stored == "坏\x07定义"
+    out = tmp_path / "all"
+    code, _out, err = _run(capsys, *base, "export", "all", "-o", str(out))
+    assert code == 0, err
+    (folder,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) >= 20, [p.name for p in files]
+    texts = []
+    for f in files:
+        if f.suffix == ".docx":
+            texts.append("\n".join(par.text for par in Document(str(f)).paragraphs))
+        elif f.suffix == ".xlsx":
+            load_workbook(f)
+        elif f.suffix in (".qdpx", ".zip"):
+            zipfile.ZipFile(f).testzip()
+    assert "\x07" not in "".join(texts)
+
+
+def test_status_shows_an_escape_in_the_project_name_visibly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``status`` prints the project's name: a title sequence in it is shown, never sent."""
+    path = tmp_path / "n.db"
+    with Project.create(path, name="[/]项目\x1b]0;PWNED\x07") as p:
+        p.coding.add_coder("chen", role="lead")
+    code, out, err = _run(capsys, "--db", str(path), "status")
+    assert code == 0, err
+    assert not RAW_CONTROL.search(out), repr(out)
+    assert "[/]项目\\u001b]0;PWNED\\u0007" in out
+    code, out, err = _run(capsys, "--db", str(path), "status", "--json")
+    assert code == 0, err
+    assert json.loads(out)["name"] == "[/]项目\x1b]0;PWNED\x07"

@@ -177,3 +177,39 @@ def test_codebook_tree_snapshot(
     assert snap_compare(
         make_test_app(demo_project, "chen"), run_before=before, terminal_size=(100, 30)
     )
+
+
+@sync
+async def test_a_blind_coder_never_sees_concepts_only_the_other_coder_created(
+    tmp_path: Path, make_test_app: MakeTestApp
+) -> None:
+    """Blind mode: the tree follows the visibility rule of ``codebook show``, so a concept
+    only zhou has coded with is neither in lin's tree nor findable by name."""
+    path = tmp_path / "blind.db"
+    csv = tmp_path / "c.csv"
+    csv.write_text("title,text\n一,健康码数据共享。\n二,行程码互认。\n", encoding="utf-8")
+    with Project.create(path) as p:
+        p.coding.add_coder("chen", role="lead")
+        lead = p.as_user("chen")
+        lead.coding.add_coder("lin")
+        lead.coding.add_coder("zhou")
+        lead.corpus.import_files([csv], type=4)
+        lead.codebook.create_concept("共享概念")
+        p.as_user("lin").coding.apply("4-1", "林的概念", passage=1)
+        p.as_user("zhou").coding.apply("4-1", "周的秘密概念", passage=1)
+        lead.coding.set_blind_mode(True)
+    app = make_test_app(path, "lin")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await _open_codebook(app, pilot)
+        names = {c.name for c in screen.codebook.concepts()}
+        assert {"林的概念", "共享概念"} <= names
+        assert "周的秘密概念" not in names
+        assert not screen.select("concept", "周的秘密概念")
+        for node in screen.query_one("#codebook-tree", Tree).root.children:
+            node.expand_all()
+        await pilot.pause()
+        assert not any("周的秘密概念" in label for label in _labels(screen))
+    lead_app = make_test_app(path, "chen")
+    async with lead_app.run_test(size=(120, 36)) as pilot:
+        screen = await _open_codebook(lead_app, pilot)
+        assert "周的秘密概念" in {c.name for c in screen.codebook.concepts()}
