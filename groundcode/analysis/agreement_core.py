@@ -1329,8 +1329,8 @@ def _alpha(
     if n_codes == 0:
         return stats.Alpha(None, "no codes were applied", alpha_level, int(units.size), 0)
     # Patterns (m, c): a decision judged by m coders, c of whom applied the code.
-    pattern_id = {}
-    pat_rows = []  # type: ignore[var-annotated]
+    pattern_id: dict[tuple[int, int], int] = {}
+    pat_rows: list[list[int]] = []
     for m in range(2, n_coders + 1):
         for c in range(m + 1):
             pattern_id[(m, c)] = len(pat_rows)

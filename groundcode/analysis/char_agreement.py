@@ -11,7 +11,7 @@ the per-character labels (the tests check this with sample weights).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,13 +70,16 @@ def _overlap(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> int:
     return total
 
 
+def _spans(gd: pd.DataFrame, coder: int) -> list[tuple[Any, ...]]:
+    """(start, end) of ``coder``'s codings in ``gd``."""
+    return list(
+        gd.loc[gd["coder_id"] == coder, ["start", "end"]].itertuples(index=False, name=None)
+    )
+
+
 def _doc_counts(gd: pd.DataFrame, coder_a: int, coder_b: int) -> tuple[int, int, int]:
-    sa = _union_length(
-        [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_a].itertuples()]  # type: ignore[arg-type]
-    )
-    sb = _union_length(
-        [(int(r.start), int(r.end)) for r in gd[gd["coder_id"] == coder_b].itertuples()]  # type: ignore[arg-type]
-    )
+    sa = _union_length([(int(a), int(b)) for a, b in _spans(gd, coder_a)])
+    sb = _union_length([(int(a), int(b)) for a, b in _spans(gd, coder_b)])
     return _overlap(sa, sb), sum(b - a for a, b in sa), sum(b - a for a, b in sb)
 
 
@@ -107,7 +110,9 @@ def char_agreement_json(
         raise ValueError("character-level agreement compares exactly two coders")
     a_id, b_id = ids
     per_doc = judged.groupby("document_id")["coder_id"].agg(set)
-    docs: list[int] = sorted(int(d) for d, who in per_doc.items() if {a_id, b_id} <= who)  # type: ignore[call-overload]
+    docs: list[int] = sorted(
+        int(cast("int", d)) for d, who in per_doc.items() if {a_id, b_id} <= who
+    )
     numbers = doc_numbers or {}
     note_items: list[Any] = [Note("judged." + rule, {"n_units": 0, "n_documents": len(docs)})]
     note_items += list(notes or [])
@@ -126,7 +131,7 @@ def char_agreement_json(
         seen: dict[int, tuple[int, int, int]] = {}
         for doc, gd in g.groupby("document_id"):
             ov, la, lb = _doc_counts(gd, a_id, b_id)
-            seen[int(doc)] = (ov, la, lb)  # type: ignore[call-overload,arg-type]
+            seen[int(cast("int", doc))] = (ov, la, lb)
             both, a_len, b_len = both + ov, a_len + la, b_len + lb
         c = CharCounts(code, both, a_len - both, b_len - both, total_chars - a_len - b_len + both)
         k, why = kappa_from_counts(c.both, c.a_only, c.b_only, c.neither)

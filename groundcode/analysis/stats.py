@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -270,8 +270,10 @@ def pooled_kappa_from_counts(
     both: ArrayLike, a_only: ArrayLike, b_only: ArrayLike, neither: ArrayLike
 ) -> BinaryKappa:
     """Kappa over all (unit, code) decisions: the per-code tables summed."""
-    sums = [int(np.asarray(x, dtype=np.int64).sum()) for x in (both, a_only, b_only, neither)]
-    return binary_kappas_from_counts(*([s] for s in sums), labels=["(pooled)"])[0]  # type: ignore[arg-type,misc]
+    s11, s10, s01, s00 = (
+        int(np.asarray(x, dtype=np.int64).sum()) for x in (both, a_only, b_only, neither)
+    )
+    return binary_kappas_from_counts([s11], [s10], [s01], [s00], labels=["(pooled)"])[0]
 
 
 def pooled_kappa(a: Any, b: Any) -> BinaryKappa:
@@ -530,7 +532,8 @@ class _Patterns:
             weights=weights[self.pair_row] * self.pair_coef,
             minlength=self.n_values * self.n_values,
         )
-        return flat.reshape(self.n_values, self.n_values)  # type: ignore[return-value]
+        # ``bincount`` with weights counts in float64 already; asarray only says so.
+        return np.asarray(flat, dtype=np.float64).reshape(self.n_values, self.n_values)
 
 
 def alpha_from_patterns(
@@ -635,7 +638,9 @@ def alpha_from_unit_counts(
             krippendorff.alpha(
                 value_counts=counts.toarray(),
                 value_domain=vals,
-                level_of_measurement=level,  # type: ignore[arg-type]
+                level_of_measurement=cast(
+                    'Literal["nominal", "ordinal", "interval", "ratio"]', level
+                ),
             )
         )
         if np.isfinite(pkg):

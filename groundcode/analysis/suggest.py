@@ -264,7 +264,7 @@ class SuggestModel:
             arrays[f"{key}_terms"] = np.array(json.dumps(terms, ensure_ascii=False))
             arrays[f"{key}_idf"] = np.asarray(vec.idf_, dtype=np.float64)
         buf = io.BytesIO()
-        np.savez(buf, **arrays)  # type: ignore[arg-type]
+        np.savez(buf, **arrays)
         return buf.getvalue()
 
     @classmethod

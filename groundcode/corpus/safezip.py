@@ -21,6 +21,7 @@ import re
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from groundcode.domain.errors import FileRefused, GroundcodeError
 
@@ -46,7 +47,7 @@ def _unsafe_name(name: str) -> bool:
 
 
 def check_zip(
-    path: Path, kind: str, max_total: int = MAX_TOTAL, max_ratio: int = MAX_RATIO
+    path: Path | BinaryIO, kind: str, max_total: int = MAX_TOTAL, max_ratio: int = MAX_RATIO
 ) -> None:
     """Raise ``InvalidInput`` unless ``path`` is a sound, safe zip; ``kind`` (".docx") names it in messages."""
     damaged = FileRefused(str(path), 0, "damaged_archive", kind)

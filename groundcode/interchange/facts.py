@@ -133,10 +133,10 @@ class SourceFacts:
 
     def integer(self, name: str) -> int | None:
         value = self.values.get(name)
-        if isinstance(value, bool) or value is None:
+        if isinstance(value, bool | datetime) or value is None:
             return None
         try:
-            return int(value)  # type: ignore[arg-type]
+            return int(value)
         except (TypeError, ValueError):
             return None
 

@@ -413,7 +413,7 @@ def _docx_text(state: _State, member: str) -> str | None:
 
     data = state.archive.read(member)
     try:
-        check_zip(io.BytesIO(data), ".docx")  # type: ignore[arg-type]
+        check_zip(io.BytesIO(data), ".docx")
         import docx
 
         return normalise("\n".join(_docx_lines(docx.Document(io.BytesIO(data)))))
