@@ -207,14 +207,16 @@ class MergeResult:
     moved: int  # codings (concepts) or children (other levels) that moved
     dropped_duplicates: int  # codings identical to one the survivor already had
 
-    def __str__(self) -> str:
+    def word(self, lang: str) -> str:
+        """What the merge moved, in ``lang`` (catalog ``codebook.merged.*``)."""
+        from groundcode.domain.wording import text
+
         what = "codings" if self.level == "concept" else "items"
-        dropped = (
-            f", {self.dropped_duplicates} duplicate codings dropped"
-            if self.dropped_duplicates
-            else ""
-        )
-        return f"{self.moved} {what} moved{dropped}"
+        key = f"codebook.merged.{what}" + (".dropped" if self.dropped_duplicates else "")
+        return text(key, lang, n=self.moved, dropped=self.dropped_duplicates)
+
+    def __str__(self) -> str:
+        return self.word("en")
 
 
 @dataclass(frozen=True)

@@ -575,7 +575,8 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.change(
             lambda p: (
-                tr("已合并：", "Merged: ") + str(p.codebook.merge(node.level, [node.name], target))
+                tr("已合并：", "Merged: ")
+                + p.codebook.merge(node.level, [node.name], target).word(language())
             ),
             (node.level, target),
         )
