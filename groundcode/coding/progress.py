@@ -43,7 +43,7 @@ from groundcode.domain.errors import (
     NotFound,
 )
 from groundcode.domain.vocab import AuditAction
-from groundcode.store.access import blind_active
+from groundcode.store.access import blind_for, has_lead
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     Assignment,
@@ -124,12 +124,6 @@ def _coder(session: Session, name: str) -> Coder:
     if coder is None:
         raise NotFound("coder", name)
     return coder
-
-
-def _has_lead(session: Session) -> bool:
-    return (
-        session.execute(select(col(Coder.id)).where(col(Coder.role) == "lead")).first() is not None
-    )
 
 
 def _resolve_documents(
@@ -277,7 +271,7 @@ class ProgressService:
         actor = self.ctx.actor
 
         def _do(s: Session) -> AssignResult:
-            if _has_lead(s):
+            if has_lead(s):
                 me = (
                     None
                     if actor is None
@@ -453,7 +447,7 @@ class ProgressService:
             )
             if coder is not None:
                 q = q.where(col(Coder.id) == self._visible_coder(s, coder).id)
-            elif blind_active(s) and not self._is_lead(s):
+            elif blind_for(s, self.ctx.actor):
                 me = self._me(s)
                 q = q.where(col(Coder.id) == me.id)
             rows = s.execute(q).all()
@@ -535,7 +529,7 @@ class ProgressService:
         with self.ctx.db.read() as s:
             started = holdout_start(s) is not None
             blind_me = None
-            if blind_active(s) and not self._is_lead(s):
+            if blind_for(s, self.ctx.actor):
                 blind_me = self._me(s).id
             coders = s.execute(
                 select(col(Coder.id), col(Coder.name), col(Coder.role))
@@ -629,16 +623,10 @@ class ProgressService:
             raise Forbidden("queue", "", "someone_acting")
         return _coder(s, self.ctx.actor)
 
-    def _is_lead(self, s: Session) -> bool:
-        if self.ctx.actor is None:
-            return False
-        me = s.execute(select(Coder).where(col(Coder.name) == self.ctx.actor)).scalars().first()
-        return me is not None and me.role == "lead"
-
     def _visible_coder(self, s: Session, coder: str | None) -> Coder:
         """The coder asked about; in blind mode a coder may ask only about themselves."""
         who = self._me(s) if coder is None else _coder(s, coder)
-        if blind_active(s) and self.ctx.actor != who.name and not self._is_lead(s):
+        if self.ctx.actor != who.name and blind_for(s, self.ctx.actor):
             raise Forbidden("queue", self.ctx.actor or "", "lead")
         return who
 

@@ -117,6 +117,18 @@ def blind_active(session: Session) -> bool:
     return human_coder_count(session) >= 2
 
 
+def blind_for(session: Session, actor: str | None) -> bool:
+    """Whether blind mode narrows what ``actor`` sees: it is on and they are no lead.
+
+    Nobody acting and a name that is no coder count as not a lead (the caller
+    decides whether that is refused); the one test of "blind and not a lead".
+    """
+    if not blind_active(session):
+        return False
+    me = session.exec(select(Coder).where(Coder.name == actor)).first() if actor else None
+    return me is None or me.role != "lead"
+
+
 def find_coder(session: Session, name: str) -> Coder:
     coder = session.exec(select(Coder).where(Coder.name == name)).first()
     if coder is None:
