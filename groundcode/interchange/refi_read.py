@@ -303,7 +303,7 @@ class _State:
     losses: list[Loss] = field(default_factory=list)
     loss_messages: list[str] = field(default_factory=list)
 
-    def lose(self, kind: str, name: str, detail: str, message: str) -> None:
+    def lose(self, kind: str, name: str, detail: str, message: Notice) -> None:
         """Something in the file that will not be imported: listed, never dropped silently."""
         self.losses.append(Loss(kind, name, detail))
         self.loss_messages.append(message)
@@ -436,8 +436,7 @@ def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
         if member is None:
             if not rich:
                 kind = "outside" if outside else "missing"
-                where = "is outside the archive" if outside else "is missing from the archive"
-                state.lose(kind, name, path, f"{name}: {path} {where}; skipped")
+                state.lose(kind, name, path, Notice(f"notice.loss.{kind}", name=name, path=path))
                 return None
         else:
             if outside:
@@ -447,7 +446,10 @@ def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
             text = _decode_text(state.archive.read(member))
             if text is None:
                 state.lose(
-                    "undecodable", name, member, f"{name}: {member} is not UTF-8 text; skipped"
+                    "undecodable",
+                    name,
+                    member,
+                    Notice("notice.loss.undecodable", name=name, member=member),
                 )
                 return None
     elif content is not None:
@@ -460,8 +462,7 @@ def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
                     "missing",
                     name,
                     rich,
-                    f"{name}: no plain text (rich text only), and {rich} is missing from "
-                    "the archive; skipped",
+                    Notice("notice.loss.rich_missing", name=name, member=rich),
                 )
                 return None
             return text
@@ -471,13 +472,16 @@ def _source_text(state: _State, element: ET.Element, name: str) -> str | None:
                     "rich_text",
                     name,
                     member,
-                    f"{name}: no plain text (rich text only, {member} is not .docx); skipped",
+                    Notice("notice.loss.rich_not_docx", name=name, member=member),
                 )
             return text
         rich_text = _docx_text(state, member)
         if rich_text is None:
             state.lose(
-                "rich_text", name, member, f"{name}: {member} is not a readable .docx; skipped"
+                "rich_text",
+                name,
+                member,
+                Notice("notice.loss.rich_unreadable", name=name, member=member),
             )
             return None
         state.warnings.append(
@@ -541,7 +545,7 @@ def _read_source(state: _State, element: ET.Element) -> None:
             and not element.get("richTextPath")
             and element.find(state.q("PlainTextContent")) is None
         ):
-            state.lose("no_text", name, "", f"{label}: no plain text (no text at all); skipped")
+            state.lose("no_text", name, "", Notice("notice.loss.no_text", name=label))
         return
     text, mapper = normalise_text(raw)
     if mapper.changed:
@@ -595,8 +599,7 @@ def _read_source(state: _State, element: ET.Element) -> None:
             "selections",
             name,
             str(skipped),
-            f"{label}: {skipped} selection(s) with positions outside the text (length "
-            f"{len(raw)}) or empty; skipped",
+            Notice("notice.loss.selections", name=label, n=skipped, length=len(raw)),
         )
     if name_mismatch:
         state.warnings.append(Notice("notice.selection_names", name=label, n=name_mismatch))
@@ -761,7 +764,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
                     "unsupported",
                     name,
                     what,
-                    f"{what} source {name!r} is not supported; skipped with its codings",
+                    Notice("notice.loss.unsupported", what=what, name=repr(name)),
                 )
             element.clear()
             stack[1].remove(element)
@@ -819,7 +822,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
             "undefined_codes",
             "",
             codes,
-            "codings refer to codes not defined in the codebook; skipped: " + codes,
+            Notice("notice.loss.undefined_codes", codes=codes),
         )
     coded = {c.code_key for c in state.codings}
     for code in iter_codes(top_codes):
@@ -828,7 +831,7 @@ def _read_project(archive: _Archive) -> QdpxContent:
     notes = _read_notes(state, notes_el)
     for section in _IGNORED_SECTIONS:
         if section in seen_sections:
-            state.lose("section", section, "", f"{section} are not imported")
+            state.lose("section", section, "", Notice("notice.loss.section", section=section))
     project = QdaProject(
         name=root.get("name") or "",
         origin=root.get("origin") or "",
