@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from groundcode.domain.errors import InvalidInput
 from groundcode.domain.safe_text import xml_safe
 from groundcode.exports.frames import cell_text, md_table
-from groundcode.exports.safety import atomic_output
+from groundcode.exports.safety import atomic_output, save_docx
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -321,7 +321,7 @@ def write_report_docx(
             three_line_table(doc, [str(c) for c in content.columns], _frame_rows(content))
             doc.add_paragraph()
     with atomic_output(path, force=force) as tmp:
-        doc.save(str(tmp))
+        save_docx(doc, tmp)
     return path
 
 

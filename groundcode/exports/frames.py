@@ -12,6 +12,7 @@ tables) are shared with the paper-table writers in ``tables.py``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import unicodedata
@@ -266,13 +267,34 @@ def write_frames(
         # a 200k-row sheet neither takes gigabytes nor a per-cell save pass.
         wb = Workbook(write_only=True)
         used: set[str] = set()
-        for name, df in sheets.items():
-            title = sheet_title(str(name))
-            n = 2
-            while title.lower() in used:
-                title = f"{sheet_title(str(name))[:28]}_{n}"
-                n += 1
-            used.add(title.lower())
-            _fill_sheet(wb.create_sheet(title), df, widths=widths)
-        wb.save(tmp)
+        try:
+            for name, df in sheets.items():
+                title = sheet_title(str(name))
+                n = 2
+                while title.lower() in used:
+                    title = f"{sheet_title(str(name))[:28]}_{n}"
+                    n += 1
+                used.add(title.lower())
+                _fill_sheet(wb.create_sheet(title), df, widths=widths)
+            wb.save(tmp)
+        except BaseException:
+            _discard_streams(wb)
+            raise
     return path
+
+
+def _discard_streams(wb: Any) -> None:
+    """Close the write-only sheets' streams after a failed write (a full disk).
+
+    Each sheet streams into its own temporary file through a suspended generator;
+    left to the garbage collector, closing it flushes into the same full disk and
+    Python prints that second failure as a traceback after the one-line error.
+    """
+    for ws in wb.worksheets:
+        writer = getattr(ws, "_writer", None)
+        if writer is None:
+            continue
+        with contextlib.suppress(Exception):
+            writer.xf.close()
+        with contextlib.suppress(Exception):
+            writer.cleanup()

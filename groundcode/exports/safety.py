@@ -19,11 +19,13 @@ Two promises of SPEC §6 live here so every writer keeps them the same way:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from groundcode.domain.errors import AlreadyExists, InvalidInput
 
@@ -86,7 +88,42 @@ def atomic_output(path: Path, *, force: bool) -> Iterator[Path]:
             # Someone else created the target while we were writing.
             raise AlreadyExists(str(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        cause = _write_failure(exc)
+        if cause is not None:
+            raise InvalidInput(str(path), 0, "cannot_write", cause) from None
         raise
+
+
+def save_docx(doc: Any, tmp: Path) -> None:
+    """Save a Word document into memory, then write its bytes to ``tmp``.
+
+    python-docx leaves its zip open when writing fails part-way (a full disk);
+    the garbage collector's close then fails again and Python prints a traceback
+    after the one-line error. Reports are small, so the zip is built in memory and
+    only the final write touches the disk.
+    """
+    buf = io.BytesIO()
+    doc.save(buf)
+    tmp.write_bytes(buf.getvalue())
+
+
+def _write_failure(exc: BaseException) -> str | None:
+    """Why writing failed, when the file system refused it (a full disk, a file-size
+    limit, a read-only folder); None for any other error.
+
+    The writers hit these as an ``OSError``, or, inside lxml's serialiser (Excel and
+    Word files), as a ``SerialisationError`` such as ``IO_ENOSPC``: both are one line
+    naming the file, never an internal error.
+    """
+    if isinstance(exc, OSError):
+        return str(exc.strerror or exc)
+    try:
+        from lxml.etree import SerialisationError
+    except ImportError:  # pragma: no cover - lxml comes with python-docx
+        return None
+    if isinstance(exc, SerialisationError):
+        return str(exc)
+    return None

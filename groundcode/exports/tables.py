@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from groundcode.domain.errors import AlreadyExists, BadOption, OutOfRange
 from groundcode.exports.frames import display_width, md_table
-from groundcode.exports.safety import atomic_output, neutralise
+from groundcode.exports.safety import atomic_output, neutralise, save_docx
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -488,7 +488,7 @@ def _write_docx(path: Path, parts: _Parts, force: bool) -> None:
         para.paragraph_format.keep_with_next = True
         three_line_table(doc, header, rows, widths_cm=widths, center_cols=center, merge_first=spans)
     with atomic_output(path, force=force) as tmp:
-        doc.save(str(tmp))
+        save_docx(doc, tmp)
 
 
 # -- entry point -------------------------------------------------------------------

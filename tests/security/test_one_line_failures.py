@@ -359,6 +359,46 @@ def test_export_all_killed_part_way_leaves_no_dated_folder(db: Path, tmp_path: P
     assert (out / dated[0] / "project.qdpx").exists()
 
 
+def test_export_all_on_a_full_disk_is_one_line_and_leaves_no_folder(
+    db: Path, tmp_path: Path
+) -> None:
+    """A disk that fills up mid-export, simulated with a file-size limit on the child
+    (RLIMIT_FSIZE: each write past it fails with EFBIG, as ENOSPC would): one line naming
+    the file in the dated folder, exit 2, no folder left, the project unchanged. It was an
+    internal error, and the Word and Excel writers' half-closed zips printed tracebacks."""
+    import os
+    import subprocess
+    import sys
+
+    with Project.open(db, user="chen") as p:
+        p.codebook.create_category("数据治理")
+        p.codebook.create_concept("数据共享", category="数据治理")
+        p.as_user("lin").coding.apply("4-1", "数据共享", passage=1)
+    before = dump(db)
+    out = tmp_path / "exports"
+    child = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (36_000, 36_000))\n"
+        "from groundcode.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", child, "--db", str(db), "--as", "chen", "export", "all"]
+        + ["-o", str(out)],
+        env={**os.environ, "PYTHONPATH": str(root), "GROUNDCODE_LANG": "en"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot be written" in done.stderr and ".partial" not in done.stderr
+    assert str(out) in done.stderr
+    assert list(out.iterdir()) == []
+    assert dump(db) == before
+
+
 def test_a_multi_file_import_names_the_files_it_kept(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Static
 
 from groundcode.project import Project
@@ -122,3 +123,31 @@ async def test_enter_opens_the_document_in_the_coding_screen(
         await settle(app, pilot)
         assert isinstance(app.screen, CodingScreen)
         assert app.screen.number == number
+
+
+@pytest.mark.xfail(
+    reason="the corpus screen escapes markup with the TUI's text-is-data work (not yet on main)"
+)
+@sync
+async def test_a_title_that_looks_like_markup_is_shown_as_written(
+    tmp_path: Path, make_test_app: MakeTestApp
+) -> None:
+    """A row titled ``[/]标题`` killed the app when this screen opened (Rich read it as a
+    closing tag); the title is drawn literally and the app keeps running."""
+    path = tmp_path / "markup.db"
+    csv = tmp_path / "c.csv"
+    csv.write_text(
+        "title,text\n[/]标题,健康码数据共享。\n[bold red]第二[/],行程码\x1b]0;PWNED\x07互认。\n",
+        encoding="utf-8",
+    )
+    with Project.create(path) as p:
+        p.coding.add_coder("chen", role="lead")
+        p.as_user("chen").corpus.import_files([csv], type=4)
+    app = make_test_app(path, "chen")
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = await _open_corpus(app, pilot)
+        assert _numbers(table) == ["4-1", "4-2"]
+        drawn = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        assert "[/]标题" in drawn and "[bold red]第二[/]" in drawn
+        assert "\x1b" not in drawn and "\x07" not in drawn
+        assert app.return_code is None
