@@ -54,6 +54,17 @@ def _copy_corpus(work: Path) -> None:
     shutil.copy(CORPUS / "4-selfmedia" / "comments-gb18030.csv", work / "4-selfmedia")
 
 
+def _cli_json(db: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    """One CLI command with --json against ``db``, as the lead."""
+    capsys.readouterr()
+    code = cli(["--db", str(db), "--as", "chen", *args, "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    assert isinstance(data, dict)
+    return data
+
+
 def _by_cli(
     work: Path,
     db: Path,
@@ -291,6 +302,22 @@ async def test_empty_folder_to_the_exported_tables_with_keys_only_equals_the_cli
         await pilot.press("end", "ctrl+u", *str(work / "tui-exports"), "enter")
         await settle(app, pilot, rounds=6)
         assert not isinstance(app.screen, ExportScreen)
+    # The CLI reads the very project the app made: the same figures the screens showed.
+    same_agreement = _cli_json(db, capsys, "agree")
+    assert {k: same_agreement[k] for k in AGREEMENT_KEYS} == {
+        k: tui_agreement[k] for k in AGREEMENT_KEYS
+    }
+    same_saturation = _cli_json(db, capsys, "saturation")
+    assert same_saturation["holdout_start"] == tui_saturation["holdout_start"]
+    assert _comparable_saturation(same_saturation) == _comparable_saturation(tui_saturation)
+    same_funnel = _cli_json(db, capsys, "corpus")
+    with Project.open(db, user="chen") as p:
+        shown = json.loads(json.dumps(p.corpus.funnel()))
+    # (the CLI's JSON leaves out zero "unsplit" counts, the funnel keeps them)
+    assert {k: v for k, v in same_funnel.items() if k != "by_type"} == {
+        k: shown[k] for k in same_funnel if k != "by_type"
+    }
+    # ... and the same steps through the CLI on a project of its own give them too.
     cli_db = tmp_path / "cli.db"
     by_cli = _by_cli(work, cli_db, coded, capsys)
     cli_funnel = by_cli["funnel"]
