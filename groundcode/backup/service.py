@@ -76,9 +76,19 @@ class BackupService:
                 src = sqlite3.connect(str(db.url.database))
                 try:
                     dst = sqlite3.connect(str(tmp))
-                    with dst:
-                        src.backup(dst)
-                    dst.close()
+                    try:
+                        with dst:
+                            src.backup(dst)
+                    except sqlite3.OperationalError as exc:
+                        # SQLITE_IOERR / SQLITE_FULL: the disk refused the copy (full, a
+                        # size limit). One line naming the backup, not an internal error.
+                        if exc.sqlite_errorcode & 0xFF not in (10, 13):
+                            raise
+                        raise InvalidInput(str(path), 0, "cannot_write", str(exc)) from None
+                    finally:
+                        dst.close()
+                        # A failed copy leaves the temporary file's rollback journal.
+                        Path(f"{tmp}-journal").unlink(missing_ok=True)
                 finally:
                     src.close()
             return BackupWritten(str(path), sqlite=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from groundcode.domain.errors import AlreadyExists
+from groundcode.domain.errors import AlreadyExists, InvalidInput
 from groundcode.domain.notice import Notice
 from groundcode.interchange.errors import ArchiveRefused
 from groundcode.interchange.model import (
@@ -536,6 +536,10 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        # The disk refused it (full, a size limit): one line naming the archive.
+        tmp.unlink(missing_ok=True)
+        raise InvalidInput(str(path), 0, "cannot_write", str(exc.strerror or exc)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -399,6 +399,68 @@ def test_export_all_on_a_full_disk_is_one_line_and_leaves_no_folder(
     assert dump(db) == before
 
 
+FULL_DISK_CHILD = (
+    "import resource, sys\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (36_000, 36_000))\n"
+    "from groundcode.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("backup", "-o", "{out}/b.db"),
+        ("export", "qdpx", "-o", "{out}/p.qdpx"),
+        ("export", "segments", "-o", "{out}/s.xlsx"),
+        ("export", "tables", "--format", "docx", "-o", "{out}/t"),
+    ],
+    ids=["backup", "qdpx", "segments", "tables-docx"],
+)
+def test_one_export_on_a_full_disk_is_one_line_and_leaves_nothing(
+    db: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """The same full disk (a file-size limit on the child) for single exports: the backup's
+    SQLite copy, the qdpx zip, the streamed Excel file and a Word report each fail as one
+    line naming the file, and no file or temporary file (nor a journal) is left."""
+    import os
+    import random
+    import subprocess
+    import sys
+
+    rng = random.Random(18)
+    rows = "".join(
+        f"{i},{''.join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(300))}\n"
+        for i in range(120)
+    )
+    f = tmp_path / "big.csv"
+    f.write_text("title,text\n" + rows, encoding="utf-8")
+    with Project.open(db, user="chen") as p:
+        p.corpus.import_files([f], type=4)
+        p.codebook.create_category("数据治理")
+        p.codebook.create_concept("数据共享", category="数据治理")
+        lin = p.as_user("lin")
+        for i in range(3, 80):
+            lin.coding.apply(f"4-{i}", "数据共享", passage=1)
+    before = dump(db)
+    out = tmp_path / "out"
+    out.mkdir()
+    filled = [a.format(out=out) for a in args]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CHILD, "--db", str(db), "--as", "chen", *filled],
+        env={**os.environ, "PYTHONPATH": str(root), "GROUNDCODE_LANG": "en"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot be written" in done.stderr and str(out) in done.stderr
+    assert [p.name for p in out.rglob("*") if p.is_file()] == []
+    assert dump(db) == before
+
+
 def test_a_multi_file_import_names_the_files_it_kept(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
