@@ -1,0 +1,369 @@
+"""The codings CSV (SPEC §3) as named steps: parse, resolve and check, dedupe, insert.
+
+``parse`` reads the file and its header (no project access); ``insert_rows``
+resolves every row's coder, document, passage and concept against the project,
+refuses the whole file on the first bad row, drops rows already present (a
+re-import is idempotent) and inserts the rest in bulk with their audit rows and
+memos, all in the caller's one transaction; ``mark_documents_done`` marks the file's
+documents done for their coders when asked. ``CodingService.import_csv`` runs
+the three.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session, col
+
+from groundcode.coding import memos as memo_steps
+from groundcode.coding.codes import clean_name, ensure_concept, find_concept
+from groundcode.coding.records import MAX_SNIPPET, CodingsImport
+from groundcode.domain import csv_rows
+from groundcode.domain.errors import BadDocNumber, Conflict, InvalidInput, NotFound, RowForbidden
+from groundcode.domain.values import normalise_number
+from groundcode.store.access import authorize, blind_active, find_coder
+from groundcode.store.context import Context
+from groundcode.store.lookup import row_id
+from groundcode.store.tables import AuditLog, Coder, Coding, Document, Passage
+
+MAX_CODINGS_CELL = 1_000_000  # a memo or passage text; far past any real one
+
+
+@dataclass(frozen=True)
+class CodingsFile:
+    """A parsed codings file: its rows by line number, and which form its columns take."""
+
+    path: Path
+    rows: tuple[tuple[int, dict[str, str]], ...]
+    span_form: bool
+    passage_form: bool
+
+
+def _stored_number(text: str) -> str:
+    """A file's document number in stored form; text that is no number stays as it is,
+    so the row is reported as naming an unknown document."""
+    try:
+        return normalise_number(text)
+    except BadDocNumber:
+        return str(text).strip()
+
+
+def parse(path: Path, coder: str | None) -> CodingsFile:
+    """Read and check the file's header and rows; nothing in the project is touched yet."""
+    from groundcode.corpus.encoding import decode_bytes
+
+    if not path.is_file():
+        raise InvalidInput(str(path), 0, "no_such_file")
+    text = decode_bytes(path.read_bytes(), str(path))
+    # Strict rows: an unterminated quote is refused, never swallows the rest of the file.
+    reader = (values for _, values in csv_rows.rows(text, str(path), max_cell=MAX_CODINGS_CELL))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise InvalidInput(str(path), 0, "empty_file") from None
+    span_form = {"document", "start", "end", "code"} <= set(header)
+    passage_form = {"document", "passage", "code"} <= set(header)
+    if not (span_form or passage_form):
+        raise InvalidInput(str(path), 0, "codings_columns", ",".join(header))
+    col = {name: i for i, name in enumerate(header)}
+    if "coder" not in col and not coder:
+        raise InvalidInput(str(path), 0, "no_coder_column")
+    rows: list[tuple[int, dict[str, str]]] = []
+    for lineno, raw in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in raw):
+            continue
+        if len(raw) < len(header):
+            raw = raw + [""] * (len(header) - len(raw))
+        rows.append((lineno, {k: raw[i].strip() for k, i in col.items()}))
+    if not rows:
+        raise InvalidInput(str(path), 0, "no_codings")
+    return CodingsFile(path, tuple(rows), span_form=span_form, passage_form=passage_form)
+
+
+def insert_rows(
+    s: Session, ctx: Context, file: CodingsFile, *, default_coder: str | None
+) -> CodingsImport:
+    """Validate every row against the project, then insert in bulk (one transaction)."""
+    path, rows = file.path, file.rows
+    span_form, passage_form = file.span_form, file.passage_form
+    from groundcode.store.tables import utcnow
+
+    actor_coder = find_coder(s, ctx.actor) if ctx.actor else None
+    lead = actor_coder is not None and actor_coder.role == "lead"
+    blind = blind_active(s)
+    coders: dict[str, Coder] = {}
+    for lineno, r in rows:
+        name = r.get("coder") or default_coder or ""
+        if name in coders:
+            continue
+        try:
+            coders[name] = find_coder(s, name)
+        except NotFound:
+            raise InvalidInput(str(path), lineno, "unknown_coder", name) from None
+        if coders[name].role == "consensus" and not lead and actor_coder is not None:
+            raise RowForbidden(str(path), lineno, "consensus_import", name)
+        if blind and not lead and (actor_coder is None or actor_coder.name != name):
+            raise RowForbidden(str(path), lineno, "blind_import", name)
+        if coders[name].role == "consensus" and not lead:
+            authorize(s, ctx.actor, "codings.import_consensus")
+        elif actor_coder is None or actor_coder.name != name:
+            # Someone else's codings: a lead's task once the project has one.
+            authorize(s, ctx.actor, "codings.import_others")
+    # Every referenced document and its passages, fetched in bulk.
+    numbers = sorted({_stored_number(r["document"]) for _, r in rows})
+    docs: dict[str, tuple[int, int]] = {}
+    for lo in range(0, len(numbers), 5000):
+        for did, num, length in s.execute(
+            select(col(Document.id), col(Document.number), func.length(col(Document.text))).where(
+                col(Document.number).in_(numbers[lo : lo + 5000])
+            )
+        ).all():
+            docs[num] = (did, int(length))
+    doc_ids = [d for d, _ in docs.values()]
+    passages: dict[tuple[int, int], tuple[int, int, int, str]] = {}
+    by_doc: dict[int, list[tuple[int, int, int]]] = {}
+    for lo in range(0, len(doc_ids), 5000):
+        for pid, did, idx, a, b, ptext in s.execute(
+            select(
+                col(Passage.id),
+                col(Passage.document_id),
+                col(Passage.idx),
+                col(Passage.start),
+                col(Passage.end),
+                col(Passage.text),
+            ).where(col(Passage.document_id).in_(doc_ids[lo : lo + 5000]))
+        ).all():
+            passages[(did, idx)] = (pid, a, b, ptext)
+            by_doc.setdefault(did, []).append((pid, a, b))
+    concept_ids: dict[str, int] = {}
+    new_concepts: list[str] = []
+    values: list[dict[str, Any]] = []
+    memos: list[str | None] = []
+    need_text: set[int] = set()
+    seen: set[tuple[int, int, int, int, int]] = set()
+    skipped = 0
+    for lineno, r in rows:
+        cd = coders[r.get("coder") or default_coder or ""]
+        number = _stored_number(r["document"])
+        if number not in docs:
+            raise InvalidInput(str(path), lineno, "unknown_document", r["document"])
+        did, length = docs[number]
+        code = r.get("code", "")
+        if not code:
+            raise InvalidInput(str(path), lineno, "empty_code")
+        pid = None
+        snippet: str | None = None
+        try:
+            if span_form and r.get("start", "") != "":
+                a, b = int(r["start"]), int(r["end"])
+                if not (0 <= a < b <= length):
+                    raise InvalidInput(
+                        str(path), lineno, "span_outside", f"{number} {a}-{b} (0-{length})"
+                    )
+                if passage_form and r.get("passage"):
+                    key = (did, int(r["passage"]))
+                    if key not in passages:
+                        raise InvalidInput(
+                            str(path), lineno, "no_passage", f"{number} #{r['passage']}"
+                        )
+                    pid, pa, pb, _t = passages[key]
+                    if not (pa <= a and b <= pb):
+                        raise InvalidInput(
+                            str(path),
+                            lineno,
+                            "span_not_in_passage",
+                            f"{number} #{r['passage']} {a}-{b}",
+                        )
+                else:
+                    pid = next(
+                        (p_id for p_id, pa, pb in by_doc.get(did, []) if pa <= a and b <= pb),
+                        None,
+                    )
+                need_text.add(did)
+            else:
+                key = (did, int(r["passage"]))
+                if key not in passages:
+                    raise InvalidInput(str(path), lineno, "no_passage", f"{number} #{r['passage']}")
+                pid, a, b, snippet = passages[key]
+        except ValueError:
+            raise InvalidInput(str(path), lineno, "offsets_not_whole") from None
+        if code not in concept_ids:
+            existing = find_concept(s, clean_name(code))
+            if existing is None:
+                con, _ = ensure_concept(s, code, actor=cd.name)
+                new_concepts.append(con.name)
+            else:
+                con = existing
+            concept_ids[code] = row_id(con)
+        key5 = (row_id(cd), concept_ids[code], did, a, b)
+        if key5 in seen:
+            skipped += 1
+            continue
+        seen.add(key5)
+        values.append(
+            {
+                "coder_id": cd.id,
+                "concept_id": concept_ids[code],
+                "document_id": did,
+                "passage_id": pid,
+                "start": a,
+                "end": b,
+                "snippet": snippet,
+                "assisted": False,
+            }
+        )
+        memos.append(r.get("memo") or None)
+    texts: dict[int, str] = {}
+    need = sorted(need_text)
+    for lo in range(0, len(need), 2000):
+        texts.update(
+            dict(
+                s.execute(
+                    select(col(Document.id), col(Document.text)).where(
+                        col(Document.id).in_(need[lo : lo + 2000])
+                    )
+                ).all()
+            )
+        )
+    for v in values:
+        if v["snippet"] is None:
+            v["snippet"] = texts[v["document_id"]][v["start"] : v["end"]]
+        v["snippet"] = v["snippet"][:MAX_SNIPPET]
+    # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
+    existing_keys: set[tuple[int, int, int, int, int]] = set()
+    for lo in range(0, len(doc_ids), 5000):
+        for row in s.execute(
+            select(
+                col(Coding.coder_id),
+                col(Coding.concept_id),
+                col(Coding.document_id),
+                col(Coding.start),
+                col(Coding.end),
+            ).where(col(Coding.document_id).in_(doc_ids[lo : lo + 5000]))
+        ).all():
+            existing_keys.add(tuple(row))
+    keep = [
+        (v, m)
+        for v, m in zip(values, memos, strict=True)
+        if (v["coder_id"], v["concept_id"], v["document_id"], v["start"], v["end"])
+        not in existing_keys
+    ]
+    skipped += len(values) - len(keep)
+    fresh = [v for v, _ in keep]
+    now = utcnow()
+    for v in fresh:
+        v["created_at"] = now
+    ids: list[int] = []
+    if ctx.db.is_sqlite:
+        # SQLite answers INSERT ... RETURNING one statement per row; a plain executemany
+        # is one prepared statement. The write lock is held (BEGIN IMMEDIATE), so the
+        # rows above the previous largest id are exactly these, in insertion order.
+        before = s.execute(select(func.max(col(Coding.id)))).scalar() or 0
+        for lo in range(0, len(fresh), 5000):
+            s.execute(insert(Coding), fresh[lo : lo + 5000])
+        ids = list(
+            s.execute(
+                select(col(Coding.id)).where(col(Coding.id) > before).order_by(col(Coding.id))
+            ).scalars()
+        )
+    else:
+        for lo in range(0, len(fresh), 5000):
+            res = s.execute(
+                insert(Coding).returning(col(Coding.id), sort_by_parameter_order=True),
+                fresh[lo : lo + 5000],
+            )
+            ids.extend(r[0] for r in res)
+    id_to_coder = {c.id: c.name for c in coders.values()}
+    actor_name = ctx.actor
+    audit_rows: list[dict[str, Any]] = []
+    memo_rows = []
+    source = path.name
+    for cid, (v, memo) in zip(ids, keep, strict=True):
+        # Imported codings are logged as imports, which undo leaves alone. Written in
+        # chunks as they are built, so the log rows never all sit in memory at once.
+        audit_rows.append(
+            {
+                "at": now,
+                "actor": actor_name or id_to_coder[v["coder_id"]],
+                "action": "coding.import",
+                "entity": "coding",
+                "entity_id": cid,
+                "undone": False,
+                "after": json.dumps(
+                    {
+                        "coder_id": v["coder_id"],
+                        "concept_id": v["concept_id"],
+                        "document_id": v["document_id"],
+                        "start": v["start"],
+                        "end": v["end"],
+                        "source": source,
+                    }
+                ),
+            }
+        )
+        if len(audit_rows) == 5000:
+            s.execute(insert(AuditLog), audit_rows)
+            audit_rows = []
+        if memo:
+            memo_rows.append(
+                {
+                    "target_kind": "coding",
+                    "target_id": cid,
+                    "author": id_to_coder[v["coder_id"]],
+                    "text": memo,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    if audit_rows:
+        s.execute(insert(AuditLog), audit_rows)
+    memo_steps.insert_coding_memos(s, memo_rows)
+    return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders)))
+
+
+def mark_documents_done(
+    s: Session,
+    ctx: Context,
+    rows: Sequence[tuple[int, dict[str, str]]],
+    default_coder: str | None,
+    result: CodingsImport,
+) -> CodingsImport:
+    from dataclasses import replace
+
+    from groundcode.coding.progress import mark_done
+
+    per_coder: dict[str, dict[str, None]] = {}  # ordered sets: files hold 100,000 rows
+    for _lineno, r in rows:
+        name = r.get("coder") or default_coder or ""
+        number = r["document"].replace(" ", "")
+        per_coder.setdefault(name, {}).setdefault(number, None)
+    numbers = sorted({n for ns in per_coder.values() for n in ns})
+    docs: dict[str, tuple[int, str]] = {}
+    for lo in range(0, len(numbers), 5000):
+        for did, num, status in s.execute(
+            select(col(Document.id), col(Document.number), col(Document.status)).where(
+                col(Document.number).in_(numbers[lo : lo + 5000])
+            )
+        ).all():
+            docs[num] = (int(did), status)
+    for num in numbers:
+        if docs[num][1] != "included":
+            raise Conflict("document_excluded", num)
+    marked = 0
+    for name, ns in per_coder.items():
+        who = find_coder(s, name)
+        marked += len(
+            mark_done(
+                s,
+                who,
+                [docs[n][0] for n in ns],
+                actor=ctx.actor or who.name,
+                numbers={docs[n][0]: n for n in ns},
+            )
+        )
+    return replace(result, done=marked)
