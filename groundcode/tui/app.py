@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from groundcode.domain.errors import GroundcodeError
+from groundcode.domain.errors import GroundcodeError, Missing
 from groundcode.tui.commands import Key, localised, relocalise
 from groundcode.tui.i18n import (
     language,
@@ -28,7 +29,16 @@ from groundcode.tui.i18n import (
     set_language,
     tr,
 )
-from groundcode.tui.messages import OpenDocument, ServiceResult
+from groundcode.tui.messages import (
+    CoderPicked,
+    IdentityLoaded,
+    OpenDocument,
+    ProjectFailed,
+    ProjectOpened,
+    ProjectReady,
+    ProjectSwitched,
+)
+from groundcode.tui.safe import shown
 
 if TYPE_CHECKING:
     # Imported when the project opens, in a worker after the first paint: SQLAlchemy
@@ -157,7 +167,7 @@ class GroundcodeApp(App[None]):
     @property
     def project(self) -> Project:
         if self._project is None:
-            raise GroundcodeError(tr("没有打开的项目", "no project is open"))
+            raise Missing(what="no_open_project")
         return self._project
 
     @project.setter
@@ -208,11 +218,11 @@ class GroundcodeApp(App[None]):
         try:
             project = Project.open(location, user=user)
         except GroundcodeError as exc:
-            self.post_message(ServiceResult("open-failed", one_line(exc)))
+            self.post_message(ProjectFailed(one_line(exc)))
             return
         status = project.coding.status()
         role = project.coding.role()
-        self.post_message(ServiceResult("opened", (project, status, role)))
+        self.post_message(ProjectOpened(project, status, role))
 
     def show_start(self) -> None:
         """The start screen: new project, recent projects, demo."""
@@ -244,27 +254,29 @@ class GroundcodeApp(App[None]):
         p = self.project
         status = p.coding.status()
         role = p.coding.role()
-        self.post_message(ServiceResult("identity", (status, role)))
+        self.post_message(IdentityLoaded(status, role))
 
-    def on_service_result(self, message: ServiceResult) -> None:
-        if message.tag == "opened":
-            project, status, role = message.value
-            self._project = project
-            self._remember(project)
-            self._apply_identity(status, role)
-        elif message.tag == "open-failed":
-            self.start_problem = message.value
-            self.start_location = self.open_location
-            self.show_start()
-        elif message.tag == "identity":
-            status, role = message.value
-            self._apply_identity(status, role)
-        elif message.tag == "coder-picked":
-            self.project = self.project.as_user(message.value)
-            self.load_identity()
-        elif message.tag == "switched":
-            project, status, role = message.value
-            self.run_worker(self._switched(project, status, role), group="switch-user")
+    def on_project_opened(self, message: ProjectOpened) -> None:
+        self._project = message.project
+        self._remember(message.project)
+        self._apply_identity(message.status, message.role)
+
+    def on_project_failed(self, message: ProjectFailed) -> None:
+        self.start_problem = message.problem
+        self.start_location = self.open_location
+        self.show_start()
+
+    def on_identity_loaded(self, message: IdentityLoaded) -> None:
+        self._apply_identity(message.status, message.role)
+
+    def on_coder_picked(self, message: CoderPicked) -> None:
+        self.project = self.project.as_user(message.name)
+        self.load_identity()
+
+    def on_project_switched(self, message: ProjectSwitched) -> None:
+        self.run_worker(
+            self._switched(message.project, message.status, message.role), group="switch-user"
+        )
 
     def _apply_identity(self, status: ProjectStatus, role: str | None) -> None:
         self.project_name = status.get("name") or Path(self.project.location).stem
@@ -289,7 +301,7 @@ class GroundcodeApp(App[None]):
         self._started = True
         if self.current_mode == "dashboard":
             # Shown before the project was open: fill it in now.
-            self.get_screen_stack("dashboard")[0].post_message(ServiceResult("project-ready", None))
+            self.get_screen_stack("dashboard")[0].post_message(ProjectReady())
         else:
             self.switch_mode("dashboard")
 
@@ -297,7 +309,7 @@ class GroundcodeApp(App[None]):
         if not name:
             self.exit()
             return
-        self.post_message(ServiceResult("coder-picked", name))
+        self.post_message(CoderPicked(name))
 
     # -- the person switch -----------------------------------------------
     def action_switch_user(self) -> None:
@@ -334,7 +346,7 @@ class GroundcodeApp(App[None]):
         switched = project if name is None else project.as_user(name)
         status = switched.coding.status()
         role = switched.coding.role()
-        self.post_message(ServiceResult("switched", (switched, status, role)))
+        self.post_message(ProjectSwitched(switched, status, role))
 
     async def _switched(self, project: Project, status: ProjectStatus, role: str | None) -> None:
         """Act as the new person and rebuild every screen: none may keep the last one's view."""
@@ -360,18 +372,18 @@ class GroundcodeApp(App[None]):
                 await self.remove_mode(current)
                 self.add_mode(current, self.MODES[current])
         else:
-            self.get_screen_stack("dashboard")[0].post_message(ServiceResult("project-ready", None))
+            self.get_screen_stack("dashboard")[0].post_message(ProjectReady())
         self.notify(
             tr(f"现在以 {project.user} 的身份工作", f"Now acting as {project.user}"), markup=False
         )
 
     def update_header(self) -> None:
         """Project name as the title; acting user, role and BLIND as the subtitle."""
-        self.title = self.project_name or "groundcode"
+        self.title = shown(self.project_name, newlines=False) or "groundcode"
         if self._project is None:
             self.sub_title = tr("没有打开的项目", "no project open")
             return
-        parts = [self._project.user or tr("未选择编码人员", "no coder")]
+        parts = [shown(self._project.user, newlines=False) or tr("未选择编码人员", "no coder")]
         if self.role in ROLE_LABELS:
             parts.append(tr(*ROLE_LABELS[self.role]))
         if self.blind:
@@ -382,17 +394,33 @@ class GroundcodeApp(App[None]):
     def is_lead(self) -> bool:
         return self.role == "lead"
 
-    # -- errors ----------------------------------------------------------
+    # -- notifications and errors ----------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text: it so often quotes a name, a title or an error.
+
+        Screens' ``notify`` calls all land here, so ``[/x]`` in a concept name is
+        shown as written and an escape sequence in a comment shows as ``\\u001b``.
+        """
+        super().notify(
+            shown(message), title=shown(title), severity=severity, timeout=timeout, markup=False
+        )
+
+    def report_error(self, error: BaseException | None) -> None:
+        """The one error path: a typed error worded in the interface language, one line."""
+        self.notify(one_line(error), title=tr("出错了", "Error"), severity="error", timeout=8)
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place a failed worker is reported: a one-line notification."""
+        """A failed worker of the app itself (screens forward theirs to ``report_error``)."""
         if event.state == WorkerState.ERROR:
-            self.notify(
-                one_line(event.worker.error),
-                title=tr("出错了", "Error"),
-                severity="error",
-                timeout=8,
-                markup=False,
-            )
+            self.report_error(event.worker.error)
 
     # -- documents -------------------------------------------------------
     def open_document(self, number: str, passage: int | None = None) -> None:

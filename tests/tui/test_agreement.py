@@ -63,7 +63,7 @@ async def test_lead_sees_the_per_code_table_of_the_service(
         # Sorting with a key reorders the table; a full cycle returns to the service's order.
         await pilot.press("s", "s")
         await pilot.pause()
-        kappas = [r["kappa"] for r in screen.sorted_rows() if r["kappa"] is not None]
+        kappas = [r.kappa for r in screen.sorted_rows() if r.kappa is not None]
         assert kappas == sorted(kappas)
         # Switching the level recomputes at the main-category level.
         await pilot.press("L")
@@ -73,7 +73,7 @@ async def test_lead_sees_the_per_code_table_of_the_service(
         assert screen.level == "main"
         with Project.open(demo_project, user="chen") as p:
             mains = p.analysis.agreement(level="main").to_json()["per_code"]
-        assert {r["code"] for r in screen.per_code} == {r["code"] for r in mains}
+        assert {r.code for r in screen.per_code} == {r["code"] for r in mains}
 
 
 @sync

@@ -68,6 +68,11 @@ ALLOWED = {
     "postgresql",
     "db",
     "utc",
+    # text encodings
+    "utf",
+    "gb",
+    "gbk",
+    "bom",
     # key names
     "ctrl",
     "alt",
@@ -102,6 +107,8 @@ ALLOWED = {
 }
 
 WORD = re.compile(r"[A-Za-z][A-Za-z']+|[A-Za-z]")
+# File paths are names: an absolute path, or a relative one ending in a file name.
+PATH = re.compile(r"(?<![\w/])/[\w./-]+|(?:[\w.-]+/)+[\w.-]+\.\w+")
 
 
 def visible_text(widget: Widget) -> list[str]:
@@ -185,7 +192,8 @@ def english(texts: Iterable[str], allowed: set[str]) -> list[str]:
     found = []
     for text in texts:
         # A single letter is a key name (``c`` 应用概念) or a code, never a word.
-        bad = [w for w in WORD.findall(text) if len(w) > 1 and w.lower().strip("'") not in allowed]
+        words = WORD.findall(PATH.sub(" ", text))
+        bad = [w for w in words if len(w) > 1 and w.lower().strip("'") not in allowed]
         if bad:
             found.append(f"{text!r} -> {bad}")
     return sorted(set(found))
@@ -231,4 +239,133 @@ async def test_the_command_palette_in_zh_shows_no_english(
         for option in app.screen.query_one(CommandList).options:
             texts.append(str(option.prompt))
         found = english(texts, allowed)
+        assert not found, "\n".join(found)
+
+
+# -- the dialogs ---------------------------------------------------------------
+
+
+async def _dialog_text(app: Any, pilot: Any, allowed: set[str]) -> list[str]:
+    """The dialog's words and its key help, checked for English."""
+    await settle(app, pilot)
+    texts = screen_text(app)
+    await pilot.press("question_mark")
+    await settle(app, pilot)
+    texts += screen_text(app)
+    return english(texts, allowed)
+
+
+def _csv(tmp_path: Path) -> Path:
+    path = tmp_path / "4-comments.csv"
+    path.write_text(
+        "title,text,author,views\n评论一,健康码数据共享与互认。,王,12\n评论二,行程码。,李,3\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _open_dialog(name: str, tmp_path: Path) -> Any:
+    """Push the dialog ``name`` onto a running app (the project is the demo's)."""
+    from groundcode.tui.screens.confirm import ConfirmScreen
+    from groundcode.tui.screens.export_dialog import ExportScreen
+    from groundcode.tui.screens.import_run import ImportRunScreen
+    from groundcode.tui.screens.importer import ImportItem
+    from groundcode.tui.screens.mapping import MappingScreen
+    from groundcode.tui.screens.prompt import PromptScreen
+    from groundcode.tui.widgets.code_picker import CodePicker
+
+    csv = _csv(tmp_path)
+    if name == "export":
+        return ExportScreen()
+    if name == "confirm":
+        return ConfirmScreen("删除这个概念？", danger=True)
+    if name == "prompt":
+        return PromptScreen("检索哪个代码？", choices=["数据共享", "隐私顾虑"], strict=True)
+    if name == "picker":
+        return CodePicker(["数据共享", "隐私顾虑"])
+    if name == "mapping":
+        return MappingScreen(csv)
+    if name == "import":
+        return ImportRunScreen([ImportItem(csv, 4, tmp_path)], None)
+    raise AssertionError(name)
+
+
+DIALOGS = ["export", "confirm", "prompt", "picker", "mapping", "import"]
+
+
+@pytest.mark.parametrize("name", DIALOGS)
+@sync
+async def test_every_dialog_in_zh_shows_no_english(
+    demo_project: Path, make_test_app: MakeTestApp, tmp_path: Path, name: str
+) -> None:
+    allowed = ALLOWED | names_of(demo_project) | {"comments"}
+    app = make_test_app(demo_project, "chen", lang="zh")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(_open_dialog(name, tmp_path))
+        await settle(app, pilot, rounds=8)
+        assert type(app.screen).__name__ != "DashboardScreen"
+        found = await _dialog_text(app, pilot, allowed)
+        assert not found, "\n".join(found)
+
+
+@sync
+async def test_the_progress_dialog_in_zh_shows_no_english(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    import threading
+
+    from groundcode.tui.screens.progress import ProgressScreen
+
+    allowed = ALLOWED | names_of(demo_project)
+    release = threading.Event()
+    app = make_test_app(demo_project, "chen", lang="zh")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ProgressScreen(lambda report: release.wait(30), title="合并概念"))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        texts = screen_text(app)
+        release.set()
+        await settle(app, pilot)
+        found = english(texts, allowed)
+        assert not found, "\n".join(found)
+
+
+@sync
+async def test_the_start_screen_in_zh_shows_no_english(
+    tmp_path: Path, make_test_app: MakeTestApp
+) -> None:
+    app = make_test_app(tmp_path / "nothing-here.db", None, lang="zh")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "StartScreen"
+        found = await _dialog_text(app, pilot, ALLOWED | {"nothing", "here"})
+        assert not found, "\n".join(found)
+
+
+@sync
+async def test_who_is_coding_in_zh_shows_no_english(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    app = make_test_app(demo_project, "nobody", lang="zh")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot, rounds=5)
+        assert type(app.screen).__name__ == "WhoScreen"
+        found = await _dialog_text(app, pilot, ALLOWED | names_of(demo_project) | {"nobody"})
+        assert not found, "\n".join(found)
+
+
+@sync
+async def test_sign_in_in_zh_shows_no_english(tmp_path: Path) -> None:
+    from groundcode.tui.app import make_app
+
+    location = "postgresql+psycopg://db.example.org/study"
+    app = make_app(location, None, lang="zh", sign_in=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "SignInScreen"
+        allowed = ALLOWED | {"psycopg", "example", "org", "study"}
+        found = await _dialog_text(app, pilot, allowed)
         assert not found, "\n".join(found)

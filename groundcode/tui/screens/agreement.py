@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -21,13 +21,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
-from groundcode.tui.i18n import one_line, tr
+from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of, run_refusable
+from groundcode.tui.i18n import language, tr
+from groundcode.tui.messages import Refused
+from groundcode.tui.safe import shown
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
-    from groundcode.analysis.agreement_core import AgreementResult
+    from groundcode.analysis.agreement_core import AgreementResult, CodeAgreement
     from groundcode.analysis.service import Disagreement, ReconcileReport
 
 LEVELS = ("concept", "category", "main")
@@ -123,11 +125,6 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             self.level = level
             self.items = items
 
-    class Failed(Message):
-        def __init__(self, message: str) -> None:
-            super().__init__()
-            self.message = message
-
     class Decided(Message):
         def __init__(self, document: str, passage: int, choice: str, added: int) -> None:
             super().__init__()
@@ -146,7 +143,7 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         self.level = "concept"
         self.result: AgreementResult | None = None
         self.coders: tuple[str, ...] = ()
-        self.per_code: list[dict[str, Any]] = []
+        self.per_code: list[CodeAgreement] = []
         self.disagreements: list[Disagreement] = []
         self.sort_index = -1  # -1: the service's order (by code)
         self.sort_reverse = False
@@ -159,9 +156,9 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             yield Static(id="agreement-summary")
             with TabbedContent(id="agreement-tabs"):
                 with TabPane(tr("各代码", "Per code"), id="tab-codes"):
-                    yield DataTable(id="agreement-codes", cursor_type="row", zebra_stripes=True)
+                    yield SafeTable(id="agreement-codes", cursor_type="row", zebra_stripes=True)
                 with TabPane(tr("分歧", "Disagreements"), id="tab-disagreements"):
-                    yield DataTable(
+                    yield SafeTable(
                         id="agreement-disagreements", cursor_type="row", zebra_stripes=True
                     )
                     yield Static(id="agreement-passage")
@@ -203,38 +200,35 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#agreement-tabs").loading = True
         self.run_agreement(self.level)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="agreement")
     def run_agreement(self, level: str) -> None:
         """Figures first, then the disagreement list (each arrives as its own message)."""
-        analysis = project_of(self).analysis
-        try:
+
+        def call() -> Message:
+            analysis = project_of(self).analysis
             result = analysis.agreement(level=level)
             self.post_message(self.Computed(level, result))
             items = analysis.disagreements(coders=list(result.coders), level=level, result=result)
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Listed(level, items))
+            return self.Listed(level, items)
 
-    @work(thread=True, exit_on_error=False, group="agreement-decide")
+        run_refusable(self, call, group="agreement")
+
     def run_decide(self, document: str, passage: int, choice: str, coders: tuple[str, ...]) -> None:
-        try:
+        def call() -> Message:
             added = project_of(self).analysis.decide(
                 document, passage, choice, coders=list(coders) or None
             )
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Decided(document, passage, choice, added))
+            return self.Decided(document, passage, choice, added)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="agreement-reconcile")
+        run_refusable(self, call, group="agreement-decide", exclusive=False)
+
     def run_reconcile(self, coders: tuple[str, ...]) -> None:
-        try:
-            report = project_of(self).analysis.reconcile(coders=list(coders) or None)
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Reconciled(report))
+        run_refusable(
+            self,
+            lambda: self.Reconciled(
+                project_of(self).analysis.reconcile(coders=list(coders) or None)
+            ),
+            group="agreement-reconcile",
+        )
 
     # -- results ------------------------------------------------------------
     @on(Computed)
@@ -244,87 +238,82 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
         result = message.result
         self.result = result
         self.coders = tuple(result.coders)
-        data = result.to_json(disagreements=False)
-        self.per_code = list(data["per_code"])
+        self.per_code = list(result.per_code)
         self.query_one("#agreement-summary").loading = False
         self.query_one("#agreement-tabs").loading = False
-        self._show_summary(data)
+        self._show_summary(result)
         self._fill_codes()
         disagreements = self.query_one("#agreement-disagreements", DataTable)
         disagreements.loading = True
 
-    def _show_summary(self, data: dict[str, Any]) -> None:
+    def _show_summary(self, r: AgreementResult) -> None:
+        """The figures, read from the result's fields (the same numbers ``agree --json`` prints)."""
         from groundcode.analysis.stats import landis_koch
 
-        kappa = data.get("kappa")
+        kappa = r.kappa
         text = Text()
         text.append(tr("编码者 ", "Coders "), style="dim")
-        text.append(" × ".join(data["coders"]), style="bold")
+        text.append(" × ".join(r.coders), style="bold")
         text.append(tr("  ·  层级 ", "  ·  level "), style="dim")
         text.append(level_label(self.level))
         text.append(tr("  ·  单元 ", "  ·  units "), style="dim")
-        docs = data.get("n_documents")
+        docs = r.n_documents
         text.append(
             tr(
-                f"{data['n_units']} 个片段" + (f"（{docs} 份文本）" if docs is not None else ""),
-                f"{data['n_units']} passages"
-                + (f" in {docs} documents" if docs is not None else ""),
+                f"{r.n_units} 个片段" + (f"（{docs} 份文本）" if docs is not None else ""),
+                f"{r.n_units} passages" + (f" in {docs} documents" if docs is not None else ""),
             )
         )
         text.append(tr("  ·  判定 ", "  ·  judged "), style="dim")
         text.append(
             {"done": tr("已完成标记", "done marks"), "coded": tr("有编码即判定", "coded")}.get(
-                str(data.get("judged")), str(data.get("judged"))
+                str(r.judged), str(r.judged)
             )
         )
         text.append("\n")
-        text.append(kappa_kind_label(str(data.get("kappa_kind"))) + " ", style="dim")
+        text.append(kappa_kind_label(str(r.kappa_kind)) + " ", style="dim")
         text.append(fmt(kappa), style="bold")
-        ci = (data.get("ci") or {}).get("kappa")
+        ci = r.ci.get("kappa")
         if ci:
             text.append(f" [{ci[0]:.3f}, {ci[1]:.3f}]", style="dim")
         text.append("  ")
         text.append(f"[{landis_koch_label(landis_koch(kappa))}]", style="bold")
         text.append(tr("   一致率 ", "   agreement "), style="dim")
-        text.append(pct(data.get("percent_agreement")))
+        text.append(pct(r.percent_agreement))
         text.append(tr("   判定一致率 ", "   decisions "), style="dim")
-        text.append(pct(data.get("decision_agreement")))
+        text.append(pct(r.decision_agreement))
         text.append("\n")
         text.append("Gwet AC1 ", style="dim")
-        text.append(fmt(data.get("ac1")))
+        text.append(fmt(r.ac1.value))
         text.append("   Scott π ", style="dim")
-        text.append(fmt(data.get("scott_pi")))
-        bp = (
-            "PABAK "
-            if data.get("kappa_bp_q") == 2
-            else f"Brennan-Prediger (q={data.get('kappa_bp_q')}) "
-        )
+        text.append(fmt(r.scott_pi))
+        bp = "PABAK " if r.bp_q == 2 else f"Brennan-Prediger (q={r.bp_q}) "
         text.append("   " + bp, style="dim")
-        text.append(fmt(data.get("kappa_bp")))
+        text.append(fmt(r.bp.value))
         text.append("   Krippendorff α ", style="dim")
-        text.append(fmt(data.get("alpha")))
-        if data.get("fleiss_kappa") is not None and len(data["coders"]) > 2:
+        text.append(fmt(r.alpha.value))
+        if r.fleiss_kappa is not None and len(r.coders) > 2:
             text.append("   Fleiss κ ", style="dim")
-            text.append(fmt(data["fleiss_kappa"]))
-        if data.get("kappa_kind") != "pooled" and data.get("kappa_pooled") is not None:
+            text.append(fmt(r.fleiss_kappa))
+        if r.kappa_kind != "pooled" and r.kappa_pooled is not None:
             text.append(tr("   合并 κ ", "   pooled κ "), style="dim")
-            text.append(fmt(data.get("kappa_pooled")))
-        methods = data.get("methods") or {}
+            text.append(fmt(r.kappa_pooled))
+        methods = r.methods(language())
         if methods:
             text.append("\n")
-            text.append(tr(methods.get("zh", ""), methods.get("en", "")), style="italic")
+            text.append(methods, style="italic")
         self.query_one("#agreement-summary", Static).update(text)
-        diags = data.get("diagnostics") or []
         view = Text()
-        if not diags:
+        if not r.diagnostics:
             view.append(tr("没有需要注意的问题。", "Nothing to flag."))
-        for d in diags:
+        for d in r.diagnostics:
             view.append("• ", style="bold")
-            view.append(tr(d["message_zh"], d["message_en"]))
+            view.append(d.message(language()))
             view.append("\n")
         self.query_one("#agreement-diagnostics", Static).update(view)
         pane = self.query_one("#agreement-tabs", TabbedContent).get_tab("tab-diagnostics")
-        pane.label = tr(f"诊断 {len(diags)}", f"Diagnostics {len(diags)}")
+        n = len(r.diagnostics)
+        pane.label = tr(f"诊断 {n}", f"Diagnostics {n}")
 
     def _fill_codes(self) -> None:
         table = self.query_one("#agreement-codes", DataTable)
@@ -349,24 +338,24 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             table.add_column(header + marker, key=key, width=name_width if key == "code" else None)
         for row in self.sorted_rows():
             table.add_row(
-                Text(str(row["code"])),
-                Text(fmt(row["kappa"]), justify="right"),
-                Text(pct(row["agreement"]), justify="right"),
-                Text(str(row["both"]), justify="right"),
-                Text(str(row["a_only"]), justify="right"),
-                Text(str(row["b_only"]), justify="right"),
-                Text(str(row["neither"]), justify="right"),
-                key=str(row["code"]),
+                Text(str(row.code)),
+                Text(fmt(row.kappa), justify="right"),
+                Text(pct(row.agreement), justify="right"),
+                Text(str(row.both), justify="right"),
+                Text(str(row.a_only), justify="right"),
+                Text(str(row.b_only), justify="right"),
+                Text(str(row.neither), justify="right"),
+                key=str(row.code),
             )
 
-    def sorted_rows(self) -> list[dict[str, Any]]:
+    def sorted_rows(self) -> list[CodeAgreement]:
         """The per-code rows in the chosen order (undefined kappa always last)."""
         if self.sort_index < 0:
             return list(self.per_code)
         column = PER_CODE_COLUMNS[self.sort_index]
-        defined = [r for r in self.per_code if r[column] is not None]
-        missing = [r for r in self.per_code if r[column] is None]
-        defined.sort(key=lambda r: r[column], reverse=self.sort_reverse)
+        defined = [r for r in self.per_code if getattr(r, column) is not None]
+        missing = [r for r in self.per_code if getattr(r, column) is None]
+        defined.sort(key=lambda r: getattr(r, column), reverse=self.sort_reverse)
         return defined + missing
 
     @on(Listed)
@@ -429,7 +418,7 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             text.append(f"{coder}: ", style="bold")
             text.append("、".join(d.codes.get(coder, [])) or "—")
             text.append("\n")
-        text.append(d.text)
+        text.append(shown(d.text))
         text.append(
             tr(
                 "\n\nEnter 打开原文 · a/b 取一方 · B 两者 · 0 都不取",
@@ -503,8 +492,8 @@ class AgreementScreen(ReportsWorkerErrors, Screen[None]):
             )
         )
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    @on(Refused)
+    def _failed(self, message: Refused) -> None:
         for selector in ("#agreement-summary", "#agreement-tabs", "#agreement-disagreements"):
             self.query_one(selector).loading = False
         self.notify(message.message, severity="error", title=tr("未完成", "Not done"), markup=False)

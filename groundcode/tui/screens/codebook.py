@@ -25,11 +25,13 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from groundcode.domain.errors import GroundcodeError, StillCoded
+from groundcode.domain.errors import StillCoded
 from groundcode.domain.levels import CHILD, PARENT, SPECS, TOP_DOWN, spec
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, project_of
-from groundcode.tui.i18n import language, one_line, tr
+from groundcode.tui.context import ReportsWorkerErrors, project_of, run_refusable
+from groundcode.tui.i18n import language, tr
+from groundcode.tui.messages import Refused
+from groundcode.tui.safe import plain, shown
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
 
@@ -90,7 +92,7 @@ def _label(node: CodeNode) -> Text:
     if node.number:
         text.append(f"{node.number} ", style="bold")
     style = "italic" if node.level == GROUP else ("bold" if node.level == "relation_class" else "")
-    text.append(node.name, style=style)
+    text.append(shown(node.name), style=style)
     if node.level != ROOT:
         text.append(f"  {node.n_codings}", style="dim")
     return text
@@ -157,13 +159,6 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
             self.tree = tree
             self.select = select
             self.note = note
-
-    class Failed(Message):
-        """A service call refused or failed; ``message`` is its one line."""
-
-        def __init__(self, message: str) -> None:
-            super().__init__()
-            self.message = message
 
     class DeleteRefused(Message):
         """Deleting a coded item was refused (``StillCoded``); the screen offers to force it."""
@@ -232,69 +227,56 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         """The tree with counts over the codings the acting user may see."""
         return p.codebook.tree(coder_ids=p.coding.visible_coder_ids())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="codebook-load")
     def load(self, select: tuple[str, str] | None = None) -> None:
         """Read the tree (worker: no widget work, the result arrives as ``Loaded``)."""
-        try:
-            tree = self.fetch(self.project)
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Loaded(tree, select, None))
+        run_refusable(
+            self,
+            lambda: self.Loaded(self.fetch(self.project), select, None),
+            group="codebook-load",
+        )
 
-    @work(thread=True, exit_on_error=False, group="codebook-change")
     def change(
         self,
         do: Callable[[Project], str | None],
         select: tuple[str, str] | None = None,
     ) -> None:
         """Run one codebook change, then reload; ``do`` returns a note to show, or None."""
-        p = self.project
-        try:
-            note = do(p)
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        try:
-            tree = self.fetch(p)
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Loaded(tree, select, note))
 
-    @work(thread=True, exit_on_error=False, group="codebook-change")
+        def call() -> Message:
+            p = self.project
+            note = do(p)
+            return self.Loaded(self.fetch(p), select, note)
+
+        run_refusable(self, call, group="codebook-change", exclusive=False)
+
     def delete_item(self, node: CodeNode, force: bool) -> None:
         """Delete an item; a refusal because it is coded comes back as ``DeleteRefused``."""
-        p = self.project
-        try:
-            result = p.codebook.delete(node.level, node.name, force=force)
-        except StillCoded as exc:
-            self.post_message(self.DeleteRefused(node, exc))
-            return
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        note = tr(f"已删除「{node.name}」", f"Deleted '{node.name}'")
-        if result.moved_codings:
-            note += tr(
-                f"，{result.moved_codings} 条编码移到「未分类」",
-                f"; {result.moved_codings} codings moved to 未分类",
+
+        def call() -> Message:
+            p = self.project
+            try:
+                result = p.codebook.delete(node.level, node.name, force=force)
+            except StillCoded as exc:
+                return self.DeleteRefused(node, exc)
+            note = tr(f"已删除「{node.name}」", f"Deleted '{node.name}'")
+            if result.moved_codings:
+                note += tr(
+                    f"，{result.moved_codings} 条编码移到「未分类」",
+                    f"; {result.moved_codings} codings moved to 未分类",
+                )
+            if result.released:
+                note += tr(
+                    f"，{result.released} 个下级项目未归类",
+                    f"; {result.released} children unplaced",
+                )
+            parent = (
+                (PARENT_OF[node.level], node.parent)
+                if node.parent and node.level in PARENT_OF
+                else None
             )
-        if result.released:
-            note += tr(
-                f"，{result.released} 个下级项目未归类", f"; {result.released} children unplaced"
-            )
-        try:
-            tree = self.fetch(p)
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        parent = (
-            (PARENT_OF[node.level], node.parent)
-            if node.parent and node.level in PARENT_OF
-            else None
-        )
-        self.post_message(self.Loaded(tree, parent, note))
+            return self.Loaded(self.fetch(p), parent, note)
+
+        run_refusable(self, call, group="codebook-change", exclusive=False)
 
     # -- messages from workers -------------------------------------------------
     @on(Loaded)
@@ -316,8 +298,8 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         if message.note:
             self.notify(message.note)
 
-    @on(Failed)
-    def _show_failure(self, message: Failed) -> None:
+    @on(Refused)
+    def _show_failure(self, message: Refused) -> None:
         self.query_one("#codebook-tree", Tree).loading = False
         self.notify(message.message, severity="error", title=tr("未完成", "Not done"))
 
@@ -458,7 +440,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         heading = Text()
         if data.number:
             heading.append(f"{data.number} ")
-        heading.append(data.name)
+        heading.append(shown(data.name))
         title.update(heading)
         lines = [
             f"{level_word(data.level)}" if data.level != GROUP else level_word(data.holds or "")
@@ -468,10 +450,10 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
             lines.append(tr(f"上级：{data.parent}", f"Parent: {data.parent}"))
         if data.created_by:
             lines.append(tr(f"创建者：{data.created_by}", f"Created by {data.created_by}"))
-        meta.update(Text("\n".join(lines)))
+        meta.update(plain("\n".join(lines)))
         if data.is_item:
             definition.update(
-                Text(
+                plain(
                     data.definition or tr("（尚无定义，按 d 添加）", "(no definition yet: press d)")
                 )
             )

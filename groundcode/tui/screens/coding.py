@@ -11,15 +11,18 @@ coder's own codings, so nothing here can leak another coder's work.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -27,14 +30,26 @@ from textual.widgets.option_list import Option
 from groundcode.domain.notice import say
 from groundcode.domain.wording import text as catalog_text
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, posted, project_of, run_service
 from groundcode.tui.i18n import language, tr
-from groundcode.tui.messages import OpenDocument, ServiceResult
+from groundcode.tui.messages import (
+    Applied,
+    Change,
+    CodingsChanged,
+    MemoAdded,
+    OpenDocument,
+    Removed,
+    Stepped,
+)
+from groundcode.tui.safe import escaped, shown
 from groundcode.tui.widgets.passage_view import PassageView, Span, concept_colour
 
 if TYPE_CHECKING:
+    from groundcode.analysis.suggest import Suggestion
+    from groundcode.coding.progress import DoneResult
     from groundcode.coding.records import CodingView
     from groundcode.corpus.views import DocumentView
+    from groundcode.project import Project
 
 SPLIT = {"build": ("建模集", "build"), "holdout": ("检验集", "holdout")}
 
@@ -148,111 +163,156 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#doc-title", Static).update(tr(f"正在打开 {number}…", f"Opening {number}…"))
         self.load_document(number, passage, self._token)
 
+    # -- one message per kind of result (posted by workers) ---------------
+    @dataclass
+    class DocumentLoaded(Message):
+        """A document and its codings, read in one worker; ``token`` drops stale ones."""
+
+        doc: DocumentView
+        codings: list[CodingView]
+        passage: int | None
+        token: int
+
+    @dataclass
+    class ConceptsLoaded(Message):
+        names: list[str]
+
+    @dataclass
+    class NextFound(Message):
+        """The next uncoded passage (None: nothing left), in ``split`` or anywhere."""
+
+        found: tuple[str, int] | None
+        split: str | None
+
+    @dataclass
+    class DoneMarked(Message):
+        result: DoneResult
+        upcoming: str | None
+
+    @dataclass
+    class QueueNext(Message):
+        number: str | None
+
+    @dataclass
+    class Suggested(Message):
+        number: str
+        passage: int
+        found: list[Suggestion]
+
     # -- workers (no widget work in here) --------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-open")
     def load_document(self, number: str, passage: int | None, token: int) -> None:
-        p = project_of(self)
-        doc = p.corpus.document(number)
-        codings = p.coding.document_codings(doc.number)
-        self.post_message(ServiceResult("document", (doc, codings, passage), token))
+        def call() -> CodingScreen.DocumentLoaded:
+            p = project_of(self)
+            doc = p.corpus.document(number)
+            return self.DocumentLoaded(doc, p.coding.document_codings(doc.number), passage, token)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-concepts")
+        run_service(self, call, posted, group="coding-open")
+
     def load_concepts(self) -> None:
-        tree = project_of(self).codebook.tree()
-        names = [k.name for cat in tree.categories() for k in cat.concepts]
-        names += [k.name for k in tree.uncategorised]
-        self.post_message(ServiceResult("concepts", names))
+        def call() -> list[str]:
+            tree = project_of(self).codebook.tree()
+            names = [k.name for cat in tree.categories() for k in cat.concepts]
+            return names + [k.name for k in tree.uncategorised]
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="coding-write")
-    def write(self, kind: str, number: str, **kwargs: Any) -> None:
-        """Run one coding change, then re-read the document's codings."""
-        with self._write_lock:
-            self._write(kind, number, **kwargs)
+        run_service(self, call, self.ConceptsLoaded, group="coding-concepts")
 
-    def _write(self, kind: str, number: str, **kwargs: Any) -> None:
-        p = project_of(self)
-        result: Any = None
-        if kind == "apply":
-            result = p.coding.apply(number, **kwargs)
-        elif kind == "invivo":
-            result = p.coding.invivo(number, **kwargs)
-        elif kind == "remove":
-            p.coding.remove(kwargs["coding_id"])
-        elif kind == "undo":
-            result = p.coding.undo()
-        elif kind == "redo":
-            result = p.coding.redo()
-        elif kind == "memo":
-            result = p.coding.add_memo(kwargs["kind"], kwargs["target"], kwargs["text"])
-        codings = p.coding.document_codings(number)
-        self.post_message(ServiceResult("saved", (kind, result, number, codings)))
+    def write(self, number: str, change: Callable[[Project], Change]) -> None:
+        """Run one coding change, then re-read the document's codings; in the order made."""
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-next")
+        def call() -> CodingsChanged:
+            with self._write_lock:
+                p = project_of(self)
+                done = change(p)
+                return CodingsChanged(number, p.coding.document_codings(number), done)
+
+        run_service(self, call, posted, group="coding-write", exclusive=False)
+
     def find_next(self, after: str | None, split: str | None) -> None:
-        found = project_of(self).coding.next_uncoded(after=after, split=split)
-        self.post_message(ServiceResult("next", (found, split)))
+        def call() -> CodingScreen.NextFound:
+            found = project_of(self).coding.next_uncoded(after=after, split=split)
+            return self.NextFound(found, split)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-done")
+        run_service(self, call, posted, group="coding-next")
+
     def mark_done(self, number: str, undo: bool) -> None:
         """The acting coder's done mark (SPEC §1): read, and coded all they will."""
-        p = project_of(self)
-        result = p.progress.done([number], undo=undo)
-        upcoming = None if undo else p.progress.next_in_queue(after=number)
-        self.post_message(ServiceResult("done", (result, upcoming)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-queue")
+        def call() -> CodingScreen.DoneMarked:
+            p = project_of(self)
+            result = p.progress.done([number], undo=undo)
+            upcoming = None if undo else p.progress.next_in_queue(after=number)
+            return self.DoneMarked(result, upcoming)
+
+        run_service(self, call, posted, group="coding-done")
+
     def find_in_queue(self, after: str | None) -> None:
-        found = project_of(self).progress.next_in_queue(after=after)
-        self.post_message(ServiceResult("queue", found))
+        run_service(
+            self,
+            lambda: project_of(self).progress.next_in_queue(after=after),
+            self.QueueNext,
+            group="coding-queue",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="coding-suggest")
     def load_suggestions(self, number: str, passage: int) -> None:
-        found = project_of(self).analysis.suggest(number, passage=passage)
-        self.post_message(ServiceResult("suggest", (number, passage, found)))
+        def call() -> CodingScreen.Suggested:
+            found = project_of(self).analysis.suggest(number, passage=passage)
+            return self.Suggested(number, passage, found)
+
+        run_service(self, call, posted, group="coding-suggest")
 
     # -- results ---------------------------------------------------------
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+    @on(DocumentLoaded)
+    def _document_loaded(self, message: DocumentLoaded) -> None:
         message.stop()
-        if message.tag == "document":
-            if message.token != self._token:
-                return
-            doc, codings, passage = message.value
-            self._show_document(doc, codings, passage)
-        elif message.tag == "concepts":
-            self.concepts = list(message.value)
-        elif message.tag == "saved":
-            self._saved(*message.value)
-        elif message.tag == "done":
-            self._done_marked(*message.value)
-        elif message.tag == "queue":
-            if message.value is None:
-                self.notify(catalog_text("progress.queue_empty", language()))
-            else:
-                self.open(str(message.value))
-        elif message.tag == "next":
-            found, split = message.value
-            if found is None:
-                self.notify(
-                    tr("没有未编码的片段了", "No uncoded passage left")
-                    if split is None
-                    else tr("检验集中没有未编码的片段了", "No uncoded holdout passage left")
-                )
-                if self.number is None:
-                    self.query_one("#doc-title", Static).update(
-                        tr(
-                            "没有可编码的文本；在语料屏幕(2)中选择一个文本",
-                            "Nothing to code; pick a document in the corpus screen (2)",
-                        )
+        if message.token == self._token:
+            self._show_document(message.doc, message.codings, message.passage)
+
+    @on(ConceptsLoaded)
+    def _concepts_loaded(self, message: ConceptsLoaded) -> None:
+        message.stop()
+        self.concepts = list(message.names)
+
+    @on(DoneMarked)
+    def _done_message(self, message: DoneMarked) -> None:
+        message.stop()
+        self._done_marked(message.result, message.upcoming)
+
+    @on(QueueNext)
+    def _queue_next(self, message: QueueNext) -> None:
+        message.stop()
+        if message.number is None:
+            self.notify(catalog_text("progress.queue_empty", language()))
+        else:
+            self.open(str(message.number))
+
+    @on(Suggested)
+    def _suggested(self, message: Suggested) -> None:
+        message.stop()
+        self._offer_suggestions(message.number, message.passage, message.found)
+
+    @on(NextFound)
+    def _next_found(self, message: NextFound) -> None:
+        message.stop()
+        found, split = message.found, message.split
+        if found is None:
+            self.notify(
+                tr("没有未编码的片段了", "No uncoded passage left")
+                if split is None
+                else tr("检验集中没有未编码的片段了", "No uncoded holdout passage left")
+            )
+            if self.number is None:
+                self.query_one("#doc-title", Static).update(
+                    tr(
+                        "没有可编码的文本；在语料屏幕(2)中选择一个文本",
+                        "Nothing to code; pick a document in the corpus screen (2)",
                     )
-                return
-            number, passage = found
-            if number == self.number:
-                self.query_one(PassageView).go_to(passage)
-            else:
-                self.open(number, passage)
-        elif message.tag == "suggest":
-            self._offer_suggestions(*message.value)
+                )
+            return
+        number, passage = found
+        if number == self.number:
+            self.query_one(PassageView).go_to(passage)
+        else:
+            self.open(number, passage)
 
     def _show_document(
         self, doc: DocumentView, codings: list[CodingView], passage: int | None
@@ -261,7 +321,9 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         split = tr(*SPLIT[doc.split]) if doc.split in SPLIT else tr("未划分", "unsplit")
         status = "" if doc.status == "included" else tr(" · 已排除", " · excluded")
         title = Text.assemble(
-            (doc.number, "bold"), f" · {doc.type_name} · {split}{status} · ", doc.title or ""
+            (doc.number, "bold"),
+            f" · {shown(doc.type_name)} · {split}{status} · ",
+            shown(doc.title or "", newlines=False),
         )
         self.query_one("#doc-title", Static).update(title)
         self.query_one(PassageView).load(doc.text, doc.passages, self._spans(), current_idx=passage)  # type: ignore[arg-type]
@@ -276,25 +338,29 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
     def _spans(self) -> list[Span]:
         return [Span(c.start, c.end, c.concept) for c in self._mine()]
 
-    def _saved(self, kind: str, result: Any, number: str, codings: list[CodingView]) -> None:
+    @on(CodingsChanged)
+    def _saved(self, message: CodingsChanged) -> None:
+        message.stop()
         stamp = datetime.now().strftime("%H:%M:%S")
         self.query_one("#saved", Static).update(tr(f"✓ 已保存 {stamp}", f"✓ saved {stamp}"))
-        if kind in ("apply", "invivo") and result is not None:
-            app_of(self).remember_concept(result.concept)
-            if result.concept not in self.concepts:
-                self.concepts.append(result.concept)
+        change = message.change
+        if isinstance(change, Applied):
+            concept = change.coding.concept
+            app_of(self).remember_concept(concept)
+            if concept not in self.concepts:
+                self.concepts.append(concept)
             self._show_recent()
-            self.notify(tr(f"已编码：{result.concept}", f"Coded: {result.concept}"), timeout=2)
-        elif kind in ("undo", "redo"):
-            if result is None:
+            self.notify(tr(f"已编码：{concept}", f"Coded: {concept}"), timeout=2)
+        elif isinstance(change, Stepped):
+            if change.result is None:
                 self.notify(tr("没有可撤销/重做的操作", "Nothing to undo/redo"), severity="warning")
             else:
-                verb = tr("已撤销", "Undone") if kind == "undo" else tr("已重做", "Redone")
-                self.notify(f"{verb}: {say(result.description, language())}", timeout=3)
-        elif kind == "memo":
+                verb = tr("已撤销", "Undone") if change.undo else tr("已重做", "Redone")
+                self.notify(f"{verb}: {say(change.result.description, language())}", timeout=3)
+        elif isinstance(change, MemoAdded):
             self.notify(tr("备忘录已保存", "Memo saved"), timeout=2)
-        if number == self.number:
-            self.codings = codings
+        if message.number == self.number:
+            self.codings = message.codings
             view = self.query_one(PassageView)
             view.set_spans(self._spans())
             self._refresh_list()
@@ -312,14 +378,15 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         for c in here:
             swatch = Text("  ", style=Style(bgcolor=concept_colour(c.concept)))
             whole = c.start == p.start and c.end == p.end
-            detail = tr("整段", "whole passage") if whole else f"「{' '.join(c.snippet.split())}」"
+            snippet = shown(" ".join(c.snippet.split()), newlines=False)
+            detail = tr("整段", "whole passage") if whole else f"「{snippet}」"
             label = Text.assemble(
-                swatch, " ", (c.concept, "bold"), no_wrap=True, overflow="ellipsis"
+                swatch, " ", (shown(c.concept), "bold"), no_wrap=True, overflow="ellipsis"
             )
             second = Text("   " + detail, style="dim", no_wrap=True, overflow="ellipsis")
             if c.coder != project_of(self).user:
                 second = Text(
-                    f"   {c.coder} · {detail}",
+                    f"   {shown(c.coder)} · {detail}",
                     style="dim italic",
                     no_wrap=True,
                     overflow="ellipsis",
@@ -359,7 +426,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
 
     def _show_recent(self) -> None:
         recent = app_of(self).recent_concepts
-        lines = [f"[b]{i}[/b] {name}" for i, name in enumerate(recent, start=1)]
+        lines = [f"[b]{i}[/b] {escaped(name)}" for i, name in enumerate(recent, start=1)]
         self.query_one("#recent", Static).update(
             "\n".join(lines) if lines else tr("[dim]（还没有）[/dim]", "[dim](none yet)[/dim]")
         )
@@ -397,7 +464,11 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         if target is None or self.number is None:
             return
         self.query_one("#saved", Static).update(tr("保存中…", "saving…"))
-        self.write("apply", self.number, concept=name, assisted=assisted, **target)
+        number = self.number
+        self.write(
+            number,
+            lambda p: Applied(p.coding.apply(number, concept=name, assisted=assisted, **target)),
+        )
 
     def action_pick(self) -> None:
         from groundcode.tui.widgets.code_picker import CodePicker
@@ -430,7 +501,8 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             )
             return
         self.query_one("#saved", Static).update(tr("保存中…", "saving…"))
-        self.write("invivo", self.number, start=sel[0], end=sel[1])
+        number, (start, end) = self.number, sel
+        self.write(number, lambda p: Applied(p.coding.invivo(number, start=start, end=end)))
 
     def _highlighted_coding(self) -> CodingView | None:
         options = self.query_one("#codings", OptionList)
@@ -447,7 +519,13 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             )
             return
         self.query_one("#saved", Static).update(tr("保存中…", "saving…"))
-        self.write("remove", self.number, coding_id=coding.id)
+        coding_id = coding.id
+
+        def remove(p: Project) -> Removed:
+            p.coding.remove(coding_id)
+            return Removed(coding_id)
+
+        self.write(self.number, remove)
 
     def action_memo(self) -> None:
         from groundcode.tui.screens.prompt import PromptScreen
@@ -467,7 +545,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
 
         def done(text: str | None) -> None:
             if text:
-                self.write("memo", number, kind=kind, target=target, text=text)
+                self.write(number, lambda p: MemoAdded(p.memos.add_memo(kind, target, text)))
 
         self.app.push_screen(PromptScreen(title), done)
 
@@ -482,7 +560,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
     def action_next_in_queue(self) -> None:
         self.find_in_queue(self.number)
 
-    def _done_marked(self, result: Any, upcoming: str | None) -> None:
+    def _done_marked(self, result: DoneResult, upcoming: str | None) -> None:
         key = "progress.undone" if result.undo else "progress.done"
         lines = [
             catalog_text(
@@ -507,11 +585,11 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_undo(self) -> None:
         if self.number is not None:
-            self.write("undo", self.number)
+            self.write(self.number, lambda p: Stepped(True, p.coding.undo()))
 
     def action_redo(self) -> None:
         if self.number is not None:
-            self.write("redo", self.number)
+            self.write(self.number, lambda p: Stepped(False, p.coding.redo()))
 
     def action_suggest(self) -> None:
         p = self.query_one(PassageView).passage
@@ -520,7 +598,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         self.notify(tr("正在计算建议…", "Computing suggestions…"), timeout=2)
         self.load_suggestions(self.number, p.idx)
 
-    def _offer_suggestions(self, number: str, passage: int, found: list[dict[str, Any]]) -> None:
+    def _offer_suggestions(self, number: str, passage: int, found: list[Suggestion]) -> None:
         from groundcode.tui.widgets.code_picker import CodePicker
 
         if number != self.number or not found:

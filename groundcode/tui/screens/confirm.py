@@ -18,6 +18,7 @@ from textual.widgets import Button, Label, Static
 
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.i18n import tr
+from groundcode.tui.safe import plain
 
 
 @localised
@@ -50,8 +51,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Label(self._title, id="confirm-title")
-            yield Static(self._question, id="confirm-question")
+            yield Label(plain(self._title), id="confirm-title")
+            yield Static(plain(self._question), id="confirm-question")
             with Horizontal(id="confirm-buttons"):
                 yield Button(
                     self._yes,

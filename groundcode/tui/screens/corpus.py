@@ -15,19 +15,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len, get_character_cell_size
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import escaped, plain, shown
 from groundcode.tui.widgets.funnel import EXCLUSION_LABELS
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from groundcode.corpus.views import DocumentView, SearchResult
@@ -135,10 +137,10 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         yield Static("", id="filters")
         with Horizontal(id="corpus-body"):
             with Vertical(id="corpus-main"):
-                yield DataTable(id="docs", cursor_type="row", zebra_stripes=True)
+                yield SafeTable(id="docs", cursor_type="row", zebra_stripes=True)
                 with Vertical(id="hits-box"):
                     yield Label("", id="hits-title", classes="panel-title")
-                    yield DataTable(id="hits", cursor_type="row")
+                    yield SafeTable(id="hits", cursor_type="row")
             with VerticalScroll(id="preview-box"):
                 yield Static(
                     tr("选择一个文本查看预览", "Highlight a document to preview it"), id="preview"
@@ -157,10 +159,33 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         self.load_rows()
 
     # -- loading ---------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-rows")
+    # -- one message per kind of result ------------------------------------
+    @dataclass
+    class RowsLoaded(Message):
+        rows: list[DocRow]
+
+    @dataclass
+    class PreviewLoaded(Message):
+        doc: DocumentView
+
+    @dataclass
+    class SearchDone(Message):
+        result: SearchResult
+
+    @dataclass
+    class StatusChanged(Message):
+        """A document was included or excluded (committed)."""
+
+        number: str
+        status: str
+        kind: str | None
+
     def load_rows(self) -> None:
+        run_service(self, self._read_rows, self.RowsLoaded, group="corpus-rows")
+
+    def _read_rows(self) -> list[DocRow]:
         frame = project_of(self).corpus.documents()
-        rows = [
+        return [
             DocRow(
                 number=str(r.number),
                 type=str(r.type),
@@ -174,7 +199,6 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
             )
             for r in frame.itertuples(index=False)
         ]
-        self.post_message(ServiceResult("rows", rows))
 
     def action_reload(self) -> None:
         self.load_rows()
@@ -260,7 +284,7 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
 
     def _show_filters(self) -> None:
         def show(value: str | None, label: str) -> str:
-            return f"[b]{label}[/b]" if value else tr("全部", "all")
+            return f"[b]{escaped(label)}[/b]" if value else tr("全部", "all")
 
         type_label = dict(self.types).get(self.type_filter or "", self.type_filter or "")
         split_label = tr(*SPLIT_LABELS[self.split_filter]) if self.split_filter else ""
@@ -281,26 +305,34 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#filters", Static).update(text)
 
     # -- results from workers --------------------------------------------
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+    @on(RowsLoaded)
+    def _rows_loaded(self, message: RowsLoaded) -> None:
         message.stop()
-        if message.tag == "rows":
-            self.rows = message.value
-            seen: dict[str, str] = {}
-            for r in self.rows:
-                seen.setdefault(r.type, r.type_name)
-            self.has_dates = any(r.date for r in self.rows)
-            self._columns()
-            self.types = [
-                (slug, name if tr("zh", "en") == "zh" else slug) for slug, name in seen.items()
-            ]
-            self.refill()
-        elif message.tag == "preview":
-            self._show_preview(message.value)
-        elif message.tag == "search":
-            self._show_hits(message.value)
-        elif message.tag == "status":
-            self._status_changed(*message.value)
+        self.rows = message.rows
+        seen: dict[str, str] = {}
+        for r in self.rows:
+            seen.setdefault(r.type, r.type_name)
+        self.has_dates = any(r.date for r in self.rows)
+        self._columns()
+        self.types = [
+            (slug, name if tr("zh", "en") == "zh" else slug) for slug, name in seen.items()
+        ]
+        self.refill()
+
+    @on(PreviewLoaded)
+    def _preview_loaded(self, message: PreviewLoaded) -> None:
+        message.stop()
+        self._show_preview(message.doc)
+
+    @on(SearchDone)
+    def _search_done(self, message: SearchDone) -> None:
+        message.stop()
+        self._show_hits(message.result)
+
+    @on(StatusChanged)
+    def _status_message(self, message: StatusChanged) -> None:
+        message.stop()
+        self._status_changed(message.number, message.status, message.kind)
 
     # -- filters ---------------------------------------------------------
     @staticmethod
@@ -344,20 +376,24 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
             self._preview_for = number
             self.load_preview(number)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-preview")
     def load_preview(self, number: str) -> None:
-        self.post_message(ServiceResult("preview", project_of(self).corpus.document(number)))
+        run_service(
+            self,
+            lambda: project_of(self).corpus.document(number),
+            self.PreviewLoaded,
+            group="corpus-preview",
+        )
 
     def _show_preview(self, doc: DocumentView) -> None:
         if doc.number != self._preview_for:
             return
         text = Text()
-        text.append(f"{doc.number}  {doc.type_name}\n", style="bold")
+        text.append(shown(f"{doc.number}  {doc.type_name}\n"), style="bold")
         if doc.title:
-            text.append(doc.title + "\n", style="bold")
+            text.append(shown(doc.title) + "\n", style="bold")
         meta = [m for m in (doc.date, doc.author, f"{doc.views} views" if doc.views else None) if m]
         if meta:
-            text.append(" · ".join(str(m) for m in meta) + "\n", style="dim")
+            text.append(shown(" · ".join(str(m) for m in meta)) + "\n", style="dim")
         split = (
             tr(*SPLIT_LABELS[doc.split]) if doc.split in SPLIT_LABELS else tr("未划分", "unsplit")
         )
@@ -372,10 +408,10 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
             kind = EXCLUSION_LABELS.get(doc.exclusion_kind or "manual", ("", ""))
             text.append(tr(f"已排除：{kind[0]}", f"excluded: {kind[1]}"), style="bold")
             if doc.exclusion_detail:
-                text.append(f"（{doc.exclusion_detail}）")
+                text.append(f"（{shown(doc.exclusion_detail)}）")
             text.append("\n")
         text.append("\n")
-        text.append(doc.text[:PREVIEW_CHARS])
+        text.append(shown(doc.text[:PREVIEW_CHARS]))
         if len(doc.text) > PREVIEW_CHARS:
             text.append("…", style="dim")
         self.query_one("#preview", Static).update(text)
@@ -387,7 +423,7 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         def done(term: str | None) -> None:
             if term:
                 self.query_one("#hits-title", Label).update(
-                    tr(f"搜索「{term}」…", f"Searching “{term}”…")
+                    plain(tr(f"搜索「{term}」…", f"Searching “{term}”…"))
                 )
                 self.query_one("#hits-box").display = True
                 self.run_search(term)
@@ -396,9 +432,13 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
             PromptScreen(tr("搜索语料（原文子串）", "Search the corpus (literal text)")), done
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-search")
     def run_search(self, term: str) -> None:
-        self.post_message(ServiceResult("search", project_of(self).corpus.search(term, limit=200)))
+        run_service(
+            self,
+            lambda: project_of(self).corpus.search(term, limit=200),
+            self.SearchDone,
+            group="corpus-search",
+        )
 
     def _show_hits(self, result: SearchResult) -> None:
         hits = self.query_one("#hits", DataTable)
@@ -410,15 +450,17 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
                 _clip(hit.snippet, 80),
                 key=f"{i}:{hit.document}:{hit.passage}",
             )
-        shown = len(result.hits)
+        count = len(result.hits)
         self.query_one("#hits-title", Label).update(
-            tr(
-                f"「{result.term}」：{result.total} 处（显示 {shown}；Enter 打开，Esc 关闭）",
-                f"“{result.term}”: {result.total} hits (showing {shown}; Enter opens, Esc closes)",
+            plain(
+                tr(
+                    f"「{result.term}」：{result.total} 处（显示 {count}；Enter 打开，Esc 关闭）",
+                    f"“{result.term}”: {result.total} hits (showing {count}; Enter opens, Esc closes)",
+                )
             )
         )
         self.query_one("#hits-box").display = True
-        if shown:
+        if count:
             hits.focus()
 
     def action_close_hits(self) -> None:
@@ -472,15 +514,17 @@ class CorpusScreen(ReportsWorkerErrors, Screen[None]):
         if number:
             self.set_status(number, True, None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="corpus-status")
     def set_status(self, number: str, include: bool, reason: str | None) -> None:
-        p = project_of(self)
-        if include:
-            p.corpus.include([number])
-        else:
-            p.corpus.exclude([number], reason=reason or "")
-        doc = p.corpus.document(number)
-        self.post_message(ServiceResult("status", (number, doc.status, doc.exclusion_kind)))
+        def call() -> CorpusScreen.StatusChanged:
+            p = project_of(self)
+            if include:
+                p.corpus.include([number])
+            else:
+                p.corpus.exclude([number], reason=reason or "")
+            doc = p.corpus.document(number)
+            return self.StatusChanged(number, doc.status, doc.exclusion_kind)
+
+        run_service(self, call, posted, group="corpus-status")
 
     def _status_changed(self, number: str, status: str, kind: str | None) -> None:
         for i, row in enumerate(self.rows):

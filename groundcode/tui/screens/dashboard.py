@@ -8,24 +8,30 @@ in blind mode, so a coder's dashboard does not even ask).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.markup import escape
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.messages import ProjectReady
+from groundcode.tui.safe import escaped
 from groundcode.tui.widgets.funnel import FunnelTable
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
+    from groundcode.analysis.agreement_core import AgreementResult
+    from groundcode.analysis.saturation import SaturationReport
     from groundcode.corpus.views import Funnel
 
 RELOAD_AFTER = 20.0  # seconds
@@ -55,7 +61,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
                 yield FunnelTable(id="funnel")
                 yield Static("", id="funnel-note", classes="muted")
                 yield Label(tr("编码进度", "Coding progress"), classes="panel-title")
-                yield DataTable(id="progress", cursor_type="row", zebra_stripes=True)
+                yield SafeTable(id="progress", cursor_type="row", zebra_stripes=True)
             with Vertical(id="dash-right"):
                 yield Label(tr("盲编模式", "Blind mode"), classes="panel-title")
                 yield Static("", id="blind")
@@ -97,56 +103,85 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             self.load_kappa()
             self.load_saturation()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-overview")
+    # -- results, one typed message per kind ------------------------------
+    @dataclass
+    class Overview(Message):
+        """Funnel, blind mode and every coder's progress (coder, codings, documents, passages)."""
+
+        funnel: Funnel
+        blind: bool
+        rows: list[tuple[str, int, int, int]]
+
+    @dataclass
+    class KappaLoaded(Message):
+        report: AgreementResult
+
+    @dataclass
+    class SaturationLoaded(Message):
+        report: SaturationReport
+
+    @dataclass
+    class NotYet(Message):
+        """A lead-only number cannot be computed yet (no codings): a state, not an error."""
+
+        selector: str
+        error: GroundcodeError
+
+    @dataclass
+    class BlindSet(Message):
+        on: bool
+
+    # -- workers (no widget work in here) --------------------------------
     def load_overview(self) -> None:
-        p = project_of(self)
-        funnel = p.corpus.funnel()
-        blind = p.coding.blind_mode()
-        frame = p.coding.progress()
-        rows = [
-            (str(r.coder), int(r.codings), int(r.documents), int(r.passages))  # type: ignore[arg-type]
-            for r in frame.itertuples(index=False)
-        ]
-        self.post_message(ServiceResult("overview", (funnel, blind, rows)))
+        def call() -> DashboardScreen.Overview:
+            p = project_of(self)
+            funnel = p.corpus.funnel()
+            blind = p.coding.blind_mode()
+            frame = p.coding.progress()
+            rows = [
+                (str(r.coder), int(r.codings), int(r.documents), int(r.passages))  # type: ignore[arg-type]
+                for r in frame.itertuples(index=False)
+            ]
+            return self.Overview(funnel, blind, rows)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-kappa")
+        run_service(self, call, posted, group="dash-overview")
+
+    def _lead_number(self, selector: str, compute: Callable[[], Message], group: str) -> None:
+        def call() -> Message:
+            try:
+                return compute()
+            except GroundcodeError as exc:
+                return self.NotYet(selector, exc)
+            finally:
+                self.app.call_from_thread(self._stop_loading, selector)
+
+        run_service(self, call, posted, group=group)
+
     def load_kappa(self) -> None:
-        try:
-            data = project_of(self).analysis.agreement(bootstrap=0).to_json()
-        except GroundcodeError as exc:
-            # A new project has no codings yet: that is a state to show, not an error.
-            self.post_message(ServiceResult("not-yet", ("#kappa", exc)))
-            return
-        finally:
-            self.app.call_from_thread(self._stop_loading, "#kappa")
-        self.post_message(ServiceResult("kappa", data))
+        self._lead_number(
+            "#kappa",
+            lambda: self.KappaLoaded(project_of(self).analysis.agreement(bootstrap=0)),
+            "dash-kappa",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-saturation")
     def load_saturation(self) -> None:
-        try:
-            report = project_of(self).analysis.saturation()
-        except GroundcodeError as exc:
-            self.post_message(ServiceResult("not-yet", ("#saturation", exc)))
-            return
-        finally:
-            self.app.call_from_thread(self._stop_loading, "#saturation")
-        self.post_message(ServiceResult("saturation", report))
+        self._lead_number(
+            "#saturation",
+            lambda: self.SaturationLoaded(project_of(self).analysis.saturation()),
+            "dash-saturation",
+        )
 
     def _stop_loading(self, selector: str) -> None:
         self.query_one(selector).loading = False
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+    @on(ProjectReady)
+    def _project_ready(self, message: ProjectReady) -> None:
         message.stop()
-        if message.tag == "project-ready":
-            self.reload()
-            return
-        handler = getattr(self, f"_show_{message.tag.replace('-', '_')}", None)
-        if handler is not None:
-            handler(message.value)
+        self.reload()
 
-    def _show_overview(self, value: tuple[Funnel, bool, list[tuple[str, int, int, int]]]) -> None:
-        funnel, blind, rows = value
+    @on(Overview)
+    def _show_overview(self, message: Overview) -> None:
+        funnel, blind, rows = message.funnel, message.blind, message.rows
         table = self.query_one(FunnelTable)
         table.loading = False
         table.load_funnel(funnel)
@@ -174,34 +209,37 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
             else tr("关闭：所有人可见全部编码", "OFF: everyone sees all codings")
         )
 
-    def _show_not_yet(self, value: tuple[str, BaseException]) -> None:
+    @on(NotYet)
+    def _show_not_yet(self, message: NotYet) -> None:
         from groundcode.tui.i18n import one_line
 
-        selector, exc = value
-        self.query_one(selector, Static).update(f"[dim]{escape(one_line(exc))}[/dim]")
+        line = f"[dim]{escaped(one_line(message.error))}[/dim]"
+        self.query_one(message.selector, Static).update(line)
 
-    def _show_kappa(self, data: dict[str, Any]) -> None:
+    @on(KappaLoaded)
+    def _show_kappa(self, message: KappaLoaded) -> None:
+        r = message.report
         lines = [
-            f"kappa ({', '.join(data.get('coders', []))}): [b]{_fmt(data.get('kappa'))}[/b]",
+            f"kappa ({escaped(', '.join(r.coders))}): [b]{_fmt(r.kappa)}[/b]",
             tr(
-                f"一致率 {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} 个片段",
-                f"agreement {_fmt(data.get('percent_agreement'))} · {data.get('n_units', 0)} passages",
+                f"一致率 {_fmt(r.percent_agreement)} · {r.n_units} 个片段",
+                f"agreement {_fmt(r.percent_agreement)} · {r.n_units} passages",
             ),
         ]
         self.query_one("#kappa", Static).update("\n".join(lines))
 
-    def _show_saturation(self, report: Any) -> None:
+    @on(SaturationLoaded)
+    def _show_saturation(self, message: SaturationLoaded) -> None:
+        report = message.report
         verdict = {
             True: tr("[b]已饱和[/b]", "[b]saturated[/b]"),
             False: tr("[b]未饱和[/b]", "[b]not saturated[/b]"),
             None: tr("尚无结论", "no verdict yet"),
         }[report.saturated]
-        from rich.markup import escape
-
         from groundcode.tui.i18n import language
 
         reasons = report.reasons_in(language())[:3]
-        lines = [verdict, *(f"[dim]{escape(r)}[/dim]" for r in reasons)]
+        lines = [verdict, *(f"[dim]{escaped(r)}[/dim]" for r in reasons)]
         lines.append(
             tr(
                 f"检验集：已判定 {report.holdout_done}/{report.holdout_documents}",
@@ -220,7 +258,14 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
     def action_toggle_blind(self) -> None:
         self.set_blind(not app_of(self).blind)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="dash-blind")
     def set_blind(self, on: bool) -> None:
-        project_of(self).coding.set_blind_mode(on)
-        self.app.call_from_thread(self.reload)
+        def call() -> DashboardScreen.BlindSet:
+            project_of(self).coding.set_blind_mode(on)
+            return self.BlindSet(on)
+
+        run_service(self, call, posted, group="dash-blind")
+
+    @on(BlindSet)
+    def _blind_set(self, message: BlindSet) -> None:
+        message.stop()
+        self.reload()

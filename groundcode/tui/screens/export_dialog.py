@@ -24,6 +24,7 @@ from groundcode.domain.notice import say
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import project_of
 from groundcode.tui.i18n import language, tr
+from groundcode.tui.safe import plain
 from groundcode.tui.screens.progress import ProgressReport, ProgressScreen
 
 if TYPE_CHECKING:
@@ -200,7 +201,9 @@ class ExportScreen(ModalScreen[list[Path] | None]):
     def _update_preview(self) -> None:
         request = self.request()
         shown = ", ".join(str(t) for t in request.targets())
-        self.query_one("#export-preview", Static).update(tr(f"将写入：{shown}", f"Writes: {shown}"))
+        self.query_one("#export-preview", Static).update(
+            plain(tr(f"将写入：{shown}", f"Writes: {shown}"))
+        )
 
     def request(self) -> ExportRequest:
         """The current choices."""

@@ -34,6 +34,7 @@ from textual.widgets import Label, ProgressBar, Static
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, project_of
 from groundcode.tui.i18n import tr
+from groundcode.tui.safe import plain
 
 if TYPE_CHECKING:
     from groundcode.tui.screens.importer import ImportItem
@@ -94,7 +95,7 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
             yield Label(tr("导入中", "Importing"), id="run-title")
             with VerticalScroll(id="run-files"):
                 for i, item in enumerate(self.items):
-                    yield Label(item.path.name, classes="run-name")
+                    yield Label(plain(item.path.name), classes="run-name")
                     yield ProgressBar(total=None, id=f"run-bar-{i}", show_eta=False)
                     yield Static("", id=f"run-line-{i}", classes="run-line")
             yield Static(
@@ -218,7 +219,7 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
         if not failed:
             bar.update(total=100, progress=100)
         line = self.query_one(f"#run-line-{i}", Static)
-        line.update(text)
+        line.update(plain(text))
         line.set_class(failed, "failed")
 
     def _done(self) -> None:

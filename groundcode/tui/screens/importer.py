@@ -18,17 +18,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, DirectoryTree, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, project_of
+from groundcode.tui.context import ReportsWorkerErrors, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import plain
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from groundcode.corpus.views import SourceTypeView
@@ -136,7 +138,7 @@ class ImportScreen(ReportsWorkerErrors, Screen[None]):
                 yield ReadableTree(self.root, id="import-tree")
             with Vertical(id="import-right"):
                 yield Label(tr("待导入", "To import"), classes="panel-title")
-                yield DataTable(id="import-files", cursor_type="row", zebra_stripes=True)
+                yield SafeTable(id="import-files", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -152,9 +154,31 @@ class ImportScreen(ReportsWorkerErrors, Screen[None]):
         self.load_types()
         self._show_status()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="import-types")
+    @dataclass
+    class TypesLoaded(Message):
+        types: list[SourceTypeView]
+
+    @dataclass
+    class Indexing(Message):
+        """Progress of the search index after an import (coalesced: only the latest counts)."""
+
+        done: int
+        total: int
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ImportScreen.Indexing)
+
+    @dataclass
+    class Indexed(Message):
+        passages: int
+
     def load_types(self) -> None:
-        self.post_message(ServiceResult("types", project_of(self).corpus.source_types()))
+        run_service(
+            self,
+            lambda: project_of(self).corpus.source_types(),
+            self.TypesLoaded,
+            group="import-types",
+        )
 
     # -- the list --------------------------------------------------------
     def _type_label(self, type_id: int) -> str:
@@ -201,7 +225,7 @@ class ImportScreen(ReportsWorkerErrors, Screen[None]):
         )
         if self.indexing:
             text += f" · {self.indexing}"
-        self.query_one("#import-status", Static).update(text)
+        self.query_one("#import-status", Static).update(plain(text))
 
     def _current(self) -> ImportItem | None:
         table = self.query_one("#import-files", DataTable)
@@ -319,28 +343,34 @@ class ImportScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(ImportRunScreen([replace(i) for i in todo], self.segment), done)
 
     # -- the search index, after an import --------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="import-index")
     def build_index(self) -> None:
-        def progress(done: int, total: int) -> None:
-            self.post_message(ServiceResult("indexing", (done, total)))
+        def call() -> int:
+            def progress(done: int, total: int) -> None:
+                self.post_message(self.Indexing(done, total))
 
-        n = project_of(self).corpus.build_search_index(progress=progress)
-        self.post_message(ServiceResult("indexed", n))
+            return project_of(self).corpus.build_search_index(progress=progress)
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+        run_service(self, call, self.Indexed, group="import-index")
+
+    @on(TypesLoaded)
+    def _types_loaded(self, message: TypesLoaded) -> None:
         message.stop()
-        if message.tag == "types":
-            self.types = message.value
-            known = [t.id for t in self.types]
-            for item in self.items:
-                if item.type_id not in known and known:
-                    item.type_id = known[0]
-            self.refill()
-        elif message.tag == "indexing":
-            done, total = message.value
-            self.indexing = tr(f"建立搜索索引 {done}/{total}", f"indexing {done}/{total}")
-            self._show_status()
-        elif message.tag == "indexed":
-            self.indexing = tr("搜索索引已更新", "search index up to date")
-            self._show_status()
+        self.types = message.types
+        known = [t.id for t in self.types]
+        for item in self.items:
+            if item.type_id not in known and known:
+                item.type_id = known[0]
+        self.refill()
+
+    @on(Indexing)
+    def _indexing(self, message: Indexing) -> None:
+        message.stop()
+        done, total = message.done, message.total
+        self.indexing = tr(f"建立搜索索引 {done}/{total}", f"indexing {done}/{total}")
+        self._show_status()
+
+    @on(Indexed)
+    def _indexed(self, message: Indexed) -> None:
+        message.stop()
+        self.indexing = tr("搜索索引已更新", "search index up to date")
+        self._show_status()

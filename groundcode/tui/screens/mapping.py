@@ -11,22 +11,25 @@ written.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors
+from groundcode.tui.context import ReportsWorkerErrors, posted, run_service
 from groundcode.tui.i18n import one_line, tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import plain
 from groundcode.tui.screens.corpus import _clip
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from groundcode.corpus.mapping import Preview, PreviewRow, Table
@@ -68,12 +71,12 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
                 tr(f"列映射：{self.path.name}", f"Columns of {self.path.name}"), id="mapping-title"
             )
             yield Static(tr("正在读取…", "Reading…"), id="mapping-info")
-            yield DataTable(id="mapping-fields", cursor_type="row")
+            yield SafeTable(id="mapping-fields", cursor_type="row")
             yield Label(
                 tr("前 20 行（与导入结果一致）", "First 20 rows, as they will be imported"),
                 classes="panel-title",
             )
-            yield DataTable(id="mapping-preview", cursor_type="row", zebra_stripes=True)
+            yield SafeTable(id="mapping-preview", cursor_type="row", zebra_stripes=True)
             yield Static(
                 tr(
                     "Enter 选择列 · n 不导入此项 · s 确定 · Esc 取消",
@@ -91,48 +94,74 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
         fields.focus()
         self.read()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="mapping-read")
+    @dataclass
+    class TableRead(Message):
+        """The file's first rows; ``problem``: why it cannot be read (the dialog closes)."""
+
+        table: Table | None
+        guessed: dict[str, str | None]
+        problem: BaseException | None = None
+
+    @dataclass
+    class PreviewMade(Message):
+        """The rows as the import would store them; ``problem``: the mapping cannot work."""
+
+        preview: Preview | None
+        problem: BaseException | None = None
+
     def read(self) -> None:
-        from groundcode.corpus.mapping import guess_columns, read_table
+        path = self.path
 
-        try:
-            table = read_table(self.path)
-        except Exception as exc:
-            self.post_message(ServiceResult("unreadable", exc))
-            return
-        self.post_message(ServiceResult("table", (table, guess_columns(table.columns))))
+        def call() -> MappingScreen.TableRead:
+            from groundcode.corpus.mapping import guess_columns, read_table
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="mapping-preview")
+            try:
+                table = read_table(path)
+            except Exception as exc:  # any unreadable file is one line, then the dialog closes
+                return self.TableRead(None, {}, exc)
+            return self.TableRead(table, guess_columns(table.columns))
+
+        run_service(self, call, posted, group="mapping-read")
+
     def redo_preview(self, mapping: dict[str, str | None]) -> None:
-        from groundcode.corpus.mapping import preview
+        table = self.table
+        assert table is not None
 
-        assert self.table is not None
-        try:
-            shown = preview(self.table, mapping)
-        except Exception as exc:
-            self.post_message(ServiceResult("bad-mapping", exc))
-            return
-        self.post_message(ServiceResult("preview", shown))
+        def call() -> MappingScreen.PreviewMade:
+            from groundcode.corpus.mapping import preview
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+            try:
+                return self.PreviewMade(preview(table, mapping))
+            except Exception as exc:  # shown in the dialog: the user picks another column
+                return self.PreviewMade(None, exc)
+
+        run_service(self, call, posted, group="mapping-preview")
+
+    @on(TableRead)
+    def _table_read(self, message: TableRead) -> None:
         from groundcode.tui.i18n import one_line
 
         message.stop()
-        if message.tag == "unreadable":
-            self.notify(one_line(message.value), severity="error", markup=False)
+        if message.table is None:
+            self.notify(one_line(message.problem), severity="error")
             self.dismiss(None)
-        elif message.tag == "table":
-            self.table, guessed = message.value
-            if not self.mapping:
-                self.mapping = guessed
-            self._show_fields()
-            self.redo_preview(dict(self.mapping))
-        elif message.tag == "preview":
-            self._show_preview(message.value)
-        elif message.tag == "bad-mapping":
-            self.query_one("#mapping-info", Static).update(one_line(message.value))
-            self.query_one("#mapping-preview", DataTable).clear(columns=True)
+            return
+        self.table = message.table
+        if not self.mapping:
+            self.mapping = message.guessed
+        self._show_fields()
+        self.redo_preview(dict(self.mapping))
+
+    @on(PreviewMade)
+    def _preview_made(self, message: PreviewMade) -> None:
+        from groundcode.tui.i18n import one_line
+
+        message.stop()
+        if message.preview is not None:
+            self._show_preview(message.preview)
+            return
+        self.query_one("#mapping-info", Static).update(plain(one_line(message.problem)))
+        self.query_one("#mapping-preview", DataTable).clear(columns=True)
 
     def _show_fields(self) -> None:
         from groundcode.corpus.mapping import FIELDS
@@ -156,7 +185,7 @@ class MappingScreen(ReportsWorkerErrors, ModalScreen[dict[str, str | None] | Non
         )
         if bad:
             info += tr(f" · {bad} 行无法导入", f" · {bad} rows would fail")
-        self.query_one("#mapping-info", Static).update(info)
+        self.query_one("#mapping-info", Static).update(plain(info))
         table = self.query_one("#mapping-preview", DataTable)
         table.clear(columns=True)
         # Every column has a fixed width (the text column shares what the terminal has

@@ -12,21 +12,27 @@ last row loaded, so the first page does not grow with the project.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
-from textual.app import ComposeResult
+from textual import on
 from textual.binding import BindingType
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.message import Message
+from textual.widgets import DataTable, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.messages import MemoSaved
+from groundcode.tui.safe import plain
 from groundcode.tui.screens.corpus import _clip
+from groundcode.tui.screens.listing import ListScreen
 from groundcode.tui.screens.screening import ask
 from groundcode.tui.widgets.paged import Pager
+
+if TYPE_CHECKING:
+    from groundcode.coding.records import MemoView
+    from groundcode.domain.paging import Page
 
 KIND = {
     "project": ("项目", "project"),
@@ -40,7 +46,7 @@ KIND = {
 
 
 @localised
-class MemosScreen(ReportsWorkerErrors, Screen[None]):
+class MemosScreen(ListScreen[dict[str, Any]]):
     """All memos by target; search, edit, add, jump."""
 
     CSS_PATH = "memos.tcss"
@@ -52,93 +58,98 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
         Key("r", "reload", "刷新", "Refresh", id="memos.reload", show=False),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
+    TABLE_ID = "memos-table"
+    STATUS_ID = "memos-status"
+    COLUMNS = (
+        ("kind", "对象类型", "Target"),
+        ("target", "对象", "Of"),
+        ("author", "作者", "Author"),
+        ("when", "时间", "When"),
+        ("text", "内容", "Memo"),
+    )
+
+    @dataclass
+    class PageLoaded(Message):
+        """One page of the memos the user may read (blind mode applied by the service)."""
+
+        token: int
+        page: Page[MemoView]
+        rows: list[dict[str, Any]]
 
     def __init__(self) -> None:
+        self.pager: Pager[dict[str, Any]] = Pager()
         super().__init__()
         self.search: str | None = None
-        self.pager: Pager[dict[str, Any]] = Pager()
 
     @property
-    def memos(self) -> list[dict[str, Any]]:
+    def records(self) -> list[dict[str, Any]]:
         """The memos loaded so far (the first pages of the list)."""
         return self.pager.rows
 
-    @memos.setter
-    def memos(self, rows: list[dict[str, Any]]) -> None:
+    @records.setter
+    def records(self, rows: list[dict[str, Any]]) -> None:
         self.pager.rows = rows
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("", id="memos-status")
-        yield DataTable(id="memos-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+    @property
+    def memos(self) -> list[dict[str, Any]]:
+        return self.records
 
-    def on_mount(self) -> None:
-        table = self.query_one("#memos-table", DataTable)
-        for key, zh, en in (
-            ("kind", "对象类型", "Target"),
-            ("target", "对象", "Of"),
-            ("author", "作者", "Author"),
-            ("when", "时间", "When"),
-            ("text", "内容", "Memo"),
-        ):
-            table.add_column(tr(zh, en), key=key)
-        table.focus()
-        self.reload()
-
-    def on_screen_resume(self) -> None:
-        self.reload()
-
-    def action_reload(self) -> None:
-        self.reload()
+    @memos.setter
+    def memos(self, rows: list[dict[str, Any]]) -> None:
+        self.records = rows
 
     def reload(self) -> None:
         """Read the list again from its first page (a search, an edit, coming back)."""
         self.load_page(self.pager.restart(), 0, self.search)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="memos-load")
     def load_page(self, token: int, offset: int, search: str | None) -> None:
-        page = project_of(self).memos.memos_page(
-            search=search, offset=offset, limit=self.pager.size
-        )
-        rows = [
-            {
-                "id": m.id,
-                "kind": m.target_kind,
-                "target": m.target,
-                "author": m.author,
-                "text": m.text,
-                "created_at": m.created_at,
-                "updated_at": m.updated_at,
-            }
-            for m in page.items
-        ]
-        self.post_message(ServiceResult("memos", (page, rows), token))
+        limit = self.pager.size
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="memos-write")
+        def call() -> MemosScreen.PageLoaded:
+            page = project_of(self).memos.memos_page(search=search, offset=offset, limit=limit)
+            rows = [
+                {
+                    "id": m.id,
+                    "kind": m.target_kind,
+                    "target": m.target,
+                    "author": m.author,
+                    "text": m.text,
+                    "created_at": m.created_at,
+                    "updated_at": m.updated_at,
+                }
+                for m in page.items
+            ]
+            return self.PageLoaded(token, page, rows)
+
+        run_service(self, call, posted, group="memos-load")
+
     def save(self, memo_id: int | None, text: str) -> None:
-        c = project_of(self).coding
-        if memo_id is None:
-            c.add_memo("project", None, text)
-        else:
-            c.edit_memo(memo_id, text)
-        self.post_message(ServiceResult("saved", memo_id))
-
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
-        message.stop()
-        if message.tag == "memos":
-            page, rows = message.value
-            first = page.offset == 0
-            if not self.pager.accept(message.token, page, rows):
-                return
-            if first:
-                self._show()
+        def call() -> MemoSaved:
+            memos = project_of(self).memos
+            if memo_id is None:
+                memos.add_memo("project", None, text)
             else:
-                self._append(rows)
-        elif message.tag == "saved":
-            self.notify(tr("备忘录已保存", "Memo saved"))
-            self.reload()
+                memos.edit_memo(memo_id, text)
+            return MemoSaved(memo_id)
+
+        run_service(self, call, posted, group="memos-write", exclusive=False)
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        message.stop()
+        first = message.page.offset == 0
+        if not self.pager.accept(message.token, message.page, message.rows):
+            return
+        if first:
+            self._show()
+        else:
+            self._append(message.rows)
+
+    @on(MemoSaved)
+    def _saved(self, message: MemoSaved) -> None:
+        message.stop()
+        self.notify(tr("备忘录已保存", "Memo saved"))
+        self.reload()
 
     def _show(self) -> None:
         table = self.query_one("#memos-table", DataTable)
@@ -171,9 +182,11 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
         found = tr(f"，含「{self.search}」", f" containing “{self.search}”") if self.search else ""
         n = f"{len(self.memos)}+" if self.pager.has_more else str(len(self.memos))
         self.query_one("#memos-status", Static).update(
-            tr(
-                f"{n} 条备忘录{found} · / 搜索 · Enter 编辑 · g 转到对象",
-                f"{n} memos{found} · / search · Enter edit · g go to target",
+            plain(
+                tr(
+                    f"{n} 条备忘录{found} · / 搜索 · Enter 编辑 · g 转到对象",
+                    f"{n} memos{found} · / search · Enter edit · g go to target",
+                )
             )
         )
 
@@ -181,12 +194,6 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
     def _moved(self, event: DataTable.RowHighlighted) -> None:
         if self.pager.wants_more(event.cursor_row):
             self.load_page(self.pager.token, len(self.memos), self.search)
-
-    def _current(self) -> dict[str, Any] | None:
-        table = self.query_one("#memos-table", DataTable)
-        if 0 <= table.cursor_row < len(self.memos):
-            return self.memos[table.cursor_row]
-        return None
 
     def action_search(self) -> None:
         def done(text: str | None) -> None:
@@ -203,7 +210,7 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     def action_edit(self) -> None:
-        memo = self._current()
+        memo = self.current()
         if memo is None:
             return
         memo_id = int(memo["id"])
@@ -227,7 +234,7 @@ class MemosScreen(ReportsWorkerErrors, Screen[None]):
         ask(self, tr("新的项目备忘录", "A new project memo"), "", done)
 
     def action_jump(self) -> None:
-        memo = self._current()
+        memo = self.current()
         if memo is None or not memo.get("target"):
             return
         app = app_of(self)

@@ -21,12 +21,14 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
-from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, project_of
-from groundcode.tui.i18n import one_line, tr
+from groundcode.tui.context import ReportsWorkerErrors, project_of, run_refusable
+from groundcode.tui.i18n import tr
+from groundcode.tui.messages import Refused
+from groundcode.tui.safe import plain, shown
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -80,11 +82,6 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             super().__init__()
             self.text = text
 
-    class Failed(Message):
-        def __init__(self, message: str) -> None:
-            super().__init__()
-            self.message = message
-
     def __init__(self) -> None:
         super().__init__()
         self.model: ModelView | None = None
@@ -98,7 +95,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             with Vertical(id="model-left"):
                 yield Static(id="model-core")
                 yield TextArea(id="model-storyline", soft_wrap=True, show_line_numbers=False)
-                yield DataTable(id="model-edges", cursor_type="row", zebra_stripes=True)
+                yield SafeTable(id="model-edges", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="model-right"):
                 yield Static(id="model-diagram")
         yield Footer()
@@ -136,38 +133,29 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     # -- workers ------------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="model-load")
-    def load(self, note: str | None = None) -> None:
-        p = project_of(self)
-        try:
-            model = p.codebook.model(coder_ids=p.coding.visible_coder_ids())
-            diagram = p.analysis.render_model("text")
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Loaded(model, diagram, note))
+    def _loaded(self, p: Project, note: str | None) -> Message:
+        model = p.codebook.model(coder_ids=p.coding.visible_coder_ids())
+        return self.Loaded(model, p.analysis.render_model("text"), note)
 
-    @work(thread=True, exit_on_error=False, group="model-change")
+    def load(self, note: str | None = None) -> None:
+        run_refusable(self, lambda: self._loaded(project_of(self), note), group="model-load")
+
     def change(self, do: Callable[[Project], str]) -> None:
         """Run one model change, then reload everything the screen shows."""
-        p = project_of(self)
-        try:
-            note = do(p)
-            model = p.codebook.model(coder_ids=p.coding.visible_coder_ids())
-            diagram = p.analysis.render_model("text")
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Loaded(model, diagram, note))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="model-save")
+        def call() -> Message:
+            p = project_of(self)
+            note = do(p)
+            return self._loaded(p, note)
+
+        run_refusable(self, call, group="model-change", exclusive=False)
+
     def save(self, text: str) -> None:
-        try:
+        def call() -> Message:
             project_of(self).codebook.set_storyline(text)
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Saved(text))
+            return self.Saved(text)
+
+        run_refusable(self, call, group="model-save")
 
     # -- results ------------------------------------------------------------
     @on(Loaded)
@@ -183,7 +171,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             style="bold",
         )
         if model.core_definition:
-            core.append("\n" + model.core_definition)
+            core.append("\n" + shown(model.core_definition))
         self.query_one("#model-core", Static).update(core)
         area = self.query_one("#model-storyline", TextArea)
         if self.saved_storyline is None or area.text == self.saved_storyline:
@@ -192,7 +180,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             area.load_text(self.saved_storyline)
             self._title_storyline(modified=False)
         self._fill_edges(model.edges)
-        self.query_one("#model-diagram", Static).update(Text(message.diagram))
+        self.query_one("#model-diagram", Static).update(plain(message.diagram))
         problems = self.query_one("#model-problems", Static)
         problems.display = bool(model.problems)
         if model.problems:
@@ -214,7 +202,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             style = "bold red" if e.dangling else ""
             table.add_row(
                 Text(e.from_name, style=style),
-                Text(e.label or "", style="italic"),
+                plain(e.label or "", style="italic"),
                 Text(e.to_name, style=style),
                 key=str(e.id),
             )
@@ -228,8 +216,8 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
         self._title_storyline(modified=area.text != message.text)
         self.notify(tr("故事线已保存", "Storyline saved"))
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    @on(Refused)
+    def _failed(self, message: Refused) -> None:
         for selector in ("#model-left", "#model-right"):
             self.query_one(selector).loading = False
         self.notify(message.message, severity="error", title=tr("未完成", "Not done"), markup=False)

@@ -11,23 +11,27 @@ worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
-from textual.app import ComposeResult
+from textual import on
 from textual.binding import BindingType
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.message import Message
+from textual.widgets import Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import plain
+from groundcode.tui.screens.listing import ListScreen
 from groundcode.tui.screens.screening import ask
 
 if TYPE_CHECKING:
-    from groundcode.people.records import ProjectStatus
+    from groundcode.coding.progress import AssignResult
+    from groundcode.people.records import CoderView, ProjectStatus
 
 ROLE = {
     "lead": ("负责人", "lead"),
@@ -38,7 +42,7 @@ SCOPES = ("build", "holdout", "all")
 
 
 @localised
-class PeopleScreen(ReportsWorkerErrors, Screen[None]):
+class PeopleScreen(ListScreen[str]):
     """Coders, roles, blind mode, assignments, progress and codebook files."""
 
     CSS_PATH = "people.tcss"
@@ -52,69 +56,69 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
         Key("r", "reload", "刷新", "Refresh", id="people.reload", show=False),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
+    TABLE_ID = "people-table"
+    STATUS_ID = "people-status"
+    HEADING = ("人员与进度", "People and progress")
+    COLUMNS = (
+        ("name", "姓名", "Name"),
+        ("role", "角色", "Role"),
+        ("assigned", "已分配", "Assigned"),
+        ("done", "已完成", "Done"),
+        ("queue", "待编码", "Queue"),
+        ("waiting", "待检验开始", "Waiting"),
+    )
+
+    # -- one message per kind of result or change -------------------------
+    @dataclass
+    class Loaded(Message):
+        coders: list[CoderView]
+        progress: dict[str, Any]  # coder -> their row of ProgressService.progress()
+        status: ProjectStatus
+        holdout_start: datetime | None
+
+    @dataclass
+    class CoderAdded(Message):
+        name: str
+
+    @dataclass
+    class BlindSet(Message):
+        on: bool
+
+    @dataclass
+    class Assigned(Message):
+        result: AssignResult
+
+    @dataclass
+    class CodebookImported(Message):
+        name: str
+
+    @dataclass
+    class CodebookExported(Message):
+        path: Path
 
     def __init__(self) -> None:
         super().__init__()
-        self.names: list[str] = []
         self.blind = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("", id="people-status")
-        yield Label(tr("人员与进度", "People and progress"), classes="panel-title")
-        yield DataTable(id="people-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+    @property
+    def names(self) -> list[str]:
+        return self.records
 
-    def on_mount(self) -> None:
-        table = self.query_one("#people-table", DataTable)
-        for key, zh, en in (
-            ("name", "姓名", "Name"),
-            ("role", "角色", "Role"),
-            ("assigned", "已分配", "Assigned"),
-            ("done", "已完成", "Done"),
-            ("queue", "待编码", "Queue"),
-            ("waiting", "待检验开始", "Waiting"),
-        ):
-            table.add_column(tr(zh, en), key=key)
-        table.focus()
-        self.reload()
-
-    def on_screen_resume(self) -> None:
-        self.reload()
-
-    def action_reload(self) -> None:
-        self.reload()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="people-load")
     def reload(self) -> None:
-        p = project_of(self)
-        coders = p.coding.coders()
-        status = p.coding.status()
-        frame = p.progress.progress()
-        progress = {str(r["coder"]): r for r in frame.to_dict("records")} if len(frame) else {}
-        self.post_message(
-            ServiceResult("people", (coders, progress, status, p.progress.holdout_start()))
-        )
+        def call() -> PeopleScreen.Loaded:
+            p = project_of(self)
+            frame = p.progress.progress()
+            progress = {str(r["coder"]): r for r in frame.to_dict("records")} if len(frame) else {}
+            return self.Loaded(
+                p.people.coders(), progress, p.people.status(), p.progress.holdout_start()
+            )
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="people-act")
-    def act(self, what: str, *args: Any) -> None:
-        p = project_of(self)
-        if what == "add":
-            name, role = args
-            value: Any = p.coding.add_coder(name, role=role).name
-        elif what == "blind":
-            p.coding.set_blind_mode(args[0])
-            value = args[0]
-        elif what == "assign":
-            coders, scope = args
-            value = p.progress.assign(coders, split=scope).to_json()
-        elif what == "import":
-            value = self._import_codebook(Path(args[0]))
-        else:
-            value = str(p.codebook.export_yaml(Path(args[0]), force=args[1]))
-        self.post_message(ServiceResult(f"did-{what}", value))
+        run_service(self, call, posted, group="people-load")
 
-    def _import_codebook(self, path: Path) -> str:
+    def _change(self, call: Callable[[], Message]) -> None:
+        run_service(self, call, posted, group="people-act", exclusive=False)
+
+    def _import_codebook(self, path: Path) -> PeopleScreen.CodebookImported:
         p = project_of(self)
         suffix = path.suffix.lower()
         if suffix == ".qdc":
@@ -123,40 +127,23 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
             p.interchange.import_codebook_xlsx(path)
         else:
             p.codebook.import_yaml(path)
-        return path.name
+        return self.CodebookImported(path.name)
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
         message.stop()
-        tag, value = message.tag, message.value
-        if tag == "people":
-            self._show(*value)
-            return
-        notes = {
-            "did-add": tr(f"已新增 {value}", f"Added {value}"),
-            "did-blind": tr("盲编已开启", "Blind mode on")
-            if value is True
-            else tr("盲编已关闭", "Blind mode off"),
-            "did-import": tr(f"已导入编码本 {value}", f"Imported the codebook {value}"),
-            "did-export": tr(f"已导出到 {value}", f"Exported to {value}"),
-        }
-        if tag == "did-assign":
-            notes[tag] = tr(
-                f"已分配 {value['documents']} 个文本给 {', '.join(value['coders'])}（新增 {value['added']}）",
-                f"Assigned {value['documents']} documents to {', '.join(value['coders'])} ({value['added']} new)",
-            )
-        self.notify(notes.get(tag, tag))
-        self.reload()
-
-    def _show(
-        self, coders: list[Any], progress: dict[str, Any], status: ProjectStatus, start: Any
-    ) -> None:
+        coders, progress, status, start = (
+            message.coders,
+            message.progress,
+            message.status,
+            message.holdout_start,
+        )
         self.blind = bool(status.get("blind"))
         app = app_of(self)
         app.blind = self.blind
         app.update_header()
-        self.names = [c.name for c in coders]
-        table = self.query_one("#people-table", DataTable)
+        self.records = [c.name for c in coders]
+        table = self.table
         table.clear()
         for c in coders:
             r = progress.get(c.name, {})
@@ -173,14 +160,58 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
             else tr("检验尚未开始", "holdout not started")
         )
         self.query_one("#people-status", Static).update(
-            tr(f"{len(coders)} 人 · {blind} · {held}", f"{len(coders)} people · {blind} · {held}")
+            plain(
+                tr(
+                    f"{len(coders)} 人 · {blind} · {held}",
+                    f"{len(coders)} people · {blind} · {held}",
+                )
+            )
         )
+
+    def _changed(self, message: Message, note: str) -> None:
+        message.stop()
+        self.notify(note)
+        self.reload()
+
+    @on(CoderAdded)
+    def _coder_added(self, message: CoderAdded) -> None:
+        self._changed(message, tr(f"已新增 {message.name}", f"Added {message.name}"))
+
+    @on(BlindSet)
+    def _blind_set(self, message: BlindSet) -> None:
+        note = (
+            tr("盲编已开启", "Blind mode on") if message.on else tr("盲编已关闭", "Blind mode off")
+        )
+        self._changed(message, note)
+
+    @on(Assigned)
+    def _assigned(self, message: Assigned) -> None:
+        r = message.result
+        self._changed(
+            message,
+            tr(
+                f"已分配 {r.documents} 个文本给 {', '.join(r.coders)}（新增 {r.added}）",
+                f"Assigned {r.documents} documents to {', '.join(r.coders)} ({r.added} new)",
+            ),
+        )
+
+    @on(CodebookImported)
+    def _imported(self, message: CodebookImported) -> None:
+        self._changed(
+            message, tr(f"已导入编码本 {message.name}", f"Imported the codebook {message.name}")
+        )
+
+    @on(CodebookExported)
+    def _exported(self, message: CodebookExported) -> None:
+        self._changed(message, tr(f"已导出到 {message.path}", f"Exported to {message.path}"))
 
     # -- actions ---------------------------------------------------------
     def action_add(self, role: str) -> None:
         def done(name: str | None) -> None:
             if name:
-                self.act("add", name, role)
+                self._change(
+                    lambda: self.CoderAdded(project_of(self).people.add_coder(name, role=role).name)
+                )
 
         title = (
             tr("新负责人的名字", "Name of the new lead")
@@ -190,7 +221,13 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
         ask(self, title, "", done)
 
     def action_toggle_blind(self) -> None:
-        self.act("blind", not self.blind)
+        on = not self.blind
+
+        def call() -> PeopleScreen.BlindSet:
+            project_of(self).people.set_blind_mode(on)
+            return self.BlindSet(on)
+
+        self._change(call)
 
     def action_assign(self) -> None:
         coders = [n for n in self.names if n != "consensus"]
@@ -202,7 +239,9 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
 
             def done(scope: str | None) -> None:
                 if scope:
-                    self.act("assign", names, scope)
+                    self._change(
+                        lambda: self.Assigned(project_of(self).progress.assign(names, split=scope))
+                    )
 
             ask(
                 self,
@@ -218,7 +257,8 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
     def action_import_codebook(self) -> None:
         def done(path: str | None) -> None:
             if path:
-                self.act("import", str(Path(path).expanduser()))
+                target = Path(path).expanduser()
+                self._change(lambda: self._import_codebook(target))
 
         ask(
             self, tr("编码本文件（.yaml .xlsx .qdc）", "Codebook file (.yaml .xlsx .qdc)"), "", done
@@ -228,7 +268,12 @@ class PeopleScreen(ReportsWorkerErrors, Screen[None]):
         def done(path: str | None) -> None:
             if path:
                 target = Path(path).expanduser()
-                self.act("export", str(target), target.exists())
+                force = target.exists()
+                self._change(
+                    lambda: self.CodebookExported(
+                        project_of(self).codebook.export_yaml(target, force=force)
+                    )
+                )
 
         ask(
             self,

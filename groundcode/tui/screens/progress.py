@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.i18n import one_line, tr
+from groundcode.tui.safe import plain
 
 T = TypeVar("T")
 
@@ -94,7 +95,7 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="progress-dialog"):
-            yield Label(self._title, id="progress-title")
+            yield Label(plain(self._title), id="progress-title")
             yield ProgressBar(total=None, id="progress-bar", show_eta=False)
             yield Static(tr("处理中…", "Working…"), id="progress-status")
             if self._cancellable:
@@ -120,7 +121,7 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
         bar = self.query_one("#progress-bar", ProgressBar)
         bar.update(total=total, progress=done)
         if label is not None:
-            self.query_one("#progress-status", Static).update(label)
+            self.query_one("#progress-status", Static).update(plain(label))
         elif total:
             self.query_one("#progress-status", Static).update(f"{done} / {total}")
 

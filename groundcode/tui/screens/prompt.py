@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.i18n import tr
+from groundcode.tui.safe import pictured, plain, shown
 
 _MAX_SHOWN = 200
 
@@ -64,9 +65,10 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-dialog"):
-            yield Label(self._title, id="prompt-title")
+            yield Label(plain(self._title), id="prompt-title")
             yield Input(
-                value=self._initial,
+                # Shown with control characters as pictures: never sent to the terminal.
+                value=pictured(self._initial),
                 placeholder=self._placeholder,
                 id="prompt-input",
                 select_on_focus=False,
@@ -110,7 +112,7 @@ class PromptScreen(ModalScreen[str | None]):
         self._shown = []
         labels: list[Option] = []
         for choice, offsets in self._matches(query):
-            label = Content(choice)
+            label = Content(shown(choice, newlines=False))
             for offset in offsets:
                 label = label.stylize("reverse", offset, offset + 1)
             labels.append(Option(label))
@@ -161,6 +163,8 @@ class PromptScreen(ModalScreen[str | None]):
         if not value and not self._allow_empty:
             self.notify(tr("请输入内容", "Please enter a value"), severity="warning")
             return
+        if value == pictured(self._initial).strip():
+            value = self._initial.strip()  # unchanged: the text as stored, controls and all
         self.dismiss(value)
 
     def action_cancel(self) -> None:

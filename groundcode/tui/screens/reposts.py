@@ -20,18 +20,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import shown
 from groundcode.tui.widgets.paged import MARGIN, TUI_PAGE
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from groundcode.corpus.views import DedupReport
@@ -98,9 +100,9 @@ class RepostScreen(ReportsWorkerErrors, Screen[None]):
         with Horizontal(id="reposts-body"):
             with Vertical(id="reposts-lists"):
                 yield Label(tr("转发组", "Groups"), classes="panel-title")
-                yield DataTable(id="reposts-groups", cursor_type="row")
+                yield SafeTable(id="reposts-groups", cursor_type="row")
                 yield Label(tr("组内副本", "Copies"), classes="panel-title")
-                yield DataTable(id="reposts-copies", cursor_type="row")
+                yield SafeTable(id="reposts-copies", cursor_type="row")
             with VerticalScroll(id="reposts-kept-box"):
                 yield Static("", id="reposts-kept")
             with VerticalScroll(id="reposts-copy-box"):
@@ -119,55 +121,104 @@ class RepostScreen(ReportsWorkerErrors, Screen[None]):
         self.count()
 
     # -- workers ---------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-count")
+    @dataclass
+    class GroupsFound(Message):
+        """The repost groups at a threshold; ``applied``: the copies are now excluded."""
+
+        report: DedupReport
+        applied: bool
+
+    @dataclass
+    class TextsLoaded(Message):
+        texts: dict[str, str]
+
+    @dataclass
+    class KeptInstead(Message):
+        """``member`` is now kept and the group's former keeper is a copy."""
+
+        group: int
+        member: str
+
+    @dataclass
+    class Released(Message):
+        """``member`` left its group and is included again."""
+
+        group: int
+        member: str
+
     def count(self) -> None:
-        report = project_of(self).corpus.dedup(threshold=self.threshold, dry_run=True)
-        self.post_message(ServiceResult("groups", (report, False)))
+        threshold = self.threshold
+        run_service(
+            self,
+            lambda: self.GroupsFound(
+                project_of(self).corpus.dedup(threshold=threshold, dry_run=True), False
+            ),
+            posted,
+            group="reposts-count",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-apply")
     def apply(self, threshold: float) -> None:
-        report = project_of(self).corpus.dedup(threshold=threshold)
-        self.post_message(ServiceResult("groups", (report, True)))
+        run_service(
+            self,
+            lambda: self.GroupsFound(project_of(self).corpus.dedup(threshold=threshold), True),
+            posted,
+            group="reposts-apply",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-texts")
     def load_texts(self, numbers: list[str]) -> None:
-        corpus = project_of(self).corpus
-        self.post_message(ServiceResult("texts", {n: corpus.document(n).text for n in numbers}))
+        def call() -> dict[str, str]:
+            corpus = project_of(self).corpus
+            return {n: corpus.document(n).text for n in numbers}
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-change")
+        run_service(self, call, self.TextsLoaded, group="reposts-texts")
+
     def keep(self, group: int, member: str) -> None:
         g = self.groups[group]
-        project_of(self).corpus.keep_instead(g.keep, member, [n for n, _ in g.copies])
-        self.post_message(ServiceResult("kept", (group, member)))
+        copies = [n for n, _ in g.copies]
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reposts-change")
+        def call() -> RepostScreen.KeptInstead:
+            project_of(self).corpus.keep_instead(g.keep, member, copies)
+            return self.KeptInstead(group, member)
+
+        run_service(self, call, posted, group="reposts-change")
+
     def release_copy(self, group: int, member: str) -> None:
-        project_of(self).corpus.include([member])
-        self.post_message(ServiceResult("released", (group, member)))
+        def call() -> RepostScreen.Released:
+            project_of(self).corpus.include([member])
+            return self.Released(group, member)
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+        run_service(self, call, posted, group="reposts-change")
+
+    @on(GroupsFound)
+    def _groups_found(self, message: GroupsFound) -> None:
         message.stop()
-        if message.tag == "groups":
-            report, applied = message.value
-            self._show_groups(report, applied)
-        elif message.tag == "texts":
-            self.texts.update(message.value)
-            self._show_pair()
-        elif message.tag == "kept":
-            index, member = message.value
-            g = self.groups[index]
-            sims = dict(g.copies)
-            others = [(n, s) for n, s in g.copies if n != member]
-            self.groups[index] = Group(member, [(g.keep, sims.get(member, 1.0)), *others])
-            self.notify(tr(f"改为保留 {member}", f"Now keeping {member}"))
-            self._update_group(index)
-        elif message.tag == "released":
-            index, member = message.value
-            g = self.groups[index]
-            g.copies = [(n, s) for n, s in g.copies if n != member]
-            self.notify(tr(f"{member} 已移出该组并纳入", f"{member} released and included"))
-            self._update_group(index)
+        self._show_groups(message.report, message.applied)
+
+    @on(TextsLoaded)
+    def _texts_loaded(self, message: TextsLoaded) -> None:
+        message.stop()
+        self.texts.update({n: shown(t) for n, t in message.texts.items()})
+        self._show_pair()
+
+    @on(KeptInstead)
+    def _kept(self, message: KeptInstead) -> None:
+        message.stop()
+        index, member = message.group, message.member
+        g = self.groups[index]
+        sims = dict(g.copies)
+        others = [(n, s) for n, s in g.copies if n != member]
+        self.groups[index] = Group(member, [(g.keep, sims.get(member, 1.0)), *others])
+        self.notify(tr(f"改为保留 {member}", f"Now keeping {member}"))
+        self._update_group(index)
+
+    @on(Released)
+    def _released(self, message: Released) -> None:
+        message.stop()
+        index, member = message.group, message.member
+        g = self.groups[index]
+        g.copies = [(n, s) for n, s in g.copies if n != member]
+        self.notify(tr(f"{member} 已移出该组并纳入", f"{member} released and included"))
+        self._update_group(index)
 
     # -- showing -----------------------------------------------------------
     def _show_groups(self, report: DedupReport, applied: bool) -> None:

@@ -15,23 +15,30 @@ writes the whole list.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import plain
+from groundcode.tui.safe import shown as visible_text
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.screens.screening import ask
 from groundcode.tui.widgets.paged import Pager
+from groundcode.tui.widgets.table import SafeTable
+
+if TYPE_CHECKING:
+    from groundcode.domain.paging import Page
 
 LEVELS = {
     "concept": ("概念", "concept"),
@@ -72,70 +79,100 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
             ),
             id="retrieval-status",
         )
-        yield DataTable(id="retrieval-table", cursor_type="row", zebra_stripes=True)
+        yield SafeTable(id="retrieval-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#retrieval-table", DataTable).focus()
         self.load_codes()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-codes")
+    @dataclass
+    class CodesLoaded(Message):
+        codes: list[tuple[str, str]]  # (level, name)
+
+    @dataclass
+    class PageLoaded(Message):
+        """One page of a code's segments with their context (``token``: which list)."""
+
+        token: int
+        page: Page[Any]
+        rows: list[dict[str, Any]]
+
+    @dataclass
+    class Written(Message):
+        path: str
+
     def load_codes(self) -> None:
-        frame = project_of(self).codebook.concepts_frame()
-        codes: list[tuple[str, str]] = []
-        for level, col in (
-            ("concept", "concept"),
-            ("category", "category"),
-            ("main", "main_category"),
-        ):
-            for name in frame[col].dropna().unique().tolist():
-                codes.append((level, str(name)))
-        self.post_message(ServiceResult("codes", codes))
+        def call() -> list[tuple[str, str]]:
+            frame = project_of(self).codebook.concepts_frame()
+            codes: list[tuple[str, str]] = []
+            for level, col in (
+                ("concept", "concept"),
+                ("category", "category"),
+                ("main", "main_category"),
+            ):
+                for name in frame[col].dropna().unique().tolist():
+                    codes.append((level, str(name)))
+            return codes
+
+        run_service(self, call, self.CodesLoaded, group="retrieval-codes")
 
     def retrieve(self, level: str, name: str) -> None:
         """Show the first page of ``name``'s segments."""
         self.load_page(self.pager.restart(), level, name, 0)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-load")
     def load_page(self, token: int, level: str, name: str, offset: int) -> None:
-        page = project_of(self).queries.retrieve_page(
-            name, level=level, context=30, offset=offset, limit=self.pager.size
-        )
-        rows = [
-            {
-                "document": g.coding.document,
-                "passage": g.coding.passage,
-                "coder": g.coding.coder,
-                "concept": g.coding.concept,
-                "before": g.before,
-                "text": g.text,
-                "after": g.after,
-            }
-            for g in page.items
-        ]
-        self.post_message(ServiceResult("segments", (page, rows), token))
+        limit = self.pager.size
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="retrieval-export")
+        def call() -> RetrievalScreen.PageLoaded:
+            page = project_of(self).queries.retrieve_page(
+                name, level=level, context=30, offset=offset, limit=limit
+            )
+            rows = [
+                {
+                    "document": g.coding.document,
+                    "passage": g.coding.passage,
+                    "coder": g.coding.coder,
+                    "concept": g.coding.concept,
+                    "before": g.before,
+                    "text": g.text,
+                    "after": g.after,
+                }
+                for g in page.items
+            ]
+            return self.PageLoaded(token, page, rows)
+
+        run_service(self, call, posted, group="retrieval-load")
+
     def write(self, path: str, level: str, name: str) -> None:
-        # The export service writes it: cells neutralised, personal documents left out.
-        project_of(self).exports.retrieval(Path(path), name, level=level, context=30, force=True)
-        self.post_message(ServiceResult("written", path))
+        def call() -> str:
+            # The export service writes it: cells neutralised, personal documents left out.
+            exports = project_of(self).exports
+            exports.retrieval(Path(path), name, level=level, context=30, force=True)
+            return path
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+        run_service(self, call, self.Written, group="retrieval-export")
+
+    @on(CodesLoaded)
+    def _codes_loaded(self, message: CodesLoaded) -> None:
         message.stop()
-        if message.tag == "codes":
-            self.codes = message.value
-        elif message.tag == "segments":
-            page, rows = message.value
-            if self.pager.accept(message.token, page, rows):
-                if page.offset == 0:
-                    self._show()
-                else:
-                    self._add_rows(rows)
-                self._status()
-        elif message.tag == "written":
-            self.notify(tr(f"已导出到 {message.value}", f"Exported to {message.value}"))
+        self.codes = message.codes
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        message.stop()
+        page, rows = message.page, message.rows
+        if self.pager.accept(message.token, page, rows):
+            if page.offset == 0:
+                self._show()
+            else:
+                self._add_rows(rows)
+            self._status()
+
+    @on(Written)
+    def _written(self, message: Written) -> None:
+        message.stop()
+        self.notify(tr(f"已导出到 {message.path}", f"Exported to {message.path}"))
 
     def _label(self, level: str, name: str) -> str:
         return f"{tr(*LEVELS[level])}：{name}"
@@ -166,9 +203,9 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         for i, r in enumerate(rows, start=start):
             before, text, after = (str(r.get(k) or "") for k in ("before", "text", "after"))
             shown = Text()
-            shown.append(_clip(before, width // 4), style="dim")
-            shown.append(_clip(text, width // 2), style="bold")
-            shown.append(_clip(after, width // 4), style="dim")
+            shown.append(_clip(visible_text(before), width // 4), style="dim")
+            shown.append(_clip(visible_text(text), width // 2), style="bold")
+            shown.append(_clip(visible_text(after), width // 4), style="dim")
             cells: list[Any] = [r["document"], r.get("passage") or ""]
             if lead:
                 cells.append(r.get("coder") or "")
@@ -181,9 +218,11 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         n = f"{len(self.segments)}+" if self.pager.has_more else str(len(self.segments))
         more = tr("，向下翻页载入更多", ", page down for more") if self.pager.has_more else ""
         self.query_one("#retrieval-status", Static).update(
-            tr(
-                f"{self._label(*self.code)} · {n} 个编码片段，{docs} 个文本（Enter 打开，x 导出{more}）",
-                f"{self._label(*self.code)} · {n} segments in {docs} documents (Enter opens, x exports{more})",
+            plain(
+                tr(
+                    f"{self._label(*self.code)} · {n} 个编码片段，{docs} 个文本（Enter 打开，x 导出{more}）",
+                    f"{self._label(*self.code)} · {n} segments in {docs} documents (Enter opens, x exports{more})",
+                )
             )
         )
 

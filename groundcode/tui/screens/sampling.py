@@ -9,20 +9,23 @@ would move coded documents between sets asks for an explicit confirmation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import plain
 from groundcode.tui.screens.screening import ask
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from groundcode.corpus.views import SampleReport, SourceTypeView, SplitReport
@@ -63,11 +66,11 @@ class SamplingScreen(ReportsWorkerErrors, Screen[None]):
             with Vertical(id="sampling-sample"):
                 yield Label(tr("抽样（尚未应用）", "Sample (not applied)"), classes="panel-title")
                 yield Static("", id="sampling-sample-settings")
-                yield DataTable(id="sampling-strata", cursor_type="row")
+                yield SafeTable(id="sampling-strata", cursor_type="row")
             with Vertical(id="sampling-split"):
                 yield Label(tr("划分（尚未应用）", "Split (not applied)"), classes="panel-title")
                 yield Static("", id="sampling-split-settings")
-                yield DataTable(id="sampling-types", cursor_type="row")
+                yield SafeTable(id="sampling-types", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -90,9 +93,36 @@ class SamplingScreen(ReportsWorkerErrors, Screen[None]):
         self.plan_split()
 
     # -- workers ---------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sampling-types")
+    @dataclass
+    class TypesLoaded(Message):
+        types: list[SourceTypeView]
+
+    @dataclass
+    class SamplePlanned(Message):
+        """A dry-run sample (None: nothing to plan yet); ``problem``: why it cannot be drawn."""
+
+        plan: SampleReport | None
+        problem: BaseException | None = None
+
+    @dataclass
+    class SplitPlanned(Message):
+        plan: SplitReport
+
+    @dataclass
+    class Sampled(Message):
+        report: SampleReport
+
+    @dataclass
+    class SplitDone(Message):
+        report: SplitReport
+
     def load_types(self) -> None:
-        self.post_message(ServiceResult("types", project_of(self).corpus.source_types()))
+        run_service(
+            self,
+            lambda: project_of(self).corpus.source_types(),
+            self.TypesLoaded,
+            group="sampling-types",
+        )
 
     def _sample_args(self) -> dict[str, Any]:
         return {
@@ -103,72 +133,92 @@ class SamplingScreen(ReportsWorkerErrors, Screen[None]):
             "seed": self.seed,
         }
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sampling-plan")
     def plan_sample(self) -> None:
-        if self.type_id is None or not self.n:
-            self.post_message(ServiceResult("sample-plan", None))
-            return
-        try:
-            plan = project_of(self).corpus.sample(**self._sample_args(), dry_run=True)
-        except Exception as exc:
-            self.post_message(ServiceResult("sample-bad", exc))
-            return
-        self.post_message(ServiceResult("sample-plan", plan))
+        ready = self.type_id is not None and bool(self.n)
+        args = self._sample_args()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sampling-split-plan")
+        def call() -> SamplingScreen.SamplePlanned:
+            if not ready:
+                return self.SamplePlanned(None)
+            try:
+                return self.SamplePlanned(project_of(self).corpus.sample(**args, dry_run=True))
+            except Exception as exc:  # shown beside the settings: a state, not a failure
+                return self.SamplePlanned(None, exc)
+
+        run_service(self, call, posted, group="sampling-plan")
+
     def plan_split(self) -> None:
-        plan = project_of(self).corpus.split(holdout=self.ratio, seed=self.split_seed, dry_run=True)
-        self.post_message(ServiceResult("split-plan", plan))
+        ratio, seed = self.ratio, self.split_seed
+        run_service(
+            self,
+            lambda: project_of(self).corpus.split(holdout=ratio, seed=seed, dry_run=True),
+            self.SplitPlanned,
+            group="sampling-split-plan",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sampling-apply")
     def do_sample(self, args: dict[str, Any]) -> None:
-        report = project_of(self).corpus.sample(**args)
-        self.post_message(ServiceResult("sampled", report))
+        run_service(
+            self,
+            lambda: project_of(self).corpus.sample(**args),
+            self.Sampled,
+            group="sampling-apply",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sampling-apply")
     def do_split(self, ratio: float, seed: int | None, force: bool) -> None:
-        report = project_of(self).corpus.split(holdout=ratio, seed=seed, force=force)
-        self.post_message(ServiceResult("split", report))
+        run_service(
+            self,
+            lambda: project_of(self).corpus.split(holdout=ratio, seed=seed, force=force),
+            self.SplitDone,
+            group="sampling-apply",
+        )
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+    @on(TypesLoaded)
+    def _types_loaded(self, message: TypesLoaded) -> None:
+        message.stop()
+        self.types = message.types
+        if self.types and self.type_id is None:
+            self.type_id = self.types[-1].id
+        self._show_settings()
+        self.plan_sample()
+
+    @on(SamplePlanned)
+    def _sample_planned(self, message: SamplePlanned) -> None:
         from groundcode.tui.i18n import one_line
 
         message.stop()
-        if message.tag == "types":
-            self.types = message.value
-            if self.types and self.type_id is None:
-                self.type_id = self.types[-1].id
-            self._show_settings()
-            self.plan_sample()
-        elif message.tag == "sample-plan":
-            self.sample_plan = message.value
-            self._show_sample()
-        elif message.tag == "sample-bad":
-            self.sample_plan = None
-            self._show_sample(one_line(message.value))
-        elif message.tag == "split-plan":
-            self.split_plan = message.value
-            self._show_split()
-        elif message.tag == "sampled":
-            r = message.value
-            self.notify(
-                tr(
-                    f"抽取 {len(r.sampled)} 个，排除 {r.excluded} 个未抽中",
-                    f"Sampled {len(r.sampled)}, excluded {r.excluded} not sampled",
-                )
+        self.sample_plan = message.plan
+        self._show_sample(None if message.problem is None else one_line(message.problem))
+
+    @on(SplitPlanned)
+    def _split_planned(self, message: SplitPlanned) -> None:
+        message.stop()
+        self.split_plan = message.plan
+        self._show_split()
+
+    @on(Sampled)
+    def _sampled(self, message: Sampled) -> None:
+        message.stop()
+        r = message.report
+        self.notify(
+            tr(
+                f"抽取 {len(r.sampled)} 个，排除 {r.excluded} 个未抽中",
+                f"Sampled {len(r.sampled)}, excluded {r.excluded} not sampled",
             )
-            self.plan_sample()
-            self.plan_split()
-        elif message.tag == "split":
-            r = message.value
-            self.notify(
-                tr(
-                    f"已划分（{r.changed} 个文本变动）",
-                    f"Split done ({r.changed} documents changed)",
-                )
+        )
+        self.plan_sample()
+        self.plan_split()
+
+    @on(SplitDone)
+    def _split_done(self, message: SplitDone) -> None:
+        message.stop()
+        r = message.report
+        self.notify(
+            tr(
+                f"已划分（{r.changed} 个文本变动）",
+                f"Split done ({r.changed} documents changed)",
             )
-            self.plan_split()
+        )
+        self.plan_split()
 
     # -- showing -----------------------------------------------------------
     def _type_name(self) -> str:
@@ -181,9 +231,11 @@ class SamplingScreen(ReportsWorkerErrors, Screen[None]):
         bins = str(self.bins) if self.bins else tr("不分层", "none")
         seed = str(self.seed) if self.seed is not None else tr("项目种子", "project seed")
         self.query_one("#sampling-sample-settings", Static).update(
-            tr(
-                f"类型(t) {self._type_name()} · 样本量(n) {self.n or '—'} · 分层(b) {bins} · 种子(d) {seed}",
-                f"type(t) {self._type_name()} · n(n) {self.n or '—'} · view bins(b) {bins} · seed(d) {seed}",
+            plain(
+                tr(
+                    f"类型(t) {self._type_name()} · 样本量(n) {self.n or '—'} · 分层(b) {bins} · 种子(d) {seed}",
+                    f"type(t) {self._type_name()} · n(n) {self.n or '—'} · view bins(b) {bins} · seed(d) {seed}",
+                )
             )
         )
         sseed = (
@@ -234,7 +286,7 @@ class SamplingScreen(ReportsWorkerErrors, Screen[None]):
             )
         self._show_settings()
         settings = self.query_one("#sampling-split-settings", Static)
-        settings.update(f"{settings.render()}\n{note}")
+        settings.update(plain(f"{settings.render()}\n{note}"))
 
     # -- settings ----------------------------------------------------------
     def _changed_sample(self) -> None:

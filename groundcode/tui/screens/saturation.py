@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,11 +19,12 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from groundcode.domain.errors import GroundcodeError
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
-from groundcode.tui.i18n import language, one_line, tr
+from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of, run_refusable
+from groundcode.tui.i18n import language, tr
+from groundcode.tui.messages import Refused
 from groundcode.tui.widgets.curve import SaturationCurve
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from groundcode.analysis.saturation import SaturationReport
@@ -57,11 +58,6 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
             self.report = report
             self.bases = bases
 
-    class Failed(Message):
-        def __init__(self, message: str) -> None:
-            super().__init__()
-            self.message = message
-
     class Begun(Message):
         def __init__(self, at: str) -> None:
             super().__init__()
@@ -89,7 +85,7 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
                     tr("检验集中的新概念及归属", "New concepts in the holdout"),
                     classes="panel-title",
                 )
-                yield DataTable(id="saturation-new", cursor_type="row", zebra_stripes=True)
+                yield SafeTable(id="saturation-new", cursor_type="row", zebra_stripes=True)
                 yield Static(id="saturation-new-categories")
         yield SaturationCurve(id="saturation-curve")
         yield Footer()
@@ -120,20 +116,17 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
             self.query_one(selector).loading = True
         self.run_saturation(self.basis)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="saturation")
     def run_saturation(self, basis: str | None) -> None:
-        p = project_of(self)
-        try:
+        def call() -> SaturationScreen.Computed:
+            p = project_of(self)
             report = p.analysis.saturation(coder=basis)
             progress = p.coding.progress()
             coded = [
                 str(c) for c, n in zip(progress["coder"], progress["codings"], strict=True) if n
             ]
-            bases = [CONSENSUS, *(c for c in coded if c != CONSENSUS)]
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(one_line(exc)))
-            return
-        self.post_message(self.Computed(report, bases))
+            return self.Computed(report, [CONSENSUS, *(c for c in coded if c != CONSENSUS)])
+
+        run_refusable(self, call, group="saturation")
 
     @on(Computed)
     def _show(self, message: Computed) -> None:
@@ -231,8 +224,8 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
             )
         self.query_one("#saturation-curve", SaturationCurve).show(report.curve, g.reached_at)
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
+    @on(Refused)
+    def _failed(self, message: Refused) -> None:
         for selector in ("#saturation-top", "#saturation-curve"):
             self.query_one(selector).loading = False
         self.query_one("#saturation-verdict", Static).update(Text(verdict_label(None)))
@@ -246,16 +239,14 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
         """The lead records the holdout start (once); the service refuses anyone else."""
         self.begin_holdout()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="saturation-begin")
     def begin_holdout(self) -> None:
-        from groundcode.domain.wording import word
-
-        try:
-            at = project_of(self).progress.begin_holdout()
-        except GroundcodeError as exc:
-            self.post_message(self.Failed(word(exc, language())))
-            return
-        self.post_message(self.Begun(at.isoformat(timespec="minutes")))
+        run_refusable(
+            self,
+            lambda: self.Begun(
+                project_of(self).progress.begin_holdout().isoformat(timespec="minutes")
+            ),
+            group="saturation-begin",
+        )
 
     @on(Begun)
     def _begun(self, message: Begun) -> None:

@@ -9,25 +9,29 @@ document's reason and who decided when; ``i`` includes one back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of
+from groundcode.tui.context import ReportsWorkerErrors, app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import plain
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.widgets.funnel import EXCLUSION_LABELS, FunnelTable
 from groundcode.tui.widgets.paged import Pager
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
-    from groundcode.corpus.views import ExclusionView, ScreenReport
+    from groundcode.corpus.views import ExclusionView, Funnel, ScreenReport
+    from groundcode.domain.paging import Page
 
 
 def ask(screen: Screen[Any], title: str, initial: str, done: Any, **kw: Any) -> None:
@@ -87,12 +91,12 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
                     tr("规则将排除（尚未应用）", "The rules would exclude (not applied)"),
                     classes="panel-title",
                 )
-                yield DataTable(id="screening-would", cursor_type="row")
+                yield SafeTable(id="screening-would", cursor_type="row")
             with Vertical(id="screening-funnel-box"):
                 yield Label(tr("语料漏斗", "Corpus funnel"), classes="panel-title")
                 yield FunnelTable(id="screening-funnel")
         yield Label("", id="screening-excluded-title", classes="panel-title")
-        yield DataTable(id="screening-excluded", cursor_type="row", zebra_stripes=True)
+        yield SafeTable(id="screening-excluded", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,66 +132,122 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
         """The funnel and the first page of the excluded list."""
         self.load_state(self.pager.restart())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-load")
-    def load_state(self, token: int) -> None:
-        p = project_of(self)
-        page = p.corpus.exclusions_page(limit=self.pager.size)
-        self.post_message(ServiceResult("state", (p.corpus.funnel(), page), token))
+    @dataclass
+    class StateLoaded(Message):
+        """The funnel and the first page of the excluded list (``token``: which list)."""
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-more")
+        token: int
+        funnel: Funnel
+        page: Page[ExclusionView]
+
+    @dataclass
+    class MoreLoaded(Message):
+        token: int
+        page: Page[ExclusionView]
+
+    @dataclass
+    class WouldExclude(Message):
+        """What the rules would exclude (a dry run: nothing applied)."""
+
+        report: ScreenReport
+
+    @dataclass
+    class Applied(Message):
+        report: ScreenReport
+
+    @dataclass
+    class Included(Message):
+        number: str
+
+    def load_state(self, token: int) -> None:
+        limit = self.pager.size
+
+        def call() -> ScreeningScreen.StateLoaded:
+            p = project_of(self)
+            page = p.corpus.exclusions_page(limit=limit)
+            return self.StateLoaded(token, p.corpus.funnel(), page)
+
+        run_service(self, call, posted, group="screening-load")
+
     def load_more(self, token: int, offset: int) -> None:
-        page = project_of(self).corpus.exclusions_page(offset=offset, limit=self.pager.size)
-        self.post_message(ServiceResult("more", page, token))
+        limit = self.pager.size
+        run_service(
+            self,
+            lambda: self.MoreLoaded(
+                token, project_of(self).corpus.exclusions_page(offset=offset, limit=limit)
+            ),
+            posted,
+            group="screening-more",
+        )
 
     def action_reload(self) -> None:
         self.reload()
         self.count()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-count")
     def count(self) -> None:
-        self.post_message(
-            ServiceResult("would", project_of(self).corpus.screen(**self._rules(), dry_run=True))
+        rules = self._rules()
+        run_service(
+            self,
+            lambda: project_of(self).corpus.screen(**rules, dry_run=True),
+            self.WouldExclude,
+            group="screening-count",
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-apply")
     def apply(self, rules: dict[str, Any]) -> None:
-        report = project_of(self).corpus.screen(**rules)
-        self.post_message(ServiceResult("applied", report))
+        run_service(
+            self,
+            lambda: project_of(self).corpus.screen(**rules),
+            self.Applied,
+            group="screening-apply",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="screening-include")
     def include(self, number: str) -> None:
-        project_of(self).corpus.include([number])
-        self.post_message(ServiceResult("included", number))
+        def call() -> str:
+            project_of(self).corpus.include([number])
+            return number
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+        run_service(self, call, self.Included, group="screening-include")
+
+    @on(StateLoaded)
+    def _state_loaded(self, message: StateLoaded) -> None:
         message.stop()
-        if message.tag == "state":
-            funnel, page = message.value
-            if self.pager.accept(message.token, page, list(page.items)):
-                self.query_one(FunnelTable).load_funnel(funnel)
-                by_kind = funnel.get("excluded")
-                self.excluded_total = (
-                    sum(int(n) for n in by_kind.values()) if isinstance(by_kind, dict) else None
-                )
-                self._show_excluded()
-        elif message.tag == "more":
-            page = message.value
-            if self.pager.accept(message.token, page, list(page.items)):
-                self._add_excluded(page.items)
-                self._excluded_title()
-        elif message.tag == "would":
-            self.would = message.value
-            self._show_would()
-        elif message.tag == "applied":
-            n = sum(message.value.excluded.values())
-            self.notify(tr(f"已排除 {n} 个文本", f"Excluded {n} documents"))
-            self.reload()
-            self.count()
-        elif message.tag == "included":
-            self.notify(tr(f"{message.value}：已重新纳入", f"{message.value}: included again"))
-            self.reload()
-            self.count()
+        funnel, page = message.funnel, message.page
+        if self.pager.accept(message.token, page, list(page.items)):
+            self.query_one(FunnelTable).load_funnel(funnel)
+            by_kind = funnel.get("excluded")
+            self.excluded_total = (
+                sum(int(n) for n in by_kind.values()) if isinstance(by_kind, dict) else None
+            )
+            self._show_excluded()
+
+    @on(MoreLoaded)
+    def _more_loaded(self, message: MoreLoaded) -> None:
+        message.stop()
+        page = message.page
+        if self.pager.accept(message.token, page, list(page.items)):
+            self._add_excluded(page.items)
+            self._excluded_title()
+
+    @on(WouldExclude)
+    def _would(self, message: WouldExclude) -> None:
+        message.stop()
+        self.would = message.report
+        self._show_would()
+
+    @on(Applied)
+    def _applied(self, message: Applied) -> None:
+        message.stop()
+        n = sum(message.report.excluded.values())
+        self.notify(tr(f"已排除 {n} 个文本", f"Excluded {n} documents"))
+        self.reload()
+        self.count()
+
+    @on(Included)
+    def _included(self, message: Included) -> None:
+        message.stop()
+        self.notify(tr(f"{message.number}：已重新纳入", f"{message.number}: included again"))
+        self.reload()
+        self.count()
 
     # -- showing -----------------------------------------------------------
     def _show_rules(self) -> None:
@@ -196,9 +256,11 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
         dates = f"{self.date_from or '…'} – {self.date_to or '…'}"
         chars = str(self.min_chars) if self.min_chars is not None else "—"
         self.query_one("#screening-rules", Static).update(
-            tr(
-                f"关键词(k) {kws} · 匹配(a) {mode} · 日期(f/t) {dates} · 最少字数(c) {chars}",
-                f"keywords(k) {kws} · match(a) {mode} · dates(f/t) {dates} · min chars(c) {chars}",
+            plain(
+                tr(
+                    f"关键词(k) {kws} · 匹配(a) {mode} · 日期(f/t) {dates} · 最少字数(c) {chars}",
+                    f"keywords(k) {kws} · match(a) {mode} · dates(f/t) {dates} · min chars(c) {chars}",
+                )
             )
         )
 

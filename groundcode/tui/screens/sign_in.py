@@ -11,27 +11,30 @@ remembered, the form stays for another try).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
-from textual.worker import Worker, WorkerState
 
 from groundcode.domain.errors import GroundcodeError
 from groundcode.domain.wording import word
 from groundcode.tui.commands import Key, localised
+from groundcode.tui.context import ReportsWorkerErrors, posted, run_service
 from groundcode.tui.i18n import language, tr
+from groundcode.tui.safe import plain
 
 if TYPE_CHECKING:
     from groundcode.project import Project
 
 
 @localised
-class SignInScreen(Screen[tuple[Any, str | None] | None]):
+class SignInScreen(ReportsWorkerErrors, Screen[tuple[Any, str | None] | None]):
     """Login and password for ``location``; dismisses with the opened project."""
 
     CSS_PATH = "sign_in.tcss"
@@ -49,10 +52,12 @@ class SignInScreen(Screen[tuple[Any, str | None] | None]):
         with Vertical(id="sign-in-box"):
             yield Label(tr("登录 groundcode", "Sign in to groundcode"), id="sign-in-title")
             yield Static(
-                tr(
-                    f"项目：{self.shown_as}\n用你的数据库账号登录；你看到和写入的只是你的权限允许的。",
-                    f"Project: {self.shown_as}\nSign in with your database login; "
-                    "what you see and write is what it allows.",
+                plain(
+                    tr(
+                        f"项目：{self.shown_as}\n用你的数据库账号登录；你看到和写入的只是你的权限允许的。",
+                        f"Project: {self.shown_as}\nSign in with your database login; "
+                        "what you see and write is what it allows.",
+                    )
                 ),
                 id="sign-in-hint",
             )
@@ -80,29 +85,49 @@ class SignInScreen(Screen[tuple[Any, str | None] | None]):
         self.query_one("#sign-in-status", Static).update(tr("正在登录…", "Signing in…"))
         self.sign_in(login, password)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
-    def sign_in(self, login: str, password: str) -> Project:
-        from groundcode.project import Project
+    @dataclass
+    class SignedIn(Message):
+        project: Project
 
-        return Project.sign_in(self.location, login, password)
+    @dataclass
+    class Refused(Message):
+        """The server refused (a wrong password, no such login, no server): one line here."""
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "sign-in":
-            return
-        if event.state == WorkerState.SUCCESS:
-            self.dismiss((event.worker.result, None))
-        elif event.state == WorkerState.ERROR:
-            self.busy = False
-            error = event.worker.error
-            line = (
-                word(error, language())
-                if isinstance(error, GroundcodeError)
-                else f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-            )
-            self.query_one("#sign-in-status", Static).update(line)
-            password = self.query_one("#sign-in-password", Input)
-            password.value = ""
-            password.focus()
+        error: BaseException
+
+    def sign_in(self, login: str, password: str) -> None:
+        location = self.location
+
+        def call() -> Message:
+            from groundcode.project import Project
+
+            try:
+                return self.SignedIn(Project.sign_in(location, login, password))
+            except Exception as exc:  # the server's refusal is shown here; the user tries again
+                return self.Refused(exc)
+
+        run_service(self, call, posted, group="sign-in")
+
+    @on(SignedIn)
+    def _signed_in(self, message: SignedIn) -> None:
+        message.stop()
+        self.dismiss((message.project, None))
+
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
+        message.stop()
+        self.busy = False
+        error = message.error
+        first = str(error).splitlines()[0] if str(error) else ""
+        line = (
+            word(error, language())
+            if isinstance(error, GroundcodeError)
+            else f"{type(error).__name__}: {first}"
+        )
+        self.query_one("#sign-in-status", Static).update(line)
+        password = self.query_one("#sign-in-password", Input)
+        password.value = ""
+        password.focus()
 
     def action_leave(self) -> None:
         self.dismiss(None)

@@ -11,22 +11,28 @@ screen stays, so there is always another choice.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors
+from groundcode.tui.context import ReportsWorkerErrors, posted, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
 from groundcode.tui.recent import forget_project, recent_projects
+from groundcode.tui.safe import plain
+
+if TYPE_CHECKING:
+    from groundcode.project import Project
 
 DEFAULT_FILE = "groundcode.db"
 
@@ -68,7 +74,7 @@ class StartScreen(ReportsWorkerErrors, Screen[tuple[Any, str | None] | None]):
             yield Label(
                 tr("groundcode · 扎根理论工作台", "groundcode · grounded theory"), id="start-title"
             )
-            yield Static(self._intro(), id="start-hint")
+            yield Static(plain(self._intro()), id="start-hint")
             yield Label(tr("最近的项目", "Recent projects"), classes="panel-title")
             yield OptionList(id="start-recent")
             yield Static("", id="start-status")
@@ -94,7 +100,7 @@ class StartScreen(ReportsWorkerErrors, Screen[tuple[Any, str | None] | None]):
         for loc in self.recent:
             exists = "://" in loc or Path(loc).exists()
             label = loc if exists else tr(f"{loc}（文件不存在）", f"{loc} (missing)")
-            options.add_option(Option(label, id=loc))
+            options.add_option(Option(plain(label), id=loc))
         if not self.recent:
             options.add_option(
                 Option(tr("（还没有最近的项目）", "(no recent projects yet)"), disabled=True)
@@ -199,65 +205,83 @@ class StartScreen(ReportsWorkerErrors, Screen[tuple[Any, str | None] | None]):
     def _start(self, status: str) -> None:
         self.busy = True
         self.refresh_bindings()
-        self.query_one("#start-status", Static).update(status)
+        self.query_one("#start-status", Static).update(plain(status))
 
     # -- workers ---------------------------------------------------------
     def _user(self) -> str | None:
         """Who asked for the TUI (``--coder``/``--as``/``GROUNDCODE_USER``)."""
         return getattr(self.app, "start_user", None) or os.environ.get("GROUNDCODE_USER") or None
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    @dataclass
+    class Opened(Message):
+        """A project is open; ``user`` acts in it (the demo's lead), or None: ask who."""
+
+        project: Project
+        user: str | None
+
+    @dataclass
+    class Failed(Message):
+        """It could not be opened: shown on this screen, which stays up to try again."""
+
+        error: BaseException
+
+    def _open(self, call: Callable[[], StartScreen.Opened]) -> None:
+        def guarded() -> Message:
+            try:
+                return call()
+            except Exception as exc:  # any failure is a line here, never a crash
+                return self.Failed(exc)
+
+        run_service(self, guarded, posted, group="start")
+
     def open_project(self, loc: str) -> None:
-        from groundcode.project import Project
+        user = self._user()
 
-        try:
-            project = Project.open(loc, user=self._user())
-        except Exception as exc:
-            self.post_message(ServiceResult("failed", exc))
-            return
-        self.post_message(ServiceResult("opened", (project, None)))
+        def call() -> StartScreen.Opened:
+            from groundcode.project import Project
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+            return self.Opened(Project.open(loc, user=user), None)
+
+        self._open(call)
+
     def create_project(self, loc: str, name: str) -> None:
-        from groundcode.project import Project
+        user = self._user()
 
-        try:
-            project = Project.create(loc, name=name or None, user=self._user())
-        except Exception as exc:
-            self.post_message(ServiceResult("failed", exc))
-            return
-        self.post_message(ServiceResult("opened", (project, None)))
+        def call() -> StartScreen.Opened:
+            from groundcode.project import Project
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+            return self.Opened(Project.create(loc, name=name or None, user=user), None)
+
+        self._open(call)
+
     def build_demo(self, path: str) -> None:
-        from groundcode.demo import build_demo
-        from groundcode.project import Project
+        def echo(line: str) -> None:
+            status = self.query_one("#start-status", Static)
+            self.app.call_from_thread(status.update, plain(line.strip()))
 
-        try:
-            summary = build_demo(
-                Path(path),
-                echo=lambda m: self.app.call_from_thread(
-                    self.query_one("#start-status", Static).update, m.strip()
-                ),
-            )
-            project = Project.open(path, user=summary.lead)
-        except Exception as exc:
-            self.post_message(ServiceResult("failed", exc))
-            return
-        self.post_message(ServiceResult("opened", (project, summary.lead)))
+        def call() -> StartScreen.Opened:
+            from groundcode.demo import build_demo
+            from groundcode.project import Project
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+            summary = build_demo(Path(path), echo=echo)
+            return self.Opened(Project.open(path, user=summary.lead), summary.lead)
+
+        self._open(call)
+
+    @on(Opened)
+    def _opened(self, message: Opened) -> None:
         message.stop()
         self.busy = False
         self.refresh_bindings()
-        if message.tag == "opened":
-            self.dismiss(message.value)
-        elif message.tag == "failed":
-            from groundcode.tui.i18n import one_line
+        self.dismiss((message.project, message.user))
 
-            line = one_line(message.value)
-            self.query_one("#start-status", Static).update(line)
-            self.notify(
-                line, title=tr("未能打开", "Could not open"), severity="error", markup=False
-            )
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        from groundcode.tui.i18n import one_line
+
+        message.stop()
+        self.busy = False
+        self.refresh_bindings()
+        line = one_line(message.error)
+        self.query_one("#start-status", Static).update(plain(line))
+        self.notify(line, title=tr("未能打开", "Could not open"), severity="error")

@@ -16,20 +16,22 @@ quits only at the first-run question.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from groundcode.tui.commands import Key, localised
-from groundcode.tui.context import ReportsWorkerErrors, project_of
+from groundcode.tui.context import ReportsWorkerErrors, project_of, run_service
 from groundcode.tui.i18n import tr
-from groundcode.tui.messages import ServiceResult
+from groundcode.tui.safe import plain
 
 if TYPE_CHECKING:
     from groundcode.coding.records import CoderView
@@ -77,41 +79,49 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
         self.query_one(OptionList).loading = True
         self.load_coders()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="who")
+    @dataclass
+    class CodersLoaded(Message):
+        coders: list[CoderView]
+
+    @dataclass
+    class CoderAdded(Message):
+        coder: CoderView
+
     def load_coders(self) -> None:
-        self.post_message(ServiceResult("coders", project_of(self).coding.coders()))
+        run_service(self, lambda: project_of(self).people.coders(), self.CodersLoaded, group="who")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="who-add")
     def add_coder(self, name: str) -> None:
-        # The first person in a new project is the one who set it up: its lead.
-        coding = project_of(self).coding
-        view = coding.add_coder(name, role="coder" if coding.coders() else "lead")
-        self.post_message(ServiceResult("added", view))
+        def call() -> CoderView:
+            # The first person in a new project is the one who set it up: its lead.
+            people = project_of(self).people
+            return people.add_coder(name, role="coder" if people.coders() else "lead")
 
-    @on(ServiceResult)
-    def _result(self, message: ServiceResult) -> None:
+        run_service(self, call, self.CoderAdded, group="who-add")
+
+    @on(CodersLoaded)
+    def _coders_loaded(self, message: CodersLoaded) -> None:
         message.stop()
+        coders = message.coders
         options = self.query_one(OptionList)
-        if message.tag == "coders":
-            coders: list[CoderView] = message.value
-            options.loading = False
-            options.clear_options()
-            for c in coders:
-                role = tr(*ROLE.get(c.role, (c.role, c.role)))
-                options.add_option(Option(f"{c.name}  ·  {role}", id=c.name))
-            if not coders:
-                options.add_option(
-                    Option(
-                        tr("（还没有人，按 a 新增）", "(nobody yet, press a to add)"), disabled=True
-                    )
-                )
-            names = [c.name for c in coders]
-            here = names.index(self.current) if self.current in names else 0
-            options.highlighted = here if coders else None
-            options.focus()
-        elif message.tag == "added":
-            self.notify(tr(f"已新增 {message.value.name}", f"Added {message.value.name}"))
-            self.load_coders()
+        options.loading = False
+        options.clear_options()
+        for c in coders:
+            role = tr(*ROLE.get(c.role, (c.role, c.role)))
+            options.add_option(Option(plain(f"{c.name}  ·  {role}"), id=c.name))
+        if not coders:
+            options.add_option(
+                Option(tr("（还没有人，按 a 新增）", "(nobody yet, press a to add)"), disabled=True)
+            )
+        names = [c.name for c in coders]
+        here = names.index(self.current) if self.current in names else 0
+        options.highlighted = here if coders else None
+        options.focus()
+
+    @on(CoderAdded)
+    def _coder_added(self, message: CoderAdded) -> None:
+        message.stop()
+        self.notify(tr(f"已新增 {message.coder.name}", f"Added {message.coder.name}"))
+        self.load_coders()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -16,15 +16,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.fuzzy import Matcher
+from textual.fuzzy import FuzzySearch
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from groundcode.tui.i18n import tr
+from groundcode.tui.safe import plain, shown
 
 NEW = "\x00new"
 LIMIT = 200
+
+
+def _highlight(name: str, offsets: Sequence[int]) -> Content:
+    """``name`` as plain content with the matched characters reversed."""
+    content = Content(shown(name))
+    for offset in offsets:
+        content = content.stylize("reverse", offset, offset + 1)
+    return content
 
 
 class CodePicker(ModalScreen[str | None]):
@@ -80,7 +89,7 @@ class CodePicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
-            yield Label(self._title, id="picker-title")
+            yield Label(plain(self._title), id="picker-title")
             yield Input(
                 value=self._initial,
                 placeholder=tr("输入以筛选概念…", "Type to filter…"),
@@ -116,16 +125,17 @@ class CodePicker(ModalScreen[str | None]):
         options = self.query_one(OptionList)
         options.clear_options()
         if query:
-            matcher = Matcher(query)
-            scored = [(matcher.match(n), n) for n in self._names]
+            # FuzzySearch, not Matcher: Matcher.highlight reads the name as markup.
+            search = FuzzySearch()
+            scored = [(*search.match(query, n), n) for n in self._names]
             ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: -s[0])[:LIMIT]
-            found = [self._option(n, matcher.highlight(n)) for _, n in ranked]
+            found = [self._option(n, _highlight(n, offsets)) for _, offsets, n in ranked]
         else:
-            found = [self._option(n, n) for n in self._names[:LIMIT]]
+            found = [self._option(n, Content(shown(n))) for n in self._names[:LIMIT]]
         options.add_options(found)
         if self._allow_new and query and query not in self._names:
             options.add_option(
-                Option(tr(f"＋ 新建概念「{query}」", f"+ new concept “{query}”"), id=NEW)
+                Option(plain(tr(f"＋ 新建概念「{query}」", f"+ new concept “{query}”")), id=NEW)
             )
         options.highlighted = 0 if options.option_count else None
 

@@ -6,11 +6,10 @@ reports, so every number comes straight from ``CorpusService.funnel()``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from textual.widgets import DataTable
+from typing import TYPE_CHECKING
 
 from groundcode.tui.i18n import tr
+from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
     from groundcode.corpus.views import Funnel
@@ -25,7 +24,7 @@ EXCLUSION_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-class FunnelTable(DataTable[Any]):
+class FunnelTable(SafeTable):
     """One row per source type plus a total row."""
 
     DEFAULT_CSS = """

@@ -32,6 +32,8 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from groundcode.tui.safe import pictured
+
 GUTTER = 6
 CLAUSE_ENDS = set("，。！？；、：,.!?;:\n")
 # Chinese typesetting keeps these off the start of a line (kinsoku).
@@ -167,8 +169,13 @@ class PassageView(ScrollView, can_focus=True):
         *,
         current_idx: int | None = None,
     ) -> None:
-        """Show a new document; ``current_idx`` is a passage number (from 1)."""
-        self.text = text
+        """Show a new document; ``current_idx`` is a passage number (from 1).
+
+        Control characters are drawn as one-cell pictures (ESC as ␛), so offsets
+        into the stored text stay offsets into what is drawn, and none reaches
+        the terminal.
+        """
+        self.text = pictured(text)
         self.passages = list(passages)
         self.anchor = None
         self._layout_width = -1
