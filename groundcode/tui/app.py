@@ -12,15 +12,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from groundcode.domain.errors import GroundcodeError, Missing
+from groundcode.domain.errors import BadOption, Missing
 from groundcode.tui.commands import Key, localised, relocalise
+from groundcode.tui.context import posted, run_service
 from groundcode.tui.i18n import (
     language,
     one_line,
@@ -210,19 +210,23 @@ class GroundcodeApp(App[None]):
         self._remember(self._project)
         self.load_identity()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="identity")
     def open_project(self, location: str, user: str | None) -> None:
-        """Open the project and read who is acting, off the UI thread."""
-        from groundcode.project import Project
+        """Open the project and read who is acting, off the UI thread; a refusal (no
+        project there, not a project) brings the start screen with that one line."""
 
-        try:
+        def call() -> ProjectOpened:
+            from groundcode.project import Project
+
             project = Project.open(location, user=user)
-        except GroundcodeError as exc:
-            self.post_message(ProjectFailed(one_line(exc)))
-            return
-        status = project.coding.status()
-        role = project.coding.role()
-        self.post_message(ProjectOpened(project, status, role))
+            return ProjectOpened(project, project.coding.status(), project.coding.role())
+
+        run_service(
+            self,
+            call,
+            posted,
+            group="identity",
+            refused=lambda exc: ProjectFailed(one_line(exc)),
+        )
 
     def show_start(self) -> None:
         """The start screen: new project, recent projects, demo."""
@@ -248,13 +252,15 @@ class GroundcodeApp(App[None]):
         if "***" not in project.location:
             remember_project(project.location)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="identity")
     def load_identity(self) -> None:
         """Who is acting, in which role, on which project, and is it blind."""
         p = self.project
-        status = p.coding.status()
-        role = p.coding.role()
-        self.post_message(IdentityLoaded(status, role))
+        run_service(
+            self,
+            lambda: IdentityLoaded(p.coding.status(), p.coding.role()),
+            posted,
+            group="identity",
+        )
 
     def on_project_opened(self, message: ProjectOpened) -> None:
         self._project = message.project
@@ -340,13 +346,14 @@ class GroundcodeApp(App[None]):
         if opened is not None:
             self.switch_identity(opened[0], None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="identity")
     def switch_identity(self, project: Project, name: str | None) -> None:
         """The project as ``name`` (or as the new login), its role and blind mode, off the UI thread."""
-        switched = project if name is None else project.as_user(name)
-        status = switched.coding.status()
-        role = switched.coding.role()
-        self.post_message(ProjectSwitched(switched, status, role))
+
+        def call() -> ProjectSwitched:
+            switched = project if name is None else project.as_user(name)
+            return ProjectSwitched(switched, switched.coding.status(), switched.coding.role())
+
+        run_service(self, call, posted, group="identity")
 
     async def _switched(self, project: Project, status: ProjectStatus, role: str | None) -> None:
         """Act as the new person and rebuild every screen: none may keep the last one's view."""
@@ -563,7 +570,7 @@ def make_app(
     """
     chosen = lang or remembered_language(coder) or "zh"
     if chosen not in ("zh", "en"):
-        raise GroundcodeError(f"--lang must be zh or en, not '{lang}'")
+        raise BadOption(option="lang", value=str(lang), allowed="zh, en")
     set_language(chosen)
     relocalise()
     if lang:
