@@ -115,7 +115,13 @@ def insert_rows(
             # Someone else's codings: a lead's task once the project has one.
             authorize(s, ctx.actor, "codings.import_others")
     # Every referenced document and its passages, fetched in bulk.
-    numbers = sorted({_stored_number(r["document"]) for _, r in rows})
+    # A number is normalised once per distinct spelling (four codings per document
+    # at the reference size: 400k parses became 100k).
+    stored: dict[str, str] = {}
+    for _, r in rows:
+        if r["document"] not in stored:
+            stored[r["document"]] = _stored_number(r["document"])
+    numbers = sorted(set(stored.values()))
     docs: dict[str, tuple[int, int]] = {}
     for lo in range(0, len(numbers), 5000):
         for did, num, length in s.execute(
@@ -149,7 +155,7 @@ def insert_rows(
     skipped = 0
     for lineno, r in rows:
         cd = coders[r.get("coder") or default_coder or ""]
-        number = _stored_number(r["document"])
+        number = stored[r["document"]]
         if number not in docs:
             raise InvalidInput(str(path), lineno, "unknown_document", r["document"])
         did, length = docs[number]
@@ -264,8 +270,11 @@ def insert_rows(
         # is one prepared statement. The write lock is held (BEGIN IMMEDIATE), so the
         # rows above the previous largest id are exactly these, in insertion order.
         before = s.execute(select(func.max(col(Coding.id)))).scalar() or 0
+        # The table itself, not the ORM entity: a bulk ORM insert walks every
+        # row through its persistence layer (a tenth of the import's time).
+        coding_table = Coding.__table__  # type: ignore[attr-defined]
         for lo in range(0, len(fresh), 5000):
-            s.execute(insert(Coding), fresh[lo : lo + 5000])
+            s.execute(insert(coding_table), fresh[lo : lo + 5000])
         ids = list(
             s.execute(
                 select(col(Coding.id)).where(col(Coding.id) > before).order_by(col(Coding.id))
@@ -281,6 +290,7 @@ def insert_rows(
     id_to_coder = {c.id: c.name for c in coders.values()}
     actor_name = ctx.actor
     audit_rows: list[dict[str, Any]] = []
+    audit_table = AuditLog.__table__  # type: ignore[attr-defined]
     memo_rows = []
     source = path.name
     for cid, (v, memo) in zip(ids, keep, strict=True):
@@ -307,7 +317,7 @@ def insert_rows(
             }
         )
         if len(audit_rows) == 5000:
-            s.execute(insert(AuditLog), audit_rows)
+            s.execute(insert(audit_table), audit_rows)
             audit_rows = []
         if memo:
             memo_rows.append(
@@ -321,7 +331,7 @@ def insert_rows(
                 }
             )
     if audit_rows:
-        s.execute(insert(AuditLog), audit_rows)
+        s.execute(insert(audit_table), audit_rows)
     memo_steps.insert_coding_memos(s, memo_rows)
     return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders)))
 
