@@ -28,7 +28,7 @@ from groundcode.domain.errors import BadDocNumber, Conflict, InvalidInput, NotFo
 from groundcode.domain.values import normalise_number
 from groundcode.store.access import authorize, blind_active, find_coder
 from groundcode.store.context import Context
-from groundcode.store.lookup import row_id
+from groundcode.store.lookup import coding_keys, row_id
 from groundcode.store.tables import AuditLog, Coder, Coding, Document, Passage
 
 MAX_CODINGS_CELL = 1_000_000  # a memo or passage text; far past any real one
@@ -241,18 +241,7 @@ def insert_rows(
             v["snippet"] = texts[v["document_id"]][v["start"] : v["end"]]
         v["snippet"] = v["snippet"][:MAX_SNIPPET]
     # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
-    existing_keys: set[tuple[int, int, int, int, int]] = set()
-    for lo in range(0, len(doc_ids), 5000):
-        for row in s.execute(
-            select(
-                col(Coding.coder_id),
-                col(Coding.concept_id),
-                col(Coding.document_id),
-                col(Coding.start),
-                col(Coding.end),
-            ).where(col(Coding.document_id).in_(doc_ids[lo : lo + 5000]))
-        ).all():
-            existing_keys.add(tuple(row))
+    existing_keys = coding_keys(s, doc_ids)
     keep = [
         (v, m)
         for v, m in zip(values, memos, strict=True)

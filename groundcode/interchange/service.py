@@ -61,6 +61,7 @@ from groundcode.store.access import authorize, readable_coder_ids
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.edges import edge_of, new_row
+from groundcode.store.lookup import coding_keys
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     Assignment,
@@ -1002,18 +1003,7 @@ class InterchangeService:
                 warnings.append(Notice("notice.order_facts", name=key))
         ranked.sort(key=lambda t: (t[0], t[1]))
         present_ids = [d.present_id for d in docs if d.present_id is not None]
-        existing_keys: set[tuple[int, int, int, int, int]] = set()
-        for lo in range(0, len(present_ids), _CHUNK):
-            for k_coder, k_concept, k_doc, k_start, k_end in s.execute(
-                select(
-                    col(Coding.coder_id),
-                    col(Coding.concept_id),
-                    col(Coding.document_id),
-                    col(Coding.start),
-                    col(Coding.end),
-                ).where(col(Coding.document_id).in_(present_ids[lo : lo + _CHUNK]))
-            ).all():
-                existing_keys.add((k_coder, k_concept, k_doc, k_start, k_end))
+        existing_keys = coding_keys(s, present_ids)
         # Inserted chunk by chunk (memory stays flat at 400k codings); what memos and
         # notes need afterwards is kept apart, keyed by the coding's natural key.
         coding_targets = {
