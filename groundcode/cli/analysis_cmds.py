@@ -7,10 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from groundcode.cli.common import emit_json, fail, guarded, print_table, split_csv, state
+from groundcode.cli.common import JsonOpt, emit_json, fail, guarded, print_table, split_csv, state
 from groundcode.domain.errors import BadOption, OutOfRange, ProblemFound, Refused
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from groundcode.cli.common import (
+    JsonOpt,
     emit_json,
     guarded,
     print_table,
@@ -17,7 +18,6 @@ from groundcode.cli.common import (
 )
 from groundcode.domain.errors import FileRefused, Refused
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 LevelOpt = Annotated[str, typer.Option(help="concept, category, main_category or relation_class.")]
 
 codebook_app = typer.Typer(help="The category system: import, export, edit.", no_args_is_help=True)

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -18,6 +18,9 @@ from groundcode.domain.errors import Forbidden, GroundcodeError
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DB = "groundcode.db"
+
+#: The ``--json`` switch every listing and report command takes.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from groundcode.cli.common import (
+    JsonOpt,
     cell,
     emit_json,
     guarded,
@@ -16,8 +17,6 @@ from groundcode.cli.common import (
     split_csv,
     state,
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def register(app: typer.Typer) -> None:

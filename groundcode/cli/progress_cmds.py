@@ -6,9 +6,7 @@ from typing import Annotated
 
 import typer
 
-from groundcode.cli.common import cell, emit_json, guarded, print_table, split_csv, state
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+from groundcode.cli.common import JsonOpt, cell, emit_json, guarded, print_table, split_csv, state
 
 
 def register(app: typer.Typer) -> None:

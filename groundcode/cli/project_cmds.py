@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from groundcode.cli.common import cli_text, emit_json, fail, guarded, print_table, state
+from groundcode.cli.common import JsonOpt, cli_text, emit_json, fail, guarded, print_table, state
 
 coder_app = typer.Typer(help="People: coders and leads.", no_args_is_help=True)
 memo_app = typer.Typer(
@@ -17,8 +17,6 @@ memo_app = typer.Typer(
 blind_app = typer.Typer(
     help="Blind coding: each coder sees only their own work.", no_args_is_help=True
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def register(app: typer.Typer) -> None:
