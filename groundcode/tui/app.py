@@ -118,7 +118,12 @@ def _global_keys() -> tuple[Key, ...]:
         *modes,
         *study,
         Key("e", "app.export", "导出", "Export", id="app.export"),
-        Key("w", "app.switch_user", "切换用户", "Switch user", id="app.switch_user", show=False),
+        # ctrl+o, not a letter: the passage view takes most letters (``w`` is its
+        # next clause) and a focused text field takes every printable key, so only
+        # a control key no widget binds reaches the switch from every screen.
+        Key(
+            "ctrl+o", "app.switch_user", "切换用户", "Switch user", id="app.switch_user", show=False
+        ),
         Key("question_mark", "app.toggle_help", "按键帮助", "Keys", id="app.help", key_display="?"),
         Key("l", "app.switch_language", "English", "中文", id="app.language"),
         Key("q", "app.quit", "退出", "Quit", id="app.quit"),

@@ -45,7 +45,7 @@ class _TuiOptions(dict[str, str]):
     """How the TUI names what the CLI calls an option, in the current language."""
 
     WORDS: dict[str, tuple[str, str]] = {
-        "as": ("切换用户（w）", "switch user (w)"),
+        "as": ("切换用户（ctrl+o）", "switch user (ctrl+o)"),
         "force": ("开关「覆盖已有文件」", "the switch 'Overwrite existing files'"),
         "coder": ("编码员", "coder"),
         "coders": ("编码员", "coders"),

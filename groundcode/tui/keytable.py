@@ -22,7 +22,7 @@ END = "<!-- tui-keys:end -->"
 DIALOGS: tuple[tuple[str, str, str, str], ...] = (
     ("start", "StartScreen", "开始", "Start (no project open)"),
     ("who", "WhoScreen", "谁在编码", "Who is coding"),
-    ("who", "SwitchUserScreen", "切换用户", "Switch user (w)"),
+    ("who", "SwitchUserScreen", "切换用户", "Switch user (ctrl+o)"),
     ("mapping", "MappingScreen", "列映射", "Column mapping (import)"),
     ("import_run", "ImportRunScreen", "导入进度", "Import progress"),
     ("export_dialog", "ExportScreen", "导出", "Export"),

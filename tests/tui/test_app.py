@@ -30,7 +30,7 @@ async def test_no_coder_asks_who_and_picking_lin_opens_the_dashboard(
 
 
 @sync
-async def test_a_lead_who_handed_over_in_blind_mode_switches_back_with_w(
+async def test_a_lead_who_handed_over_in_blind_mode_switches_back_with_ctrl_o(
     demo_project: Path, make_test_app: MakeTestApp
 ) -> None:
     """The person switch lists the lead in blind mode too, and rebuilds the screens."""
@@ -44,13 +44,13 @@ async def test_a_lead_who_handed_over_in_blind_mode_switches_back_with_w(
         await settle(app, pilot)
         assert isinstance(app.screen, AgreementScreen) and app.screen.blind_for_me()
         # Escape goes back without switching (and without quitting).
-        await pilot.press("w")
+        await pilot.press("ctrl+o")
         await settle(app, pilot)
         assert isinstance(app.screen, SwitchUserScreen)
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.project.user == "lin" and isinstance(app.screen, AgreementScreen)
-        await pilot.press("w")
+        await pilot.press("ctrl+o")
         await settle(app, pilot)
         await pilot.press("home", "enter")  # chen, the lead, is first
         await settle(app, pilot, rounds=5)

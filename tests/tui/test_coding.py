@@ -234,3 +234,28 @@ async def test_done_key_marks_the_document_and_t_opens_the_next_in_the_queue(
         await pilot.press("t")  # the next in the queue after 1-1 is 1-2
         await settle(app, pilot, rounds=4)
         assert app.screen.number == "1-2"
+
+
+@sync
+async def test_the_person_switch_works_from_the_coding_screen(
+    demo_project: Path, make_test_app: MakeTestApp
+) -> None:
+    """``w`` stays the passage view's next clause; ctrl+o switches person from here too."""
+    from groundcode.tui.screens.who import SwitchUserScreen
+
+    app = make_test_app(demo_project, "lin")
+    async with app.run_test(size=(120, 36)) as pilot:
+        view = await _coding_screen(app, pilot)
+        assert app.focused is view
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "切换用户" in titles
+        caret = view.caret
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CodingScreen) and view.caret > caret
+        await pilot.press("ctrl+o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SwitchUserScreen)
+        await pilot.press("home", "enter")  # chen, the lead, is first
+        await settle(app, pilot, rounds=5)
+        assert app.project.user == "chen" and app.is_lead

@@ -124,8 +124,8 @@ def _by_cli(
 
 
 async def _switch_to(app, pilot, name: str) -> None:  # type: ignore[no-untyped-def]
-    """The person switch by keys: ``w``, then down to ``name`` and Enter."""
-    await pilot.press("w")
+    """The person switch by keys: ``ctrl+o``, then down to ``name`` and Enter."""
+    await pilot.press("ctrl+o")
     await settle(app, pilot)
     screen = app.screen
     assert isinstance(screen, SwitchUserScreen)

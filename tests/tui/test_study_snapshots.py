@@ -186,12 +186,12 @@ def test_switch_user_dialog(
     make_test_app: MakeTestApp,
     snap_compare: Callable[..., bool],
 ) -> None:
-    """The person switch (w) over the dashboard: everyone listed, the acting lead highlighted."""
+    """The person switch (ctrl+o) over the dashboard: everyone listed, the acting lead highlighted."""
     from textual.widgets import OptionList
 
     async def before(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
-        await pilot.press("w")
+        await pilot.press("ctrl+o")
         await _until(
             pilot,
             lambda: (

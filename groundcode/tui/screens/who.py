@@ -1,4 +1,4 @@
-"""The first-run question, and the person switch (``w``): who is coding?
+"""The first-run question, and the person switch (``ctrl+o``): who is coding?
 
 Every coding belongs to one coder and blind mode depends on who asks, so
 the TUI needs a name before it shows any data. Enter picks the highlighted
@@ -150,7 +150,7 @@ class WhoScreen(ReportsWorkerErrors, Screen[str | None]):
 
 @localised
 class SwitchUserScreen(WhoScreen):
-    """The person switch (``w``): the same list, with Escape going back instead of quitting."""
+    """The person switch (``ctrl+o``): the same list, with Escape going back instead of quitting."""
 
     KEYS: ClassVar[tuple[Key, ...]] = (
         Key("enter", "pick", "切换到此人", "Switch to", id="switch_user.pick"),
