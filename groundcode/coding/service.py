@@ -67,6 +67,7 @@ from groundcode.store.tables import (
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sqlalchemy import ColumnElement
 
 
 def _doc(s: Session, number: DocNumber | str) -> Document:
@@ -309,9 +310,16 @@ class CodingService:
             raise NotFound(kind="coding", name=f"{coding_id} ({me.name})")
         return me, c
 
-    def remove(self, coding_id: int) -> None:
-        def _do(s: Session) -> None:
+    def remove(self, coding_id: int) -> CodingView:
+        """Remove one of the acting coder's codings; returns the view of what was removed.
+
+        A front end drops that coding from what it shows, without reading the
+        document's codings again.
+        """
+
+        def _do(s: Session) -> CodingView:
             me, c = self._own_coding(s, coding_id)
+            gone = self._view(s, c)
             state = _coding_state(c) | {
                 "id": c.id,
                 "snippet": c.snippet,
@@ -327,10 +335,13 @@ class CodingService:
                 entity_id=coding_id,
                 before=state,
             )
+            return gone
 
-        self.ctx.db.run(_do)
+        return self.ctx.db.run(_do)
 
     def change_span(self, coding_id: int, start: int, end: int) -> CodingView:
+        """Move one of the acting coder's codings to a new span; returns it as it now is."""
+
         def _do(s: Session) -> CodingView:
             me, c = self._own_coding(s, coding_id)
             doc = s.get(Document, c.document_id)
@@ -376,26 +387,10 @@ class CodingService:
 
     # -- reading codings -------------------------------------------------
     def _view(self, s: Session, c: Coding) -> CodingView:
-        coder = s.get(Coder, c.coder_id)
-        con = s.get(Concept, c.concept_id)
-        doc = s.get(Document, c.document_id)
-        pas = s.get(Passage, c.passage_id) if c.passage_id else None
-        cat = s.get(Category, con.category_id) if con and con.category_id else None
-        assert coder and con and doc
-        return CodingView(
-            row_id(c),
-            coder.name,
-            con.name,
-            row_id(con),
-            cat.name if cat else None,
-            doc.number,
-            pas.idx if pas else None,
-            c.start,
-            c.end,
-            c.snippet,
-            c.assisted,
-            c.created_at,
-        )
+        """The one coding ``c`` as a view (read with the same select as a document's)."""
+        found = _views(s, col(Coding.id) == c.id)
+        assert found
+        return found[0]
 
     def document_codings(
         self, document: str, *, coders: Sequence[str] | None = None
@@ -404,36 +399,10 @@ class CodingService:
         with self.ctx.db.read() as s:
             visible = self._readable(s, coders)
             doc = _doc(s, document)
-            q = (
-                select(
-                    Coding, col(Coder.name), col(Concept.name), col(Category.name), col(Passage.idx)
-                )
-                .join(Coder, col(Coder.id) == col(Coding.coder_id))
-                .join(Concept, col(Concept.id) == col(Coding.concept_id))
-                .outerjoin(Category, col(Category.id) == col(Concept.category_id))
-                .outerjoin(Passage, col(Passage.id) == col(Coding.passage_id))
-                .where(col(Coding.document_id) == doc.id)
-                .order_by(col(Coding.start), col(Coding.end), col(Coding.id))
-            )
+            where = [col(Coding.document_id) == doc.id]
             if visible is not None:
-                q = q.where(col(Coding.coder_id).in_(visible))
-            return [
-                CodingView(
-                    c.id,
-                    coder,
-                    concept,
-                    c.concept_id,
-                    cat,
-                    doc.number,
-                    idx,
-                    c.start,
-                    c.end,
-                    c.snippet,
-                    c.assisted,
-                    c.created_at,
-                )
-                for c, coder, concept, cat, idx in s.execute(q).all()
-            ]
+                where.append(col(Coding.coder_id).in_(visible))
+            return _views(s, *where)
 
     def codings(
         self,
@@ -731,6 +700,49 @@ def _ordered_codings(s: Session, need: int, groups: list[list[Any]]) -> list[Any
         if len(out) >= need:
             break
     return out
+
+
+def _views(s: Session, *where: ColumnElement[bool]) -> list[CodingView]:
+    """Codings matching ``where`` as views, in text order: names joined in one select.
+
+    ``document_codings`` and every single-coding result (``remove``, ``change_span``,
+    an ``apply`` that found the coding already there) are built here; ``apply``'s
+    plain-SQL path builds the same fields from the values it has just written.
+    """
+    q = (
+        select(
+            Coding,
+            col(Coder.name),
+            col(Concept.name),
+            col(Category.name),
+            col(Document.number),
+            col(Passage.idx),
+        )
+        .join(Coder, col(Coder.id) == col(Coding.coder_id))
+        .join(Concept, col(Concept.id) == col(Coding.concept_id))
+        .join(Document, col(Document.id) == col(Coding.document_id))
+        .outerjoin(Category, col(Category.id) == col(Concept.category_id))
+        .outerjoin(Passage, col(Passage.id) == col(Coding.passage_id))
+        .where(*where)
+        .order_by(col(Coding.start), col(Coding.end), col(Coding.id))
+    )
+    return [
+        CodingView(
+            row_id(c),
+            coder,
+            concept,
+            c.concept_id,
+            cat,
+            number,
+            idx,
+            c.start,
+            c.end,
+            c.snippet,
+            c.assisted,
+            c.created_at,
+        )
+        for c, coder, concept, cat, number, idx in s.execute(q).all()
+    ]
 
 
 def _page(s: Session, found: list[Any], offset: int, limit: int) -> Page[CodingView]:

@@ -106,7 +106,9 @@ class Applied:
 
 @dataclass(frozen=True)
 class Removed:
-    coding_id: int
+    """A coding was removed: the view of it as it was (``CodingService.remove``)."""
+
+    coding: CodingView
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,14 @@ Change: TypeAlias = "Applied | Removed | Stepped | MemoAdded"
 
 @dataclass
 class CodingsChanged(Message):
-    """A coding change committed: what changed, and the document's codings re-read after it."""
+    """A coding change committed on document ``number``: what changed.
+
+    An apply or a removal carries the coding itself (the room's return value),
+    and the screen updates what it shows from that alone. ``codings`` is the
+    document's codings re-read, set only after an undo or a redo, whose change
+    the room describes in words rather than as a coding; None otherwise.
+    """
 
     number: str
-    codings: list[CodingView]
     change: Change
+    codings: list[CodingView] | None = None

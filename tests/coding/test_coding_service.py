@@ -73,6 +73,25 @@ def test_several_concepts_on_one_span_and_removal(study: Project) -> None:
     assert [c.id for c in lin.coding.document_codings("4-1")] == [b.id]
 
 
+def test_each_change_returns_the_view_a_reread_would_show(study: Project) -> None:
+    """apply, change_span and remove hand back the coding as the document's read shows it.
+
+    A front end updates from that value instead of reading the document again.
+    """
+    lin = study.as_user("lin").codings
+    applied = lin.apply("1-1", "采集内容", start=2, end=6)
+    assert lin.document_codings("1-1") == [applied]
+    assert lin.apply("1-1", "采集内容", start=2, end=6) == applied  # already there: the same
+    moved = lin.change_span(applied.id, 3, 7)
+    assert lin.document_codings("1-1") == [moved]
+    assert (moved.id, moved.start, moved.end, moved.snippet) == (applied.id, 3, 7, TEXT_A[3:7])
+    passage = lin.apply("1-1", "数据加密", passage=3)
+    assert passage in lin.document_codings("1-1")
+    gone = lin.remove(passage.id)
+    assert gone == passage
+    assert lin.document_codings("1-1") == [moved]
+
+
 def test_one_coder_cannot_touch_anothers_codings(study: Project) -> None:
     c = study.as_user("lin").coding.apply("4-1", "红码误判", passage=2)
     zhou = study.as_user("zhou")

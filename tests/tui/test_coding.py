@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import OptionList
 
+from groundcode.coding.service import CodingService
 from groundcode.project import Project
 from groundcode.tui.screens.coding import CodingScreen
 from groundcode.tui.widgets.code_picker import CodePicker
@@ -105,10 +107,22 @@ async def test_existing_concept_from_picker_codes_the_whole_passage(
 
 
 @sync
-async def test_invivo_and_remove(demo_project: Path, make_test_app: MakeTestApp) -> None:
+async def test_invivo_and_remove(
+    demo_project: Path, make_test_app: MakeTestApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_test_app(demo_project, "lin")
     async with app.run_test(size=(120, 36)) as pilot:
         view = await _coding_screen(app, pilot, "1-1", 6)
+        # From here on the screen updates from what apply and remove return: the
+        # document's codings are not read again, yet match the database each time.
+        reads: list[str] = []
+        read = CodingService.document_codings
+
+        def counted(self, document, **kw):  # type: ignore[no-untyped-def]
+            reads.append(document)
+            return read(self, document, **kw)
+
+        monkeypatch.setattr(CodingService, "document_codings", counted)
         await pilot.press("v", "W")  # to the end of the first clause
         start, end = view.selection
         words = view.text[start:end]
@@ -118,6 +132,11 @@ async def test_invivo_and_remove(demo_project: Path, make_test_app: MakeTestApp)
             c for c in _codings(demo_project, "lin", "1-1") if (c.start, c.end) == (start, end)
         ]
         assert [c.concept for c in coded] == [" ".join(words.split())]
+        screen = app.screen
+        assert isinstance(screen, CodingScreen)
+        assert reads == ["1-1"]  # the test's own read above, none by the screen
+        reads.clear()
+        assert screen.codings == _codings(demo_project, "lin", "1-1")
         # The new coding is listed first for this span; remove what the list highlights.
         screen = app.screen
         options = screen.query_one("#codings", OptionList)
@@ -130,6 +149,11 @@ async def test_invivo_and_remove(demo_project: Path, make_test_app: MakeTestApp)
         await pilot.press("x")
         await settle(app, pilot)
         assert not [c for c in _codings(demo_project, "lin", "1-1") if c.id == coded[0].id]
+        assert screen.codings == _codings(demo_project, "lin", "1-1")
+        assert reads == ["1-1"] * 3  # the test's own reads, none by the screen
+        assert not any(
+            (s.start, s.end, s.concept) == (start, end, coded[0].concept) for s in view.spans
+        )
 
 
 @sync

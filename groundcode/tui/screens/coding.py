@@ -204,7 +204,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         def call() -> CodingScreen.DocumentLoaded:
             p = project_of(self)
             doc = p.corpus.document(number)
-            return self.DocumentLoaded(doc, p.coding.document_codings(doc.number), passage, token)
+            return self.DocumentLoaded(doc, p.codings.document_codings(doc.number), passage, token)
 
         run_service(self, call, posted, group="coding-open")
 
@@ -217,19 +217,25 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         run_service(self, call, self.ConceptsLoaded, group="coding-concepts")
 
     def write(self, number: str, change: Callable[[Project], Change]) -> None:
-        """Run one coding change, then re-read the document's codings; in the order made."""
+        """Run one coding change, in the order made; the screen updates from what it returns.
+
+        Only an undo or a redo re-reads the document's codings: the room says
+        what it stepped in words, not as a coding.
+        """
 
         def call() -> CodingsChanged:
             with self._write_lock:
                 p = project_of(self)
                 done = change(p)
-                return CodingsChanged(number, p.coding.document_codings(number), done)
+                if isinstance(done, Stepped):
+                    return CodingsChanged(number, done, p.codings.document_codings(number))
+                return CodingsChanged(number, done)
 
         run_service(self, call, posted, group="coding-write", exclusive=False)
 
     def find_next(self, after: str | None, split: str | None) -> None:
         def call() -> CodingScreen.NextFound:
-            found = project_of(self).coding.next_uncoded(after=after, split=split)
+            found = project_of(self).codings.next_uncoded(after=after, split=split)
             return self.NextFound(found, split)
 
         run_service(self, call, posted, group="coding-next")
@@ -359,11 +365,33 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
                 self.notify(f"{verb}: {say(change.result.description, language())}", timeout=3)
         elif isinstance(change, MemoAdded):
             self.notify(tr("备忘录已保存", "Memo saved"), timeout=2)
-        if message.number == self.number:
-            self.codings = message.codings
+        if message.number != self.number:
+            return
+        codings = self._updated(message)
+        if codings is not None:
+            self.codings = codings
             view = self.query_one(PassageView)
             view.set_spans(self._spans())
             self._refresh_list()
+
+    def _updated(self, message: CodingsChanged) -> list[CodingView] | None:
+        """The document's codings after ``message``; None when they did not change.
+
+        An applied coding takes its place in text order (replacing itself when
+        the room found it already there); a removed one leaves by id.
+        """
+        change = message.change
+        if message.codings is not None:
+            return list(message.codings)
+        if isinstance(change, Applied):
+            new = change.coding
+            kept = [c for c in self.codings if c.id != new.id]
+            key = (new.start, new.end, new.id)
+            at = next((i for i, c in enumerate(kept) if (c.start, c.end, c.id) > key), len(kept))
+            return [*kept[:at], new, *kept[at:]]
+        if isinstance(change, Removed):
+            return [c for c in self.codings if c.id != change.coding.id]
+        return None
 
     # -- the side list and status ----------------------------------------
     def _refresh_list(self) -> None:
@@ -467,7 +495,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         number = self.number
         self.write(
             number,
-            lambda p: Applied(p.coding.apply(number, concept=name, assisted=assisted, **target)),
+            lambda p: Applied(p.codings.apply(number, concept=name, assisted=assisted, **target)),
         )
 
     def action_pick(self) -> None:
@@ -502,7 +530,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.query_one("#saved", Static).update(tr("保存中…", "saving…"))
         number, (start, end) = self.number, sel
-        self.write(number, lambda p: Applied(p.coding.invivo(number, start=start, end=end)))
+        self.write(number, lambda p: Applied(p.codings.invivo(number, start=start, end=end)))
 
     def _highlighted_coding(self) -> CodingView | None:
         options = self.query_one("#codings", OptionList)
@@ -522,8 +550,7 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         coding_id = coding.id
 
         def remove(p: Project) -> Removed:
-            p.coding.remove(coding_id)
-            return Removed(coding_id)
+            return Removed(p.codings.remove(coding_id))
 
         self.write(self.number, remove)
 
@@ -585,11 +612,11 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_undo(self) -> None:
         if self.number is not None:
-            self.write(self.number, lambda p: Stepped(True, p.coding.undo()))
+            self.write(self.number, lambda p: Stepped(True, p.codings.undo()))
 
     def action_redo(self) -> None:
         if self.number is not None:
-            self.write(self.number, lambda p: Stepped(False, p.coding.redo()))
+            self.write(self.number, lambda p: Stepped(False, p.codings.redo()))
 
     def action_suggest(self) -> None:
         p = self.query_one(PassageView).passage
