@@ -7,7 +7,7 @@ write nothing. ``Project`` hands the codings room in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -107,14 +107,7 @@ class QueryService:
         frame = frame[frame[column] == code].copy()
         if frame.empty:
             return frame.assign(before=[], after=[])
-        with self.ctx.db.read() as s:
-            numbers = frame["document"].unique().tolist()
-            texts: dict[str, str] = {
-                number: text
-                for number, text in s.execute(
-                    select(Document.number, Document.text).where(col(Document.number).in_(numbers))
-                ).all()
-            }
+        texts = self._document_texts(frame["document"].unique().tolist())
         frame["before"] = [
             texts[d][max(0, a - context) : a]
             for d, a in zip(frame["document"], frame["start"], strict=True)
@@ -142,17 +135,7 @@ class QueryService:
         page = self.codings.segments_page(
             code, level=level, coders=coders, offset=offset, limit=limit
         )
-        numbers = {c.document for c in page.items}
-        texts: dict[str, str] = {}
-        if numbers:
-            with self.ctx.db.read() as s:
-                texts = dict(
-                    s.execute(
-                        select(Document.number, Document.text).where(
-                            col(Document.number).in_(numbers)
-                        )
-                    ).all()
-                )
+        texts = self._document_texts({c.document for c in page.items})
         items = tuple(
             Segment(
                 c,
@@ -163,6 +146,21 @@ class QueryService:
             for c in page.items
         )
         return Page(items, page.offset, page.limit, page.has_more)
+
+    def _document_texts(self, numbers: Collection[str]) -> dict[str, str]:
+        """The full text of each numbered document, for cutting context around segments.
+
+        ``retrieve`` and ``retrieve_page`` both read only the documents their
+        segments are in; no numbers means no query.
+        """
+        if not numbers:
+            return {}
+        with self.ctx.db.read() as s:
+            return dict(
+                s.execute(
+                    select(Document.number, Document.text).where(col(Document.number).in_(numbers))
+                ).all()
+            )
 
     def coverage(self, *, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Share of each document's passages coded, per coder."""
