@@ -223,7 +223,7 @@ class GroundcodeApp(App[None]):
             from groundcode.project import Project
 
             project = Project.open(location, user=user)
-            return ProjectOpened(project, project.coding.status(), project.coding.role())
+            return ProjectOpened(project, project.people.status(), project.people.role())
 
         run_service(
             self,
@@ -262,7 +262,7 @@ class GroundcodeApp(App[None]):
         p = self.project
         run_service(
             self,
-            lambda: IdentityLoaded(p.coding.status(), p.coding.role()),
+            lambda: IdentityLoaded(p.people.status(), p.people.role()),
             posted,
             group="identity",
         )
@@ -356,7 +356,7 @@ class GroundcodeApp(App[None]):
 
         def call() -> ProjectSwitched:
             switched = project if name is None else project.as_user(name)
-            return ProjectSwitched(switched, switched.coding.status(), switched.coding.role())
+            return ProjectSwitched(switched, switched.people.status(), switched.people.role())
 
         run_service(self, call, posted, group="identity")
 

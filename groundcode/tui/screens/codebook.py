@@ -225,7 +225,7 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
     @staticmethod
     def fetch(p: Project) -> CodebookTree:
         """The tree with counts over the codings the acting user may see."""
-        return p.codebook.tree(coder_ids=p.coding.visible_coder_ids())
+        return p.codebook.tree(coder_ids=p.people.visible_coder_ids())
 
     def load(self, select: tuple[str, str] | None = None) -> None:
         """Read the tree (worker: no widget work, the result arrives as ``Loaded``)."""

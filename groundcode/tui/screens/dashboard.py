@@ -136,8 +136,8 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
         def call() -> DashboardScreen.Overview:
             p = project_of(self)
             funnel = p.corpus.funnel()
-            blind = p.coding.blind_mode()
-            frame = p.coding.progress()
+            blind = p.people.blind_mode()
+            frame = p.queries.progress()
             rows = [
                 (str(r.coder), int(r.codings), int(r.documents), int(r.passages))  # type: ignore[arg-type]
                 for r in frame.itertuples(index=False)
@@ -260,7 +260,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
 
     def set_blind(self, on: bool) -> None:
         def call() -> DashboardScreen.BlindSet:
-            project_of(self).coding.set_blind_mode(on)
+            project_of(self).people.set_blind_mode(on)
             return self.BlindSet(on)
 
         run_service(self, call, posted, group="dash-blind")

@@ -134,7 +134,7 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
 
     # -- workers ------------------------------------------------------------
     def _loaded(self, p: Project, note: str | None) -> Message:
-        model = p.codebook.model(coder_ids=p.coding.visible_coder_ids())
+        model = p.codebook.model(coder_ids=p.people.visible_coder_ids())
         return self.Loaded(model, p.analysis.render_model("text"), note)
 
     def load(self, note: str | None = None) -> None:

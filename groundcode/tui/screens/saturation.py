@@ -120,7 +120,7 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
         def call() -> SaturationScreen.Computed:
             p = project_of(self)
             report = p.analysis.saturation(coder=basis)
-            progress = p.coding.progress()
+            progress = p.queries.progress()
             coded = [
                 str(c) for c, n in zip(progress["coder"], progress["codings"], strict=True) if n
             ]
