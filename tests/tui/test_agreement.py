@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from groundcode.project import Project
@@ -146,16 +143,3 @@ async def test_a_coder_in_blind_mode_sees_only_the_lead_message(
         assert screen.result is None
         assert not screen.query_one("#agreement-body").display
         assert not [w for w in app.workers if w.group == "agreement"]
-
-
-def test_agreement_table_snapshot(
-    demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]
-) -> None:
-    async def before(pilot: Pilot[Any]) -> None:
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        await pilot.press("5")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-
-    assert snap_compare(
-        make_test_app(demo_project, "chen"), run_before=before, terminal_size=(100, 30)
-    )

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from textual.pilot import Pilot
 from textual.widgets import Tree
 
 from groundcode.project import Project
@@ -162,21 +159,6 @@ async def test_new_concept_under_a_category(demo_project: Path, make_test_app: M
         assert current is not None and (current.level, current.name) == ("concept", "新概念")
     with Project.open(demo_project, user="chen") as p:
         assert p.codebook.tree().concept("新概念").category == category
-
-
-def test_codebook_tree_snapshot(
-    demo_project: Path, make_test_app: MakeTestApp, snap_compare: Callable[..., bool]
-) -> None:
-    async def before(pilot: Pilot[Any]) -> None:
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        await pilot.press("4")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        await pilot.press("down", "space", "down", "space")
-        await pilot.pause()
-
-    assert snap_compare(
-        make_test_app(demo_project, "chen"), run_before=before, terminal_size=(100, 30)
-    )
 
 
 @sync
