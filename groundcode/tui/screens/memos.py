@@ -12,12 +12,10 @@ last row loaded, so the first page does not grow with the project.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.binding import BindingType
-from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from groundcode.tui.commands import Key, localised
@@ -28,11 +26,7 @@ from groundcode.tui.safe import plain
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.screens.listing import ListScreen
 from groundcode.tui.screens.screening import ask
-from groundcode.tui.widgets.paged import Pager
-
-if TYPE_CHECKING:
-    from groundcode.coding.records import MemoView
-    from groundcode.domain.paging import Page
+from groundcode.tui.widgets.paged import PagedList, Pager
 
 KIND = {
     "project": ("项目", "project"),
@@ -46,7 +40,7 @@ KIND = {
 
 
 @localised
-class MemosScreen(ListScreen[dict[str, Any]]):
+class MemosScreen(PagedList[dict[str, Any]], ListScreen[dict[str, Any]]):
     """All memos by target; search, edit, add, jump."""
 
     CSS_PATH = "memos.tcss"
@@ -58,7 +52,7 @@ class MemosScreen(ListScreen[dict[str, Any]]):
         Key("r", "reload", "刷新", "Refresh", id="memos.reload", show=False),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
-    TABLE_ID = "memos-table"
+    TABLE_ID = PAGED_TABLE = "memos-table"
     STATUS_ID = "memos-status"
     COLUMNS = (
         ("kind", "对象类型", "Target"),
@@ -67,14 +61,6 @@ class MemosScreen(ListScreen[dict[str, Any]]):
         ("when", "时间", "When"),
         ("text", "内容", "Memo"),
     )
-
-    @dataclass
-    class PageLoaded(Message):
-        """One page of the memos the user may read (blind mode applied by the service)."""
-
-        token: int
-        page: Page[MemoView]
-        rows: list[dict[str, Any]]
 
     def __init__(self) -> None:
         self.pager: Pager[dict[str, Any]] = Pager()
@@ -100,12 +86,13 @@ class MemosScreen(ListScreen[dict[str, Any]]):
 
     def reload(self) -> None:
         """Read the list again from its first page (a search, an edit, coming back)."""
-        self.load_page(self.pager.restart(), 0, self.search)
+        self.restart_list()
 
-    def load_page(self, token: int, offset: int, search: str | None) -> None:
-        limit = self.pager.size
+    def read_page(self, token: int, offset: int) -> None:
+        """One page of the memos the user may read (blind mode applied by the service)."""
+        limit, search = self.pager.size, self.search
 
-        def call() -> MemosScreen.PageLoaded:
+        def call() -> PagedList.PageLoaded:
             page = project_of(self).memos.memos_page(search=search, offset=offset, limit=limit)
             rows = [
                 {
@@ -134,24 +121,13 @@ class MemosScreen(ListScreen[dict[str, Any]]):
 
         run_service(self, call, posted, group="memos-write", exclusive=False)
 
-    @on(PageLoaded)
-    def _page_loaded(self, message: PageLoaded) -> None:
-        message.stop()
-        first = message.page.offset == 0
-        if not self.pager.accept(message.token, message.page, message.rows):
-            return
-        if first:
-            self._show()
-        else:
-            self._append(message.rows)
-
     @on(MemoSaved)
     def _saved(self, message: MemoSaved) -> None:
         message.stop()
         self.notify(tr("备忘录已保存", "Memo saved"))
         self.reload()
 
-    def _show(self) -> None:
+    def show_rows(self) -> None:
         table = self.query_one("#memos-table", DataTable)
         row = table.cursor_row
         table.clear()
@@ -160,7 +136,7 @@ class MemosScreen(ListScreen[dict[str, Any]]):
             table.move_cursor(row=min(max(0, row), len(self.memos) - 1))
         self._status()
 
-    def _append(self, rows: list[dict[str, Any]]) -> None:
+    def append_rows(self, rows: list[dict[str, Any]]) -> None:
         self._add_rows(rows)
         self._status()
 
@@ -189,11 +165,6 @@ class MemosScreen(ListScreen[dict[str, Any]]):
                 )
             )
         )
-
-    @on(DataTable.RowHighlighted, "#memos-table")
-    def _moved(self, event: DataTable.RowHighlighted) -> None:
-        if self.pager.wants_more(event.cursor_row):
-            self.load_page(self.pager.token, len(self.memos), self.search)
 
     def action_search(self) -> None:
         def done(text: str | None) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -34,11 +34,8 @@ from groundcode.tui.safe import plain
 from groundcode.tui.safe import shown as visible_text
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.screens.screening import ask
-from groundcode.tui.widgets.paged import Pager
+from groundcode.tui.widgets.paged import PagedList, Pager
 from groundcode.tui.widgets.table import SafeTable
-
-if TYPE_CHECKING:
-    from groundcode.domain.paging import Page
 
 LEVELS = {
     "concept": ("概念", "concept"),
@@ -48,7 +45,7 @@ LEVELS = {
 
 
 @localised
-class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
+class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[None]):
     """The segments of one code with context; jump to them; export them."""
 
     CSS_PATH = "retrieval.tcss"
@@ -58,6 +55,7 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         Key("x", "export", "导出列表", "Export list", id="retrieval.export"),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
+    PAGED_TABLE = "retrieval-table"
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,14 +89,6 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         codes: list[tuple[str, str]]  # (level, name)
 
     @dataclass
-    class PageLoaded(Message):
-        """One page of a code's segments with their context (``token``: which list)."""
-
-        token: int
-        page: Page[Any]
-        rows: list[dict[str, Any]]
-
-    @dataclass
     class Written(Message):
         path: str
 
@@ -119,12 +109,16 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
 
     def retrieve(self, level: str, name: str) -> None:
         """Show the first page of ``name``'s segments."""
-        self.load_page(self.pager.restart(), level, name, 0)
+        self.code = (level, name)
+        self.restart_list()
 
-    def load_page(self, token: int, level: str, name: str, offset: int) -> None:
-        limit = self.pager.size
+    def read_page(self, token: int, offset: int) -> None:
+        """One page of the chosen code's segments with their context."""
+        if self.code is None:
+            return
+        (level, name), limit = self.code, self.pager.size
 
-        def call() -> RetrievalScreen.PageLoaded:
+        def call() -> PagedList.PageLoaded:
             page = project_of(self).queries.retrieve_page(
                 name, level=level, context=30, offset=offset, limit=limit
             )
@@ -158,17 +152,6 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         message.stop()
         self.codes = message.codes
 
-    @on(PageLoaded)
-    def _page_loaded(self, message: PageLoaded) -> None:
-        message.stop()
-        page, rows = message.page, message.rows
-        if self.pager.accept(message.token, page, rows):
-            if page.offset == 0:
-                self._show()
-            else:
-                self._add_rows(rows)
-            self._status()
-
     @on(Written)
     def _written(self, message: Written) -> None:
         message.stop()
@@ -177,7 +160,7 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
     def _label(self, level: str, name: str) -> str:
         return f"{tr(*LEVELS[level])}：{name}"
 
-    def _show(self) -> None:
+    def show_rows(self) -> None:
         lead = app_of(self).is_lead
         table = self.query_one("#retrieval-table", DataTable)
         table.clear(columns=True)
@@ -191,6 +174,11 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
         table.add_column(tr("概念", "Concept"), key="concept", width=16)
         table.add_column(tr("上下文", "In context"), key="text", width=width)
         self._add_rows(self.segments)
+        self._status()
+
+    def append_rows(self, rows: list[dict[str, Any]]) -> None:
+        self._add_rows(rows)
+        self._status()
 
     def _context_width(self) -> int:
         return max(30, self.app.size.width - 40 - (11 if app_of(self).is_lead else 0))
@@ -226,18 +214,12 @@ class RetrievalScreen(ReportsWorkerErrors, Screen[None]):
             )
         )
 
-    @on(DataTable.RowHighlighted, "#retrieval-table")
-    def _moved(self, event: DataTable.RowHighlighted) -> None:
-        if self.code is not None and self.pager.wants_more(event.cursor_row):
-            self.load_page(self.pager.token, *self.code, len(self.segments))
-
     def action_choose(self) -> None:
         labels = {self._label(level, name): (level, name) for level, name in self.codes}
 
         def done(label: str | None) -> None:
             if label and label in labels:
-                self.code = labels[label]
-                self.retrieve(*self.code)
+                self.retrieve(*labels[label])
 
         ask(self, tr("检索哪个代码？", "Which code?"), "", done, choices=list(labels), strict=True)
 

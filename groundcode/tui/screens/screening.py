@@ -26,7 +26,7 @@ from groundcode.tui.i18n import tr
 from groundcode.tui.safe import plain
 from groundcode.tui.screens.corpus import _clip
 from groundcode.tui.widgets.funnel import EXCLUSION_LABELS, FunnelTable
-from groundcode.tui.widgets.paged import Pager
+from groundcode.tui.widgets.paged import PagedList, Pager
 from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def kind_label(kind: str) -> str:
 
 
 @localised
-class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
+class ScreeningScreen(PagedList["ExclusionView"], ReportsWorkerErrors, Screen[None]):
     """Screening rules, their effect before they apply, and the excluded documents."""
 
     CSS_PATH = "screening.tcss"
@@ -61,6 +61,7 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
         Key("r", "reload", "刷新", "Refresh", id="screening.reload", show=False),
     )
     BINDINGS: ClassVar[list[BindingType]] = []
+    PAGED_TABLE = "screening-excluded"
 
     def __init__(self) -> None:
         super().__init__()
@@ -130,7 +131,7 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
 
     def reload(self) -> None:
         """The funnel and the first page of the excluded list."""
-        self.load_state(self.pager.restart())
+        self.restart_list()
 
     @dataclass
     class StateLoaded(Message):
@@ -138,11 +139,6 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
 
         token: int
         funnel: Funnel
-        page: Page[ExclusionView]
-
-    @dataclass
-    class MoreLoaded(Message):
-        token: int
         page: Page[ExclusionView]
 
     @dataclass
@@ -159,26 +155,24 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
     class Included(Message):
         number: str
 
-    def load_state(self, token: int) -> None:
+    def read_page(self, token: int, offset: int) -> None:
+        """The first page comes with the funnel (``StateLoaded``); later ones alone."""
         limit = self.pager.size
+        if offset == 0:
 
-        def call() -> ScreeningScreen.StateLoaded:
-            p = project_of(self)
-            page = p.corpus.exclusions_page(limit=limit)
-            return self.StateLoaded(token, p.corpus.funnel(), page)
+            def call() -> ScreeningScreen.StateLoaded:
+                p = project_of(self)
+                page = p.corpus.exclusions_page(limit=limit)
+                return self.StateLoaded(token, p.corpus.funnel(), page)
 
-        run_service(self, call, posted, group="screening-load")
+            run_service(self, call, posted, group="screening-load")
+            return
 
-    def load_more(self, token: int, offset: int) -> None:
-        limit = self.pager.size
-        run_service(
-            self,
-            lambda: self.MoreLoaded(
-                token, project_of(self).corpus.exclusions_page(offset=offset, limit=limit)
-            ),
-            posted,
-            group="screening-more",
-        )
+        def more() -> PagedList.PageLoaded:
+            page = project_of(self).corpus.exclusions_page(offset=offset, limit=limit)
+            return self.PageLoaded(token, page, list(page.items))
+
+        run_service(self, more, posted, group="screening-more")
 
     def action_reload(self) -> None:
         self.reload()
@@ -218,15 +212,7 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
             self.excluded_total = (
                 sum(int(n) for n in by_kind.values()) if isinstance(by_kind, dict) else None
             )
-            self._show_excluded()
-
-    @on(MoreLoaded)
-    def _more_loaded(self, message: MoreLoaded) -> None:
-        message.stop()
-        page = message.page
-        if self.pager.accept(message.token, page, list(page.items)):
-            self._add_excluded(page.items)
-            self._excluded_title()
+            self.show_rows()
 
     @on(WouldExclude)
     def _would(self, message: WouldExclude) -> None:
@@ -282,13 +268,17 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
             key="__total__",
         )
 
-    def _show_excluded(self) -> None:
+    def show_rows(self) -> None:
         table = self.query_one("#screening-excluded", DataTable)
         row = table.cursor_row
         table.clear()
         self._add_excluded(self.excluded)
         if self.excluded:
             table.move_cursor(row=min(max(0, row), len(self.excluded) - 1))
+        self._excluded_title()
+
+    def append_rows(self, rows: list[ExclusionView]) -> None:
+        self._add_excluded(rows)
         self._excluded_title()
 
     def _add_excluded(self, rows: Any) -> None:
@@ -319,11 +309,6 @@ class ScreeningScreen(ReportsWorkerErrors, Screen[None]):
                 f"{total} excluded documents (i includes back{shown})",
             )
         )
-
-    @on(DataTable.RowHighlighted, "#screening-excluded")
-    def _moved(self, event: DataTable.RowHighlighted) -> None:
-        if self.pager.wants_more(event.cursor_row):
-            self.load_more(self.pager.token, len(self.excluded))
 
     # -- rules -----------------------------------------------------------
     def _changed(self) -> None:

@@ -7,12 +7,21 @@ page with a paged service call (``memos_page``, ``exclusions_page``,
 if no newer list was started meanwhile. When the table's cursor comes near
 the last row loaded (arrow keys, PageDown, End), ``wants_more`` says to read
 the next page from ``len(rows)`` on.
+
+``PagedList`` is that handling once, for a screen: it says how to read a
+page (``read_page``) and how to show the first page and add a later one; the
+mixin restarts the list, reads on when the cursor nears the end of its table
+and drops a stale list's pages. The memos, retrieval and screening screens
+had written it out three times.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual.message import Message
+from textual.widgets import DataTable
 
 from groundcode.domain.paging import Page
 
@@ -60,3 +69,60 @@ class Pager(Generic[T]):
             self.loading = True
             return True
         return False
+
+
+class PagedList(Generic[T]):
+    """Mixin for a screen with one paged table (``PAGED_TABLE``) fed by ``pager``.
+
+    The screen implements ``read_page`` (start a worker that reads one page and
+    posts ``PagedList.PageLoaded``), ``show_rows`` (fill the table anew from
+    ``pager.rows``) and ``append_rows`` (add a later page). A plain mixin, as
+    ``ReportsWorkerErrors``: Textual finds its ``on_...`` handlers through the
+    screen's MRO.
+    """
+
+    #: The id of the table the pager feeds (other tables on the screen are ignored).
+    PAGED_TABLE: ClassVar[str]
+    pager: Pager[T]
+
+    @dataclass
+    class PageLoaded(Message):
+        """One page of the list (``token``: which list it belongs to)."""
+
+        token: int
+        page: Page[Any]
+        rows: list[Any]
+
+    def read_page(self, token: int, offset: int) -> None:
+        """Read the page at ``offset`` of list ``token`` in a worker; post ``PageLoaded``."""
+        raise NotImplementedError
+
+    def show_rows(self) -> None:
+        """Fill the table anew from ``pager.rows`` (the first page arrived)."""
+        raise NotImplementedError
+
+    def append_rows(self, rows: list[T]) -> None:
+        """Add the rows of a later page to the table."""
+        raise NotImplementedError
+
+    def restart_list(self) -> None:
+        """Read the list again from its first page (a search, an edit, coming back)."""
+        self.read_page(self.pager.restart(), 0)
+
+    def take_page(self, token: int, page: Page[Any], rows: list[T]) -> bool:
+        """Keep and show one page; False (nothing shown) for a stale list's page."""
+        if not self.pager.accept(token, page, rows):
+            return False
+        if page.offset == 0:
+            self.show_rows()
+        else:
+            self.append_rows(rows)
+        return True
+
+    def on_paged_list_page_loaded(self, message: PagedList.PageLoaded) -> None:
+        message.stop()
+        self.take_page(message.token, message.page, message.rows)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == self.PAGED_TABLE and self.pager.wants_more(event.cursor_row):
+            self.read_page(self.pager.token, len(self.pager.rows))
