@@ -34,6 +34,8 @@ from groundcode.corpus.readers import (
     _delimiter,
     _rows_to_docs,
     jsonl_rows,
+    open_workbook,
+    sheet_rows,
 )
 from groundcode.domain.errors import BadRow, FileProblem, GroundcodeError, NoColumn
 
@@ -236,26 +238,9 @@ def _jsonl_table(path: Path, text: str, encoding: str, limit: int) -> Table:
 
 
 def _xlsx_table(path: Path, limit: int) -> Table:
-    from openpyxl import load_workbook
-
-    from groundcode.corpus.safezip import check_zip
-
-    check_zip(path, ".xlsx")
+    wb = open_workbook(path)
     try:
-        wb = load_workbook(str(path), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a damaged workbook is one clear line
-        raise FileProblem(str(path), 0, "xlsx_invalid", type(exc).__name__) from None
-    try:
-        grid = wb.worksheets[0].iter_rows(values_only=True)
-        header_row = next(grid, None)
-        if header_row is None:
-            raise FileProblem(str(path), 0, "empty_workbook")
-        header = ["" if h is None else str(h).strip() for h in header_row]
-        rows: list[tuple[int, dict[str, Any]]] = []
-        for rowno, values in enumerate(grid, start=2):
-            rows.append((rowno, {h: v for h, v in zip(header, values, strict=False) if h}))
-            if len(rows) >= limit:
-                break
+        header, rows = sheet_rows(path, wb.worksheets[0].iter_rows(values_only=True), limit)
     finally:
         wb.close()
     return Table(path, [h for h in header if h], rows, None)

@@ -496,31 +496,53 @@ def _xlsx_formulas(path: Path, sheet: str | None, wanted: dict[int, int]) -> dic
         wb.close()
 
 
+def open_workbook(path: Path) -> Any:
+    """An .xlsx file opened read-only with cached values; a damaged one is one clear line.
+
+    The reader and the mapping preview open workbooks the same way, so a file
+    the preview accepts is one the import can read.
+    """
+    check_zip(path, ".xlsx")
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(str(path), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook is one clear line
+        raise FileProblem(str(path), 0, "xlsx_invalid", type(exc).__name__) from None
+
+
+def sheet_rows(
+    path: Path, grid: Iterator[tuple[Any, ...]], limit: int | None = None
+) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """A sheet's header (blank names kept, so positions line up) and its rows by row number.
+
+    Each row maps the non-blank header names to its cells; ``limit`` stops
+    after that many rows (the preview reads only a few).
+    """
+    header_row = next(grid, None)
+    if header_row is None:
+        raise FileProblem(str(path), 0, "empty_workbook")
+    header = ["" if h is None else str(h).strip() for h in header_row]
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for rowno, values in enumerate(grid, start=2):
+        rows.append((rowno, {h: v for h, v in zip(header, values, strict=False) if h}))
+        if limit is not None and len(rows) >= limit:
+            break
+    return header, rows
+
+
 def _read_xlsx(
     path: Path,
     options: dict[str, str | None],
     sheet: str | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[RawDocument]:
-    check_zip(path, ".xlsx")
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(str(path), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a damaged workbook is one clear line
-        raise FileProblem(str(path), 0, "xlsx_invalid", type(exc).__name__) from None
+    wb = open_workbook(path)
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise FileProblem(str(path), 0, "no_sheet", ", ".join(wb.sheetnames), name=sheet)
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        grid = ws.iter_rows(values_only=True)
-        header_row = next(grid, None)
-        if header_row is None:
-            raise FileProblem(str(path), 0, "empty_workbook")
-        header = ["" if h is None else str(h).strip() for h in header_row]
-        table: list[tuple[int, dict[str, Any]]] = []
-        for rowno, values in enumerate(grid, start=2):
-            table.append((rowno, {h: v for h, v in zip(header, values, strict=False) if h}))
+        header, table = sheet_rows(path, ws.iter_rows(values_only=True))
     except GroundcodeError:
         raise
     except Exception as exc:  # noqa: BLE001
