@@ -152,6 +152,25 @@ def _resolve_documents(
     return [found[n] for n in wanted]
 
 
+def marked_done(session: Session, coder_id: int | None, document_ids: Sequence[int]) -> set[int]:
+    """Which of ``document_ids`` the coder has marked done (read in chunks).
+
+    Marking skips these and undoing removes only these, so both ask the same
+    question the same way.
+    """
+    have: set[int] = set()
+    for lo in range(0, len(document_ids), CHUNK):
+        have |= set(
+            session.execute(
+                select(col(DoneMark.document_id)).where(
+                    col(DoneMark.coder_id) == coder_id,
+                    col(DoneMark.document_id).in_(document_ids[lo : lo + CHUNK]),
+                )
+            ).scalars()
+        )
+    return have
+
+
 def mark_done(
     session: Session,
     coder: Coder,
@@ -167,17 +186,8 @@ def mark_done(
     Used by ``done`` and by ``codings import --done``.
     """
     assert coder.id is not None
-    have: set[int] = set()
     ids = list(dict.fromkeys(int(d) for d in document_ids))
-    for lo in range(0, len(ids), CHUNK):
-        have |= set(
-            session.execute(
-                select(col(DoneMark.document_id)).where(
-                    col(DoneMark.coder_id) == coder.id,
-                    col(DoneMark.document_id).in_(ids[lo : lo + CHUNK]),
-                )
-            ).scalars()
-        )
+    have = marked_done(session, coder.id, ids)
     new = [d for d in ids if d not in have]
     if not new:
         return []
@@ -400,16 +410,7 @@ class ProgressService:
                     tuple(names[d] for d in ids if d in new),
                     tuple(names[d] for d in ids if d not in new),
                 )
-            have: set[int] = set()
-            for lo in range(0, len(ids), CHUNK):
-                have |= set(
-                    s.execute(
-                        select(col(DoneMark.document_id)).where(
-                            col(DoneMark.coder_id) == me.id,
-                            col(DoneMark.document_id).in_(ids[lo : lo + CHUNK]),
-                        )
-                    ).scalars()
-                )
+            have = marked_done(s, me.id, ids)
             gone = [d for d in ids if d in have]
             if gone:
                 for lo in range(0, len(gone), CHUNK):
