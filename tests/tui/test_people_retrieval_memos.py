@@ -115,15 +115,15 @@ async def test_memos_search_edit_and_jump(demo_project: Path, make_test_app: Mak
         assert len(screen.memos) >= 2
         await pilot.press("slash", *"共享条款", "enter")
         await settle(app, pilot)
-        assert [m["target"] for m in screen.memos] == ["1-1"]
+        assert [m.target for m in screen.memos] == ["1-1"]
         await pilot.press("enter")
         await settle(app, pilot)  # the edit dialog is up before anything is typed into it
         await pilot.press(*" ok", "enter")
         for _ in range(100):
             await settle(app, pilot)
-            if screen.memos and screen.memos[0]["text"].endswith(" ok"):
+            if screen.memos and screen.memos[0].text.endswith(" ok"):
                 break
-        assert screen.memos[0]["text"] == "政策文本的共享条款值得细看 ok"
+        assert screen.memos[0].text == "政策文本的共享条款值得细看 ok"
         await pilot.press("g")
         await settle(app, pilot, rounds=5)
         assert app.current_mode == "coding"
@@ -148,7 +148,7 @@ async def test_memos_load_a_page_at_a_time_and_more_at_the_end(
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, MemosScreen)
-        assert [m["id"] for m in screen.memos] == ids[:100] and screen.pager.has_more
+        assert [m.id for m in screen.memos] == ids[:100] and screen.pager.has_more
         assert "100+ memos" in str(screen.query_one("#memos-status", Static).render())
         table = screen.query_one("#memos-table", DataTable)
         for _ in range(10):
@@ -160,7 +160,7 @@ async def test_memos_load_a_page_at_a_time_and_more_at_the_end(
         await pilot.press("ctrl+end")
         await settle(app, pilot)
         assert len(screen.memos) == table.row_count == 250
-        assert [m["id"] for m in screen.memos] == ids and not screen.pager.has_more
+        assert [m.id for m in screen.memos] == ids and not screen.pager.has_more
         assert "250 memos" in str(screen.query_one("#memos-status", Static).render())
 
 

@@ -40,11 +40,12 @@ FIXED = "2026-01-01T09:00:00+00:00"
 
 def _fixed_times(screen: Any) -> None:
     """Memo times change with every build of the demo: show one fixed time."""
+    from dataclasses import replace
     from datetime import datetime
 
     if hasattr(screen, "memos") and hasattr(screen, "_show"):
         when = datetime.fromisoformat(FIXED)
-        screen.memos = [{**m, "created_at": when, "updated_at": when} for m in screen.memos]
+        screen.memos = [replace(m, created_at=when, updated_at=when) for m in screen.memos]
         screen._show()
 
 

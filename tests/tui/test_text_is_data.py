@@ -147,8 +147,8 @@ async def test_editing_a_memo_with_an_escape_sequence_shows_it_as_pictures(
         await pilot.press("M")
         await settle(app, pilot, rounds=5)
         screen = app.screen
-        index = next(i for i, m in enumerate(screen.memos) if "\x1b" in m["text"])  # type: ignore[attr-defined]
-        original = screen.memos[index]["text"]  # type: ignore[attr-defined]
+        index = next(i for i, m in enumerate(screen.memos) if "\x1b" in m.text)  # type: ignore[attr-defined]
+        original = screen.memos[index].text  # type: ignore[attr-defined]
         screen.table.move_cursor(row=index)  # type: ignore[attr-defined]
         await pilot.press("enter")
         await settle(app, pilot)

@@ -12,12 +12,13 @@ last row loaded, so the first page does not grow with the project.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.binding import BindingType
 from textual.widgets import DataTable, Static
 
+from groundcode.coding.records import MemoView
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import app_of, posted, project_of, run_service
 from groundcode.tui.i18n import tr
@@ -40,7 +41,7 @@ KIND = {
 
 
 @localised
-class MemosScreen(PagedList[dict[str, Any]], ListScreen[dict[str, Any]]):
+class MemosScreen(PagedList[MemoView], ListScreen[MemoView]):
     """All memos by target; search, edit, add, jump."""
 
     CSS_PATH = "memos.tcss"
@@ -63,25 +64,25 @@ class MemosScreen(PagedList[dict[str, Any]], ListScreen[dict[str, Any]]):
     )
 
     def __init__(self) -> None:
-        self.pager: Pager[dict[str, Any]] = Pager()
+        self.pager: Pager[MemoView] = Pager()
         super().__init__()
         self.search: str | None = None
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[MemoView]:
         """The memos loaded so far (the first pages of the list)."""
         return self.pager.rows
 
     @records.setter
-    def records(self, rows: list[dict[str, Any]]) -> None:
+    def records(self, rows: list[MemoView]) -> None:
         self.pager.rows = rows
 
     @property
-    def memos(self) -> list[dict[str, Any]]:
+    def memos(self) -> list[MemoView]:
         return self.records
 
     @memos.setter
-    def memos(self, rows: list[dict[str, Any]]) -> None:
+    def memos(self, rows: list[MemoView]) -> None:
         self.records = rows
 
     def reload(self) -> None:
@@ -89,24 +90,12 @@ class MemosScreen(PagedList[dict[str, Any]], ListScreen[dict[str, Any]]):
         self.restart_list()
 
     def read_page(self, token: int, offset: int) -> None:
-        """One page of the memos the user may read (blind mode applied by the service)."""
+        """One page of the memos the user may read (blind mode applied by the memos room)."""
         limit, search = self.pager.size, self.search
 
         def call() -> PagedList.PageLoaded:
             page = project_of(self).memos.memos_page(search=search, offset=offset, limit=limit)
-            rows = [
-                {
-                    "id": m.id,
-                    "kind": m.target_kind,
-                    "target": m.target,
-                    "author": m.author,
-                    "text": m.text,
-                    "created_at": m.created_at,
-                    "updated_at": m.updated_at,
-                }
-                for m in page.items
-            ]
-            return self.PageLoaded(token, page, rows)
+            return self.PageLoaded(token, page, list(page.items))
 
         run_service(self, call, posted, group="memos-load")
 
@@ -136,22 +125,22 @@ class MemosScreen(PagedList[dict[str, Any]], ListScreen[dict[str, Any]]):
             table.move_cursor(row=min(max(0, row), len(self.memos) - 1))
         self._status()
 
-    def append_rows(self, rows: list[dict[str, Any]]) -> None:
+    def append_rows(self, rows: list[MemoView]) -> None:
         self._add_rows(rows)
         self._status()
 
-    def _add_rows(self, rows: list[dict[str, Any]]) -> None:
+    def _add_rows(self, rows: list[MemoView]) -> None:
         table = self.query_one("#memos-table", DataTable)
         width = max(20, self.app.size.width - 50)
         for m in rows:
-            when = m.get("updated_at") or m.get("created_at")
+            when = m.updated_at or m.created_at
             table.add_row(
-                tr(*KIND.get(m["kind"], (m["kind"], m["kind"]))),
-                _clip(str(m.get("target") or "—"), 16),
-                m.get("author") or "",
-                f"{when:%Y-%m-%d %H:%M}" if when is not None and hasattr(when, "strftime") else "",
-                _clip(str(m["text"]), width),
-                key=str(m["id"]),
+                tr(*KIND.get(m.target_kind, (m.target_kind, m.target_kind))),
+                _clip(m.target or "—", 16),
+                m.author or "",
+                f"{when:%Y-%m-%d %H:%M}",
+                _clip(m.text, width),
+                key=str(m.id),
             )
 
     def _status(self) -> None:
@@ -184,13 +173,13 @@ class MemosScreen(PagedList[dict[str, Any]], ListScreen[dict[str, Any]]):
         memo = self.current()
         if memo is None:
             return
-        memo_id = int(memo["id"])
+        memo_id = memo.id
 
         def done(text: str | None) -> None:
             if text:
                 self.save(memo_id, text)
 
-        ask(self, tr("编辑备忘录", "Edit the memo"), str(memo["text"]), done)
+        ask(self, tr("编辑备忘录", "Edit the memo"), memo.text, done)
 
     @on(DataTable.RowSelected, "#memos-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -206,12 +195,12 @@ class MemosScreen(PagedList[dict[str, Any]], ListScreen[dict[str, Any]]):
 
     def action_jump(self) -> None:
         memo = self.current()
-        if memo is None or not memo.get("target"):
+        if memo is None or not memo.target:
             return
         app = app_of(self)
-        if memo["kind"] == "document":
-            app.open_document(str(memo["target"]))
-        elif memo["kind"] in ("concept", "category", "main_category", "relation_class"):
+        if memo.target_kind == "document":
+            app.open_document(memo.target)
+        elif memo.target_kind in ("concept", "category", "main_category", "relation_class"):
             app.switch_mode("codebook")
         else:
             self.notify(
