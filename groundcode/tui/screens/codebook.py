@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
@@ -34,6 +34,7 @@ from groundcode.tui.messages import Refused
 from groundcode.tui.safe import plain, shown
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
+from groundcode.tui.screens.returning import RefreshesOnReturn
 
 if TYPE_CHECKING:
     from groundcode.coding.views import (
@@ -126,7 +127,7 @@ def names_at(tree: CodebookTree, level: str) -> list[str]:
 
 
 @localised
-class CodebookScreen(ReportsWorkerErrors, Screen[None]):
+class CodebookScreen(RefreshesOnReturn, ReportsWorkerErrors, Screen[None]):
     """Open and axial coding: browse, rename, define, merge, move, renumber, create, delete."""
 
     CSS_PATH = "codebook.tcss"
@@ -208,14 +209,12 @@ class CodebookScreen(ReportsWorkerErrors, Screen[None]):
         tree.focus()
         self.load()
 
-    def on_screen_suspend(self) -> None:
-        # A dialog on top is not "leaving": its own worker refreshes what it changed.
-        self._left_for_modal = isinstance(self.app.screen, ModalScreen)
+    def shown_once(self) -> bool:
+        return self._loaded_once
 
-    def on_screen_resume(self) -> None:
+    def refresh_on_return(self) -> None:
         """Coming back from coding: counts may have changed, so read the tree again."""
-        if self._loaded_once and not getattr(self, "_left_for_modal", False):
-            self.load()
+        self.load()
 
     # -- service access ---------------------------------------------------------
     @property

@@ -145,7 +145,7 @@ class MemosScreen(PagedList[MemoView], ListScreen[MemoView]):
 
     def _status(self) -> None:
         found = tr(f"，含「{self.search}」", f" containing “{self.search}”") if self.search else ""
-        n = f"{len(self.memos)}+" if self.pager.has_more else str(len(self.memos))
+        n = self.pager.count()
         self.query_one("#memos-status", Static).update(
             plain(
                 tr(

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
 from groundcode.tui.commands import Key, localised
@@ -28,6 +28,7 @@ from groundcode.tui.messages import Refused
 from groundcode.tui.safe import plain, shown
 from groundcode.tui.screens.confirm import ConfirmScreen
 from groundcode.tui.screens.prompt import PromptScreen
+from groundcode.tui.screens.returning import RefreshesOnReturn
 from groundcode.tui.widgets.table import SafeTable
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def node_choices(model: ModelView) -> list[str]:
 
 
 @localised
-class ModelScreen(ReportsWorkerErrors, Screen[None]):
+class ModelScreen(RefreshesOnReturn, ReportsWorkerErrors, Screen[None]):
     """Core category, storyline, edges; the model drawn as text."""
 
     CSS_PATH = "model.tcss"
@@ -117,14 +118,12 @@ class ModelScreen(ReportsWorkerErrors, Screen[None]):
             self.query_one(selector).loading = True
         self.load()
 
-    def on_screen_suspend(self) -> None:
-        # A dialog on top is not "leaving": its own worker refreshes what it changed.
-        self._left_for_modal = isinstance(self.app.screen, ModalScreen)
+    def shown_once(self) -> bool:
+        return self._loaded_once
 
-    def on_screen_resume(self) -> None:
+    def refresh_on_return(self) -> None:
         """Coming back from the codebook: nodes may have been renamed; unsaved text is kept."""
-        if self._loaded_once and not getattr(self, "_left_for_modal", False):
-            self.load()
+        self.load()
 
     def _title_storyline(self, *, modified: bool) -> None:
         mark = " ●" if modified else ""

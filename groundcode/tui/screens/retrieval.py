@@ -203,7 +203,7 @@ class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[Non
     def _status(self) -> None:
         assert self.code is not None
         docs = len({r["document"] for r in self.segments})
-        n = f"{len(self.segments)}+" if self.pager.has_more else str(len(self.segments))
+        n = self.pager.count()
         more = tr("，向下翻页载入更多", ", page down for more") if self.pager.has_more else ""
         self.query_one("#retrieval-status", Static).update(
             plain(

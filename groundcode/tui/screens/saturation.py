@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, app_of, project_of, run_refusable
 from groundcode.tui.i18n import language, tr
 from groundcode.tui.messages import Refused
+from groundcode.tui.screens.returning import RefreshesOnReturn
 from groundcode.tui.widgets.curve import SaturationCurve
 from groundcode.tui.widgets.table import SafeTable
 
@@ -41,7 +42,7 @@ def verdict_label(saturated: bool | None) -> str:
 
 
 @localised
-class SaturationScreen(ReportsWorkerErrors, Screen[None]):
+class SaturationScreen(RefreshesOnReturn, ReportsWorkerErrors, Screen[None]):
     """Is the category system saturated? The holdout test and the Guest rule."""
 
     CSS_PATH = "saturation.tcss"
@@ -101,14 +102,12 @@ class SaturationScreen(ReportsWorkerErrors, Screen[None]):
         table.add_column(tr("归属记录", "Placement history"), key="history")
         self.recompute()
 
-    def on_screen_suspend(self) -> None:
-        # A dialog on top is not "leaving": its own worker refreshes what it changed.
-        self._left_for_modal = isinstance(self.app.screen, ModalScreen)
+    def shown_once(self) -> bool:
+        return self.report is not None
 
-    def on_screen_resume(self) -> None:
+    def refresh_on_return(self) -> None:
         """Coming back after coding or placing concepts: the verdict may have changed."""
-        if self.report is not None and not getattr(self, "_left_for_modal", False):
-            self.recompute()
+        self.recompute()
 
     # -- work ---------------------------------------------------------------
     def recompute(self) -> None:

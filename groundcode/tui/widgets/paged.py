@@ -63,6 +63,10 @@ class Pager(Generic[T]):
         self.loading = False
         return True
 
+    def count(self) -> str:
+        """How many rows are loaded, for a status line: ``100+`` while more exist."""
+        return f"{len(self.rows)}+" if self.has_more else str(len(self.rows))
+
     def wants_more(self, cursor_row: int) -> bool:
         """Whether to read the next page now (and mark it as being read)."""
         if self.has_more and not self.loading and cursor_row >= len(self.rows) - MARGIN:
