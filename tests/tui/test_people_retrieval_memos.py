@@ -184,7 +184,7 @@ async def test_retrieval_loads_a_page_at_a_time_and_exports_the_whole_list(
         await pilot.press("c", *f"main：{main}", "enter")
         await settle(app, pilot)
         assert len(screen.segments) == 100 and screen.pager.has_more
-        assert [r["document"] for r in screen.segments] == expected["document"].tolist()[:100]
+        assert [r.coding.document for r in screen.segments] == expected["document"].tolist()[:100]
         assert "100+ segments" in str(screen.query_one("#retrieval-status", Static).render())
         table = screen.query_one("#retrieval-table", DataTable)
         for _ in range(10):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -37,6 +37,9 @@ from groundcode.tui.screens.screening import ask
 from groundcode.tui.widgets.paged import PagedList, Pager
 from groundcode.tui.widgets.table import SafeTable
 
+if TYPE_CHECKING:
+    from groundcode.analysis.queries import Segment
+
 LEVELS = {
     "concept": ("概念", "concept"),
     "category": ("范畴", "category"),
@@ -45,7 +48,7 @@ LEVELS = {
 
 
 @localised
-class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[None]):
+class RetrievalScreen(PagedList["Segment"], ReportsWorkerErrors, Screen[None]):
     """The segments of one code with context; jump to them; export them."""
 
     CSS_PATH = "retrieval.tcss"
@@ -61,11 +64,11 @@ class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[Non
         super().__init__()
         self.codes: list[tuple[str, str]] = []  # (level, name)
         self.code: tuple[str, str] | None = None
-        self.pager: Pager[dict[str, Any]] = Pager()
+        self.pager: Pager[Segment] = Pager()
 
     @property
-    def segments(self) -> list[dict[str, Any]]:
-        """The segments loaded so far (the first pages of the list)."""
+    def segments(self) -> list[Segment]:
+        """The segments loaded so far (the first pages of the list; blind mode applied in the room)."""
         return self.pager.rows
 
     def compose(self) -> ComposeResult:
@@ -122,19 +125,7 @@ class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[Non
             page = project_of(self).queries.retrieve_page(
                 name, level=level, context=30, offset=offset, limit=limit
             )
-            rows = [
-                {
-                    "document": g.coding.document,
-                    "passage": g.coding.passage,
-                    "coder": g.coding.coder,
-                    "concept": g.coding.concept,
-                    "before": g.before,
-                    "text": g.text,
-                    "after": g.after,
-                }
-                for g in page.items
-            ]
-            return self.PageLoaded(token, page, rows)
+            return self.PageLoaded(token, page, list(page.items))
 
         run_service(self, call, posted, group="retrieval-load")
 
@@ -176,33 +167,33 @@ class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[Non
         self._add_rows(self.segments)
         self._status()
 
-    def append_rows(self, rows: list[dict[str, Any]]) -> None:
+    def append_rows(self, rows: list[Segment]) -> None:
         self._add_rows(rows)
         self._status()
 
     def _context_width(self) -> int:
         return max(30, self.app.size.width - 40 - (11 if app_of(self).is_lead else 0))
 
-    def _add_rows(self, rows: list[dict[str, Any]]) -> None:
+    def _add_rows(self, rows: list[Segment]) -> None:
         lead = app_of(self).is_lead
         table = self.query_one("#retrieval-table", DataTable)
         width = self._context_width()
         start = table.row_count
         for i, r in enumerate(rows, start=start):
-            before, text, after = (str(r.get(k) or "") for k in ("before", "text", "after"))
+            c = r.coding
             shown = Text()
-            shown.append(_clip(visible_text(before), width // 4), style="dim")
-            shown.append(_clip(visible_text(text), width // 2), style="bold")
-            shown.append(_clip(visible_text(after), width // 4), style="dim")
-            cells: list[Any] = [r["document"], r.get("passage") or ""]
+            shown.append(_clip(visible_text(r.before), width // 4), style="dim")
+            shown.append(_clip(visible_text(r.text), width // 2), style="bold")
+            shown.append(_clip(visible_text(r.after), width // 4), style="dim")
+            cells: list[Any] = [c.document, c.passage or ""]
             if lead:
-                cells.append(r.get("coder") or "")
-            cells += [_clip(str(r.get("concept") or ""), 16), shown]
+                cells.append(c.coder or "")
+            cells += [_clip(c.concept or "", 16), shown]
             table.add_row(*cells, key=str(i))
 
     def _status(self) -> None:
         assert self.code is not None
-        docs = len({r["document"] for r in self.segments})
+        docs = len({r.coding.document for r in self.segments})
         n = self.pager.count()
         more = tr("，向下翻页载入更多", ", page down for more") if self.pager.has_more else ""
         self.query_one("#retrieval-status", Static).update(
@@ -223,7 +214,7 @@ class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[Non
 
         ask(self, tr("检索哪个代码？", "Which code?"), "", done, choices=list(labels), strict=True)
 
-    def _current(self) -> dict[str, Any] | None:
+    def _current(self) -> Segment | None:
         table = self.query_one("#retrieval-table", DataTable)
         if 0 <= table.cursor_row < len(self.segments):
             return self.segments[table.cursor_row]
@@ -232,8 +223,7 @@ class RetrievalScreen(PagedList[dict[str, Any]], ReportsWorkerErrors, Screen[Non
     def action_open(self) -> None:
         seg = self._current()
         if seg is not None:
-            passage = seg.get("passage")
-            app_of(self).open_document(str(seg["document"]), int(passage) if passage else None)
+            app_of(self).open_document(seg.coding.document, seg.coding.passage or None)
 
     @on(DataTable.RowSelected, "#retrieval-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
