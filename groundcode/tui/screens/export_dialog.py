@@ -133,6 +133,9 @@ class ExportScreen(ModalScreen[list[Path] | None]):
     """Choose what, format, language, folder and overwrite; export; return the paths."""
 
     CSS_PATH = "export_dialog.tcss"
+    # Below 34 rows the dialog is laid out compactly (``-short``), so that at 24
+    # rows the overwrite switch, the preview and the buttons stay in view.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     KEYS: ClassVar[tuple[Key, ...]] = (
         Key("escape", "cancel", "取消", "Cancel", id="export.cancel"),
         Key("ctrl+s", "export", "导出", "Export", id="export.run"),
