@@ -324,6 +324,9 @@ class CodingScreen(ReportsWorkerErrors, Screen[None]):
         self, doc: DocumentView, codings: list[CodingView], passage: int | None
     ) -> None:
         self.doc, self.number, self.codings = doc, doc.number, codings
+        # The coding keys are enabled only with a document (check_action): show them now,
+        # not at whatever event happens to refresh the footer next.
+        self.refresh_bindings()
         split = tr(*SPLIT[doc.split]) if doc.split in SPLIT else tr("未划分", "unsplit")
         status = "" if doc.status == "included" else tr(" · 已排除", " · excluded")
         title = Text.assemble(
