@@ -331,7 +331,10 @@ class GroundcodeApp(App[None]):
         the sign-in screen (team mode) switches by signing in again: the
         database, not a name picked here, decides who acts.
         """
-        if not self._started:
+        if not self._started or len(self.screen_stack) > 1:
+            # A dialog (or the switch itself) is open: it is finished first, since
+            # switching rebuilds every screen under it. ctrl+o reaches the app from
+            # a dialog's text field too, where the old ``w`` was typed.
             return
         if self.sign_in_location:
             from groundcode.tui.screens.sign_in import SignInScreen

@@ -280,6 +280,10 @@ async def test_the_person_switch_works_from_the_coding_screen(
         await pilot.press("ctrl+o")
         await settle(app, pilot)
         assert isinstance(app.screen, SwitchUserScreen)
+        stack = len(app.screen_stack)
+        await pilot.press("ctrl+o")  # the switch is open already: not a second one
+        await settle(app, pilot)
+        assert len(app.screen_stack) == stack
         await pilot.press("home", "enter")  # chen, the lead, is first
         await settle(app, pilot, rounds=5)
         assert app.project.user == "chen" and app.is_lead
