@@ -27,7 +27,7 @@ The holdout start is the audit event ``saturation.begin`` plus the setting
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +115,19 @@ class DoneResult:
             "changed": list(self.changed),
             "unchanged": list(self.unchanged),
         }
+
+
+@dataclass(frozen=True)
+class CoderProgress:
+    """One coder's row of ``ProgressService.progress``, as the front ends show it."""
+
+    coder: str
+    role: str
+    assigned: int
+    done: int  # of the assigned documents
+    queue: int  # assigned, not done, open now
+    waiting: int  # holdout documents before the holdout starts
+    done_total: int  # every done mark, assigned or not
 
 
 def _coder(session: Session, name: str) -> Coder:
@@ -523,8 +536,19 @@ class ProgressService:
 
     def progress(self) -> pd.DataFrame:
         """Per coder: assigned, done (of those), queue (left now), waiting (holdout, not started),
-        done_total (every done mark, assigned or not)."""
+        done_total (every done mark, assigned or not): ``progress_rows`` as a frame."""
         import pandas as pd
+
+        return pd.DataFrame(
+            [astuple(r) for r in self.progress_rows()],
+            columns=["coder", "role", "assigned", "done", "queue", "waiting", "done_total"],
+        )
+
+    def progress_rows(self) -> tuple[CoderProgress, ...]:
+        """One frozen row per coder the acting user may see (blind mode: only themselves).
+
+        The front ends' view of the same counts ``progress`` gives as a frame.
+        """
         from sqlalchemy import func
 
         with self.ctx.db.read() as s:
@@ -566,7 +590,7 @@ class ProgressService:
                     select(col(DoneMark.coder_id), func.count()).group_by(col(DoneMark.coder_id))
                 ).all()
             }
-        out = []
+        out: list[CoderProgress] = []
         for cid, name, role in coders:
             if blind_me is not None and cid != blind_me:
                 continue
@@ -574,10 +598,10 @@ class ProgressService:
             d = sum(v for (c, _), v in done_assigned.items() if c == cid)
             hold_left = assigned.get((cid, "holdout"), 0) - done_assigned.get((cid, "holdout"), 0)
             waiting = 0 if started else hold_left
-            out.append((name, role, a, d, a - d - waiting, waiting, done_total.get(cid, 0)))
-        return pd.DataFrame(
-            out, columns=["coder", "role", "assigned", "done", "queue", "waiting", "done_total"]
-        )
+            out.append(
+                CoderProgress(name, role, a, d, a - d - waiting, waiting, done_total.get(cid, 0))
+            )
+        return tuple(out)
 
     # -- the holdout start -------------------------------------------------
     def holdout_start(self) -> datetime | None:

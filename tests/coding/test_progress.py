@@ -76,6 +76,20 @@ def test_assign_split_queue_and_done(team: Project) -> None:
     assert len(_audit(team, "assign")) == 3
 
 
+def test_progress_rows_are_the_frame_and_blind_mode_applies_in_the_room(team: Project) -> None:
+    """The people screen's frozen rows carry what ``progress()`` shows, row for row."""
+    team.progress.assign(["lin", "zhou"], split="all")
+    team.as_user("lin").progress.done(["4-1"])
+    rows = team.progress.progress_rows()
+    frame = team.progress.progress()
+    assert [tuple(r.__dict__.values()) for r in rows] == [
+        tuple(r) for r in frame.itertuples(index=False)
+    ]
+    assert [r.coder for r in rows] == ["chen", "lin", "zhou"]
+    team.people.set_blind_mode(True)
+    assert [r.coder for r in team.as_user("lin").progress.progress_rows()] == ["lin"]
+
+
 def test_sample_is_seeded_and_stratified(team: Project) -> None:
     a = team.progress.assign(["lin"], sample=0.5, seed=3)
     b = team.progress.assign(["zhou"], sample=0.5, seed=3)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.binding import BindingType
@@ -30,7 +30,7 @@ from groundcode.tui.screens.listing import ListScreen
 from groundcode.tui.screens.screening import ask
 
 if TYPE_CHECKING:
-    from groundcode.coding.progress import AssignResult
+    from groundcode.coding.progress import AssignResult, CoderProgress
     from groundcode.people.records import CoderView, ProjectStatus
 
 ROLE = {
@@ -72,7 +72,7 @@ class PeopleScreen(ListScreen[str]):
     @dataclass
     class Loaded(Message):
         coders: list[CoderView]
-        progress: dict[str, Any]  # coder -> their row of ProgressService.progress()
+        progress: dict[str, CoderProgress]  # coder -> their row (blind mode applied in the room)
         status: ProjectStatus
         holdout_start: datetime | None
 
@@ -107,8 +107,7 @@ class PeopleScreen(ListScreen[str]):
     def reload(self) -> None:
         def call() -> PeopleScreen.Loaded:
             p = project_of(self)
-            frame = p.progress.progress()
-            progress = {str(r["coder"]): r for r in frame.to_dict("records")} if len(frame) else {}
+            progress = {r.coder: r for r in p.progress.progress_rows()}
             return self.Loaded(
                 p.people.coders(), progress, p.people.status(), p.progress.holdout_start()
             )
@@ -146,11 +145,11 @@ class PeopleScreen(ListScreen[str]):
         table = self.table
         table.clear()
         for c in coders:
-            r = progress.get(c.name, {})
+            r = progress.get(c.name)
             table.add_row(
                 c.name,
                 tr(*ROLE.get(c.role, (c.role, c.role))),
-                *(int(r.get(k, 0) or 0) for k in ("assigned", "done", "queue", "waiting")),
+                *((r.assigned, r.done, r.queue, r.waiting) if r else (0, 0, 0, 0)),
                 key=c.name,
             )
         blind = tr("盲编：开", "blind: ON") if self.blind else tr("盲编：关", "blind: off")
