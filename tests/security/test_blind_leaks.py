@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from groundcode.cli import main
 from groundcode.domain.errors import Forbidden
 from groundcode.project import Project
+from tests.cli.conftest import cli_call
 
 
 @pytest.fixture
@@ -36,17 +36,10 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_codebook_show_leaves_out_the_other_coders_concepts(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(capsys, "--db", str(db), "--as", "lin", "codebook", "show")
+    code, out, err = cli_call(capsys, "--db", str(db), "--as", "lin", "codebook", "show")
     assert code == 0, err
     assert "林的概念" in out and "共享概念" in out
     assert "周的秘密概念" not in out
@@ -61,7 +54,7 @@ def test_acting_as_consensus_reads_nothing(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_file = tmp_path / "export.csv"
-    code, _out, err = _run(
+    code, _out, err = cli_call(
         capsys, "--db", str(db), "--as", "consensus", "codings", "export", str(out_file)
     )
     assert code == 2 and err.count("\n") == 1, err
@@ -74,10 +67,10 @@ def test_a_coders_backup_is_refused(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "x.db"
-    code, _o, err = _run(capsys, "--db", str(db), "--as", "lin", "backup", "-o", str(out))
+    code, _o, err = cli_call(capsys, "--db", str(db), "--as", "lin", "backup", "-o", str(out))
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
-    code, _o, err = _run(capsys, "--db", str(db), "--as", "chen", "backup", "-o", str(out))
+    code, _o, err = cli_call(capsys, "--db", str(db), "--as", "chen", "backup", "-o", str(out))
     assert code == 0, err
     assert out.exists()
 
@@ -92,7 +85,7 @@ def test_codebook_files_leave_out_the_other_coders_concepts(
         # zhou also codes the shared concept, so a leaked count would read 2.
         p.coding.apply("4-1", "共享概念", passage=1)
     out = tmp_path / f"cb{suffix}"
-    code, _o, err = _run(capsys, "--db", str(db), "--as", "lin", "codebook", "export", str(out))
+    code, _o, err = cli_call(capsys, "--db", str(db), "--as", "lin", "codebook", "export", str(out))
     assert code == 0, err
     text = _file_text(out)
     assert "林的概念" in text and "共享概念" in text
@@ -103,7 +96,7 @@ def test_codebook_files_leave_out_the_other_coders_concepts(
         rows = {r[0]: r[-1] for r in load_workbook(out).active.iter_rows(values_only=True)}
         assert rows["林的概念"] == 1 and rows["共享概念"] == 0
     lead_out = tmp_path / f"lead{suffix}"
-    code, _o, err = _run(
+    code, _o, err = cli_call(
         capsys, "--db", str(db), "--as", "chen", "codebook", "export", str(lead_out)
     )
     assert code == 0, err

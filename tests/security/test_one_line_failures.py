@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from groundcode.cli import main
 from groundcode.project import Project
+from tests.cli.conftest import cli_call
 
 
 @pytest.fixture
@@ -39,17 +39,10 @@ def dump(path: Path) -> list[str]:
         conn.close()
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def refused(capsys: pytest.CaptureFixture[str], db: Path, *args: str, code: int = 2) -> str:
     """Run ``args`` on ``db``; assert one clean line, the exit code and an unchanged project."""
     before = dump(db)
-    rc, _out, err = run(capsys, "--db", str(db), *args)
+    rc, _out, err = cli_call(capsys, "--db", str(db), *args)
     assert rc == code, err
     assert err.count("\n") == 1 and err.startswith("groundcode"), err
     assert "Traceback" not in err and "internal error" not in err
@@ -99,7 +92,7 @@ def test_a_gbk_user_dictionary_is_read(
 ) -> None:
     f = tmp_path / "dict.txt"
     f.write_bytes("健康码 100 n\n行程码 50 n\n".encode("gbk"))
-    rc, out, err = run(capsys, "--db", str(db), "--as", "chen", "dictionary", str(f))
+    rc, out, err = cli_call(capsys, "--db", str(db), "--as", "chen", "dictionary", str(f))
     assert rc == 0, err
     with Project.open(db) as p, p.db.read() as s:
         from groundcode.store.settings import get_setting
@@ -206,7 +199,7 @@ def test_an_escape_sequence_in_a_coder_name_is_refused(
 def test_passwords_never_printed(
     url: str, secrets: tuple[str, ...], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc, out, err = run(capsys, "--db", url, "corpus")
+    rc, out, err = cli_call(capsys, "--db", url, "corpus")
     assert rc == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     for secret in secrets:
@@ -258,8 +251,8 @@ def test_memo_list_json_with_a_project_and_a_document_memo(
 ) -> None:
     import json
 
-    assert run(capsys, "--db", str(db), "--as", "chen", "memo", "add", "项目备忘")[0] == 0
-    rc, _out, err = run(
+    assert cli_call(capsys, "--db", str(db), "--as", "chen", "memo", "add", "项目备忘")[0] == 0
+    rc, _out, err = cli_call(
         capsys,
         "--db",
         str(db),
@@ -274,7 +267,7 @@ def test_memo_list_json_with_a_project_and_a_document_memo(
         "文档备忘",
     )
     assert rc == 0, err
-    rc, out, err = run(capsys, "--db", str(db), "--as", "chen", "memo", "list", "--json")
+    rc, out, err = cli_call(capsys, "--db", str(db), "--as", "chen", "memo", "list", "--json")
     assert rc == 0 and err == "", err
     rows = json.loads(out)
     assert {(r["kind"], r["target"], r["text"]) for r in rows} == {
@@ -474,7 +467,7 @@ def test_a_multi_file_import_names_the_files_it_kept(
         monkeypatch.setenv("GROUNDCODE_LANG", lang)
         fresh = tmp_path / f"{lang}.db"
         fresh.write_bytes(db.read_bytes())
-        rc, _out, err = run(
+        rc, _out, err = cli_call(
             capsys, "--db", str(fresh), "--as", "chen", "import", *files, "--type", "4"
         )
         assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from groundcode.cli import main
 from groundcode.domain.safe_text import visible, xml_safe
 from groundcode.project import Project
+from tests.cli.conftest import cli_call
 
 HOSTILE = "评论\x1b]0;PWNED\x07正文\x1b[2J结束\u202e"
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
@@ -50,13 +50,6 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 COMMANDS = [
     ("documents",),
     ("show", "4-1"),
@@ -74,7 +67,7 @@ COMMANDS = [
 def test_human_output_shows_text_and_never_acts(
     db: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
 ) -> None:
-    code, out, err = _run(capsys, "--db", str(db), "--as", "chen", *args)
+    code, out, err = cli_call(capsys, "--db", str(db), "--as", "chen", *args)
     assert code == 0, err
     assert not RAW_CONTROL.search(out), repr(out[:400])
     assert not RAW_CONTROL.search(err), repr(err)
@@ -101,7 +94,7 @@ def test_human_output_shows_text_and_never_acts(
 def test_json_output_keeps_the_text_exactly(
     db: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
 ) -> None:
-    code, out, err = _run(capsys, "--db", str(db), "--as", "chen", *args)
+    code, out, err = cli_call(capsys, "--db", str(db), "--as", "chen", *args)
     assert code == 0, err
     assert not RAW_CONTROL.search(out)
     data = json.loads(out)
@@ -127,12 +120,12 @@ def test_docx_and_xlsx_exports_drop_what_xml_cannot_hold(
         encoding="utf-8",
     )
     base = ("--db", str(db), "--as", "chen")
-    assert _run(capsys, *base, "codebook", "import", str(yml))[0] == 0
-    code, _out, err = _run(
+    assert cli_call(capsys, *base, "codebook", "import", str(yml))[0] == 0
+    code, _out, err = cli_call(
         capsys, *base, "export", "tables", "--format", "docx", "-o", str(tmp_path / "t")
     )
     assert code == 0, err
-    code, _out, err = _run(
+    code, _out, err = cli_call(
         capsys, *base, "export", "tables", "--format", "xlsx", "-o", str(tmp_path / "x")
     )
     assert code == 0, err
@@ -149,8 +142,10 @@ def test_export_all_with_a_control_character_in_a_definition_writes_every_file(
     from openpyxl import load_workbook
 
     base = ("--db", str(db), "--as", "chen")
-    assert _run(capsys, *base, "codebook", "create", "category", "危害性")[0] == 0
-    code, _out, err = _run(capsys, *base, "codebook", "define", "category", "危害性", "坏\x07定义")
+    assert cli_call(capsys, *base, "codebook", "create", "category", "危害性")[0] == 0
+    code, _out, err = cli_call(
+        capsys, *base, "codebook", "define", "category", "危害性", "坏\x07定义"
+    )
     assert code == 0, err
     with Project.open(db) as p, p.db.read() as s:
         from sqlalchemy import text
@@ -158,7 +153,7 @@ def test_export_all_with_a_control_character_in_a_definition_writes_every_file(
         stored = s.execute(text("SELECT definition FROM category WHERE name = '危害性'")).scalar()
     assert stored == "坏\x07定义"
     out = tmp_path / "all"
-    code, _out, err = _run(capsys, *base, "export", "all", "-o", str(out))
+    code, _out, err = cli_call(capsys, *base, "export", "all", "-o", str(out))
     assert code == 0, err
     (folder,) = [p for p in out.iterdir() if not p.name.startswith(".")]
     files = [p for p in folder.rglob("*") if p.is_file()]
@@ -181,10 +176,10 @@ def test_status_shows_an_escape_in_the_project_name_visibly(
     path = tmp_path / "n.db"
     with Project.create(path, name="[/]项目\x1b]0;PWNED\x07") as p:
         p.coding.add_coder("chen", role="lead")
-    code, out, err = _run(capsys, "--db", str(path), "status")
+    code, out, err = cli_call(capsys, "--db", str(path), "status")
     assert code == 0, err
     assert not RAW_CONTROL.search(out), repr(out)
     assert "[/]项目\\u001b]0;PWNED\\u0007" in out
-    code, out, err = _run(capsys, "--db", str(path), "status", "--json")
+    code, out, err = cli_call(capsys, "--db", str(path), "status", "--json")
     assert code == 0, err
     assert json.loads(out)["name"] == "[/]项目\x1b]0;PWNED\x07"
