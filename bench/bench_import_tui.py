@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -127,6 +128,9 @@ def main() -> None:
     from groundcode.project import Project
 
     with tempfile.TemporaryDirectory() as tmp:
+        # Its own config folder: the app remembers opened projects per user, and the
+        # researcher's start-screen list must not gain this scratch project.
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
         out = args.out or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         csv_path = out / "comments-100k.csv"

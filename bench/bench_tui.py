@@ -17,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,16 @@ def peak_rss_mb() -> float:
 def measure(
     db: Path, *, document: str = "2-1500", concept: str = "概念010", term: str = "健康码互认"
 ) -> list[tuple[str, float, str, str]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # The app remembers opened projects per user; a bench must not add its scratch
+    # files to the researcher's own start-screen list, so it runs with its own config.
+    with tempfile.TemporaryDirectory(prefix="gc-bench-config-") as config:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": config}
+        return _measure(db, env, document=document, concept=concept, term=term)
+
+
+def _measure(
+    db: Path, env: dict[str, str], *, document: str, concept: str, term: str
+) -> list[tuple[str, float, str, str]]:
     starts = []
     filled = []
     for _ in range(3):
