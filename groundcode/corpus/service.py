@@ -1279,6 +1279,9 @@ __all__ = ["EXCLUSION_KINDS", "CorpusService"]
 # A first page found by walking passages in number order stops after about
 # limit * passages / hits rows; walk at most this many before sorting candidates.
 ORDERED_WALK_MAX = 20_000
+# Up to this many index candidates, the count and the first page come from one
+# ordered list of ids (a few hundred KB at most).
+FEW_CANDIDATES = 20_000
 
 
 def _exact_by_index(term: str, grams: list[str]) -> bool:
@@ -1342,6 +1345,44 @@ def _indexed_search(
             )
         total += tail
     else:
+        candidates = int(
+            s.execute(
+                text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :q"), params
+            ).scalar()
+            or 0
+        )
+        if candidates <= FEW_CANDIDATES:
+            # Few candidates: each is read once, for the count and the page together
+            # (checking them twice, once per query, was most of a rare term's time).
+            ids = list(
+                s.execute(
+                    text(
+                        "SELECT p.id FROM passage p CROSS JOIN document d "
+                        "ON d.id = p.document_id "
+                        "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q "
+                        "UNION ALL SELECT id FROM passage WHERE id > :upto) "
+                        f"AND instr(p.text, :term) > 0 {status}"
+                        "ORDER BY d.source_type_id, d.seq, p.idx"
+                    ),
+                    params,
+                ).scalars()
+            )
+            first = ids[:limit]
+            found = {
+                r.id: r
+                for r in s.execute(
+                    text(
+                        "SELECT p.id AS id, p.idx AS idx, p.text AS text, d.number AS number "
+                        "FROM passage p JOIN document d ON d.id = p.document_id "
+                        f"WHERE p.id IN ({', '.join(str(int(i)) for i in first) or 'NULL'})"
+                    )
+                ).all()
+            }
+            hits = tuple(
+                SearchHit(found[i].number, found[i].idx, _snippet(found[i].text, term))
+                for i in first
+            )
+            return SearchResult(term, len(ids), hits)
         # Candidates probed by primary key (CROSS JOIN keeps SQLite from scanning
         # documents first), each checked literally.
         total = tail + int(

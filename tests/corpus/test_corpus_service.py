@@ -290,14 +290,22 @@ def test_oversized_file_is_refused(lead: Project, tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "none", ignore_errors=True)
 
 
-def test_indexed_search_equals_a_literal_scan(lead: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("few", [20_000, 0], ids=["one-ordered-list", "count-then-page"])
+def test_indexed_search_equals_a_literal_scan(
+    lead: Project, tmp_path: Path, few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Counts and first pages through the index equal a plain scan of every passage.
 
     Frequent and rare terms, exact two-character terms and longer ones, cased Latin
     letters (the index is lower-cased), excluded documents and passages imported
-    after the index was built.
+    after the index was built; both ways of reading a longer term's candidates
+    (one ordered id list when they are few, a count then a page when many).
     """
     import random
+
+    from groundcode.corpus import service as corpus_service
+
+    monkeypatch.setattr(corpus_service, "FEW_CANDIDATES", few)
 
     rng = random.Random(5)
     words = ["红码", "健康码", "互认", "Ab", "ab", "AB", "数据", "共享", "的", "2022"]
