@@ -18,6 +18,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar, Protocol
 
 from rich.cells import get_character_cell_size
@@ -63,8 +64,13 @@ class _Line:
     first: bool
 
 
+@lru_cache(maxsize=4096)
 def concept_colour(name: str) -> Color:
-    """A stable background colour for a concept: the same name, the same hue, always."""
+    """A stable background colour for a concept: the same name, the same hue, always.
+
+    Cached: a line asks once per coded character, and a redraw after each coding
+    asked over a thousand times for the same few names.
+    """
     hue = (zlib.crc32(name.encode("utf-8")) % 360) / 360.0
     return Color.from_rgb(*_hsl_to_rgb(hue, 0.55, 0.30))
 
@@ -310,11 +316,14 @@ class PassageView(ScrollView, can_focus=True):
         show_caret = is_current and self.has_focus
         run_style: Style | None = None
         run: list[str] = []
+        coded: dict[int, Style] = {}  # one style per span on this line, not per character
         for pos in range(line.start, line.end):
             style = row_style
             owner = self._owner[pos] if pos < len(self._owner) else -1
             if owner >= 0:
-                style = style + Style(bgcolor=concept_colour(self.spans[owner].concept))
+                style = coded.get(owner) or coded.setdefault(
+                    owner, row_style + Style(bgcolor=concept_colour(self.spans[owner].concept))
+                )
             if selection and selection[0] <= pos < selection[1]:
                 style = style + sel_style
             if show_caret and pos == self.caret:
