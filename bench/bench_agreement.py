@@ -22,7 +22,6 @@ every included document done. Times, each a median of repeated runs:
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -32,20 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import median_time, vmhwm_mb  # noqa: E402
+from bench.common import median_time, snapshot, vmhwm_mb  # noqa: E402
 
 CODERS = ["coder_a", "coder_b"]
 
 
 def _scratch(db: Path, folder: Path) -> Path:
-    import sqlite3
-
-    con = sqlite3.connect(str(db))
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    target = folder / "agreement.db"
-    shutil.copyfile(db, target)
-    return target
+    return snapshot(db, folder / "agreement.db")
 
 
 def mark_everything_done(path: Path) -> int:

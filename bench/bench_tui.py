@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import snapshot, vmhwm_mb  # noqa: E402
 
 START_CODE = r"""
 import time, json, asyncio, sys
@@ -85,11 +88,18 @@ async def _drive(db: str, document: str, concept: str, term: str) -> dict[str, f
         )
         out["open_document"] = time.perf_counter() - t0
         screen = app.screen
-        t0 = time.perf_counter()
-        screen.apply_concept(concept)
         saved = screen.query_one("#saved", Static)
-        await _until(pilot, lambda: "✓" in str(saved.render()))
-        out["apply_code"] = time.perf_counter() - t0
+        applies = []
+        # Five concepts on the same passage: the median, as for the service figures.
+        stem, first = concept.rstrip("0123456789"), concept[len(concept.rstrip("0123456789")) :]
+        for k in range(5):
+            name = f"{stem}{int(first) + k:0{len(first)}d}"
+            await pilot.pause(0.05)
+            t0 = time.perf_counter()
+            screen.apply_concept(name)
+            await _until(pilot, lambda: "✓" in str(saved.render()))
+            applies.append(time.perf_counter() - t0)
+        out["apply_code"] = statistics.median(applies)
         await app.switch_mode("corpus")
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -99,22 +109,18 @@ async def _drive(db: str, document: str, concept: str, term: str) -> dict[str, f
         table = corpus.query_one("#docs", DataTable)
         # Search once the list is on screen, as a user would (the rows fill in batches).
         await _until(pilot, lambda: table.row_count > 0 and not table.loading)
-        await pilot.pause(0.3)
-        t0 = time.perf_counter()
-        corpus.run_search(term)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        out["corpus_search"] = time.perf_counter() - t0
-    out["rss_mb"] = peak_rss_mb()
+        searches = []
+        for _ in range(3):
+            await pilot.pause(0.3)
+            t0 = time.perf_counter()
+            corpus.run_search(term)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            searches.append(time.perf_counter() - t0)
+            corpus.action_close_hits()
+        out["corpus_search"] = statistics.median(searches)
+    out["rss_mb"] = vmhwm_mb()
     return out
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM; ru_maxrss would include the parent's before exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(
@@ -122,9 +128,14 @@ def measure(
 ) -> list[tuple[str, float, str, str]]:
     # The app remembers opened projects per user; a bench must not add its scratch
     # files to the researcher's own start-screen list, so it runs with its own config.
-    with tempfile.TemporaryDirectory(prefix="gc-bench-config-") as config:
+    # It codes a passage, so it works on a copy: the reference project stays as built.
+    with (
+        tempfile.TemporaryDirectory(prefix="gc-bench-config-") as config,
+        tempfile.TemporaryDirectory(dir=Path(db).parent, prefix="gc-bench-tui-") as scratch,
+    ):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": config}
-        return _measure(db, env, document=document, concept=concept, term=term)
+        copy = snapshot(Path(db), Path(scratch) / Path(db).name)
+        return _measure(copy, env, document=document, concept=concept, term=term)
 
 
 def _measure(
@@ -163,8 +174,8 @@ def _measure(
         ),
         ("TUI start until the dashboard's funnel is filled", statistics.median(filled), "s", ""),
         ("TUI open a document (coding screen)", r["open_document"], "s", "<= 0.1 s"),
-        ("TUI apply a code until shown saved", r["apply_code"], "s", "<= 0.05 s"),
-        ("TUI corpus search until hits shown", r["corpus_search"], "s", "<= 0.2 s"),
+        ("TUI apply a code until shown saved (median of 5)", r["apply_code"], "s", "<= 0.05 s"),
+        ("TUI corpus search until hits shown (median of 3)", r["corpus_search"], "s", "<= 0.2 s"),
         ("TUI peak memory", r["rss_mb"], "MB", "<= 400 MB"),
     ]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -19,6 +21,21 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def snapshot(db: Path, out: Path) -> Path:
+    """Copy a project file after folding its WAL in, so the copy is complete on its own.
+
+    Benches that write (codings, done marks, imports) work on such a copy, so the
+    reference project stays as it was built and every step sees the same data.
+    """
+    con = sqlite3.connect(str(db))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(out) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(db, out)
+    return out
 
 
 def vmhwm_mb() -> float:

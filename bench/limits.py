@@ -18,7 +18,6 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import emit, median_cpu  # noqa: E402
+from bench.common import emit, median_cpu, snapshot  # noqa: E402
 
 LIMITS: dict[str, Callable[[argparse.Namespace], float]] = {}
 
@@ -57,12 +56,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def scratch_copy(db: Path, tmp: Path) -> Path:
-    out = tmp / "limit.db"
-    con = sqlite3.connect(str(db))
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    shutil.copyfile(db, out)
-    return out
+    return snapshot(db, tmp / "limit.db")
 
 
 def now() -> str:

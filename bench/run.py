@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import emit, median_cpu, once, run_child, vmhwm_mb  # noqa: E402
+from bench.common import emit, median_cpu, once, run_child, snapshot, vmhwm_mb  # noqa: E402
 
 Row = dict[str, Any]
 STEPS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {}
@@ -101,16 +100,6 @@ def row(
 
 def data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data)
-
-
-def snapshot(db: Path, out: Path) -> None:
-    """Copy a project file after folding its WAL in, so the copy is complete on its own."""
-    con = sqlite3.connect(str(db))
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(out) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(db, out)
 
 
 # -- building the reference project ---------------------------------------
