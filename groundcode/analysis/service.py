@@ -689,7 +689,7 @@ class AnalysisService:
         ``saturation.judge``; ``permutations`` repeats the Guest rule over that
         many seeded random orders (the project's seed by default).
         """
-        from groundcode.analysis.saturation import judge
+        from groundcode.analysis.saturation import judge, paused_gc
         from groundcode.analysis.saturation_data import load_input
 
         if base < 1 or run < 1:
@@ -698,7 +698,7 @@ class AnalysisService:
             raise BadOption("threshold", str(threshold), "0 <= T < 1")
         if permutations < 0:
             raise BadOption("permutations", str(permutations), ">= 0")
-        with self.ctx.db.read() as s:
+        with paused_gc(), self.ctx.db.read() as s:
             basis = coder or self._blind_basis(s) or CONSENSUS
             visible = readable_coder_ids(s, self.ctx.actor, None if basis == CONSENSUS else [basis])
             who = find_coder(s, basis)
@@ -711,9 +711,10 @@ class AnalysisService:
                 basis_id=row_id(who),
                 coverage=self._holdout_coverage(s, visible),
             )
-        return judge(
-            inp, base=base, run=run, threshold=threshold, permutations=permutations, seed=seed
-        )
+        with paused_gc():
+            return judge(
+                inp, base=base, run=run, threshold=threshold, permutations=permutations, seed=seed
+            )
 
     def _holdout_coverage(self, s: Session, visible: list[int] | None) -> dict[str, dict[str, int]]:
         q = (
