@@ -235,15 +235,13 @@ def import_qdpx(
 ) -> None:
     """Create a groundcode project (--db) from a REFI-QDA project file, or add it to one.
 
-    The file is read and checked before the project is touched, and written in
-    one transaction; a refused import leaves no new project file behind.
+    The file streams into one transaction (checked as it is read), so a refused
+    import changes nothing and leaves no new project file behind.
     """
-    from groundcode.interchange.refi_read import read_qdpx_content
     from groundcode.project import Project
     from groundcode.store.engine import is_sqlite, to_url
 
     st = state(ctx)
-    content = read_qdpx_content(file)
     url = to_url(st.db)
     created: list[Path] = []
     if is_sqlite(url) and url.database and not Path(url.database).exists():
@@ -251,7 +249,7 @@ def import_qdpx(
         created = [base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-journal")]
     try:
         with Project.create(st.db, user=st.user) as p:
-            result = p.interchange.import_content(content, file=file, type=type_)
+            result = p.interchange.import_qdpx(file, type=type_)
     except BaseException:
         for path in created:
             path.unlink(missing_ok=True)

@@ -7,6 +7,11 @@ no DTD or entities (billion laughs, external entities). Such files are
 refused with one typed error (``ArchiveRefused``) naming the file. Nothing is ever
 extracted to disk; members are read into memory under the size bound.
 
+``project.qde`` is walked as a stream (:class:`QdpxStream`): each source is
+given out as soon as it is read and then forgotten, so an importer can write
+it before the next one is parsed; :func:`read_qdpx_content` collects the same
+walk into one :class:`QdaProject` for callers that want plain data.
+
 Content we cannot represent (PDF, picture, audio and video sources, rich-text
 only sources, positions outside a text, codes referenced but not defined) is
 skipped with a warning rather than failing the whole import, because a
@@ -22,7 +27,7 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -284,19 +289,64 @@ class QdpxContent:
     loss_messages: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SourceRead:
+    """One source as the stream gives it: its text, its codings (in file order), and which
+    of them (and whether the source itself) a note points at, so the importer keeps only
+    those keys instead of every source's and coding's."""
+
+    source: QdaSource
+    codings: list[QdaCoding]
+    noted_codings: frozenset[str] = frozenset()
+    noted: bool = False
+
+
+@dataclass
+class QdpxTail:
+    """What is known once the whole ``project.qde`` has been walked (all small)."""
+
+    name: str
+    origin: str
+    users: list[QdaUser]
+    codes: list[QdaCode]
+    notes: list[QdaNote]
+    description: str | None
+    variables: list[QdaVariable]
+    cases: list[QdaCase]
+    warnings: list[str]
+    losses: list[Loss]
+    loss_messages: list[str]
+    #: how many codings the sources gave (the importer ranks unordered ones after all)
+    n_codings: int
+
+
+class LateSection(Exception):
+    """Variables or Cases came after the first source (the schema puts them before).
+
+    The streaming importer needs them for every source, so it starts again with
+    them read first (:func:`read_sections`); no QDA tool is known to write them late.
+    """
+
+
 @dataclass
 class _State:
-    """What the project walk collects before notes are resolved."""
+    """What the project walk collects: small things only (sources go out as they are read)."""
 
     ns: str
     archive: _Archive
     warnings: list[str] = field(default_factory=list)
     users: dict[str, QdaUser] = field(default_factory=dict)
     codes: dict[str, QdaCode] = field(default_factory=dict)
-    sources: list[QdaSource] = field(default_factory=list)
-    codings: list[QdaCoding] = field(default_factory=list)
     # note guid -> (kind, key) of the annotated object
     note_targets: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: code keys that have codings (for the "folder is coded" warning)
+    coded: set[str] = field(default_factory=set)
+    n_codings: int = 0
+    n_sources: int = 0
+    #: Variables and Cases read by a first pass (see :class:`LateSection`), or None.
+    preread: bool = False
+    # targets set while the current source is read
+    noted_now: set[str] = field(default_factory=set)
     undefined_codes: set[str] = field(default_factory=set)
     variables: dict[str, QdaVariable] = field(default_factory=dict)
     cases: list[QdaCase] = field(default_factory=list)
@@ -320,6 +370,8 @@ class _State:
                 self.warnings.append(Notice("notice.note_several_targets", note=target))
                 continue
             self.note_targets[target] = (kind, key)
+            if kind in ("source", "coding"):
+                self.noted_now.add(kind if kind == "source" else "coding:" + key)
 
     def user(self, guid: str) -> str:
         """Key of the user ``guid``; unknown or missing users are added with a warning."""
@@ -534,7 +586,8 @@ def _read_values(state: _State, element: ET.Element) -> dict[str, VariableValue]
     return values
 
 
-def _read_source(state: _State, element: ET.Element) -> None:
+def _read_source(state: _State, element: ET.Element) -> SourceRead | None:
+    state.noted_now = set()
     guid = _guid(element.get("guid"))
     name = element.get("name") or guid
     label = f"source {name!r}"
@@ -546,20 +599,19 @@ def _read_source(state: _State, element: ET.Element) -> None:
             and element.find(state.q("PlainTextContent")) is None
         ):
             state.lose("no_text", name, "", Notice("notice.loss.no_text", name=label))
-        return
+        return None
     text, mapper = normalise_text(raw)
     if mapper.changed:
         state.warnings.append(Notice("notice.line_ends", name=label))
     description_el = element.find(state.q("Description"))
-    state.sources.append(
-        QdaSource(
-            key=guid,
-            name=name,
-            text=text,
-            description=(description_el.text or None) if description_el is not None else None,
-            values=_read_values(state, element),
-        )
+    source = QdaSource(
+        key=guid,
+        name=name,
+        text=text,
+        description=(description_el.text or None) if description_el is not None else None,
+        values=_read_values(state, element),
     )
+    codings: list[QdaCoding] = []
     state.note_ref(element, "source", guid)
 
     skipped = 0
@@ -588,7 +640,7 @@ def _read_source(state: _State, element: ET.Element) -> None:
         first_key: str | None = None
         for coding in selection.findall(state.q("Coding")):
             key = _add_coding(
-                state, coding, guid, start, end, selection_user, selection_created, memo
+                state, codings, coding, guid, start, end, selection_user, selection_created, memo
             )
             if key is not None:
                 first_key = first_key or key
@@ -607,11 +659,22 @@ def _read_source(state: _State, element: ET.Element) -> None:
     if whole and text:
         state.warnings.append(Notice("notice.whole_document", name=label, n=len(whole)))
         for coding in whole:
-            _add_coding(state, coding, guid, 0, len(text), "", None, None)
+            _add_coding(state, codings, coding, guid, 0, len(text), "", None, None)
+    state.n_sources += 1
+    state.n_codings += len(codings)
+    noted = "source" in state.noted_now
+    state.noted_now.discard("source")
+    return SourceRead(
+        source,
+        codings,
+        frozenset(k[len("coding:") :] for k in state.noted_now),
+        noted,
+    )
 
 
 def _add_coding(
     state: _State,
+    out: list[QdaCoding],
     coding: ET.Element,
     source_key: str,
     start: int,
@@ -630,7 +693,8 @@ def _add_coding(
     user_key = state.user(_guid(coding.get("creatingUser")) or selection_user)
     user_key = state.users[user_key].key
     created = _parse_datetime(coding.get("creationDateTime")) or selection_created
-    state.codings.append(
+    state.coded.add(code_key)
+    out.append(
         QdaCoding(
             key=key,
             source_key=source_key,
@@ -719,11 +783,23 @@ def _defused_events(source: Any, label: str) -> Iterator[tuple[str, ET.Element]]
             raise ArchiveRefused(label, 0, "malformed_xml", cause=_one_line(str(exc))) from None
 
 
-def _read_project(archive: _Archive) -> QdpxContent:
-    """Walk ``project.qde`` as a stream: each source is read, then cleared.
+#: Sections the streaming importer needs before the first source (the schema's order).
+_SECTIONS_BEFORE_SOURCES = ("Variables", "Cases")
+
+
+def _walk(
+    archive: _Archive, preread: _State | None = None, seen: list[_State] | None = None
+) -> Generator[SourceRead, None, QdpxTail]:
+    """Walk ``project.qde`` as a stream, giving each source as soon as it is read.
 
     Only one ``TextSource`` subtree (with its selections) is in memory at a
-    time, so memory holds the plain results, not the document tree.
+    time, and nothing of it is kept once given out: memory holds the small
+    sections (users, codebook, variables, cases, notes), not the corpus. The
+    sections the schema puts before ``Sources`` are read before the first
+    source; Variables or Cases after it raise :class:`LateSection` unless
+    ``preread`` (a first pass, :func:`_read_sections`) already has them.
+    The state is put in ``seen`` as soon as it exists, for the caller to read
+    the sections before the sources.
     """
     member = archive.find("project.qde")
     if member is None:
@@ -744,6 +820,11 @@ def _read_project(archive: _Archive) -> QdpxContent:
                 if root.tag.rsplit("}", 1)[-1] != "Project":
                     raise ArchiveRefused(label, 0, "root_is_not", "Project")
                 state = _State(ns=ns, archive=archive)
+                if preread is not None:
+                    state.variables, state.cases = preread.variables, preread.cases
+                    state.preread = True
+                if seen is not None:
+                    seen.append(state)
                 if ns != PROJECT_NS:
                     state.warnings.append(
                         Notice("notice.namespace", ns=repr(ns), expected=repr(PROJECT_NS))
@@ -756,23 +837,31 @@ def _read_project(archive: _Archive) -> QdpxContent:
         tag = element.tag.rsplit("}", 1)[-1]
         if depth == 2 and stack[1].tag.rsplit("}", 1)[-1] == "Sources":
             if tag == "TextSource":
-                _read_source(state, element)
-            else:
-                what = _SKIPPED_KINDS.get(tag, tag)
-                name = element.get("name") or element.get("guid") or ""
-                state.lose(
-                    "unsupported",
-                    name,
-                    what,
-                    Notice("notice.loss.unsupported", what=what, name=repr(name)),
-                )
+                read = _read_source(state, element)
+                element.clear()
+                stack[1].remove(element)
+                if read is not None:
+                    yield read
+                continue
+            what = _SKIPPED_KINDS.get(tag, tag)
+            name = element.get("name") or element.get("guid") or ""
+            state.lose(
+                "unsupported",
+                name,
+                what,
+                Notice("notice.loss.unsupported", what=what, name=repr(name)),
+            )
             element.clear()
             stack[1].remove(element)
             continue
         if depth != 1:
             continue
         seen_sections.add(tag)
-        if tag == "Users":
+        if tag in _SECTIONS_BEFORE_SOURCES and state.preread:
+            pass  # read by the first pass
+        elif tag in _SECTIONS_BEFORE_SOURCES and state.n_sources:
+            raise LateSection(tag)
+        elif tag == "Users":
             for user in element.findall(state.q("User")):
                 guid = _guid(user.get("guid"))
                 if guid and guid not in state.users:
@@ -782,26 +871,8 @@ def _read_project(archive: _Archive) -> QdpxContent:
             top_codes = _read_codes(codes_el, state.ns, state.warnings, state.codes, label=label)
             for code_el in element.iter(state.q("Code")):
                 state.note_ref(code_el, "code", _guid(code_el.get("guid")))
-        elif tag == "Variables":
-            for var in element.findall(state.q("Variable")):
-                guid = _guid(var.get("guid"))
-                if guid:
-                    desc = var.find(state.q("Description"))
-                    state.variables[guid] = QdaVariable(
-                        guid,
-                        var.get("name") or guid,
-                        var.get("typeOfVariable") or "Text",
-                        (desc.text or None) if desc is not None else None,
-                    )
-        elif tag == "Cases":
-            for case in element.findall(state.q("Case")):
-                state.cases.append(
-                    QdaCase(
-                        _guid(case.get("guid")),
-                        case.get("name") or "",
-                        _read_values(state, case),
-                    )
-                )
+        elif tag in _SECTIONS_BEFORE_SOURCES:
+            _read_section(state, element, tag)
         elif tag == "Notes":
             notes_el = element
             continue  # resolved after the walk, once every target is known
@@ -811,9 +882,8 @@ def _read_project(archive: _Archive) -> QdpxContent:
             target = _guid(element.get("targetGUID"))
             if target:
                 state.note_targets.setdefault(target, ("project", ""))
-        if tag != "Notes":
-            element.clear()
-            root.remove(element)
+        element.clear()
+        root.remove(element)
     if state is None or root is None:
         raise ArchiveRefused(label, 0, "xml_no_root")
     if state.undefined_codes:
@@ -824,37 +894,176 @@ def _read_project(archive: _Archive) -> QdpxContent:
             codes,
             Notice("notice.loss.undefined_codes", codes=codes),
         )
-    coded = {c.code_key for c in state.codings}
     for code in iter_codes(top_codes):
-        if not code.codable and code.key in coded:
+        if not code.codable and code.key in state.coded:
             state.warnings.append(Notice("notice.folder_coded", name=repr(code.name)))
     notes = _read_notes(state, notes_el)
     for section in _IGNORED_SECTIONS:
         if section in seen_sections:
             state.lose("section", section, "", Notice("notice.loss.section", section=section))
-    project = QdaProject(
+    return QdpxTail(
         name=root.get("name") or "",
         origin=root.get("origin") or "",
         users=list(state.users.values()),
         codes=top_codes,
-        sources=state.sources,
-        codings=state.codings,
         notes=notes,
         description=description,
         variables=list(state.variables.values()),
         cases=state.cases,
+        warnings=state.warnings,
+        losses=state.losses,
+        loss_messages=state.loss_messages,
+        n_codings=state.n_codings,
     )
-    return QdpxContent(project, state.warnings, state.losses, state.loss_messages)
+
+
+def _read_section(state: _State, element: ET.Element, tag: str) -> None:
+    """A Variables or Cases section into ``state``."""
+    if tag == "Variables":
+        for var in element.findall(state.q("Variable")):
+            guid = _guid(var.get("guid"))
+            if guid:
+                desc = var.find(state.q("Description"))
+                state.variables[guid] = QdaVariable(
+                    guid,
+                    var.get("name") or guid,
+                    var.get("typeOfVariable") or "Text",
+                    (desc.text or None) if desc is not None else None,
+                )
+    else:
+        for case in element.findall(state.q("Case")):
+            state.cases.append(
+                QdaCase(
+                    _guid(case.get("guid")),
+                    case.get("name") or "",
+                    _read_values(state, case),
+                )
+            )
+
+
+def _read_sections(archive: _Archive) -> _State:
+    """First pass for a file with Variables or Cases after its sources: only those two.
+
+    Every other element is cleared as soon as it ends, so this pass holds no
+    more than the two sections themselves.
+    """
+    member = archive.find("project.qde")
+    if member is None:
+        raise ArchiveRefused(str(archive.path), 0, "no_project_qde")
+    label = f"{archive.path}: project.qde"
+    state: _State | None = None
+    stack: list[ET.Element] = []
+    for event, element in _events(archive, member, label):
+        if event == "start":
+            if state is None:
+                ns = element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
+                state = _State(ns=ns, archive=archive)
+            stack.append(element)
+            continue
+        stack.pop()
+        assert state is not None
+        tag = element.tag.rsplit("}", 1)[-1]
+        if len(stack) == 1:
+            if tag in _SECTIONS_BEFORE_SOURCES:
+                _read_section(state, element, tag)
+        elif len(stack) != 2 or stack[1].tag.rsplit("}", 1)[-1] in _SECTIONS_BEFORE_SOURCES:
+            continue
+        element.clear()
+        stack[-1].remove(element)
+    if state is None:
+        raise ArchiveRefused(label, 0, "xml_no_root")
+    return state
+
+
+class QdpxStream:
+    """A ``.qdpx`` opened for streaming: :meth:`sources`, then :attr:`tail`.
+
+    The archive is checked when opened (zip-slip, bombs: :class:`_Archive`); the
+    XML as it streams. ``variables`` and ``project_cases`` hold the sections
+    the schema puts before the sources, complete by the time the first source
+    is given out.
+    """
+
+    def __init__(self, path: Path, *, max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> None:
+        self.archive = _Archive(Path(path), max_total_bytes)
+        self._preread: _State | None = None
+        self._seen: list[_State] = []
+        self._tail: QdpxTail | None = None
+
+    def __enter__(self) -> QdpxStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.archive.close()
+
+    def read_sections_first(self) -> None:
+        """Read Variables and Cases in a first pass (after a :class:`LateSection`)."""
+        self._preread = _read_sections(self.archive)
+
+    def sources(self) -> Iterator[SourceRead]:
+        """Each readable text source in file order; afterwards :attr:`tail` is set."""
+        self.archive.read_total = 0
+        self._seen = []
+        self._tail = yield from _walk(self.archive, self._preread, self._seen)
+
+    @property
+    def variables(self) -> dict[str, QdaVariable]:
+        """The variables read so far, by GUID (all of them once a source has been given)."""
+        return self._seen[0].variables if self._seen else {}
+
+    @property
+    def cases(self) -> list[QdaCase]:
+        """The cases read so far (all of them once a source has been given)."""
+        return self._seen[0].cases if self._seen else []
+
+    @property
+    def tail(self) -> QdpxTail:
+        if self._tail is None:
+            raise RuntimeError("the sources have not all been read")
+        return self._tail
+
+
+def _read_project(archive: _Archive) -> QdpxContent:
+    """The whole project in memory (for callers that want the plain data, not the import)."""
+    sources: list[QdaSource] = []
+    codings: list[QdaCoding] = []
+    walker = _walk(archive)
+    while True:
+        try:
+            read = next(walker)
+        except StopIteration as stop:
+            tail: QdpxTail = stop.value
+            break
+        sources.append(read.source)
+        codings.extend(read.codings)
+    project = QdaProject(
+        name=tail.name,
+        origin=tail.origin,
+        users=tail.users,
+        codes=tail.codes,
+        sources=sources,
+        codings=codings,
+        notes=tail.notes,
+        description=tail.description,
+        variables=tail.variables,
+        cases=tail.cases,
+    )
+    return QdpxContent(project, tail.warnings, tail.losses, tail.loss_messages)
 
 
 def _read_notes(state: _State, notes_el: ET.Element | None) -> list[QdaNote]:
     if notes_el is None:
         return []
-    present = {
+    # A source or coding is a target only once read (``note_ref`` comes after it is
+    # kept), so only codes can name something that is not there.
+    present: dict[str, set[str] | None] = {
         "project": {""},
-        "source": {s.key for s in state.sources},
+        "source": None,
         "code": set(state.codes),
-        "coding": {c.key for c in state.codings},
+        "coding": None,
     }
     notes: list[QdaNote] = []
     for element in notes_el.findall(state.q("Note")):
@@ -865,7 +1074,8 @@ def _read_notes(state: _State, notes_el: ET.Element | None) -> list[QdaNote]:
             continue
         text, _ = normalise_text(text)
         target = state.note_targets.get(guid)
-        if target is not None and target[1] not in present[target[0]]:
+        keys = present[target[0]] if target is not None else None
+        if target is not None and keys is not None and target[1] not in keys:
             state.warnings.append(
                 Notice("notice.note_target_skipped", name=repr(name or guid), target=target[0])
             )

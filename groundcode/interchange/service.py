@@ -3,9 +3,10 @@
 Export reads the project in one read transaction into plain
 :mod:`groundcode.interchange.model` objects, with groundcode's own facts as
 variables (:mod:`groundcode.interchange.facts`), and streams them to the REFI
-writer. Import reads the whole file first (nothing touches the project while
-the file is checked), builds every row in memory and writes them in **one**
-transaction: a refused import changes nothing. Sources already in the project
+writer. Import streams the file into **one** transaction (``_StreamingImport``):
+each source is written in a chunk as it is read, so memory does not grow with
+the corpus, and a file refused anywhere (the archive, the XML, a row) rolls
+the whole import back, so a refused import changes nothing. Sources already in the project
 (same export GUID or number, and the same content) are reported as present,
 not added twice. What the file holds that cannot be taken is listed in the
 loss report. (The codings CSV import stays with the coding service.)
@@ -17,14 +18,32 @@ import hashlib
 import json
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlmodel import Session, col
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from groundcode.coding.codebook_yaml import (
     CategorySpec,
@@ -53,15 +72,16 @@ from groundcode.interchange.model import (
     QdaProject,
     QdaSource,
     QdaUser,
+    QdaVariable,
     iter_codes,
 )
-from groundcode.interchange.refi_read import Loss, QdpxContent
+from groundcode.interchange.refi_read import Loss, QdpxStream, QdpxTail, SourceRead
 from groundcode.interchange.refi_write import check_target, guid_for, safe_source_name
 from groundcode.store.access import authorize, readable_coder_ids
 from groundcode.store.audit import record
 from groundcode.store.context import Context
 from groundcode.store.edges import edge_of, new_row
-from groundcode.store.lookup import coding_keys
+from groundcode.store.lookup import row_id as stored_id
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
     Assignment,
@@ -168,84 +188,6 @@ class QdpxImport:
             ],
             "warnings": list(self.warnings),
         }
-
-
-@dataclass
-class _Doc:
-    """One source on its way into the document table."""
-
-    source: QdaSource
-    facts: F.SourceFacts
-    body: str
-    spans: list[tuple[int, int]]
-    type_id: int
-    number: str | None = None  # wanted number (from the facts) or the one given
-    present_id: int | None = None
-    id: int | None = None
-    passages: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, id)
-
-
-def _add_coder_document_rows(
-    s: Session,
-    table: type[DoneMark] | type[Assignment],
-    docs: Sequence[_Doc],
-    coders: Mapping[str, Coder],
-    facts: str,
-    columns: Callable[[datetime], dict[str, Any]],
-    audit_action: str | None,
-    source: str,
-) -> int:
-    """Rows of a (coder, document) table from each document's ``facts`` ({coder: time}).
-
-    Done marks and assignments travel the same way: pairs the project already
-    has, or whose coder or document is unknown, are skipped; the rest go in in
-    chunks (two per document at the reference size), each row audited as
-    ``audit_action`` when one is given. Returns how many rows were added.
-    """
-    have = {
-        (int(a), int(b))
-        for a, b in s.execute(select(col(table.coder_id), col(table.document_id))).all()
-    }
-    rows: list[dict[str, Any]] = []
-    audit: list[dict[str, Any]] = []
-    added = 0
-
-    def flush() -> None:
-        nonlocal added, rows, audit
-        if rows:
-            s.execute(insert(table), rows)
-        if audit:
-            s.execute(insert(AuditLog), audit)
-        added += len(rows)
-        rows, audit = [], []
-
-    for d in docs:
-        pairs: dict[str, datetime] = getattr(d.facts, facts)
-        for name, at in pairs.items():
-            coder = coders.get(name)
-            if coder is None or coder.id is None or d.id is None or (coder.id, d.id) in have:
-                continue
-            have.add((coder.id, d.id))
-            rows.append({"coder_id": coder.id, "document_id": d.id, **columns(at)})
-            if audit_action is not None:
-                audit.append(
-                    {
-                        "at": at,
-                        "actor": name,
-                        "action": audit_action,
-                        "entity": "document",
-                        "entity_id": d.id,
-                        "undone": False,
-                        "after": json.dumps(
-                            {"coder": name, "document": d.number, "source": source},
-                            ensure_ascii=False,
-                        ),
-                    }
-                )
-            if len(rows) >= _CHUNK:
-                flush()
-    flush()
-    return added
 
 
 class InterchangeService:
@@ -654,105 +596,478 @@ class InterchangeService:
     # =====================================================================
     def import_qdpx(self, path: Path, *, type: str | int = 1) -> QdpxImport:
         """Bring a REFI-QDA project into this one, all or nothing (see the module notes)."""
-        from groundcode.interchange.refi_read import read_qdpx_content
+        from groundcode.interchange.refi_read import LateSection, QdpxStream
 
+        path = Path(path)
         with self.ctx.db.read() as s:
             # Refused before the archive is even read (checked again in the write).
             authorize(s, self.ctx.actor, "corpus.import_qdpx")
-        return self.import_content(read_qdpx_content(Path(path)), file=Path(path), type=type)
+        with QdpxStream(path) as stream:
+            digest = _file_digest(path)
+            default_type = self.corpus.resolve_type(type).id
+            try:
+                return self.ctx.db.run(
+                    lambda s: _StreamingImport(self, s, stream, path, digest, default_type).run()
+                )
+            except LateSection:
+                # Variables or Cases after the sources (against the schema's order): read
+                # them first, then stream again. The failed attempt was rolled back.
+                stream.read_sections_first()
+                return self.ctx.db.run(
+                    lambda s: _StreamingImport(self, s, stream, path, digest, default_type).run()
+                )
 
-    def import_content(
-        self, content: QdpxContent, *, file: Path, type: str | int = 1
-    ) -> QdpxImport:
-        """Write an already read ``.qdpx`` into the project in one transaction (consumes
-        ``content``: the sources' raw variable values are cleared once decoded)."""
-        qda = content.project
-        losses = list(content.losses)
-        warnings = list(content.warnings)
-        default_type = self.corpus.resolve_type(type).id
-        variables = {v.key: v for v in qda.variables}
-        project_facts, holdout_start = F.read_project_facts(qda.cases, variables)
-        nodes: dict[str, dict[str, Any]] = project_facts.get("nodes") or {}
-        spec = spec_from_codes(qda.codes, nodes)
-        leaf_names = {c.key: c.name for c in iter_codes(qda.codes) if not c.children}
-        users = {u.key: u.name for u in qda.users}
-        digest = _file_digest(file)
 
-        docs: list[_Doc] = []
-        for source in qda.sources:
-            sf = F.read_source_facts(source.values, variables)
-            # The facts hold what is needed; the raw values (a dict per source, ~40 MB
-            # at 100k sources) are let go so the write's peak stays under 1 GB. The
-            # content is consumed by this import.
-            source.values.clear()
-            body = _body(source.text)
-            spans = F.decode_passages(sf.text("passages") or "", len(body))
-            if spans is None:
-                from groundcode.corpus.text import segment
+#: Sources buffered before their documents, passages and codings are written.
+SOURCES_PER_CHUNK = 1000
+#: Beyond this a coding rank from the file is clamped (SQL integers are 64-bit).
+_RANK_BOUND = 1 << 62
 
-                spans = segment(body, "paragraph") or [(0, len(body))]
-            type_id = sf.integer("type") or default_type
-            docs.append(_Doc(source, sf, body, spans, type_id, sf.text("number")))
+_STAGE = MetaData()
+#: Codings as they are read, with their rank and file position, so they reach the
+#: coding table in the source project's order without being held in memory.
+_CODING_STAGE = Table(
+    "qdpx_coding_stage",
+    _STAGE,
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("rank", BigInteger, nullable=True),
+    Column("pos", Integer, nullable=False),
+    Column("code_ix", Integer, nullable=False),
+    Column("user_ix", Integer, nullable=False),
+    Column("document_id", Integer, nullable=False),
+    Column("passage_id", Integer, nullable=True),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("snippet", Text, nullable=False),
+    Column("assisted", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("memo", Text, nullable=True),
+    Column("key", Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+#: The winner of each coding key (the first in the project's order, not yet stored).
+_CODING_WIN = Table(
+    "qdpx_coding_win",
+    _STAGE,
+    Column("ord", BigInteger, nullable=False),
+    Column("pos", Integer, nullable=False),
+    Column("coder_id", Integer, nullable=False),
+    Column("concept_id", Integer, nullable=False),
+    Column("document_id", Integer, nullable=False),
+    Column("passage_id", Integer, nullable=True),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("snippet", Text, nullable=False),
+    Column("assisted", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("memo", Text, nullable=True),
+    Column("key", Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_CODE_MAP = Table(
+    "qdpx_code_map",
+    _STAGE,
+    Column("ix", Integer, primary_key=True, autoincrement=False),
+    Column("concept_id", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_USER_MAP = Table(
+    "qdpx_user_map",
+    _STAGE,
+    Column("ix", Integer, primary_key=True, autoincrement=False),
+    Column("coder_id", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+#: Done marks ("done") and assignments ("assigned") from the sources' facts, by coder
+#: name: the coders exist only once every user is known, after the sources.
+_PAIR_STAGE = Table(
+    "qdpx_pair_stage",
+    _STAGE,
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("coder", Text, nullable=False),
+    Column("document_id", Integer, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("number", Text, nullable=True),
+    Column("number_of_row", Boolean, nullable=False),
+    prefixes=["TEMPORARY"],
+)
 
-        coded_folders = {c.code_key for c in qda.codings if c.code_key not in leaf_names}
-        for key in sorted(coded_folders):
-            code = next((c for c in iter_codes(qda.codes) if c.key == key), None)
-            name = code.name if code else key
-            n = sum(1 for c in qda.codings if c.code_key == key)
-            losses.append(Loss("coded_folder", name, str(n)))
 
-        def _write(s: Session) -> QdpxImport:
-            return self._write(
-                s,
-                qda=qda,
-                file=file,
-                digest=digest,
-                docs=docs,
-                spec=spec,
-                nodes=nodes,
-                leaf_names=leaf_names,
-                users=users,
-                project_facts=project_facts,
-                holdout_start=holdout_start,
-                default_type=default_type,
-                losses=losses,
-                warnings=warnings,
-            )
+@dataclass
+class _Doc:
+    """One source between its reading and its chunk's write (then let go)."""
 
-        return self.ctx.db.run(_write)
+    source: QdaSource
+    facts: F.SourceFacts
+    body: str
+    spans: list[tuple[int, int]]
+    type_id: int
+    codings: list[QdaCoding]
+    first_pos: int  # file position of its first coding among all the sources' codings
+    number: str | None = None  # wanted number (from the facts), then the one given
+    present_id: int | None = None
+    id: int | None = None
+    wanted: bool = False  # numbered after every source is read (see ``_number_wanted``)
 
-    def _write(
+
+class _StreamingImport:
+    """One ``.qdpx`` import inside one transaction, written as the file streams.
+
+    Sources are read one at a time and written in chunks of
+    :data:`SOURCES_PER_CHUNK`: documents (with their text), passages, screening
+    decisions; their codings and (coder, document) facts go to temporary
+    tables. Memory holds one chunk plus the small sections (users, codebook,
+    variables, notes), never the corpus. Three things need the whole file and
+    are done after it, with the same results as reading it all first:
+
+    * codings reach the coding table in the source project's order (ids, and
+      so ties, come back as they were), chosen and sorted in SQL;
+    * sources that want a number get theirs after every numbered one is known;
+    * users, the codebook and the audit trail are written in the same order as
+      ever (a user may first appear in a coding or a note).
+
+    What the project already holds (documents, memos) is read at the start as
+    before: that grows with the project imported into, not with the file.
+    """
+
+    def __init__(
         self,
+        service: InterchangeService,
         s: Session,
-        *,
-        qda: QdaProject,
+        stream: QdpxStream,
         file: Path,
         digest: str,
-        docs: list[_Doc],
-        spec: CodebookSpec,
-        nodes: dict[str, dict[str, Any]],
-        leaf_names: dict[str, str],
-        users: dict[str, str],
-        project_facts: dict[str, Any],
-        holdout_start: datetime | None,
         default_type: int,
-        losses: list[Loss],
-        warnings: list[str],
-    ) -> QdpxImport:
-        now = utcnow()
-        fresh_project = s.execute(select(func.count()).select_from(Document)).scalar() == 0
-        audit_floor = s.execute(select(func.max(col(AuditLog.id)))).scalar() or 0
+    ) -> None:
+        self.service = service
+        self.s = s
+        self.stream = stream
+        self.file = file
+        self.digest = digest
+        self.default_type = default_type
+        self.actor = service.ctx.actor
+        self.now = utcnow()
+        self.buffer: list[_Doc] = []
+        self.present: list[str] = []
+        self.n_new = 0
+        self.n_pos = 0  # codings given by the sources so far
+        self.n_staged = 0
+        self.n_pairs = 0
+        self.n_placeholders = 0
+        self.batch_id: int | None = None
+        self.batch_created = False
+        self.code_ix: dict[str, int] = {}
+        self.user_ix: dict[str, int] = {}
+        self.count_all: dict[str, int] = {}  # codings per code key, as read
+        self.count_staged: dict[int, int] = {}  # codings per code index, within their text
+        self.noted_docs: dict[str, int] = {}  # source key -> document, for notes on sources
+        self.order_warnings: list[str] = []
+        self.variables: dict[str, QdaVariable] | None = None
+        self.project_facts: dict[str, Any] = {}
+        self.holdout_start: datetime | None = None
+
+    # -- before the sources --------------------------------------------------
+    def _begin(self) -> None:
+        s = self.s
+        self.fresh_project = s.execute(select(func.count()).select_from(Document)).scalar() == 0
+        self.audit_floor = s.execute(select(func.max(col(AuditLog.id)))).scalar() or 0
+        # The import acts for the project: a lead's task once the project has one.
+        authorize(s, self.actor, "corpus.import_qdpx")
+        for table in _STAGE.sorted_tables:
+            s.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+            table.create(s.connection())
+        self.known_types = {int(t) for t in s.execute(select(col(SourceType.id))).scalars()}
+        self.existing = {
+            num: (int(did), h)
+            for did, num, h in s.execute(
+                select(col(Document.id), col(Document.number), col(Document.content_hash))
+            ).all()
+        }
+        self.by_guid = {
+            guid_for("source", f"document:{did}"): (did, h) for did, h in self.existing.values()
+        }
+        # The same file imported before: its documents, by content, in order.
+        self.same_file: dict[str, list[int]] = {}
+        for did, h in s.execute(
+            select(col(Document.id), col(Document.content_hash))
+            .join(ImportBatch, col(ImportBatch.id) == col(Document.batch_id))
+            .where(col(ImportBatch.file_hash) == self.digest)
+            .order_by(col(Document.id))
+        ).all():
+            self.same_file.setdefault(h, []).append(int(did))
+        self.seqs = {
+            int(t): int(n)
+            for t, n in s.execute(select(col(SourceType.id), col(SourceType.next_seq))).all()
+        }
+
+    def _facts(self) -> dict[str, QdaVariable]:
+        """The variables and project facts, read once the first source arrives (the
+        schema puts Variables and Cases before Sources; see ``LateSection``)."""
+        if self.variables is None:
+            self.variables = dict(self.stream.variables)
+            self.project_facts, self.holdout_start = F.read_project_facts(
+                list(self.stream.cases), self.variables
+            )
+        return self.variables
+
+    # -- each source ---------------------------------------------------------
+    def _add(self, read: SourceRead) -> None:
+        from groundcode.corpus.text import content_hash, segment
+
+        source = read.source
+        sf = F.read_source_facts(source.values, self._facts())
+        body = _body(source.text)
+        spans = F.decode_passages(sf.text("passages") or "", len(body))
+        if spans is None:
+            spans = segment(body, "paragraph") or [(0, len(body))]
+        type_id = sf.integer("type") or self.default_type
+        d = _Doc(source, sf, body, spans, type_id, read.codings, self.n_pos, sf.text("number"))
+        self.n_pos += len(read.codings)
+        self._ensure_type(type_id)
+        h = sf.text("content_hash") or content_hash(body)
+        sf.values["content_hash"] = h
+        hit = self.by_guid.get(source.key)
+        if hit is None and d.number in self.existing:
+            hit = self.existing[d.number]
+        if (hit is None or hit[1] != h) and self.same_file.get(h):
+            hit = (self.same_file[h].pop(0), h)
+        if hit is not None and hit[1] == h:
+            d.present_id = d.id = hit[0]
+            self.present.append(d.number or source.name)
+        if read.noted:
+            self.noted_docs[source.key] = -1  # its id once written
+        self.buffer.append(d)
+        if len(self.buffer) >= SOURCES_PER_CHUNK:
+            self._flush()
+
+    def _ensure_type(self, type_id: int) -> None:
+        """A source type the facts name and the project lacks, made as the project had it."""
+        if type_id in self.known_types:
+            return
+        s = self.s
+        stored: dict[str, list[str | None]] = self.project_facts.get("source_types") or {}
+        zh, en, slug = (stored.get(str(type_id)) or [None, None, None])[:3]
+        zh = zh or f"type {type_id}"
+        taken = set(s.execute(select(col(SourceType.slug))).scalars()) | set(
+            s.execute(select(col(SourceType.name_zh))).scalars()
+        )
+        slug = slug if slug and slug not in taken else f"type{type_id}"
+        zh = zh if zh not in taken else f"{zh} ({type_id})"
+        s.add(SourceType(id=type_id, name_zh=zh, name_en=en or zh, slug=slug))
+        s.flush()
+        self.known_types.add(type_id)
+        self.seqs.setdefault(type_id, 1)
+
+    def _flush(self) -> None:
+        """Write the buffered sources: documents, passages, decisions; stage the rest."""
+        s = self.s
+        docs, self.buffer = self.buffer, []
+        new_docs = [d for d in docs if d.present_id is None]
+        if new_docs:
+            self._number(new_docs)
+            if self.batch_id is None:
+                batch = s.execute(
+                    select(ImportBatch).where(col(ImportBatch.file_hash) == self.digest)
+                ).scalar_one_or_none()
+                if batch is None:
+                    batch = ImportBatch(
+                        file_name=self.file.name,
+                        file_hash=self.digest,
+                        source_type_id=new_docs[0].type_id,
+                        imported_by=self.actor,
+                        n_documents=0,
+                    )
+                    s.add(batch)
+                    s.flush()
+                    self.batch_created = True
+                self.batch_id = batch.id
+            self._insert_documents(new_docs)
+        for d in docs:
+            if d.source.key in self.noted_docs and d.id is not None:
+                self.noted_docs[d.source.key] = d.id
+        by_doc_passages: dict[int, list[tuple[int, int, int]]] = {}
+        for pid, did, a, b in s.execute(
+            select(col(Passage.id), col(Passage.document_id), col(Passage.start), col(Passage.end))
+            .where(col(Passage.document_id).in_([d.id for d in docs if d.id is not None]))
+            .order_by(col(Passage.document_id), col(Passage.start))
+        ).all():
+            by_doc_passages.setdefault(int(did), []).append((int(a), int(b), int(pid)))
+        self._stage_codings(docs, by_doc_passages)
+        self._stage_pairs(docs)
+
+    def _number(self, new_docs: list[_Doc]) -> None:
+        """Keep a source's own number when it is free; the rest are numbered at the end.
+
+        A number is free when neither the project nor an earlier source of the file
+        has it (the rows written so far say which). Sources without one get a
+        placeholder (``~n``, negative sequence) until every given number is known.
+        """
+        asked = [d.number for d in new_docs if d.number]
+        taken: set[str] = set()
+        for lo in range(0, len(asked), _CHUNK):
+            taken.update(
+                self.s.execute(
+                    select(col(Document.number)).where(
+                        col(Document.number).in_(asked[lo : lo + _CHUNK])
+                    )
+                ).scalars()
+            )
+        for d in new_docs:
+            parsed = _parse_number(d.number)
+            if parsed and parsed[0] == d.type_id and d.number not in taken:
+                d.number = f"{parsed[0]}-{parsed[1]}"
+                taken.add(d.number)
+                self.seqs[d.type_id] = max(self.seqs.get(d.type_id, 1), parsed[1] + 1)
+            else:
+                self.n_placeholders += 1
+                d.number = f"~{self.n_placeholders}"
+                d.wanted = True
+
+    def _insert_documents(self, new_docs: list[_Doc]) -> None:
+        s = self.s
+        rows = []
+        for d in new_docs:
+            self.n_new += 1
+            row = _document_row(d, self.n_new - 1, self.file.name, self.batch_id, self.now)
+            rows.append(row)
+        s.execute(insert(Document), rows)
+        ids = dict(
+            s.execute(
+                select(col(Document.number), col(Document.id)).where(
+                    col(Document.batch_id) == self.batch_id,
+                    col(Document.number).in_([d.number for d in new_docs]),
+                )
+            ).all()
+        )
+        passages: list[dict[str, Any]] = []
+        decisions: list[dict[str, Any]] = []
+        for d, row in zip(new_docs, rows, strict=True):
+            d.id = int(ids[d.number])
+            for idx, (a, b) in enumerate(d.spans, start=1):
+                passages.append(
+                    {"document_id": d.id, "idx": idx, "start": a, "end": b, "text": d.body[a:b]}
+                )
+            if row["status"] == "excluded":
+                decisions.append(
+                    {
+                        "document_id": d.id,
+                        "action": "exclude",
+                        "kind": row["exclusion_kind"],
+                        "detail": row["exclusion_detail"],
+                        "decided_by": self.actor,
+                        "decided_at": self.now,
+                    }
+                )
+        for plo in range(0, len(passages), _CHUNK):
+            s.execute(insert(Passage), passages[plo : plo + _CHUNK])
+        if decisions:
+            s.execute(insert(ScreeningDecision), decisions)
+
+    def _stage_codings(
+        self, docs: list[_Doc], by_doc_passages: dict[int, list[tuple[int, int, int]]]
+    ) -> None:
+        """Each source's codings with their rank (from the facts) and file position."""
+        rows: list[dict[str, Any]] = []
+        for d in docs:
+            listed = F.decode_codings(d.facts.text("codings") or "")
+            # Selections fewer or more than listed: the facts do not fit, use the file's order.
+            if listed is not None and len(listed) != len(d.codings):
+                self.order_warnings.append(Notice("notice.order_facts", name=d.source.key))
+            assert d.id is not None
+            spans = by_doc_passages.get(d.id, [])
+            for i, c in enumerate(d.codings):
+                self.count_all[c.code_key] = self.count_all.get(c.code_key, 0) + 1
+                if not 0 <= c.start < c.end <= len(d.body):
+                    continue
+                fact = listed[i] if listed is not None and i < len(listed) else None
+                code_ix = self.code_ix.setdefault(c.code_key, len(self.code_ix))
+                user_ix = self.user_ix.setdefault(c.user_key, len(self.user_ix))
+                self.count_staged[code_ix] = self.count_staged.get(code_ix, 0) + 1
+                self.n_staged += 1
+                rows.append(
+                    {
+                        "n": self.n_staged,
+                        "rank": (
+                            max(-_RANK_BOUND, min(_RANK_BOUND, fact.rank))
+                            if fact is not None
+                            else None
+                        ),
+                        "pos": d.first_pos + i,
+                        "code_ix": code_ix,
+                        "user_ix": user_ix,
+                        "document_id": d.id,
+                        "passage_id": _passage_containing(spans, c.start, c.end),
+                        "start": c.start,
+                        "end": c.end,
+                        "snippet": d.body[c.start : c.end][:MAX_SNIPPET],
+                        "assisted": bool(fact.assisted) if fact else False,
+                        "created_at": fact.at if fact else (c.created or self.now),
+                        "memo": c.memo,
+                        "key": c.key,
+                    }
+                )
+                if len(rows) >= _CHUNK:
+                    self.s.execute(insert(_CODING_STAGE), rows)
+                    rows = []
+        if rows:
+            self.s.execute(insert(_CODING_STAGE), rows)
+
+    def _stage_pairs(self, docs: list[_Doc]) -> None:
+        """Done marks and assignments by coder name (coders are made after the sources)."""
+        rows: list[dict[str, Any]] = []
+        for d in docs:
+            assert d.id is not None
+            for kind, pairs in (("done", d.facts.done), ("assigned", d.facts.assigned)):
+                for name, at in pairs.items():
+                    self.n_pairs += 1
+                    rows.append(
+                        {
+                            "n": self.n_pairs,
+                            "kind": kind,
+                            "coder": name,
+                            "document_id": d.id,
+                            "at": at,
+                            "number": None if d.wanted else d.number,
+                            "number_of_row": d.wanted,
+                        }
+                    )
+        for lo in range(0, len(rows), _CHUNK):
+            self.s.execute(insert(_PAIR_STAGE), rows[lo : lo + _CHUNK])
+
+    # -- after the sources ---------------------------------------------------
+    def run(self) -> QdpxImport:
+        self._begin()
+        for read in self.stream.sources():
+            self._add(read)
+        self._facts()
+        self._flush()
+        return self._finish(self.stream.tail)
+
+    def _finish(self, tail: QdpxTail) -> QdpxImport:
+        """Everything that needs the whole file, in the order the rows always had."""
+        s = self.s
+        file = self.file
+        actor = self.actor
+        project_facts = self.project_facts
+        nodes: dict[str, dict[str, Any]] = project_facts.get("nodes") or {}
+        spec = spec_from_codes(tail.codes, nodes)
+        all_codes = iter_codes(tail.codes)
+        leaf_names = {c.key: c.name for c in all_codes if not c.children}
+        users = {u.key: u.name for u in tail.users}
+        losses = list(tail.losses)
+        warnings = list(tail.warnings) + self.order_warnings
+        for key in sorted(k for k in self.count_all if k not in leaf_names):
+            code = next((c for c in all_codes if c.key == key), None)
+            losses.append(
+                Loss("coded_folder", code.name if code else key, str(self.count_all[key]))
+            )
 
         # -- people: users become coders; roles from the facts, else the first is lead
         roles: dict[str, str] = project_facts.get("roles") or {}
         coders = {c.name: c for c in s.execute(select(Coder)).scalars()}
         had_lead = any(c.role == "lead" for c in coders.values())
-        actor = self.ctx.actor
-        # Bound by several loops below, some from lookups that may find nothing.
         name: str | None
-        d: _Doc | None
-        # The import acts for the project: a lead's task once the project has one.
-        authorize(s, actor, "corpus.import_qdpx")
         for name in dict.fromkeys(users.values()):
             if name in coders:
                 continue
@@ -782,9 +1097,9 @@ class InterchangeService:
             level: set(s.execute(select(col(table.name))).scalars())
             for level, table in LEVEL_TABLES.items()
         }
-        summary = self.codebook.acting_as(lead)._import(s, spec, str(file.name))
+        summary = self.service.codebook.acting_as(lead)._import(s, spec, str(file.name))
         node_by_name: dict[tuple[str, str], dict[str, Any]] = {}
-        for code in iter_codes(qda.codes):
+        for code in all_codes:
             node_fact = nodes.get(code.key)
             if node_fact and node_fact.get("level") in LEVEL_TABLES:
                 node_by_name[(node_fact["level"], code.name)] = node_fact
@@ -798,7 +1113,7 @@ class InterchangeService:
                 s.execute(
                     update(AuditLog)
                     .where(
-                        col(AuditLog.id) > audit_floor,
+                        col(AuditLog.id) > self.audit_floor,
                         col(AuditLog.action) == f"{level}.create",
                         col(AuditLog.entity_id) == row_id,
                     )
@@ -806,7 +1121,7 @@ class InterchangeService:
                 )
         concept_ids = dict(s.execute(select(col(Concept.name), col(Concept.id))).all())
         carried: dict[str, list[list[Any]]] = project_facts.get("concept_history") or {}
-        for code in iter_codes(qda.codes):
+        for code in all_codes:
             history = carried.get(code.key)
             cid = concept_ids.get(code.name)
             if not history or cid is None or code.name in before["concept"]:
@@ -814,7 +1129,7 @@ class InterchangeService:
             # The concept's placements as they were recorded, instead of this import's.
             s.execute(
                 delete(AuditLog).where(
-                    col(AuditLog.id) > audit_floor,
+                    col(AuditLog.id) > self.audit_floor,
                     col(AuditLog.entity) == "concept",
                     col(AuditLog.entity_id) == cid,
                 )
@@ -834,255 +1149,46 @@ class InterchangeService:
                     )
                 )
 
-        # -- source types the facts name and the project lacks
-        known_types = {int(t) for t in s.execute(select(col(SourceType.id))).scalars()}
-        stored_types: dict[str, list[str | None]] = project_facts.get("source_types") or {}
-        for d in docs:
-            if d.type_id in known_types:
-                continue
-            zh, en, slug = (stored_types.get(str(d.type_id)) or [None, None, None])[:3]
-            zh = zh or f"type {d.type_id}"
-            taken = set(s.execute(select(col(SourceType.slug))).scalars()) | set(
-                s.execute(select(col(SourceType.name_zh))).scalars()
-            )
-            slug = slug if slug and slug not in taken else f"type{d.type_id}"
-            zh = zh if zh not in taken else f"{zh} ({d.type_id})"
-            s.add(SourceType(id=d.type_id, name_zh=zh, name_en=en or zh, slug=slug))
-            s.flush()
-            known_types.add(d.type_id)
-
-        # -- documents: present ones are recognised, the rest numbered and inserted
-        existing = {
-            num: (int(did), h)
-            for did, num, h in s.execute(
-                select(col(Document.id), col(Document.number), col(Document.content_hash))
-            ).all()
-        }
-        by_guid = {guid_for("source", f"document:{did}"): (did, h) for did, h in existing.values()}
-        from groundcode.corpus.text import content_hash
-
-        # The same file imported before: its documents, by content, in order.
-        same_file: dict[str, list[int]] = {}
-        for did, h in s.execute(
-            select(col(Document.id), col(Document.content_hash))
-            .join(ImportBatch, col(ImportBatch.id) == col(Document.batch_id))
-            .where(col(ImportBatch.file_hash) == digest)
-            .order_by(col(Document.id))
-        ).all():
-            same_file.setdefault(h, []).append(int(did))
-        present: list[str] = []
-        new_docs: list[_Doc] = []
-        for d in docs:
-            h = d.facts.text("content_hash") or content_hash(d.body)
-            d.facts.values["content_hash"] = h
-            hit = by_guid.get(d.source.key)
-            if hit is None and d.number in existing:
-                hit = existing[d.number]
-            if (hit is None or hit[1] != h) and same_file.get(h):
-                hit = (same_file[h].pop(0), h)
-            if hit is not None and hit[1] == h:
-                d.present_id = hit[0]
-                d.id = hit[0]
-                present.append(d.number or d.source.name)
-            else:
-                new_docs.append(d)
-        seqs = {
-            int(t): int(n)
-            for t, n in s.execute(select(col(SourceType.id), col(SourceType.next_seq))).all()
-        }
-        taken_numbers = set(existing)
-        wanted: list[_Doc] = []
-        for d in new_docs:
-            parsed = _parse_number(d.number)
-            if parsed and parsed[0] == d.type_id and d.number not in taken_numbers:
-                d.number = f"{parsed[0]}-{parsed[1]}"
-                taken_numbers.add(d.number)
-                seqs[d.type_id] = max(seqs.get(d.type_id, 1), parsed[1] + 1)
-            else:
-                d.number = None
-                wanted.append(d)
-        for d in wanted:
-            seq = seqs.get(d.type_id, 1)
-            while f"{d.type_id}-{seq}" in taken_numbers:
-                seq += 1
-            d.number = f"{d.type_id}-{seq}"
-            taken_numbers.add(d.number)
-            seqs[d.type_id] = seq + 1
-        for type_id, next_seq in seqs.items():
+        # -- numbers for the sources that wanted one, now that every given one is known
+        self._number_wanted()
+        for type_id, next_seq in self.seqs.items():
             s.execute(
                 update(SourceType)
                 .where(col(SourceType.id) == type_id, col(SourceType.next_seq) < next_seq)
                 .values(next_seq=next_seq)
             )
-        batch_id: int | None = None
-        if new_docs:
-            batch = s.execute(
-                select(ImportBatch).where(col(ImportBatch.file_hash) == digest)
-            ).scalar_one_or_none()
-            if batch is None:
-                batch = ImportBatch(
-                    file_name=file.name,
-                    file_hash=digest,
-                    source_type_id=new_docs[0].type_id,
-                    imported_by=actor,
-                    n_documents=len(new_docs),
-                )
-                s.add(batch)
-                s.flush()
-            batch_id = batch.id
-            for lo in range(0, len(new_docs), _CHUNK):
-                part = new_docs[lo : lo + _CHUNK]
-                rows = [
-                    _document_row(d, lo + i, file.name, batch_id, now) for i, d in enumerate(part)
-                ]
-                s.execute(insert(Document), rows)
-                ids = dict(
-                    s.execute(
-                        select(col(Document.number), col(Document.id)).where(
-                            col(Document.batch_id) == batch_id,
-                            col(Document.number).in_([d.number for d in part]),
-                        )
-                    ).all()
-                )
-                passages: list[dict[str, Any]] = []
-                decisions: list[dict[str, Any]] = []
-                for d, row in zip(part, rows, strict=True):
-                    d.id = int(ids[d.number])
-                    for idx, (a, b) in enumerate(d.spans, start=1):
-                        passages.append(
-                            {
-                                "document_id": d.id,
-                                "idx": idx,
-                                "start": a,
-                                "end": b,
-                                "text": d.body[a:b],
-                            }
-                        )
-                    if row["status"] == "excluded":
-                        decisions.append(
-                            {
-                                "document_id": d.id,
-                                "action": "exclude",
-                                "kind": row["exclusion_kind"],
-                                "detail": row["exclusion_detail"],
-                                "decided_by": actor,
-                                "decided_at": now,
-                            }
-                        )
-                for plo in range(0, len(passages), _CHUNK):
-                    s.execute(insert(Passage), passages[plo : plo + _CHUNK])
-                if decisions:
-                    s.execute(insert(ScreeningDecision), decisions)
-                del rows, passages
-        doc_ids = [d.id for d in docs if d.id is not None]
-        by_doc_passages: dict[int, list[tuple[int, int, int]]] = {}
-        for lo in range(0, len(doc_ids), _CHUNK):
-            for pid, did, a, b in s.execute(
-                select(
-                    col(Passage.id), col(Passage.document_id), col(Passage.start), col(Passage.end)
-                )
-                .where(col(Passage.document_id).in_(doc_ids[lo : lo + _CHUNK]))
-                .order_by(col(Passage.document_id), col(Passage.start))
-            ).all():
-                by_doc_passages.setdefault(int(did), []).append((int(a), int(b), int(pid)))
+        if self.batch_created:
+            s.execute(
+                update(ImportBatch)
+                .where(col(ImportBatch.id) == self.batch_id)
+                .values(n_documents=self.n_new)
+            )
 
         # -- codings: in the project's original order, with their exact times
-        doc_of = {d.source.key: d for d in docs}
-        ranked: list[tuple[float, int, QdaCoding, F.CodingFact | None]] = []
-        per_source_index: dict[str, int] = {}
-        order_facts = {d.source.key: F.decode_codings(d.facts.text("codings") or "") for d in docs}
-        for position, c in enumerate(qda.codings):
-            i = per_source_index.get(c.source_key, 0)
-            per_source_index[c.source_key] = i + 1
-            listed = order_facts.get(c.source_key)
-            fact = listed[i] if listed is not None and i < len(listed) else None
-            ranked.append((fact.rank if fact else len(qda.codings) + position, position, c, fact))
-        # Selections fewer or more than listed: the facts do not fit, use the file's order.
-        for key, listed in order_facts.items():
-            if listed is not None and len(listed) != per_source_index.get(key, 0):
-                warnings.append(Notice("notice.order_facts", name=key))
-        ranked.sort(key=lambda t: (t[0], t[1]))
-        present_ids = [d.present_id for d in docs if d.present_id is not None]
-        existing_keys = coding_keys(s, present_ids)
-        # Inserted chunk by chunk (memory stays flat at 400k codings); what memos and
-        # notes need afterwards is kept apart, keyed by the coding's natural key.
-        coding_targets = {
-            n.target[1] for n in qda.notes if n.target is not None and n.target[0] == "coding"
-        }
-        chunk: list[dict[str, Any]] = []
-        wanted_ids: dict[tuple[int, int, int, int, int], str] = {}
-        memo_for: list[tuple[tuple[int, int, int, int, int], str, datetime]] = []
-        n_inserted = 0
-        skipped_present = 0
-        lost_unknown_code = 0
-        for _rank, _pos, c, fact in ranked:
-            d = doc_of.get(c.source_key)
-            name = leaf_names.get(c.code_key)
-            if d is None or d.id is None:
-                continue
-            if name is None or name not in concept_ids:
-                lost_unknown_code += 1 if name is not None else 0
-                continue
-            coder = coders.get(users.get(c.user_key, ""))
-            if coder is None:
-                continue
-            if not 0 <= c.start < c.end <= len(d.body):
-                continue
-            key5 = (int(coder.id), int(concept_ids[name]), d.id, c.start, c.end)
-            if key5 in existing_keys:
-                skipped_present += 1
-                continue
-            existing_keys.add(key5)
-            spans = by_doc_passages.get(d.id, [])
-            created = fact.at if fact else (c.created or now)
-            chunk.append(
-                {
-                    "coder_id": key5[0],
-                    "concept_id": key5[1],
-                    "document_id": d.id,
-                    "passage_id": _passage_containing(spans, c.start, c.end),
-                    "start": c.start,
-                    "end": c.end,
-                    "snippet": d.body[c.start : c.end][:MAX_SNIPPET],
-                    "assisted": bool(fact.assisted) if fact else False,
-                    "created_at": created,
-                }
-            )
-            if c.memo:
-                memo_for.append((key5, c.memo, created))
-            if c.memo or c.key in coding_targets:
-                wanted_ids[key5] = c.key
-            if len(chunk) >= _CHUNK:
-                s.execute(insert(Coding), chunk)
-                n_inserted += len(chunk)
-                chunk = []
-        if chunk:
-            s.execute(insert(Coding), chunk)
-            n_inserted += len(chunk)
-        del chunk, ranked
+        lost_unknown_code = sum(
+            n
+            for key, n in self.count_all.items()
+            if key in leaf_names and leaf_names[key] not in concept_ids
+        )
+        code_map = [
+            {"ix": ix, "concept_id": int(concept_ids[leaf_names[key]])}
+            for key, ix in self.code_ix.items()
+            if key in leaf_names and leaf_names[key] in concept_ids
+        ]
+        user_map = [
+            {"ix": ix, "coder_id": int(stored_id(coders[users[key]]))}
+            for key, ix in self.user_ix.items()
+            if users.get(key) in coders
+        ]
+        mapped = {m["ix"] for m in code_map}
+        candidates = sum(n for ix, n in self.count_staged.items() if ix in mapped)
+        n_inserted = self._insert_codings(code_map, user_map, tail.n_codings)
+        skipped_present = candidates - n_inserted
         if lost_unknown_code:
             losses.append(Loss("codings", "", str(lost_unknown_code)))
-        id_by_key5: dict[tuple[int, int, int, int, int], int] = {}
-        if wanted_ids:
-            wanted_docs = sorted({k[2] for k in wanted_ids})
-            for lo in range(0, len(wanted_docs), _CHUNK):
-                for cid, *rest in s.execute(
-                    select(
-                        col(Coding.id),
-                        col(Coding.coder_id),
-                        col(Coding.concept_id),
-                        col(Coding.document_id),
-                        col(Coding.start),
-                        col(Coding.end),
-                    ).where(col(Coding.document_id).in_(wanted_docs[lo : lo + _CHUNK]))
-                ).all():
-                    k = tuple(int(x) for x in rest)
-                    if k in wanted_ids:
-                        id_by_key5[k] = int(cid)
-        coding_id_by_key = {wanted_ids[k]: i for k, i in id_by_key5.items()}
 
         # -- memos: coding memos from the selections, notes on their targets
-        id_to_name = {int(c.id): n for n, c in coders.items()}
+        id_to_name = {int(stored_id(c)): n for n, c in coders.items()}
         existing_memos = {
             (m.target_kind, m.target_id, m.author, m.text)
             for m in s.execute(select(Memo)).scalars()
@@ -1105,34 +1211,57 @@ class InterchangeService:
                 }
             )
 
-        for key5, memo, at in memo_for:
-            cid = id_by_key5.get(key5)
-            if cid is not None:
-                add_memo("coding", cid, id_to_name[key5[0]], memo, at)
+        win = _CODING_WIN
+        on_key = and_(
+            col(Coding.coder_id) == win.c.coder_id,
+            col(Coding.concept_id) == win.c.concept_id,
+            col(Coding.document_id) == win.c.document_id,
+            col(Coding.start) == win.c.start,
+            col(Coding.end) == win.c.end,
+        )
+        for cid, coder_id, memo, at in s.execute(
+            select(col(Coding.id), win.c.coder_id, win.c.memo, win.c.created_at)
+            .select_from(win.join(Coding, on_key))
+            .where(win.c.memo.is_not(None))
+            .order_by(win.c.ord, win.c.pos)
+        ).all():
+            add_memo("coding", int(cid), id_to_name[int(coder_id)], memo, at)
+        targets = sorted(
+            {n.target[1] for n in tail.notes if n.target is not None and n.target[0] == "coding"}
+        )
+        coding_id_by_key: dict[str, int] = {}
+        for lo in range(0, len(targets), _CHUNK):
+            for key, cid in s.execute(
+                select(win.c.key, col(Coding.id))
+                .select_from(win.join(Coding, on_key))
+                .where(win.c.key.in_(targets[lo : lo + _CHUNK]))
+                .order_by(win.c.document_id, col(Coding.id))
+            ).all():
+                coding_id_by_key[str(key)] = int(cid)
         level_of_code: dict[str, str] = {}
-        for code in iter_codes(qda.codes):
+        for code in all_codes:
             node_fact = nodes.get(code.key)
             level_of_code[code.key] = (
                 node_fact["level"]
                 if node_fact and node_fact.get("level") in LEVEL_TABLES
                 else ("concept" if not code.children else "")
             )
-        code_names = {c.key: c.name for c in iter_codes(qda.codes)}
+        code_names = {c.key: c.name for c in all_codes}
         level_ids = {
             level: dict(s.execute(select(col(table.name), col(table.id))).all())
             for level, table in LEVEL_TABLES.items()
         }
-        for note in qda.notes:
+        for note in tail.notes:
             author = users.get(note.user_key, "unknown")
-            at = note.created or now
+            at = note.created or self.now
             kind: str | None = None
             target: int | None = None
             if note.target is None or note.target[0] == "project":
                 kind = "project"
             elif note.target[0] == "source":
-                d = doc_of.get(note.target[1])
-                if d is not None and d.id is not None:
-                    kind, target = "document", d.id
+                did = self.noted_docs.get(note.target[1])
+                if did is not None and did >= 0:
+                    kind, target = "document", did
             elif note.target[0] == "coding":
                 cid = coding_id_by_key.get(note.target[1])
                 if cid is not None:
@@ -1153,35 +1282,33 @@ class InterchangeService:
                 losses.append(Loss("note", note.name, note.target[0] if note.target else ""))
                 kind, target = "project", None
             add_memo(kind, target, author if author in coders else (lead or author), note.text, at)
-        if memo_rows:
-            s.execute(insert(Memo), memo_rows)
+        for lo in range(0, len(memo_rows), _CHUNK):
+            s.execute(insert(Memo), memo_rows[lo : lo + _CHUNK])
 
-        # -- done marks, settings, events, model edges
-        # Two marks and two assignments per document at the reference size: in chunks.
-        del existing_keys, by_doc_passages, order_facts
-        n_done = _add_coder_document_rows(
-            s, DoneMark, docs, coders, "done", lambda at: {"marked_at": at}, "done.mark", file.name
+        # -- done marks, assignments, settings, events, model edges
+        n_done = self._add_pairs(
+            DoneMark, "done", coders, lambda at: {"marked_at": at}, "done.mark"
         )
-        _add_coder_document_rows(
-            s,
+        self._add_pairs(
             Assignment,
-            docs,
-            coders,
             "assigned",
+            coders,
             lambda at: {"assigned_by": lead, "assigned_at": at},
             None,
-            file.name,
         )
+        for table in reversed(_STAGE.sorted_tables):
+            s.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+        holdout_start = self.holdout_start
         settings: dict[str, str] = project_facts.get("settings") or {}
         if holdout_start is not None and "holdout_start" not in settings:
             settings = {**settings, "holdout_start": holdout_start.isoformat()}
         for key, value in settings.items():
             if key not in TRAVELLING_SETTINGS or not isinstance(value, str):
                 continue
-            if fresh_project or get_setting(s, key) in ("", None):
+            if self.fresh_project or get_setting(s, key) in ("", None):
                 set_setting(s, key, value)
-        if fresh_project and qda.name:
-            set_setting(s, "name", qda.name)
+        if self.fresh_project and tail.name:
+            set_setting(s, "name", tail.name)
         have_events = set(
             s.execute(
                 select(col(AuditLog.action), col(AuditLog.after)).where(
@@ -1282,8 +1409,8 @@ class InterchangeService:
         )
         result = QdpxImport(
             file=str(file),
-            documents=len(new_docs),
-            present=tuple(present),
+            documents=self.n_new,
+            present=tuple(self.present),
             codes=codes_in_file,
             codings=n_inserted,
             codings_present=skipped_present,
@@ -1297,17 +1424,215 @@ class InterchangeService:
             actor=actor or lead,
             action="qdpx.import",
             entity="import_batch",
-            entity_id=batch_id,
+            entity_id=self.batch_id,
             after={
                 "file": file.name,
                 "documents": result.documents,
-                "present": len(present),
+                "present": len(self.present),
                 "codings": result.codings,
                 "losses": len(losses),
                 "codebook": summary.to_json(),
             },
         )
         return result
+
+    def _number_wanted(self) -> None:
+        """Number the sources that wanted one, after every given number (as ever)."""
+        s = self.s
+        if not self.n_placeholders:
+            return
+        taken = set(s.execute(select(col(Document.number))).scalars())
+        last = 0
+        while last < self.n_placeholders:
+            upto = min(last + _CHUNK, self.n_placeholders)
+            rows = s.execute(
+                select(col(Document.id), col(Document.number), col(Document.source_type_id))
+                .where(col(Document.batch_id) == self.batch_id, col(Document.seq) < -last)
+                .where(col(Document.seq) >= -upto)
+                .order_by(col(Document.seq).desc())
+            ).all()
+            changes = []
+            for did, _placeholder, type_id in rows:
+                seq = self.seqs.get(int(type_id), 1)
+                while f"{type_id}-{seq}" in taken:
+                    seq += 1
+                number = f"{type_id}-{seq}"
+                taken.add(number)
+                self.seqs[int(type_id)] = seq + 1
+                changes.append({"b_id": did, "b_number": number, "b_seq": seq})
+            if changes:
+                table = Document.__table__  # type: ignore[attr-defined]
+                s.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values(number=bindparam("b_number"), seq=bindparam("b_seq")),
+                    changes,
+                )
+            last = upto
+
+    def _insert_codings(
+        self, code_map: list[dict[str, Any]], user_map: list[dict[str, Any]], n_codings: int
+    ) -> int:
+        """Move the staged codings into the coding table in the project's order.
+
+        The order is each coding's rank from the facts, then (without one) its
+        position in the file after every ranked one, as when all were sorted in
+        memory. Of codings with the same key the first in that order is kept,
+        and none the project already has. Returns how many were inserted.
+        """
+        s = self.s
+        if code_map:
+            s.execute(insert(_CODE_MAP), code_map)
+        if user_map:
+            s.execute(insert(_USER_MAP), user_map)
+        st, cm, um = _CODING_STAGE, _CODE_MAP, _USER_MAP
+        order = func.coalesce(st.c.rank, n_codings + st.c.pos)
+        ranked = (
+            select(
+                order.label("ord"),
+                st.c.pos,
+                um.c.coder_id,
+                cm.c.concept_id,
+                st.c.document_id,
+                st.c.passage_id,
+                st.c.start,
+                st.c.end,
+                st.c.snippet,
+                st.c.assisted,
+                st.c.created_at,
+                st.c.memo,
+                st.c.key,
+                func.row_number()
+                .over(
+                    partition_by=(
+                        um.c.coder_id,
+                        cm.c.concept_id,
+                        st.c.document_id,
+                        st.c.start,
+                        st.c.end,
+                    ),
+                    order_by=(order, st.c.pos),
+                )
+                .label("rn"),
+            )
+            .select_from(st.join(cm, cm.c.ix == st.c.code_ix).join(um, um.c.ix == st.c.user_ix))
+            .subquery()
+        )
+        stored = (
+            select(col(Coding.id))
+            .where(
+                col(Coding.coder_id) == ranked.c.coder_id,
+                col(Coding.concept_id) == ranked.c.concept_id,
+                col(Coding.document_id) == ranked.c.document_id,
+                col(Coding.start) == ranked.c.start,
+                col(Coding.end) == ranked.c.end,
+            )
+            .exists()
+        )
+        names = [c.name for c in _CODING_WIN.columns]
+        s.execute(
+            insert(_CODING_WIN).from_select(
+                names,
+                select(*(ranked.c[n] for n in names)).where(ranked.c.rn == 1, ~stored),
+            )
+        )
+        win = _CODING_WIN
+        moved = [
+            "coder_id",
+            "concept_id",
+            "document_id",
+            "passage_id",
+            "start",
+            "end",
+            "snippet",
+            "assisted",
+            "created_at",
+        ]
+        s.execute(
+            insert(Coding).from_select(
+                moved, select(*(win.c[n] for n in moved)).order_by(win.c.ord, win.c.pos)
+            )
+        )
+        # Every winner is inserted (the drivers' row counts of INSERT ... SELECT differ).
+        return int(s.execute(select(func.count()).select_from(win)).scalar() or 0)
+
+    def _add_pairs(
+        self,
+        table: type[DoneMark] | type[Assignment],
+        kind: str,
+        coders: Mapping[str, Coder],
+        columns: Callable[[datetime], dict[str, Any]],
+        audit_action: str | None,
+    ) -> int:
+        """Rows of a (coder, document) table from the staged facts, page by page.
+
+        Pairs the project already has (or an earlier page added), or whose coder
+        is unknown, are skipped; each row is audited as ``audit_action`` when one
+        is given. Returns how many rows were added.
+        """
+        s = self.s
+        st = _PAIR_STAGE
+        added = 0
+        last = 0
+        while True:
+            page = s.execute(
+                select(
+                    st.c.n,
+                    st.c.coder,
+                    st.c.document_id,
+                    st.c.at,
+                    st.c.number,
+                    st.c.number_of_row,
+                    col(Document.number),
+                )
+                .select_from(st.join(Document, col(Document.id) == st.c.document_id))
+                .where(st.c.kind == kind, st.c.n > last)
+                .order_by(st.c.n)
+                .limit(_CHUNK)
+            ).all()
+            if not page:
+                return added
+            last = int(page[-1][0])
+            have = {
+                (int(a), int(b))
+                for a, b in s.execute(
+                    select(col(table.coder_id), col(table.document_id)).where(
+                        col(table.document_id).in_({int(r[2]) for r in page})
+                    )
+                ).all()
+            }
+            rows: list[dict[str, Any]] = []
+            audit: list[dict[str, Any]] = []
+            for _n, name, did, at, number, number_of_row, row_number in page:
+                coder = coders.get(name)
+                if coder is None or coder.id is None or (coder.id, did) in have:
+                    continue
+                have.add((coder.id, did))
+                rows.append({"coder_id": coder.id, "document_id": did, **columns(at)})
+                if audit_action is not None:
+                    audit.append(
+                        {
+                            "at": at,
+                            "actor": name,
+                            "action": audit_action,
+                            "entity": "document",
+                            "entity_id": did,
+                            "undone": False,
+                            "after": json.dumps(
+                                {
+                                    "coder": name,
+                                    "document": row_number if number_of_row else number,
+                                    "source": self.file.name,
+                                },
+                                ensure_ascii=False,
+                            ),
+                        }
+                    )
+            if rows:
+                s.execute(insert(table), rows)
+            if audit:
+                s.execute(insert(AuditLog), audit)
+            added += len(rows)
 
 
 def _concept_history(s: Session) -> dict[str, list[list[Any]]]:
@@ -1399,7 +1724,8 @@ def _document_row(
     excluded = status == "excluded"
     return {
         "source_type_id": d.type_id,
-        "seq": int(d.number.split("-")[1]),
+        # a placeholder ("~n") until numbered: a negative sequence, unique like the rest
+        "seq": -int(d.number[1:]) if d.wanted else int(d.number.split("-")[1]),
         "number": d.number,
         "title": f.text("title") if "number" in f.values else d.source.name,
         "author": f.text("author"),

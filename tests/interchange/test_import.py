@@ -237,3 +237,31 @@ def test_blind_export_leaves_out_other_coders_concepts(
     full, _ = lead.interchange.export_qdpx(tmp_path / "lead.qdpx")
     with zipfile.ZipFile(full) as zf:
         assert "只有林知道" in zf.read("project.qde").decode("utf-8")
+
+
+def test_a_file_broken_after_its_sources_changes_nothing(project: Project, tmp_path: Path) -> None:
+    """Sources are written as they stream; XML broken after them still rolls all back."""
+    good = qde(
+        "".join(text_source(i, f'plainTextPath="internal://{source_guid(i)}.txt"') for i in (1, 2))
+    )
+    path = make_qdpx(
+        tmp_path / "cut.qdpx",
+        {
+            "project.qde": good.replace(b"</Sources></Project>", b"</Sources><Notes><Note>"),
+            f"sources/{source_guid(1)}.txt": TEXT_A.encode(),
+            f"sources/{source_guid(2)}.txt": TEXT_B.encode(),
+        },
+    )
+    with pytest.raises(GroundcodeError, match="malformed XML"):
+        project.interchange.import_qdpx(path)
+    assert project.corpus.count() == 0
+    assert all(c.name != "王五" for c in project.coding.coders())
+    ok = make_qdpx(
+        tmp_path / "ok.qdpx",
+        {
+            "project.qde": good,
+            f"sources/{source_guid(1)}.txt": TEXT_A.encode(),
+            f"sources/{source_guid(2)}.txt": TEXT_B.encode(),
+        },
+    )
+    assert project.interchange.import_qdpx(ok).documents == 2  # nothing left half-made
