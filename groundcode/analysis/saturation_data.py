@@ -57,8 +57,10 @@ def _nanos(values: Sequence[Any]) -> Any:
 
     if not len(values):
         return np.zeros(0, dtype=np.int64)
-    parsed = _times(pd.Series(values, dtype=object)).dt.tz_localize(None)
-    return parsed.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    # Marks made in one call share their time: each distinct value is parsed once.
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    parsed = _times(pd.Series(uniques, dtype=object)).dt.tz_localize(None)
+    return parsed.to_numpy().astype("datetime64[ns]").astype(np.int64)[codes]
 
 
 def _iso(at: datetime) -> str:
@@ -72,55 +74,97 @@ def _ints(s: Session, sql: str, width: int) -> list[Any]:
     return [frame[f"c{i}"].to_numpy() for i in range(width)]
 
 
+def _rows_ints(s: Session, sql: str, width: int, params: Sequence[Any] = ()) -> list[Any]:
+    """Like ``_ints`` for an all-integer query with ``?`` parameters."""
+    import itertools
+
+    import numpy as np
+
+    rows = fetch_rows(s, sql, params)
+    flat = np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width
+    ).reshape(len(rows), width)
+    return [flat[:, i] for i in range(width)]
+
+
 @dataclass(frozen=True)
 class Documents:
     """Included documents, read once per saturation input: ids, numbers, holdout flags.
 
-    Each read of these columns looks up every document row (their text makes the
-    table large), so the codings, the done marks and the holdout share this one;
-    ``code`` turns document ids into positions in it (-1: not included).
+    ``code`` turns document ids into positions here (-1: not included);
+    ``holdout_any`` are the ids of holdout documents of any status (an
+    assignment to an excluded holdout document still narrows a coder's scope).
     """
 
     ids: Any
     numbers: Any  # object array
     holdout: Any  # bool array
+    holdout_any: Any  # int64 ids
+    lookup: Any  # int64 position per id (-1), one past the largest id
 
     def code(self, ids: Any) -> Any:
         import numpy as np
 
         ids = np.asarray(ids, dtype=np.int64)
-        top = int(self.ids.max()) if len(self.ids) else -1
-        if len(ids):
-            top = max(top, int(ids.max()))
-        lookup = np.full(top + 2, -1, dtype=np.int64)
-        lookup[self.ids] = np.arange(len(self.ids))
-        return lookup[np.where(ids >= 0, ids, top + 1)]
+        inside = (ids >= 0) & (ids < len(self.lookup))
+        return np.where(inside, self.lookup[np.where(inside, ids, 0)], -1)
 
 
 def included_documents(s: Session) -> Documents:
-    """Included documents (id, number, split) in one query."""
+    """Documents' ids, numbers, status and split, in two index-only reads.
+
+    The columns come from the indexes on ``number`` and on ``(status, split)``:
+    reading them from the rows would visit every page of the table, whose texts
+    make it large (at 100,000 documents about three times slower).
+    """
     import numpy as np
 
-    rows = fetch_rows(s, "SELECT id, number, split FROM document WHERE status = 'included'")
-    if not rows:
+    numbered = fetch_rows(s, "SELECT id, number FROM document")
+    states = fetch_rows(s, "SELECT id, status, split FROM document")
+    if not numbered:
         empty = np.zeros(0, dtype=np.int64)
-        return Documents(empty, np.zeros(0, dtype=object), np.zeros(0, dtype=bool))
-    ids, numbers, splits = zip(*rows, strict=True)
+        return Documents(
+            empty, np.zeros(0, dtype=object), np.zeros(0, dtype=bool), empty, np.zeros(1, int)
+        )
+    ids, numbers = zip(*numbered, strict=True)
+    sid, status, split = zip(*states, strict=True)
+    all_ids = np.asarray(ids, dtype=np.int64)
+    state_ids = np.asarray(sid, dtype=np.int64)
+    included = np.asarray(status, dtype=object) == "included"
+    in_holdout = np.asarray(split, dtype=object) == "holdout"
+    # Included documents in id order, each with its number and split.
+    kept = np.sort(state_ids[included])
+    holdout_ids = state_ids[included & in_holdout]
+    by_id = np.argsort(all_ids)
+    number_of = np.asarray(numbers, dtype=object)[by_id]
+    place = np.searchsorted(all_ids[by_id], kept)
+    lookup = np.full(int(max(all_ids.max(), state_ids.max())) + 2, -1, dtype=np.int64)
+    lookup[kept] = np.arange(len(kept))
     return Documents(
-        np.asarray(ids, dtype=np.int64),
-        np.asarray(numbers, dtype=object),
-        np.asarray(splits, dtype=object) == "holdout",
+        kept,
+        number_of[place],
+        np.isin(kept, holdout_ids),
+        state_ids[in_holdout],
+        lookup,
     )
 
 
 def basis_table(
-    s: Session, coder_id: int, docs: Documents, done: Any, *, consensus: bool = False
+    s: Session,
+    coder_id: int,
+    docs: Documents,
+    done: Any,
+    *,
+    consensus: bool = False,
+    unmarked: Any = None,
 ) -> CodingTable:
     """The basis's codings on included documents, as codes (``saturation.CodingTable``).
 
     Only integers are fetched per coding (id, document, concept), mapped to
     positions by array lookups; names come from the small concept and category
-    tables. ``done`` is the done time per document position (``_judged``).
+    tables. ``done`` is the done time per document position (``_judged``);
+    ``unmarked`` flags the included documents without any done mark that counts
+    for the basis (their codings' times are needed), None when not known.
     """
     import numpy as np
 
@@ -128,18 +172,22 @@ def basis_table(
         s, f"SELECT id, document_id, concept_id FROM coding WHERE coder_id = {int(coder_id)}", 3
     )
     # Coding times place only documents without a done mark in the order (SPEC §5), so
-    # only those are read: with every document judged, none of 200,000 strings is parsed.
+    # only those are read: with every document judged, none of 200,000 strings is parsed
+    # (the query is not even sent when no coded document lacks a mark).
     marked = "" if consensus else f" WHERE coder_id = {int(coder_id)}"
-    times = fetch_rows(
-        s,
-        f"SELECT id, created_at FROM coding WHERE coder_id = {int(coder_id)} AND document_id "
-        f"NOT IN (SELECT document_id FROM done_mark{marked})",
-    )
+    coded = docs.code(doc_id)
+    times: list[tuple[Any, ...]] = []
+    if len(coded) and not bool(unmarked is not None and not unmarked[coded[coded >= 0]].any()):
+        times = fetch_rows(
+            s,
+            f"SELECT id, created_at FROM coding WHERE coder_id = {int(coder_id)} AND document_id "
+            f"NOT IN (SELECT document_id FROM done_mark{marked})",
+        )
     names = fetch_rows(
         s,
         "SELECT k.id, k.name, cat.name FROM concept k LEFT JOIN category cat ON cat.id = k.category_id",
     )
-    doc = docs.code(doc_id)
+    doc = coded
     keep = doc >= 0
     order, doc, concept_id = order[keep], doc[keep], concept_id[keep]
     at = np.full(len(order), NAT, dtype=np.int64)
@@ -183,10 +231,11 @@ def _humans(s: Session) -> list[int]:
 
 def _judged(
     s: Session, basis_id: int, is_consensus: bool, holdout: Any, docs: Documents
-) -> tuple[Any, Any, Any]:
+) -> tuple[Any, Any, Any, Any]:
     """Done time per document position (NAT where not judged), which positions of the
-    in-scope ``holdout`` are judged in the basis, and the humans' done marks as a
-    (coder, document position) matrix (consensus only, for the open disagreements).
+    in-scope ``holdout`` are judged in the basis, the humans' done marks as a (coder,
+    document position) matrix (consensus only, for the open disagreements), and which
+    documents have no mark that keeps their codings' times from counting.
 
     One coder's basis: that coder's done marks. The consensus: a document's time
     is the last of the humans' marks; a holdout document is judged when every
@@ -206,15 +255,17 @@ def _judged(
             at = docs.code(ids)
             keep = at >= 0
             done[at[keep]] = _nanos(stamps)[keep]
-        return done, holdout[done[holdout] != NAT], None
+        return done, holdout[done[holdout] != NAT], None, done == NAT
     humans = _humans(s)
     rows = fetch_rows(s, "SELECT coder_id, document_id, marked_at FROM done_mark")
     top = max([*humans, 0]) + 1
     marked = np.zeros((top, n), dtype=bool)
+    unmarked = np.ones(n, dtype=bool)  # a mark by anyone keeps the coding times unread
     if rows:
         coder_ids, ids, stamps = zip(*rows, strict=True)
         coder = np.asarray(coder_ids, dtype=np.int64)
         at = docs.code(ids)
+        unmarked[at[at >= 0]] = False
         keep = (at >= 0) & np.isin(coder, humans)
         coder, at = coder[keep], at[keep]
         np.maximum.at(done, at, _nanos(stamps)[keep])
@@ -227,9 +278,14 @@ def _judged(
             "EXISTS (SELECT 1 FROM coding c WHERE c.coder_id = k.id)",
         )
     }
-    a_coder, a_doc = _ints(s, "SELECT coder_id, document_id FROM assignment", 2)
-    a_at = docs.code(a_doc)
     # Only included holdout documents can count (the result is within the holdout).
+    a_coder, a_doc = _ints(
+        s,
+        "SELECT coder_id, document_id FROM assignment WHERE document_id IN "
+        "(SELECT id FROM document WHERE status = 'included' AND split = 'holdout')",
+        2,
+    )
+    a_at = docs.code(a_doc)
     keep = a_at >= 0
     a_coder, a_at = a_coder[keep], a_at[keep]
     keep = docs.holdout[a_at]
@@ -246,7 +302,7 @@ def _judged(
         rows_of = sorted(c for c in active if c < top)
         count = marked[rows_of].sum(axis=0) if rows_of else np.zeros(n, dtype=np.int64)
         judged |= (needed == 0) & (count >= len(active))
-    return done, holdout[judged[holdout]], marked
+    return done, holdout[judged[holdout]], marked, unmarked
 
 
 def _created_after(s: Session, start: datetime) -> list[CreatedNode]:
@@ -334,31 +390,95 @@ def _history(s: Session, concept_ids: dict[str, int]) -> dict[str, list[Placemen
     return out
 
 
-def _early(s: Session, start: datetime | None, holdout_ids: list[int]) -> dict[str, dict[str, int]]:
-    """Codings on holdout documents made before the holdout start, per coder (counted in SQL)."""
-    if start is None or not holdout_ids:
-        return {}
+@dataclass(frozen=True)
+class HoldoutCodings:
+    """Every coder's codings on included holdout documents, read once for three answers.
+
+    The codings made before the holdout start, the coverage per coder and (for
+    the consensus) the open disagreements all look at these rows; one read of
+    them replaces three (each visiting the same 100,000 rows at the reference
+    size). ``early`` is the SQL's own comparison of the coding time with the
+    start (text on SQLite, timestamps elsewhere).
+    """
+
+    coder: Any
+    doc: Any  # document position
+    passage: Any  # passage id, -1 for none
+    concept: Any
+    early: Any  # bool: made before the holdout start
+
+
+def _holdout_codings(s: Session, docs: Documents, start: datetime | None) -> HoldoutCodings:
     from datetime import UTC
 
-    naive = start.astimezone(UTC).replace(tzinfo=None)
-    # Times are stored as naive UTC: text on SQLite (so compared as text), timestamps elsewhere.
-    bound: Any = naive.isoformat(sep=" ") if s.get_bind().dialect.name == "sqlite" else naive
-    rows = fetch_frame(
+    bound: Any = None
+    if start is not None:
+        naive = start.astimezone(UTC).replace(tzinfo=None)
+        # Times are stored as naive UTC: text on SQLite (compared as text), timestamps elsewhere.
+        bound = naive.isoformat(sep=" ") if s.get_bind().dialect.name == "sqlite" else naive
+    coder, doc_id, passage, concept, early = _rows_ints(
         s,
-        "SELECT k.name, count(*), count(DISTINCT c.document_id) FROM coding c "
-        "JOIN coder k ON k.id = c.coder_id "
-        f"WHERE k.role != 'consensus' AND c.document_id IN {id_list(holdout_ids)} "
-        "AND c.created_at < ? GROUP BY k.name",
-        ["coder", "codings", "documents"],
+        "SELECT c.coder_id, c.document_id, coalesce(c.passage_id, -1), c.concept_id, "
+        "CASE WHEN c.created_at < ? THEN 1 ELSE 0 END "
+        "FROM coding c JOIN document d ON d.id = c.document_id "
+        "WHERE d.status = 'included' AND d.split = 'holdout'",
+        5,
         (bound,),
     )
+    return HoldoutCodings(coder, docs.code(doc_id), passage, concept, early.astype(bool))
+
+
+def _coder_names(s: Session) -> dict[int, tuple[str, str]]:
     return {
-        str(c): {"codings": int(n), "documents": int(d)} for c, n, d in rows.itertuples(index=False)
+        int(i): (str(n), str(r)) for i, n, r in fetch_rows(s, "SELECT id, name, role FROM coder")
     }
 
 
+def _early(
+    rows: HoldoutCodings, scope: Any, names: dict[int, tuple[str, str]], started: bool
+) -> dict[str, dict[str, int]]:
+    """Codings on in-scope holdout documents made before the start, per human coder."""
+    import numpy as np
+
+    if not started or not scope.any():
+        return {}
+    keep = rows.early & scope[rows.doc]
+    out: dict[str, dict[str, int]] = {}
+    for c in np.unique(rows.coder[keep]).tolist():
+        name, role = names[int(c)]
+        if role == "consensus":
+            continue
+        mine = keep & (rows.coder == c)
+        out[name] = {"codings": int(mine.sum()), "documents": len(np.unique(rows.doc[mine]))}
+    return dict(sorted(out.items()))
+
+
+def holdout_coverage(
+    rows: HoldoutCodings, names: dict[int, tuple[str, str]], visible: list[int] | None
+) -> dict[str, dict[str, int]]:
+    """Per coder (visible ones only), the holdout documents and passages they coded."""
+    import numpy as np
+
+    out: dict[str, dict[str, int]] = {}
+    for c in np.unique(rows.coder).tolist():
+        if visible is not None and int(c) not in visible:
+            continue
+        mine = rows.coder == c
+        passages = rows.passage[mine]
+        out[names[int(c)][0]] = {
+            "documents": len(np.unique(rows.doc[mine])),
+            "passages": len(np.unique(passages[passages >= 0])),
+        }
+    return dict(sorted(out.items()))
+
+
 def _open_disagreements(
-    s: Session, holdout: Any, docs: Documents, marked: Any, humans: list[int]
+    s: Session,
+    holdout: Any,
+    docs: Documents,
+    marked: Any,
+    humans: list[int],
+    rows: HoldoutCodings,
 ) -> int:
     """Holdout passages where the coders who judged the document differ, not yet decided.
 
@@ -366,7 +486,7 @@ def _open_disagreements(
     by two or more are compared. A passage disagrees when some concept there was
     not applied by every coder who judged the document (a coder who applied
     nothing disagrees with one who applied anything): counted per (passage,
-    concept) in numpy, over one read of the humans' holdout codings.
+    concept) in numpy, over the humans' holdout codings.
     """
     import numpy as np
 
@@ -375,17 +495,10 @@ def _open_disagreements(
     n = len(docs.ids)
     scope = np.zeros(n, dtype=bool)
     scope[holdout] = True
-    coder, doc_id, passage_id, concept_id = _ints(
-        s,
-        "SELECT c.coder_id, c.document_id, coalesce(c.passage_id, -1), c.concept_id "
-        "FROM coding c JOIN document d ON d.id = c.document_id "
-        f"WHERE d.status = 'included' AND d.split = 'holdout' AND c.coder_id IN {id_list(humans)}",
-        4,
-    )
-    doc = docs.code(doc_id)
-    keep = doc >= 0
-    keep[keep] = scope[doc[keep]]
-    coder, doc, passage_id, concept_id = coder[keep], doc[keep], passage_id[keep], concept_id[keep]
+    keep = np.isin(rows.coder, humans) & (rows.doc >= 0)
+    keep[keep] = scope[rows.doc[keep]]
+    coder, doc = rows.coder[keep], rows.doc[keep]
+    passage_id, concept_id = rows.passage[keep], rows.concept[keep]
     judged = marked & scope[None, :]
     judged[coder, doc] = True
     judges = judged.sum(axis=0)
@@ -412,10 +525,14 @@ def _open_disagreements(
     c_coder = coder[on]
     by_judge = judged[c_coder, p_doc[unit]]
     unit, c_coder, c_concept = unit[by_judge], c_coder[by_judge], concept_id[on][by_judge]
-    applied = np.unique(np.stack([unit, c_concept, c_coder], axis=1), axis=0)
-    pairs, n_coders = np.unique(applied[:, :2], axis=0, return_counts=True)
-    need = judges[p_doc[pairs[:, 0]]] if len(pairs) else np.zeros(0, dtype=np.int64)
-    open_rows = np.unique(pairs[n_coders < need, 0]) if len(pairs) else pairs
+    # (passage row, concept, coder) packed in one integer: each triple once, then the
+    # coders per (passage row, concept).
+    width_k = int(c_concept.max(initial=0)) + 1
+    width_c = int(c_coder.max(initial=0)) + 1
+    applied = np.unique((unit * width_k + c_concept) * width_c + c_coder)
+    pairs, n_coders = np.unique(applied // width_c, return_counts=True)
+    rows_of = pairs // width_k
+    open_rows = np.unique(rows_of[n_coders < judges[p_doc[rows_of]]])
     if not len(open_rows):
         return 0
     decided: set[tuple[str, int]] = set()
@@ -435,9 +552,12 @@ def load_input(
     *,
     basis: str,
     basis_id: int,
-    coverage: dict[str, dict[str, int]] | None = None,
+    visible: list[int] | None = None,
 ) -> SaturationInput:
-    """Everything ``saturation.judge`` needs, in one read transaction."""
+    """Everything ``saturation.judge`` needs, in one read transaction.
+
+    ``visible``: the coders whose holdout coverage the reader may see (None: all).
+    """
     import numpy as np
 
     start = holdout_start(s)
@@ -446,20 +566,20 @@ def load_input(
     # The holdout in scope, in document id order: for one coder, the holdout documents
     # assigned to them when any are (of any status), else all included ones.
     holdout = np.nonzero(docs.holdout)[0]
-    holdout = holdout[np.argsort(docs.ids[holdout], kind="stable")]
     if not is_consensus:
         (mine,) = _ints(
-            s,
-            "SELECT a.document_id FROM assignment a JOIN document d ON d.id = a.document_id "
-            f"WHERE a.coder_id = {int(basis_id)} AND d.split = 'holdout'",
-            1,
+            s, f"SELECT document_id FROM assignment WHERE coder_id = {int(basis_id)}", 1
         )
+        mine = mine[np.isin(mine, docs.holdout_any)]
         if len(mine):
             holdout = holdout[np.isin(docs.ids[holdout], mine)]
-    done_at, judged, marked = _judged(s, basis_id, is_consensus, holdout, docs)
-    table = basis_table(s, basis_id, docs, done_at, consensus=is_consensus)
+    done_at, judged, marked, unmarked = _judged(s, basis_id, is_consensus, holdout, docs)
+    table = basis_table(s, basis_id, docs, done_at, consensus=is_consensus, unmarked=unmarked)
     holdout_numbers = [str(n) for n in docs.numbers[holdout].tolist()]
-    holdout_ids = [int(i) for i in docs.ids[holdout].tolist()]
+    scope = np.zeros(len(docs.ids), dtype=bool)
+    scope[holdout] = True
+    rows = _holdout_codings(s, docs, start)
+    names = _coder_names(s)
     created = _created_after(s, start) if start is not None else []
     placement: dict[Any, Any] = {
         k: c
@@ -477,6 +597,7 @@ def load_input(
         if in_holdout:
             by_name = {str(n): int(i) for i, n in fetch_rows(s, "SELECT id, name FROM concept")}
             history = _history(s, {c: by_name[c] for c in in_holdout if c in by_name})
+    humans = [i for i, (_, role) in names.items() if role != "consensus"]
     return SaturationInput(
         basis=basis,
         start=start,
@@ -486,9 +607,9 @@ def load_input(
         created=created,
         placement={str(k): (None if v is None else str(v)) for k, v in placement.items()},
         history=history,
-        early=_early(s, start, holdout_ids),
-        open_disagreements=_open_disagreements(s, holdout, docs, marked, _humans(s))
+        early=_early(rows, scope, names, start is not None),
+        open_disagreements=_open_disagreements(s, holdout, docs, marked, humans, rows)
         if is_consensus
         else None,
-        coverage=coverage or {},
+        coverage=holdout_coverage(rows, names, visible),
     )

@@ -705,34 +705,11 @@ class AnalysisService:
             if basis == CONSENSUS and visible is not None:
                 raise Forbidden(action="read.consensus", actor=self.ctx.actor or "", needs="lead")
             seed = int(get_setting(s, "seed")) if seed is None else seed
-            inp = load_input(
-                s,
-                basis=basis,
-                basis_id=row_id(who),
-                coverage=self._holdout_coverage(s, visible),
-            )
+            inp = load_input(s, basis=basis, basis_id=row_id(who), visible=visible)
         with paused_gc():
             return judge(
                 inp, base=base, run=run, threshold=threshold, permutations=permutations, seed=seed
             )
-
-    def _holdout_coverage(self, s: Session, visible: list[int] | None) -> dict[str, dict[str, int]]:
-        q = (
-            select(
-                col(Coder.name),
-                func.count(func.distinct(col(Coding.document_id))),
-                func.count(func.distinct(col(Coding.passage_id))),
-            )
-            .join(Coding, col(Coding.coder_id) == col(Coder.id))
-            .join(Document, col(Document.id) == col(Coding.document_id))
-            .where(col(Document.split) == "holdout", col(Document.status) == "included")
-            .group_by(col(Coder.name))
-        )
-        if visible is not None:
-            q = q.where(col(Coder.id).in_(visible))
-        return {
-            name: {"documents": int(d), "passages": int(p)} for name, d, p in s.execute(q).all()
-        }
 
     # -- the model -------------------------------------------------------
     def model_graph(self) -> Graph:

@@ -77,6 +77,7 @@ def _study(make_project: MakeProject, tmp_path: Path) -> Project:
         rng.shuffle(marked)
         for d in marked:
             p.as_user(c).progress.done([d])
+    p.as_user("zhou").coding.apply(hold[1], CONCEPTS[0], passage=1)  # before the start
     p.progress.begin_holdout()
     p.codebook.create_category("丁", number="4", main="M")
     for c in CODERS:
@@ -185,7 +186,23 @@ def _reference(p: Project, basis: str) -> dict[str, Any]:
             need = who if who else active
             if need and all((c, d) in marked for c in need):
                 judged.add(d)
+    names = {i: n for n, (i, _) in coders.items()}
+    early: dict[str, dict[str, int]] = {}
+    cover: dict[str, dict[str, int]] = {}
+    for c in sorted(names, key=names.__getitem__):
+        on = [r for r in codings if r[4] == c and docs[r[1]][1] == "holdout"]
+        if on and (consensus or c == basis_id):  # a coder's basis shows that coder's
+            passages_coded = {r[5] for r in on if r[5] is not None}
+            cover[names[c]] = {
+                "documents": len({r[1] for r in on}),
+                "passages": len(passages_coded),
+            }
+        before = [r for r in on if r[1] in hold and _utc_ns(r[3]) < start and c in humans]
+        if before:
+            early[names[c]] = {"codings": len(before), "documents": len({r[1] for r in before})}
     out: dict[str, Any] = {
+        "early": early,
+        "coverage": cover,
         "curve": curve,
         "guest": guest_rule(per_doc).to_json(),
         "new": new,
@@ -224,7 +241,9 @@ def test_report_equals_the_plain_computation(make_project: MakeProject, tmp_path
         assert r.guest.to_json() == ref["guest"], basis
         assert [(n.concept, n.document) for n in r.new_concept_items] == ref["new"], basis
         assert (r.holdout_documents, r.holdout_coded, r.holdout_done) == ref["holdout"], basis
+        assert (dict(r.early), dict(r.coverage)) == (ref["early"], ref["coverage"]), basis
         if basis == "consensus":
             assert r.open_disagreements == ref["open"]
     assert ref["open"] > 0  # the generated project has open disagreements to count
+    assert ref["early"] == {"zhou": {"codings": 1, "documents": 1}}
     assert any(c.new_concepts for c in p.analysis.saturation(coder="lin").curve)
