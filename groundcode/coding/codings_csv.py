@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session, col
@@ -74,12 +74,20 @@ def parse(path: Path, coder: str | None) -> CodingsFile:
     if "coder" not in col and not coder:
         raise InvalidInput(str(path), 0, "no_coder_column")
     rows: list[tuple[int, dict[str, str]]] = []
+    # One string object per distinct cell value: coders, codes, document and passage
+    # numbers repeat on every row (400,000 rows held 1.3 million cell strings).
+    shared: dict[str, str] = {}
     for lineno, raw in enumerate(reader, start=2):
         if not any(cell.strip() for cell in raw):
             continue
         if len(raw) < len(header):
             raw = raw + [""] * (len(header) - len(raw))
-        rows.append((lineno, {k: raw[i].strip() for k, i in col.items()}))
+        cells = {}
+        for k, i in col.items():
+            v = raw[i].strip()
+            cells[k] = shared.setdefault(v, v)
+        rows.append((lineno, cells))
+    del shared
     if not rows:
         raise InvalidInput(str(path), 0, "no_codings")
     return CodingsFile(path, tuple(rows), span_form=span_form, passage_form=passage_form)
@@ -131,26 +139,26 @@ def insert_rows(
         ).all():
             docs[num] = (did, int(length))
     doc_ids = [d for d, _ in docs.values()]
-    passages: dict[tuple[int, int], tuple[int, int, int, str]] = {}
+    # Passage bounds only: the texts a snippet needs are read chunk by chunk at insert
+    # time (holding every passage's text was a third of the import's peak memory).
+    passages: dict[tuple[int, int], tuple[int, int, int]] = {}
     by_doc: dict[int, list[tuple[int, int, int]]] = {}
     for lo in range(0, len(doc_ids), 5000):
-        for pid, did, idx, a, b, ptext in s.execute(
+        for pid, did, idx, a, b in s.execute(
             select(
                 col(Passage.id),
                 col(Passage.document_id),
                 col(Passage.idx),
                 col(Passage.start),
                 col(Passage.end),
-                col(Passage.text),
             ).where(col(Passage.document_id).in_(doc_ids[lo : lo + 5000]))
-        ).all():
-            passages[(did, idx)] = (pid, a, b, ptext)
+        ):
+            passages[(did, idx)] = (pid, a, b)
             by_doc.setdefault(did, []).append((pid, a, b))
     concept_ids: dict[str, int] = {}
     new_concepts: list[str] = []
-    values: list[dict[str, Any]] = []
+    values: list[_Pending] = []
     memos: list[str | None] = []
-    need_text: set[int] = set()
     seen: set[tuple[int, int, int, int, int]] = set()
     skipped = 0
     for lineno, r in rows:
@@ -163,7 +171,7 @@ def insert_rows(
         if not code:
             raise InvalidInput(str(path), lineno, "empty_code")
         pid = None
-        snippet: str | None = None
+        whole_passage = False
         try:
             if span_form and r.get("start", "") != "":
                 a, b = int(r["start"]), int(r["end"])
@@ -177,7 +185,7 @@ def insert_rows(
                         raise InvalidInput(
                             str(path), lineno, "no_passage", f"{number} #{r['passage']}"
                         )
-                    pid, pa, pb, _t = passages[key]
+                    pid, pa, pb = passages[key]
                     if not (pa <= a and b <= pb):
                         raise InvalidInput(
                             str(path),
@@ -190,12 +198,12 @@ def insert_rows(
                         (p_id for p_id, pa, pb in by_doc.get(did, []) if pa <= a and b <= pb),
                         None,
                     )
-                need_text.add(did)
             else:
                 key = (did, int(r["passage"]))
                 if key not in passages:
                     raise InvalidInput(str(path), lineno, "no_passage", f"{number} #{r['passage']}")
-                pid, a, b, snippet = passages[key]
+                pid, a, b = passages[key]
+                whole_passage = True
         except ValueError:
             raise InvalidInput(str(path), lineno, "offsets_not_whole") from None
         if code not in concept_ids:
@@ -211,48 +219,19 @@ def insert_rows(
             skipped += 1
             continue
         seen.add(key5)
-        values.append(
-            {
-                "coder_id": cd.id,
-                "concept_id": concept_ids[code],
-                "document_id": did,
-                "passage_id": pid,
-                "start": a,
-                "end": b,
-                "snippet": snippet,
-                "assisted": False,
-            }
-        )
+        values.append(_Pending(row_id(cd), concept_ids[code], did, pid, a, b, whole_passage))
         memos.append(r.get("memo") or None)
-    texts: dict[int, str] = {}
-    need = sorted(need_text)
-    for lo in range(0, len(need), 2000):
-        texts.update(
-            dict(
-                s.execute(
-                    select(col(Document.id), col(Document.text)).where(
-                        col(Document.id).in_(need[lo : lo + 2000])
-                    )
-                ).all()
-            )
-        )
-    for v in values:
-        if v["snippet"] is None:
-            v["snippet"] = texts[v["document_id"]][v["start"] : v["end"]]
-        v["snippet"] = v["snippet"][:MAX_SNIPPET]
     # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
     existing_keys = coding_keys(s, doc_ids)
     keep = [
         (v, m)
         for v, m in zip(values, memos, strict=True)
-        if (v["coder_id"], v["concept_id"], v["document_id"], v["start"], v["end"])
-        not in existing_keys
+        if (v.coder_id, v.concept_id, v.document_id, v.start, v.end) not in existing_keys
     ]
     skipped += len(values) - len(keep)
+    del values, memos, seen, existing_keys, passages, by_doc
     fresh = [v for v, _ in keep]
     now = utcnow()
-    for v in fresh:
-        v["created_at"] = now
     ids: list[int] = []
     if ctx.db.is_sqlite:
         # SQLite answers INSERT ... RETURNING one statement per row; a plain executemany
@@ -262,18 +241,18 @@ def insert_rows(
         # The table itself, not the ORM entity: a bulk ORM insert walks every
         # row through its persistence layer (a tenth of the import's time).
         coding_table = Coding.__table__  # type: ignore[attr-defined]
-        for lo in range(0, len(fresh), 5000):
-            s.execute(insert(coding_table), fresh[lo : lo + 5000])
+        for lo in range(0, len(fresh), CHUNK):
+            s.execute(insert(coding_table), _insert_values(s, fresh[lo : lo + CHUNK], now))
         ids = list(
             s.execute(
                 select(col(Coding.id)).where(col(Coding.id) > before).order_by(col(Coding.id))
             ).scalars()
         )
     else:
-        for lo in range(0, len(fresh), 5000):
+        for lo in range(0, len(fresh), CHUNK):
             res = s.execute(
                 insert(Coding).returning(col(Coding.id), sort_by_parameter_order=True),
-                fresh[lo : lo + 5000],
+                _insert_values(s, fresh[lo : lo + CHUNK], now),
             )
             ids.extend(r[0] for r in res)
     id_to_coder = {c.id: c.name for c in coders.values()}
@@ -288,24 +267,24 @@ def insert_rows(
         audit_rows.append(
             {
                 "at": now,
-                "actor": actor_name or id_to_coder[v["coder_id"]],
+                "actor": actor_name or id_to_coder[v.coder_id],
                 "action": "coding.import",
                 "entity": "coding",
                 "entity_id": cid,
                 "undone": False,
                 "after": json.dumps(
                     {
-                        "coder_id": v["coder_id"],
-                        "concept_id": v["concept_id"],
-                        "document_id": v["document_id"],
-                        "start": v["start"],
-                        "end": v["end"],
+                        "coder_id": v.coder_id,
+                        "concept_id": v.concept_id,
+                        "document_id": v.document_id,
+                        "start": v.start,
+                        "end": v.end,
                         "source": source,
                     }
                 ),
             }
         )
-        if len(audit_rows) == 5000:
+        if len(audit_rows) == CHUNK:
             s.execute(insert(audit_table), audit_rows)
             audit_rows = []
         if memo:
@@ -313,7 +292,7 @@ def insert_rows(
                 {
                     "target_kind": "coding",
                     "target_id": cid,
-                    "author": id_to_coder[v["coder_id"]],
+                    "author": id_to_coder[v.coder_id],
                     "text": memo,
                     "created_at": now,
                     "updated_at": now,
@@ -323,6 +302,63 @@ def insert_rows(
         s.execute(insert(audit_table), audit_rows)
     memo_steps.insert_coding_memos(s, memo_rows)
     return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders)))
+
+
+class _Pending(NamedTuple):
+    """A checked coding waiting to be inserted; its snippet is read at insert time."""
+
+    coder_id: int
+    concept_id: int
+    document_id: int
+    passage_id: int | None
+    start: int
+    end: int
+    whole_passage: bool  # the snippet is the passage's text, not a slice of the document
+
+
+CHUNK = 5000  # codings per INSERT, and per read of the texts their snippets come from
+
+
+def _insert_values(s: Session, chunk: Sequence[_Pending], now: Any) -> list[dict[str, Any]]:
+    """The chunk's insert parameters, with snippets cut from texts read for this chunk only."""
+    pids = sorted({v.passage_id for v in chunk if v.whole_passage and v.passage_id is not None})
+    dids = sorted({v.document_id for v in chunk if not v.whole_passage})
+    passage_texts: dict[int, str] = {}
+    doc_texts: dict[int, str] = {}
+    if pids:
+        passage_texts = {
+            int(i): t
+            for i, t in s.execute(
+                select(col(Passage.id), col(Passage.text)).where(col(Passage.id).in_(pids))
+            )
+        }
+    for lo in range(0, len(dids), 500):  # long documents: a bounded number of texts at once
+        doc_texts.update(
+            (int(i), t)
+            for i, t in s.execute(
+                select(col(Document.id), col(Document.text)).where(
+                    col(Document.id).in_(dids[lo : lo + 500])
+                )
+            )
+        )
+    return [
+        {
+            "coder_id": v.coder_id,
+            "concept_id": v.concept_id,
+            "document_id": v.document_id,
+            "passage_id": v.passage_id,
+            "start": v.start,
+            "end": v.end,
+            "snippet": (
+                passage_texts[v.passage_id]
+                if v.whole_passage and v.passage_id is not None
+                else doc_texts[v.document_id][v.start : v.end]
+            )[:MAX_SNIPPET],
+            "assisted": False,
+            "created_at": now,
+        }
+        for v in chunk
+    ]
 
 
 def mark_documents_done(

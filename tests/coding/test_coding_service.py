@@ -275,6 +275,55 @@ def test_ten_thousand_codings_in_one_transaction(study: Project, tmp_path: Path)
     assert len(lead.coding.codings()) == result.codings
 
 
+def test_imported_snippets_in_every_form_across_insert_chunks(
+    study: Project, tmp_path: Path
+) -> None:
+    """Each imported coding keeps the text it names, cut to MAX_SNIPPET characters.
+
+    One file mixes the passage form (the whole passage), the span form (a slice
+    of the document) and spans checked against a passage, over more rows than one
+    insert chunk, with a passage longer than the snippet limit.
+    """
+    from groundcode.coding.codings_csv import CHUNK
+    from groundcode.coding.records import MAX_SNIPPET
+
+    lead = study.as_user("chen")
+    long_text = "长段落" * 2000  # one passage of 6,000 characters
+    (tmp_path / "long.txt").write_text(f"标题\n\n{long_text}\n", encoding="utf-8")
+    lead.corpus.import_files([tmp_path / "long.txt"], type=1)
+    docs = {n: lead.corpus.document(n) for n in ("1-1", "1-2", "4-1")}
+    passages = lead.corpus.passages(status=None)
+    ptext = {
+        (d, i): t
+        for d, i, t in zip(passages["document"], passages["passage"], passages["text"], strict=True)
+    }
+    rows = ["document,passage,start,end,code,coder"]
+    want = []
+    for i in range(CHUNK + 1200):
+        number = ("1-1", "1-2", "4-1")[i % 3]
+        coder = ("lin", "zhou")[i % 2]
+        code = f"概念{i}"
+        text = docs[number].text
+        if i % 4 == 0:  # the whole passage
+            idx = 2
+            rows.append(f"{number},{idx},,,{code},{coder}")
+            want.append((code, ptext[(number, idx)][:MAX_SNIPPET]))
+        elif i % 4 == 1:  # a span checked against its passage
+            a = text.index(ptext[(number, 2)])
+            rows.append(f"{number},2,{a},{a + 3},{code},{coder}")
+            want.append((code, text[a : a + 3]))
+        else:  # a span anywhere, up to the whole document
+            b = len(text) - (i % 5)
+            rows.append(f"{number},,{i % 3},{b},{code},{coder}")
+            want.append((code, text[i % 3 : b][:MAX_SNIPPET]))
+    f = tmp_path / "mixed.csv"
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert lead.coding.import_csv(f).codings == len(want)
+    got = lead.coding.codings()
+    assert sorted(zip(got["concept"], got["text"], strict=True)) == sorted(want)
+    assert max(len(t) for _, t in want) == MAX_SNIPPET
+
+
 def test_queries(study: Project) -> None:
     lin = study.as_user("lin")
     lin.coding.apply("1-1", "采集内容", passage=2)
