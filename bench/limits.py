@@ -375,6 +375,82 @@ def tui_start(args: argparse.Namespace) -> float:
     return statistics.median(times)
 
 
+TUI_SEARCH = r"""
+import asyncio, json, sqlite3, statistics, sys, time
+from textual import work
+from textual.app import App
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Label
+db, query = sys.argv[1], sys.argv[2]
+class Minimal(App):
+    # A list on screen, a hidden hits box: the corpus screen's shape, with none of its work.
+    def compose(self):
+        yield DataTable(id="docs")
+        with Vertical(id="box"):
+            yield Label("", id="title")
+            yield DataTable(id="hits")
+        yield Footer()
+    def on_mount(self):
+        docs = self.query_one("#docs", DataTable)
+        docs.add_columns("number", "text")
+        for i in range(100):
+            docs.add_row(f"4-{i}", "text " * 10)
+        self.query_one("#hits", DataTable).add_columns("document", "passage", "snippet")
+        self.query_one("#box").display = False
+    @work(thread=True)
+    def search(self):
+        # The FTS count and 200 hits, as the search limit reads them.
+        con = sqlite3.connect(db)
+        n = con.execute("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH ?", (query,)).fetchone()[0]
+        rows = con.execute(
+            "SELECT d.number, p.idx, substr(p.text, 1, 80) FROM passage p JOIN document d "
+            "ON d.id = p.document_id WHERE p.id IN "
+            "(SELECT rowid FROM passage_fts WHERE passage_fts MATCH ? LIMIT 200)", (query,)
+        ).fetchall()
+        con.close()
+        self.call_from_thread(self.show, n, rows)
+    def show(self, n, rows):
+        hits = self.query_one("#hits", DataTable)
+        hits.clear()
+        for r in rows:
+            hits.add_row(*r)
+        self.query_one("#title", Label).update(f"{n} hits")
+        self.query_one("#box").display = True
+        hits.focus()
+async def main():
+    app = Minimal()
+    times = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        for _ in range(3):
+            await pilot.pause(0.3)
+            t0 = time.perf_counter()
+            app.search()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            times.append(time.perf_counter() - t0)
+            app.query_one("#box").display = False
+            app.query_one("#docs").focus()
+    print(json.dumps({"t": statistics.median(times)}))
+asyncio.run(main())
+"""
+
+
+@limit("tui_search")
+def tui_search(args: argparse.Namespace) -> float:
+    """A minimal Textual app's search: a worker reads the FTS count and 200 hits, a table
+    shows them (median of 3, timed as ``bench_tui.py`` times the corpus screen's)."""
+    import subprocess
+
+    from groundcode.store.search_tokens import query_bigrams
+
+    q = " AND ".join('"' + g + '"' for g in query_bigrams(args.arg))
+    out = subprocess.run(
+        [sys.executable, "-c", TUI_SEARCH, args.db, q], capture_output=True, text=True, check=True
+    )
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["t"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("name", choices=sorted(LIMITS))
