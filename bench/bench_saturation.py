@@ -7,12 +7,14 @@ Works on a scratch copy of the reference project (2 coders x 200,000 codings,
 (one ``done`` call each, itself timed), the lead records the holdout start, and
 then the test is timed on one coder's codings and on the consensus (whose open
 holdout disagreements are computed over both coders' codings), and with 1,000
-seeded permutations of the Guest rule.
+seeded permutations of the Guest rule. Beside each basis's figure is its limit
+(``bench/limits.py saturation``: the same reads with plain ``sqlite3`` and the
+same curve, order and disagreement arithmetic in numpy, no report objects),
+run in its own interpreter on the same prepared copy.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -22,18 +24,21 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import median_time, once, vmhwm_mb  # noqa: E402
+from bench.common import median_time, once, run_child, snapshot, vmhwm_mb  # noqa: E402
 
 
 def _scratch(db: Path, folder: Path) -> Path:
-    import sqlite3
+    return snapshot(db, folder / "saturation.db")
 
-    con = sqlite3.connect(str(db))
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    target = folder / "saturation.db"
-    shutil.copyfile(db, target)
-    return target
+
+def _limit(db: Path, basis: str) -> float | None:
+    """The limit of the same work on the prepared copy, in its own interpreter."""
+    try:
+        out = run_child(["-m", "bench.limits", "saturation", "--db", str(db), "--arg", basis])
+    except RuntimeError as exc:
+        print(f"limit saturation {basis} failed: {exc}", file=sys.stderr)
+        return None
+    return float(out["t"])
 
 
 def prepare(p: Any) -> dict[str, float]:
@@ -42,7 +47,11 @@ def prepare(p: Any) -> dict[str, float]:
     figures: dict[str, float] = {}
     for coder in ("coder_a", "coder_b"):
         p.as_user("lead").progress.assign([coder], split="all")
-        t, _ = once(lambda c=coder: p.as_user(c).progress.done(numbers))
+
+        def mark(c: str = coder) -> Any:
+            return p.as_user(c).progress.done(numbers)
+
+        t, _ = once(mark)
         figures[coder] = t
     if p.progress.holdout_start() is None:
         p.as_user("lead").progress.begin_holdout()
@@ -59,10 +68,15 @@ def measure(db: Path) -> list[dict[str, Any]]:
             prep = prepare(p)
             lead = p.as_user("lead")
             t_coder, report = median_time(lambda: lead.analysis.saturation(coder="coder_a"), 3)
+            hwm_coder = vmhwm_mb()
             t_cons, cons = median_time(lambda: lead.analysis.saturation(), 3)
+            hwm_cons = vmhwm_mb()
             t_perm, permuted = once(
                 lambda: lead.analysis.saturation(coder="coder_a", permutations=1000)
             )
+            hwm = vmhwm_mb()
+        lim_coder = _limit(copy, "coder_a")
+        lim_cons = _limit(copy, "consensus")
         n = int(prep["documents"])
         return [
             {
@@ -73,19 +87,23 @@ def measure(db: Path) -> list[dict[str, Any]]:
             {
                 "name": f"saturation, one coder's basis ({len(report.curve):,} documents judged)",
                 "value": t_coder,
-                "goal": "≤ 2 s",
+                "goal": "≤ 2 s, ≤ 1 GB",
+                "limit": lim_coder,
+                "hwm_mb": hwm_coder,
             },
             {
                 "name": "saturation, consensus basis (open holdout disagreements of 2 coders; "
                 f"{cons.open_disagreements or 0:,} open)",
                 "value": t_cons,
-                "goal": "≤ 2 s",
+                "goal": "≤ 2 s, ≤ 1 GB",
+                "limit": lim_cons,
+                "hwm_mb": hwm_cons,
             },
             {
                 "name": "saturation with 1,000 seeded permutations of the Guest rule",
                 "value": t_perm,
-                "goal": "",
-                "hwm_mb": vmhwm_mb(),
+                "goal": "≤ 1 GB",
+                "hwm_mb": hwm,
             },
         ] + (
             []
@@ -110,4 +128,7 @@ if __name__ == "__main__":
         value = r["value"]
         unit = r.get("unit", "s")
         shown = f"{value:.3f} s" if unit == "s" else f"{value:g} {unit}"
-        print(f"{r['name']}: {shown} {('(' + r['goal'] + ')') if r.get('goal') else ''}")
+        limit = f" | limit {r['limit']:.3f} s, {value / r['limit']:.1f}x" if r.get("limit") else ""
+        memory = f" | peak {r['hwm_mb']:.0f} MB" if r.get("hwm_mb") else ""
+        goal = f" ({r['goal']})" if r.get("goal") else ""
+        print(f"{r['name']}: {shown}{limit}{memory}{goal}")

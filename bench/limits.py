@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import emit, median_cpu, snapshot  # noqa: E402
+from bench.common import emit, median_cpu, median_time, snapshot  # noqa: E402
 
 LIMITS: dict[str, Callable[[argparse.Namespace], float]] = {}
 
@@ -333,6 +333,217 @@ def segments_xlsx(args: argparse.Namespace) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         wb.save(Path(tmp) / "s.xlsx")
     return time.perf_counter() - t0
+
+
+def _int_rows(con: sqlite3.Connection, sql: str, width: int, params: tuple[Any, ...] = ()) -> Any:
+    """An all-integer query's columns as one int64 array per column (no row objects kept)."""
+    import itertools
+
+    import numpy as np
+
+    rows = con.execute(sql, params).fetchall()
+    flat = np.fromiter(itertools.chain.from_iterable(rows), np.int64, len(rows) * width)
+    return flat.reshape(len(rows), width).T
+
+
+def _ns(stamps: Any) -> Any:
+    """ISO times (naive UTC) as int64 ns, each distinct value parsed once."""
+    import numpy as np
+
+    parsed: dict[str, int] = {}
+    for v in stamps:
+        if v not in parsed:
+            at = datetime.fromisoformat(v).replace(tzinfo=UTC)
+            parsed[v] = int(at.timestamp()) * 10**9 + at.microsecond * 1000
+    return np.fromiter((parsed[v] for v in stamps), np.int64, len(stamps))
+
+
+def saturation_work(con: sqlite3.Connection, basis: str) -> dict[str, Any]:
+    """The saturation test's unavoidable work for one basis, on plain sqlite3 and numpy.
+
+    Reads the columns the test needs (documents' ids, numbers, status and split
+    from their indexes; the basis's codings as integers; its done marks; the
+    concepts' categories; every holdout coding with the start comparison done in
+    SQL) and computes the judged order, the first-seen concepts and categories
+    per document, the Guest runs, the new holdout concepts, the codings before
+    the start and the coverage; for the consensus also the humans' done marks,
+    the holdout assignments and passages and the open disagreements. Results
+    stay arrays: no object per document or coding.
+    """
+    import numpy as np
+
+    nat = np.iinfo(np.int64).min
+    big = np.iinfo(np.int64).max
+    start_text = con.execute("SELECT value FROM setting WHERE key = 'holdout_start'").fetchone()
+    start = datetime.fromisoformat(start_text[0]) if start_text else None
+    bound = start.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ") if start else None
+    ids, numbers = zip(*con.execute("SELECT id, number FROM document").fetchall(), strict=True)
+    sid, status, split = zip(
+        *con.execute("SELECT id, status, split FROM document").fetchall(), strict=True
+    )
+    sid_arr = np.asarray(sid)
+    included = np.asarray(status, dtype=object) == "included"
+    kept = np.sort(sid_arr[included])
+    lookup = np.full(int(sid_arr.max()) + 2, -1, dtype=np.int64)
+    lookup[kept] = np.arange(len(kept))
+    holdout = np.zeros(len(kept), dtype=bool)
+    holdout[lookup[sid_arr[included & (np.asarray(split, dtype=object) == "holdout")]]] = True
+    id_arr = np.asarray(ids)
+    number = np.empty(len(kept), dtype=object)
+    on = lookup[id_arr] >= 0
+    number[lookup[id_arr[on]]] = np.asarray(numbers, dtype=object)[on]
+    n = len(kept)
+    coders = {name: (i, role) for i, name, role in con.execute("SELECT id, name, role FROM coder")}
+    humans = [i for i, role in coders.values() if role != "consensus"]
+    basis_id = coders[basis][0]
+    # The basis's codings and done times.
+    order, doc, concept = _int_rows(
+        con, "SELECT id, document_id, concept_id FROM coding WHERE coder_id = ?", 3, (basis_id,)
+    )
+    doc = lookup[doc]
+    done = np.full(n, nat, dtype=np.int64)
+    marked = np.zeros((max(humans) + 1, n), dtype=bool)
+    if basis == "consensus":
+        rows = con.execute("SELECT coder_id, document_id, marked_at FROM done_mark").fetchall()
+        coder_m, doc_m, at_m = zip(*rows, strict=True)
+        cm, dm = np.asarray(coder_m), lookup[np.asarray(doc_m)]
+        keep = (dm >= 0) & np.isin(cm, humans)
+        np.maximum.at(done, dm[keep], _ns(at_m)[keep])
+        marked[cm[keep], dm[keep]] = True
+    else:
+        rows = con.execute(
+            "SELECT document_id, marked_at FROM done_mark WHERE coder_id = ?", (basis_id,)
+        ).fetchall()
+        doc_m, at_m = zip(*rows, strict=True)
+        dm = lookup[np.asarray(doc_m)]
+        done[dm[dm >= 0]] = _ns(at_m)[dm >= 0]
+    # (Every document of the reference project is marked, so no coding time is needed.)
+    cat_of = dict(con.execute("SELECT id, category_id FROM concept").fetchall())
+    cat_lookup = np.full(max(cat_of) + 1, -1, dtype=np.int64)
+    for k, c in cat_of.items():
+        cat_lookup[k] = -1 if c is None else c
+    # The judged order: done time, first coding id, number.
+    first = np.full(n, 2**62, dtype=np.int64)
+    np.minimum.at(first, doc, order)
+    cand = np.nonzero((first < 2**62) | (done != nat))[0]
+    rank = np.empty(len(cand), dtype=np.int64)
+    rank[np.argsort(np.asarray(number[cand].tolist(), dtype=str), kind="stable")] = np.arange(
+        len(cand)
+    )
+    when = np.where(done[cand] == nat, big, done[cand])
+    seq = cand[np.lexsort((rank, first[cand], when))]
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[seq] = np.arange(len(seq))
+    cpos = pos[doc]
+    concept_first = np.full(int(concept.max(initial=0)) + 1, big, dtype=np.int64)
+    np.minimum.at(concept_first, concept, cpos)
+    category = cat_lookup[concept]
+    cat_first = np.full(int(cat_lookup.max(initial=0)) + 1, big, dtype=np.int64)
+    np.minimum.at(cat_first, category[category >= 0], cpos[category >= 0])
+    new_c = np.bincount(concept_first[concept_first < big], minlength=len(seq))
+    new_k = np.bincount(cat_first[cat_first < big], minlength=len(seq))
+    curve = (np.cumsum(new_c), np.cumsum(new_k))
+    prefix = np.concatenate(([0], np.cumsum(new_c)))
+    starts = np.arange(4, len(seq) - 2 + 1)
+    news = prefix[starts + 2] - prefix[starts]
+    ratios = news / int(prefix[4]) if prefix[4] else np.zeros(0)
+    hit = np.nonzero(ratios <= 0.05)[0]
+    seen = np.nonzero(concept_first < big)[0]
+    begun = int(start.timestamp()) * 10**9 + start.microsecond * 1000 if start else big
+    fresh = seen[holdout[seq[concept_first[seen]]] & (done[seq[concept_first[seen]]] > begun)]
+    # Every coding on the holdout: codings before the start, coverage, disagreements.
+    h_coder, h_doc, h_passage, h_concept, h_early = _int_rows(
+        con,
+        "SELECT c.coder_id, c.document_id, coalesce(c.passage_id, -1), c.concept_id, "
+        "CASE WHEN c.created_at < ? THEN 1 ELSE 0 END FROM coding c "
+        "JOIN document d ON d.id = c.document_id "
+        "WHERE d.status = 'included' AND d.split = 'holdout'",
+        5,
+        (bound,),
+    )
+    h_doc = lookup[h_doc]
+    per_coder = {
+        int(c): (
+            len(np.unique(h_doc[h_coder == c])),
+            len(np.unique(h_passage[(h_coder == c) & (h_passage >= 0)])),
+            int((h_early & (h_coder == c)).sum()),
+        )
+        for c in np.unique(h_coder).tolist()
+    }
+    open_passages = 0
+    if basis == "consensus":
+        a_coder, a_doc = _int_rows(
+            con,
+            "SELECT coder_id, document_id FROM assignment WHERE document_id IN "
+            "(SELECT id FROM document WHERE status = 'included' AND split = 'holdout')",
+            2,
+        )
+        a_doc = lookup[a_doc]
+        needed = np.bincount(a_doc, minlength=n)
+        have = np.bincount(a_doc[marked[a_coder, a_doc]], minlength=n)
+        judged_holdout = holdout & (needed > 0) & (have >= needed)
+        judged = marked & holdout[None, :]
+        judged[h_coder, h_doc] = True
+        judges = judged.sum(axis=0)
+        p_id, p_doc, p_idx = _int_rows(
+            con,
+            "SELECT p.id, p.document_id, p.idx FROM passage p "
+            "JOIN document d ON d.id = p.document_id "
+            "WHERE d.status = 'included' AND d.split = 'holdout'",
+            3,
+        )
+        p_doc = lookup[p_doc]
+        sort = np.argsort(p_id)
+        where = np.minimum(np.searchsorted(p_id[sort], h_passage), len(p_id) - 1)
+        ok = (h_passage >= 0) & (p_id[sort][where] == h_passage) & (judges[h_doc] >= 2)
+        unit = sort[where[ok]]
+        wk, wc = int(h_concept.max()) + 1, int(h_coder.max()) + 1
+        applied = np.unique((unit * wk + h_concept[ok]) * wc + h_coder[ok])
+        pairs, k = np.unique(applied // wc, return_counts=True)
+        rows_of = pairs // wk
+        open_rows = np.unique(rows_of[k < judges[p_doc[rows_of]]])
+        decided = set()
+        for (raw,) in con.execute("SELECT after FROM audit_log WHERE action = 'reconcile.decide'"):
+            info = json.loads(raw or "{}")
+            decided.add((str(info.get("document")), int(info.get("passage", -1))))
+        open_passages = sum(
+            (d, i) not in decided
+            for d, i in zip(
+                number[p_doc[open_rows]].tolist(), p_idx[open_rows].tolist(), strict=True
+            )
+        )
+        done_count = int(judged_holdout.sum())
+    else:
+        done_count = int((done[holdout] != nat).sum())
+    return {
+        "documents": len(seq),
+        "concepts": int(curve[0][-1]) if len(seq) else 0,
+        "confirmed": int(starts[hit[0]]) + 2 if len(hit) else None,
+        "new": len(fresh),
+        "coverage": per_coder,
+        "done": done_count,
+        "open": open_passages,
+        "categories": int(curve[1][-1]) if len(seq) else 0,
+    }
+
+
+@limit("saturation")
+def saturation(args: argparse.Namespace) -> float:
+    """``saturation_work`` for one basis (``--arg``: a coder's name or ``consensus``), median of 3.
+
+    The project must have its done marks and the holdout start (``bench_saturation``
+    runs this on its prepared scratch copy).
+    """
+    import gc
+
+    con = _read_con(args.db)
+    gc.disable()  # the rows are acyclic: no collection pass over them is needed
+    try:
+        t, _ = median_time(lambda: saturation_work(con, args.arg or "coder_a"), repeat=3)
+    finally:
+        gc.enable()
+    con.close()
+    return t
 
 
 TUI_MIN = r"""
