@@ -1035,84 +1035,57 @@ class CorpusService:
     def funnel(self) -> Funnel:
         """SPEC §2 ``corpus --json``: imported -> excluded by kind -> included, by type and split."""
         with self.ctx.db.read() as s:
-            total = s.execute(select(func.count()).select_from(Document)).scalar() or 0
-            included = (
-                s.execute(
-                    select(func.count())
-                    .select_from(Document)
-                    .where(col(Document.status) == "included")
-                ).scalar()
-                or 0
-            )
-            excl = s.execute(
-                select(col(Document.exclusion_kind), func.count())
-                .where(col(Document.status) == "excluded")
-                .group_by(col(Document.exclusion_kind))
+            # One grouped count, read from ix_document_funnel alone; every figure below
+            # is a sum over its rows. Types without documents still get their entry.
+            types = s.execute(
+                select(col(SourceType.id), col(SourceType.slug), col(SourceType.name_zh)).order_by(
+                    col(SourceType.id)
+                )
             ).all()
-            per_type = s.execute(
+            groups = s.execute(
                 select(
-                    col(SourceType.id),
-                    col(SourceType.slug),
-                    col(SourceType.name_zh),
+                    col(Document.source_type_id),
                     col(Document.status),
-                    func.count(col(Document.id)),
-                )
-                .join(Document, col(Document.source_type_id) == col(SourceType.id), isouter=True)
-                .group_by(
-                    col(SourceType.id),
-                    col(SourceType.slug),
-                    col(SourceType.name_zh),
+                    col(Document.exclusion_kind),
+                    col(Document.split),
+                    func.count(),
+                ).group_by(
+                    col(Document.source_type_id),
                     col(Document.status),
+                    col(Document.exclusion_kind),
+                    col(Document.split),
                 )
-                .order_by(col(SourceType.id))
             ).all()
-            per_type_kind = s.execute(
-                select(col(SourceType.slug), col(Document.exclusion_kind), func.count())
-                .join(Document, col(Document.source_type_id) == col(SourceType.id))
-                .where(col(Document.status) == "excluded")
-                .group_by(col(SourceType.slug), col(Document.exclusion_kind))
-            ).all()
-            per_split = s.execute(
-                select(col(Document.split), func.count())
-                .where(col(Document.status) == "included")
-                .group_by(col(Document.split))
-            ).all()
-            per_type_split = s.execute(
-                select(col(SourceType.slug), col(Document.split), func.count())
-                .join(Document, col(Document.source_type_id) == col(SourceType.id))
-                .where(col(Document.status) == "included")
-                .group_by(col(SourceType.slug), col(Document.split))
-            ).all()
-        excluded = {k: 0 for k in EXCLUSION_KINDS}
-        for kind, n in excl:
-            excluded[kind or "manual"] = excluded.get(kind or "manual", 0) + int(n)
-        by_type: dict[str, TypeFunnel] = {}
-        for tid, slug, zh, status, n in per_type:
-            entry = by_type.setdefault(
-                slug,
-                TypeFunnel(
-                    documents=0, included=0, id=tid, name=zh, excluded={}, build=0, holdout=0
-                ),
+        slug_of = {tid: slug for tid, slug, _ in types}
+        by_type: dict[str, TypeFunnel] = {
+            slug: TypeFunnel(
+                documents=0, included=0, id=tid, name=zh, excluded={}, build=0, holdout=0
             )
-            if status is None:
-                continue
-            entry["documents"] += int(n)
-            if status == "included":
-                entry["included"] += int(n)
-        for slug, kind, n in per_type_kind:
-            by_type[slug]["excluded"][kind or "manual"] = int(n)
-        for slug, split, n in per_type_split:
-            if split == "build":
-                by_type[slug]["build"] = int(n)
-            elif split == "holdout":
-                by_type[slug]["holdout"] = int(n)
+            for tid, slug, zh in types
+        }
+        excluded = {k: 0 for k in EXCLUSION_KINDS}
         by_split = {"build": 0, "holdout": 0}
-        unsplit = 0
-        for split, n in per_split:
-            if split in by_split:
-                by_split[split] = int(n)
-            else:
-                unsplit += int(n)
+        total = included = unsplit = 0
+        for tid, status, kind, split, n in groups:
+            n = int(n)
+            entry = by_type[slug_of[tid]]
+            total += n
+            entry["documents"] += n
+            if status == "included":
+                included += n
+                entry["included"] += n
+                if split == "build":
+                    by_split["build"] += n
+                    entry["build"] += n
+                elif split == "holdout":
+                    by_split["holdout"] += n
+                    entry["holdout"] += n
+                else:
+                    unsplit += n
+            elif status == "excluded":
+                k = kind or "manual"
+                excluded[k] = excluded.get(k, 0) + n
+                entry["excluded"][k] = entry["excluded"].get(k, 0) + n
         return Funnel(
             documents=int(total),
             included=int(included),

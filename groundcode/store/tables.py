@@ -72,6 +72,8 @@ class Document(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source_type_id", "seq", name="uq_document_type_seq"),
         Index("ix_document_status_split", "status", "split"),
+        # The funnel's counts, read from the index alone (migration 0007).
+        Index("ix_document_funnel", "source_type_id", "status", "exclusion_kind", "split"),
     )
     id: int | None = Field(default=None, primary_key=True)
     source_type_id: int = Field(foreign_key="source_type.id", index=True)

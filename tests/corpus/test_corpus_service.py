@@ -45,6 +45,51 @@ def test_sample_corpus_imports_once_and_encodings_agree(lead: Project, tmp_path:
     assert "健康码" in lead.corpus.document("2-3").text
 
 
+def test_funnel_equals_counts_of_the_document_list(lead: Project, tmp_path: Path) -> None:
+    """Every funnel figure is the count of the documents it names (SPEC §2).
+
+    Screening, dedup and manual exclusions of several kinds over four source types,
+    a split, and documents imported after the split (included but in no split).
+    """
+    from collections import Counter
+
+    _import_sample(lead)
+    lead.corpus.screen(keywords=["码", "疫"], min_chars=8)
+    lead.corpus.dedup(threshold=0.8)
+    lead.corpus.exclude(["1-2", "2-3"], reason="test")
+    lead.corpus.split(seed=7)
+    (tmp_path / "late.csv").write_text(
+        "text\n健康码晚到的评论一\n健康码晚到的评论二\n", encoding="utf-8"
+    )
+    lead.corpus.import_files([tmp_path / "late.csv"], type=4)
+    docs = lead.corpus.documents()
+    f = lead.corpus.funnel()
+    rows = list(zip(docs["type"], docs["status"], docs["exclusion"], docs["split"], strict=True))
+    assert f["documents"] == len(rows)
+    assert f["included"] == sum(st == "included" for _, st, _, _ in rows)
+    kinds = Counter((k or "manual") for _, st, k, _ in rows if st == "excluded")
+    assert {k: v for k, v in f["excluded"].items() if v} == dict(kinds)
+    assert len(kinds) >= 3
+    included_split = Counter(sp for _, st, _, sp in rows if st == "included")
+    assert f["by_split"] == {"build": included_split["build"], "holdout": included_split["holdout"]}
+    assert (
+        f["unsplit"]
+        == 2
+        == sum(n for sp, n in included_split.items() if sp not in ("build", "holdout"))
+    )
+    for slug, entry in f["by_type"].items():
+        mine = [r for r in rows if r[0] == slug]
+        assert entry["documents"] == len(mine)
+        assert entry["included"] == sum(st == "included" for _, st, _, _ in mine)
+        assert entry["excluded"] == dict(
+            Counter((k or "manual") for _, st, k, _ in mine if st == "excluded")
+        )
+        assert entry["build"] == sum(st == "included" and sp == "build" for _, st, _, sp in mine)
+        assert entry["holdout"] == sum(
+            st == "included" and sp == "holdout" for _, st, _, sp in mine
+        )
+
+
 def test_numbers_are_stable_and_never_reused(lead: Project, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("甲\n\n健康码一", encoding="utf-8")
     (tmp_path / "b.txt").write_text("乙\n\n健康码二", encoding="utf-8")
