@@ -1,0 +1,102 @@
+"""The streaming ``.qdpx`` export writes exactly what the whole-project export wrote.
+
+``export_reference`` is the export as it was before it streamed (the project
+built in memory, then written). On the demo project plus what the demo lacks
+(memos on the project, a document, a concept, a category and a coding, a
+personal document, a long text, characters outside the BMP, several coders),
+the new export must give the same ``project.qde`` and the same source files
+byte for byte, and the same warnings, with the chunks small enough that every
+source set spans many of them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from groundcode.demo import CODERS, LEAD, build_demo
+from groundcode.interchange import service as interchange_service
+from groundcode.project import Project
+from tests.interchange import export_reference
+
+
+@pytest.fixture(scope="module")
+def varied_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("varied")
+    path = folder / "varied.db"
+    build_demo(path)
+    with Project.open(path, user=LEAD) as p:
+        texts = folder / "texts"
+        texts.mkdir()
+        (texts / "astral.txt").write_text(
+            "𠮷野家的老板说：生意越来越难做。𩸽鱼也贵了，健康码天天要查。", encoding="utf-8"
+        )
+        (texts / "long.txt").write_text(
+            "".join(f"第{i}段：健康码数据共享，行程码互认，社区登记。\n" for i in range(900)),
+            encoding="utf-8",
+        )
+        before = set(p.corpus.documents()["number"])
+        p.corpus.import_files([texts / "astral.txt"], type=1)
+        (astral,) = set(p.corpus.documents()["number"]) - before
+        p.corpus.import_files([texts / "long.txt"], type=1)
+        numbers = p.corpus.documents()["number"].tolist()
+        concept = str(p.codebook.concepts_frame()["concept"].iloc[0])
+        coding = p.coding.apply(astral, concept, start=20, end=30, memo="鱼价的备注")
+        p.coding.apply(astral, concept, start=2, end=9)
+        p.coding.memos()
+        p.coding.add_memo("project", None, "项目备忘\n第二行")
+        p.coding.add_memo("document", numbers[0], "这篇文档的备忘")
+        p.coding.add_memo("concept", concept, "概念备忘")
+        category = str(p.codebook.tree().relation_classes[0].main_categories[0].categories[0].name)
+        p.coding.add_memo("category", category, "类属备忘")
+        p.coding.add_memo("coding", coding.id, "编码备忘：" + "长" * 60)
+        p.as_user(CODERS[0]).coding.add_memo("document", numbers[1], "林的备忘")
+        p.corpus.mark_personal([numbers[2], numbers[3]])
+    return path
+
+
+@pytest.fixture
+def varied(varied_file: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "varied.db"
+    shutil.copy(varied_file, copy)
+    return copy
+
+
+def _entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+@pytest.mark.parametrize(
+    ("user", "include_personal"), [(LEAD, False), (LEAD, True), (CODERS[1], False)]
+)
+def test_streaming_export_writes_what_the_whole_project_export_wrote(
+    varied: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    user: str,
+    include_personal: bool,
+) -> None:
+    # Chunks of a few documents, so the sources, their codings and their notes
+    # cross many chunk boundaries.
+    monkeypatch.setattr(interchange_service, "EXPORT_CHUNK", 7, raising=False)
+    with Project.open(varied, user=user) as p:
+        reference = export_reference.build_project(p.interchange, include_personal=include_personal)
+        old_warnings = export_reference.write_qdpx(reference, tmp_path / "old.qdpx")
+        new_path, new_warnings = p.interchange.export_qdpx(
+            tmp_path / "new.qdpx", include_personal=include_personal
+        )
+    old, new = _entries(tmp_path / "old.qdpx"), _entries(new_path)
+    assert len(old) > 20
+    assert sorted(new) == sorted(old)
+    assert new["project.qde"] == old["project.qde"]
+    for name in old:
+        assert new[name] == old[name], name
+    assert new_warnings == old_warnings
+    assert any("𠮷" in text.decode("utf-8") for text in old.values())
+    if user == LEAD:
+        assert b"NoteRef" in old["project.qde"]
+        assert "编码备忘".encode() in old["project.qde"]
