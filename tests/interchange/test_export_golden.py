@@ -99,4 +99,4 @@ def test_streaming_export_writes_what_the_whole_project_export_wrote(
     assert any("𠮷" in text.decode("utf-8") for text in old.values())
     if user == LEAD:
         assert b"NoteRef" in old["project.qde"]
-        assert "编码备忘".encode() in old["project.qde"]
+        assert "鱼价的备注".encode() in old["project.qde"]
