@@ -15,6 +15,7 @@ every later coding.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -89,6 +90,11 @@ class QdaCoding:
     user_key: str
     created: datetime | None = None
     memo: str | None = None
+
+
+#: One source with its codings in file order: the unit the streaming writer
+#: takes in chunks, so no list of all codings of the project is needed.
+QdaSourceEntry = tuple[QdaSource, Sequence[QdaCoding]]
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@ LF-only texts; GUIDs derived with uuid5 from our own keys so repeated exports
 agree; one ``PlainTextSelection`` holding one ``Coding`` per coding; folders
 ``isCodable="false"``; memos as ``Note`` elements attached by ``NoteRef``.
 
-Every reference is validated first; then ``project.qde`` is streamed in
-chunks straight into its zip entry (no element tree, so memory does not grow
-with the corpus), the texts follow, and the temp file next to the target is
-renamed over it, so a failure never leaves half a file. Variables carry
-values on sources and cases (groundcode's own facts travel that way).
+The writer takes the sources as a stream of chunks (:func:`write_qdpx_stream`)
+so a project of any size is written with memory for one chunk: the small
+whole-project part (users, codebook, variables, cases, notes) is validated
+first, each chunk's sources and codings as they arrive, and
+``project.qde`` is streamed straight into its zip entry (no element tree)
+while each normalised text goes to an unnamed spool file; the texts are zipped
+after ``project.qde`` from the spool, so the archive keeps its layout. Keys
+that must be unique across the file (sources, codings) are checked by a
+64-bit digest of their GUID each, not by holding the keys. Any refusal, up
+to the last chunk, happens before the temp file next to the target is renamed
+over it, so a failure never leaves half a file. Variables carry values on
+sources and cases (groundcode's own facts travel that way).
 """
 
 from __future__ import annotations
@@ -23,11 +30,14 @@ import re
 import tempfile
 import uuid
 import zipfile
+from array import array
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from groundcode.domain.errors import AlreadyExists, InvalidInput
 from groundcode.domain.notice import Notice
@@ -39,6 +49,8 @@ from groundcode.interchange.model import (
     QdaCode,
     QdaCoding,
     QdaProject,
+    QdaSource,
+    QdaSourceEntry,
     QdaVariable,
     VariableValue,
     iter_codes,
@@ -113,18 +125,17 @@ def check_bmp(project: QdaProject) -> list[str]:
     Positions are code points (REFI-QDA §10.2) but NVivo-style readers count
     UTF-16 units, so every coding after such a character shifts there. The
     format cannot fix that; the user should know before sharing the file.
-    (One regex scan per text, in C: the check must not cost a Python loop per
-    character on a corpus of millions.)
     """
-    warnings: list[str] = []
-    for source in project.sources:
-        first = _ASTRAL.search(source.text)
-        if first is not None:
-            count = len(_ASTRAL.findall(source.text))
-            warnings.append(
-                Notice("notice.astral", name=repr(source.name), n=count, first=first.start())
-            )
-    return warnings
+    return [w for w in map(_astral_notice, project.sources) if w is not None]
+
+
+def _astral_notice(source: QdaSource) -> str | None:
+    """The BMP warning for one source, or None (one regex scan in C, no loop per character)."""
+    first = _ASTRAL.search(source.text)
+    if first is None:
+        return None
+    count = len(_ASTRAL.findall(source.text))
+    return Notice("notice.astral", name=repr(source.name), n=count, first=first.start())
 
 
 def _xml_text(value: str) -> str:
@@ -169,17 +180,6 @@ def safe_source_name(name: str, fallback: str) -> str:
     if not cleaned:
         cleaned = fallback
     return cleaned[:_SAFE_NAME_MAX]
-
-
-@dataclass
-class _Plan:
-    """What validation found: the normalised texts, offset maps and references."""
-
-    warnings: list[str]
-    texts: dict[str, str]
-    mappers: dict[str, OffsetMap]
-    codings_by_source: dict[str, list[QdaCoding]]
-    note_refs: dict[tuple[str, str], list[str]]
 
 
 class _Guids:
@@ -234,76 +234,139 @@ def _check_unique(what: str, keys: list[str], label: str) -> None:
         raise ArchiveRefused(label, 0, "duplicate_key", name=what, ref=repr(duplicates[0]))
 
 
-def _validate(project: QdaProject, label: str) -> _Plan:
-    """Check every reference before anything is written; ``label`` names the output."""
+def _digest(guid: str) -> int:
+    """64 bits of a GUID (all of its first three groups), the key's stand-in when checking uniqueness."""
+    return int(guid[:8] + guid[9:13] + guid[14:18], 16)
+
+
+@dataclass
+class _Head:
+    """The validated whole-project part, and what the stream of sources adds to it.
+
+    Warnings are kept in four lists so that, however the sources arrive, they
+    come out in the one order: characters outside the BMP, reused code names,
+    normalised line ends, then what writing found (colours, empty codings).
+    """
+
+    label: str
+    codes: dict[str, QdaCode]
+    users: set[str]
+    variables: dict[str, QdaVariable]
+    note_refs: dict[tuple[str, str], list[str]]
+    #: Source and coding note targets not seen yet -> index of the first note naming them.
+    pending: dict[tuple[str, str], int]
+    notes: list[str]
+    reused: list[str]
+    astral: list[str] = field(default_factory=list)
+    line_ends: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    #: GUID digests of every source and coding so far (8 bytes each, not the keys).
+    source_digests: array[int] = field(default_factory=lambda: array("Q"))
+    coding_digests: array[int] = field(default_factory=lambda: array("Q"))
 
     def fail(
-        reason: str, name: str, ref: str = "", *, detail: str = "", limit: int = 0
+        self, reason: str, name: str, ref: str = "", *, detail: str = "", limit: int = 0
     ) -> ArchiveRefused:
-        return ArchiveRefused(label, 0, reason, detail, name=name, ref=ref, limit=limit)
+        return ArchiveRefused(self.label, 0, reason, detail, name=name, ref=ref, limit=limit)
 
-    warnings = check_bmp(project)
+    @property
+    def warnings(self) -> list[str]:
+        return self.astral + self.reused + self.line_ends + self.written
+
+    def check_chunk(
+        self, chunk: Sequence[QdaSourceEntry]
+    ) -> list[tuple[QdaSource, Sequence[QdaCoding], str, OffsetMap]]:
+        """Validate one chunk of sources with their codings; return each with its normalised text.
+
+        Keys repeated within the chunk are named exactly; across chunks the
+        GUID digests catch them when the stream ends (:meth:`finish`).
+        """
+        _check_unique("source", [source.key for source, _ in chunk], self.label)
+        _check_unique("coding", [c.key for _, codings in chunk for c in codings], self.label)
+        checked: list[tuple[QdaSource, Sequence[QdaCoding], str, OffsetMap]] = []
+        for source, codings in chunk:
+            notice = _astral_notice(source)
+            if notice is not None:
+                self.astral.append(notice)
+            for key in source.values:
+                if key not in self.variables:
+                    raise self.fail("unknown_variable", repr(source.name), repr(key))
+            length = len(source.text)
+            for coding in codings:
+                where = repr(coding.key)
+                if coding.source_key != source.key:
+                    raise self.fail("coding_unknown_source", where, repr(coding.source_key))
+                code = self.codes.get(coding.code_key)
+                if code is None:
+                    raise self.fail("coding_unknown_code", where, repr(coding.code_key))
+                if not code.codable:
+                    raise self.fail("coding_folder", where, repr(code.name))
+                if coding.user_key not in self.users:
+                    raise self.fail("coding_unknown_user", where, repr(coding.user_key))
+                if not 0 <= coding.start < coding.end <= length:
+                    raise self.fail(
+                        "coding_outside", where, detail=f"{coding.start}-{coding.end}", limit=length
+                    )
+                if self.pending:
+                    self.pending.pop(("coding", coding.key), None)
+            if self.pending:
+                self.pending.pop(("source", source.key), None)
+            text, mapper = normalise_text(source.text)
+            if mapper.changed or text != source.text:
+                self.line_ends.append(Notice("notice.source_line_ends", name=repr(source.name)))
+            checked.append((source, codings, text, mapper))
+        return checked
+
+    def finish(self) -> None:
+        """What only the whole stream can tell: repeated keys across chunks, notes on nothing."""
+        for what, digests in (("source", self.source_digests), ("coding", self.coding_digests)):
+            if len(digests) < 2:
+                continue
+            ordered = np.sort(np.frombuffer(digests, dtype=np.uint64))
+            repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+            if repeated.size:
+                ref = f"{int(ordered[repeated[0]]):016x}"
+                raise ArchiveRefused(self.label, 0, "duplicate_key", name=what, ref=ref)
+        if self.pending:
+            (kind, key), index = min(self.pending.items(), key=lambda item: item[1])
+            raise self.fail("note_unknown_target", repr(self.notes[index]), repr(key), detail=kind)
+
+
+def _validate_head(project: QdaProject, label: str) -> _Head:
+    """Check the whole-project part before anything is written; ``label`` names the output.
+
+    The project's ``sources`` and ``codings`` are not looked at: they arrive
+    as chunks, checked by :meth:`_Head.check_chunk`. Note targets among them
+    are remembered and must be seen by the end of the stream.
+    """
+
+    def fail(reason: str, name: str, ref: str = "", *, detail: str = "") -> ArchiveRefused:
+        return ArchiveRefused(label, 0, reason, detail, name=name, ref=ref)
+
     all_codes = iter_codes(project.codes)
     codes_by_key = {code.key: code for code in all_codes}
     users = {user.key for user in project.users}
-    sources = {source.key: source for source in project.sources}
     variables = {v.key: v for v in project.variables}
     _check_unique("user", [u.key for u in project.users], label)
     _check_unique("code", [c.key for c in all_codes], label)
-    _check_unique("source", [s.key for s in project.sources], label)
-    _check_unique("coding", [c.key for c in project.codings], label)
     _check_unique("note", [n.key for n in project.notes], label)
     _check_unique("variable", [v.key for v in project.variables], label)
     for v in project.variables:
         if v.type not in VARIABLE_TYPES:
             raise fail("variable_type", repr(v.name), repr(v.type))
-    holders: list[tuple[str, dict[str, VariableValue]]] = [
-        (h.name, h.values) for h in project.sources
-    ] + [(c.name, c.values) for c in project.cases]
-    for holder_name, values in holders:
-        for key in values:
+    for case in project.cases:
+        for key in case.values:
             if key not in variables:
-                raise fail("unknown_variable", repr(holder_name), repr(key))
+                raise fail("unknown_variable", repr(case.name), repr(key))
+    reused: list[str] = []
     name_counts = Counter(code.name for code in all_codes)
     for name, count in sorted(name_counts.items()):
         if count > 1:
-            warnings.append(Notice("notice.code_name_reused", name=repr(name), n=count))
+            reused.append(Notice("notice.code_name_reused", name=repr(name), n=count))
 
-    texts: dict[str, str] = {}
-    mappers: dict[str, OffsetMap] = {}
-    for source in project.sources:
-        text, mapper = normalise_text(source.text)
-        texts[source.key] = text
-        mappers[source.key] = mapper
-        if mapper.changed or text != source.text:
-            warnings.append(Notice("notice.source_line_ends", name=repr(source.name)))
-
-    codings_by_source: dict[str, list[QdaCoding]] = {key: [] for key in sources}
-    for coding in project.codings:
-        where = repr(coding.key)
-        if coding.source_key not in sources:
-            raise fail("coding_unknown_source", where, repr(coding.source_key))
-        code = codes_by_key.get(coding.code_key)
-        if code is None:
-            raise fail("coding_unknown_code", where, repr(coding.code_key))
-        if not code.codable:
-            raise fail("coding_folder", where, repr(code.name))
-        if coding.user_key not in users:
-            raise fail("coding_unknown_user", where, repr(coding.user_key))
-        length = len(sources[coding.source_key].text)
-        if not 0 <= coding.start < coding.end <= length:
-            raise fail("coding_outside", where, detail=f"{coding.start}-{coding.end}", limit=length)
-        codings_by_source[coding.source_key].append(coding)
-
-    coding_keys = {coding.key for coding in project.codings}
     note_refs: dict[tuple[str, str], list[str]] = {}
-    known = {
-        "project": {""},
-        "source": set(sources),
-        "code": set(codes_by_key),
-        "coding": coding_keys,
-    }
-    for note in project.notes:
+    pending: dict[tuple[str, str], int] = {}
+    for index, note in enumerate(project.notes):
         if note.user_key not in users:
             raise fail("note_unknown_user", repr(note.key), repr(note.user_key))
         if note.target is None:
@@ -315,10 +378,45 @@ def _validate(project: QdaProject, label: str) -> _Plan:
             )
         if kind == "project":
             key = ""
-        if key not in known[kind]:
-            raise fail("note_unknown_target", repr(note.key), repr(key), detail=kind)
+        elif kind == "code":
+            if key not in codes_by_key:
+                raise fail("note_unknown_target", repr(note.key), repr(key), detail=kind)
+        else:
+            pending.setdefault((kind, key), index)
         note_refs.setdefault((kind, key), []).append(guid_for("note", note.key))
-    return _Plan(warnings, texts, mappers, codings_by_source, note_refs)
+    return _Head(
+        label,
+        codes_by_key,
+        users,
+        variables,
+        note_refs,
+        pending,
+        [note.key for note in project.notes],
+        reused,
+    )
+
+
+def _in_memory_entries(project: QdaProject, label: str) -> list[QdaSourceEntry]:
+    """A project held whole as one chunk: its codings grouped under their sources.
+
+    With everything in hand, repeated keys are named exactly here.
+    """
+    _check_unique("source", [s.key for s in project.sources], label)
+    _check_unique("coding", [c.key for c in project.codings], label)
+    by_source: dict[str, list[QdaCoding]] = {s.key: [] for s in project.sources}
+    for coding in project.codings:
+        bucket = by_source.get(coding.source_key)
+        if bucket is None:
+            raise ArchiveRefused(
+                label,
+                0,
+                "coding_unknown_source",
+                "",
+                name=repr(coding.key),
+                ref=repr(coding.source_key),
+            )
+        bucket.append(coding)
+    return [(s, by_source[s.key]) for s in project.sources]
 
 
 def _value_open(variable: QdaVariable, guid: str, pad: str) -> tuple[str, str]:
@@ -352,8 +450,20 @@ def _value_xml(variable: QdaVariable, guid: str, value: VariableValue, pad: str)
 _FLUSH_CHARS = 1 << 20
 
 
-def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes], object]) -> None:
-    """Stream ``project.qde`` to ``write`` in chunks: no tree, no full copy in memory."""
+def _write_project_xml(
+    project: QdaProject,
+    head: _Head,
+    chunks: Iterable[Sequence[QdaSourceEntry]],
+    write: Callable[[bytes], object],
+    write_text: Callable[[str, bytes], object],
+) -> None:
+    """Stream ``project.qde`` to ``write`` in chunks: no tree, no full copy in memory.
+
+    Each chunk of sources is validated as it arrives, then its elements are
+    written and each normalised text handed to ``write_text`` (GUID, UTF-8
+    bytes); the stream's end checks what needs all of it (:meth:`_Head.finish`)
+    before the closing notes, so a refusal still comes before the rename.
+    """
     guid = _Guids()
     out: list[str] = []
     size = 0
@@ -365,8 +475,8 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
             out.clear()
             size = 0
 
-    warnings = plan.warnings
-    note_refs = plan.note_refs
+    warnings = head.written
+    note_refs = head.note_refs
     out.append(XML_DECLARATION.decode("ascii"))
     out.append(
         f'<Project xmlns="{PROJECT_NS}"'
@@ -413,12 +523,15 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
     flush()
 
     frames: dict[str, tuple[str, str]] = {}
-    if project.sources:
-        out.append("\n  <Sources>")
-        for source in project.sources:
+    source_digests, coding_digests = head.source_digests, head.coding_digests
+    opened = False
+    for chunk in chunks:
+        for source, codings, text, mapper in head.check_chunk(chunk):
+            if not opened:
+                out.append("\n  <Sources>")
+                opened = True
             source_guid = guid("source", source.key)
-            text = plan.texts[source.key]
-            mapper = plan.mappers[source.key]
+            source_digests.append(_digest(source_guid))
             out.append(
                 f'\n    <TextSource guid="{source_guid}"'
                 + _attrs({"name": source.name})
@@ -426,7 +539,9 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
             )
             if source.description:
                 out.append(f"\n      <Description>{_t(source.description)}</Description>")
-            for coding in plan.codings_by_source[source.key]:
+            for coding in codings:
+                coding_guid = guid_for("coding", coding.key)
+                coding_digests.append(_digest(coding_guid))
                 start, end = mapper(coding.start), mapper(coding.end)
                 if start >= end:
                     warnings.append(
@@ -450,7 +565,7 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
                 if coding.memo:
                     out.append(f"\n        <Description>{_t(coding.memo)}</Description>")
                 out.append(
-                    f'\n        <Coding guid="{guid_for("coding", coding.key)}"'
+                    f'\n        <Coding guid="{coding_guid}"'
                     f' creatingUser="{user_guid}"{when}>'
                     f'\n          <CodeRef targetGUID="{guid("code", coding.code_key)}"/>'
                     "\n        </Coding>"
@@ -464,13 +579,16 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
                 frame = frames.get(key)
                 if frame is None:
                     frame = frames[key] = _value_open(
-                        variables[key], guid("variable", key), "\n      "
+                        head.variables[key], guid("variable", key), "\n      "
                     )
-                out.append(frame[0] + _value_text(variables[key], value) + frame[1])
+                out.append(frame[0] + _value_text(head.variables[key], value) + frame[1])
             out.append("\n    </TextSource>")
-            size += len(text) // 8 + 64 * len(plan.codings_by_source[source.key]) + 256
+            write_text(source_guid, text.encode("utf-8"))
+            size += len(text) // 8 + 64 * len(codings) + 256
             flush()
+    if opened:
         out.append("\n  </Sources>")
+    head.finish()
 
     if project.notes:
         out.append("\n  <Notes>")
@@ -497,9 +615,10 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
 
 def build_project_xml(project: QdaProject) -> bytes:
     """The ``project.qde`` bytes the writer would put in the archive."""
-    plan = _validate(project, "project.qde")
+    head = _validate_head(project, "project.qde")
     buffer = io.BytesIO()
-    _write_project_xml(project, plan, buffer.write)
+    chunks = [_in_memory_entries(project, "project.qde")]
+    _write_project_xml(project, head, chunks, buffer.write, lambda _guid, _data: None)
     return buffer.getvalue()
 
 
@@ -557,21 +676,58 @@ def write_qdpx(project: QdaProject, path: Path) -> list[str]:
 
     Raises ArchiveRefused (naming ``path``) when the data cannot be exported
     faithfully (dangling references, positions outside a text, coded folders).
-    ``project.qde`` is streamed straight into its zip entry, then each text.
+    The project is held whole here; :func:`write_qdpx_stream` takes the
+    sources in chunks instead, and this is that with a single chunk.
     """
-    plan = _validate(project, str(path))
+    label = str(path)
+    return write_qdpx_stream(project, _lazy(lambda: _in_memory_entries(project, label)), path)
+
+
+def _lazy(
+    make: Callable[[], list[QdaSourceEntry]],
+) -> Iterable[Sequence[QdaSourceEntry]]:
+    """One chunk built only when the writer asks, after the head is validated."""
+    yield make()
+
+
+def write_qdpx_stream(
+    project: QdaProject, chunks: Iterable[Sequence[QdaSourceEntry]], path: Path
+) -> list[str]:
+    """Write a ``.qdpx`` whose sources arrive in ``chunks``; return warnings.
+
+    ``project`` is the whole-project part (users, codes, variables, cases,
+    notes; its ``sources`` and ``codings`` are not read). Each chunk is a list
+    of sources with their codings in file order, consumed once, so memory
+    holds one chunk whatever the corpus. ``project.qde`` streams into its zip
+    entry; the texts wait in an unnamed temporary file beside the target (the
+    zip cannot take two entries at once) and follow it, giving the same
+    archive as when everything was held.
+    """
+    path = Path(path)
+    head = _validate_head(project, str(path))
 
     def write(tmp: Path) -> None:
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
-            info = _zip_info("project.qde")
-            with archive.open(info, "w", force_zip64=True) as stream:
-                _write_project_xml(project, plan, stream.write)
-            for source in project.sources:
-                name = f"sources/{guid_for('source', source.key)}.txt"
-                archive.writestr(_zip_info(name), plan.texts[source.key].encode("utf-8"))
+        names = bytearray()
+        lengths: array[int] = array("q")
+        with (
+            tempfile.TemporaryFile(dir=tmp.parent, prefix=f".{path.name}.texts.") as spool,
+            zipfile.ZipFile(tmp, "w", allowZip64=True) as archive,
+        ):
 
-    _atomic_write(Path(path), write)
-    return plan.warnings
+            def write_text(guid: str, data: bytes) -> None:
+                names.extend(bytes.fromhex(guid.replace("-", "")))
+                lengths.append(len(data))
+                spool.write(data)
+
+            with archive.open(_zip_info("project.qde"), "w", force_zip64=True) as stream:
+                _write_project_xml(project, head, chunks, stream.write, write_text)
+            spool.seek(0)
+            for i, length in enumerate(lengths):
+                name = f"sources/{uuid.UUID(bytes=bytes(names[16 * i : 16 * i + 16]))}.txt"
+                archive.writestr(_zip_info(name), spool.read(length))
+
+    _atomic_write(path, write)
+    return head.warnings
 
 
 def build_codebook_xml(codes: list[QdaCode], *, origin: str, label: str = "codebook.qdc") -> bytes:

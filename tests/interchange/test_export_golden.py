@@ -96,6 +96,8 @@ def test_streaming_export_writes_what_the_whole_project_export_wrote(
     for name in old:
         assert new[name] == old[name], name
     assert new_warnings == old_warnings
+    # The layout is kept too (project.qde first, then the texts): the same archive.
+    assert new_path.read_bytes() == (tmp_path / "old.qdpx").read_bytes()
     assert any("𠮷" in text.decode("utf-8") for text in old.values())
     if user == LEAD:
         assert b"NoteRef" in old["project.qde"]
