@@ -2,8 +2,9 @@
 
 Export reads the project in one read transaction into plain
 :mod:`groundcode.interchange.model` objects, with groundcode's own facts as
-variables (:mod:`groundcode.interchange.facts`), and streams them to the REFI
-writer. Import streams the file into **one** transaction (``_StreamingImport``):
+variables (:mod:`groundcode.interchange.facts`), a chunk of documents at a
+time (:mod:`groundcode.interchange.qdpx_export`), and streams them through
+the REFI writer as they are read. Import streams the file into **one** transaction (``_StreamingImport``):
 each source is written in a chunk as it is read, so memory does not grow with
 the corpus, and a file refused anywhere (the archive, the XML, a row) rolls
 the whole import back, so a refused import changes nothing. Sources already in the project
@@ -19,7 +20,7 @@ import json
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,16 +72,15 @@ from groundcode.interchange.model import (
     QdaNote,
     QdaProject,
     QdaSource,
-    QdaUser,
     QdaVariable,
     iter_codes,
 )
 from groundcode.interchange.refi_read import Loss, QdpxStream, QdpxTail, SourceRead
-from groundcode.interchange.refi_write import check_target, guid_for, safe_source_name
+from groundcode.interchange.refi_write import check_target, guid_for
 from groundcode.store.access import authorize, readable_coder_ids
 from groundcode.store.audit import record
 from groundcode.store.context import Context
-from groundcode.store.edges import edge_of, new_row
+from groundcode.store.edges import new_row
 from groundcode.store.lookup import row_id as stored_id
 from groundcode.store.settings import get_setting, set_setting
 from groundcode.store.tables import (
@@ -274,233 +274,39 @@ class InterchangeService:
     def export_qdpx(
         self, path: Path, *, include_personal: bool = False, force: bool = False
     ) -> tuple[Path, list[str]]:
-        """The project as a ``.qdpx`` any REFI-QDA reader opens, with groundcode's facts."""
-        from groundcode.interchange.refi_write import write_qdpx
+        """The project as a ``.qdpx`` any REFI-QDA reader opens, with groundcode's facts.
+
+        Streams: the sources are read a chunk at a time and written as they
+        are read, all inside one read transaction (one consistent snapshot),
+        so memory does not grow with the corpus (:mod:`.qdpx_export`).
+        """
+        from groundcode.interchange.qdpx_export import ProjectExport
+        from groundcode.interchange.refi_write import write_qdpx_stream
 
         path = Path(path)
         check_target(path, force=force)
-        project = self.build_project(include_personal=include_personal)
-        warnings = write_qdpx(project, path)
+        tree = self.codebook.tree()
+        with self.ctx.db.read() as s:
+            export = ProjectExport(self, s, tree, include_personal=include_personal)
+            warnings = write_qdpx_stream(export.head, export.chunks(), path)
         return path, warnings
 
     def build_project(self, *, include_personal: bool = False) -> QdaProject:
-        """Everything the export carries, read in one transaction (blind mode applied)."""
-        tree = self.codebook.tree()
-        variables = F.FactVariables()
-        with self.ctx.db.read() as s:
-            hidden = self._hidden_creators(s)
-            name = get_setting(s, "name")
-            visible = readable_coder_ids(s, self.ctx.actor)
-            people = [
-                c
-                for c in s.execute(select(Coder).order_by(col(Coder.id))).scalars()
-                if visible is None or c.id in visible
-            ]
-            coder_name = {int(c.id): c.name for c in people}
-            users = [QdaUser(key=f"coder:{c.id}", name=c.name) for c in people]
-            types = {
-                t.id: t
-                for t in s.execute(select(SourceType).order_by(col(SourceType.id))).scalars()
-            }
-            doc_q = select(
-                col(Document.id),
-                col(Document.number),
-                col(Document.source_type_id),
-                col(Document.title),
-                col(Document.author),
-                col(Document.date),
-                col(Document.url),
-                col(Document.views),
-                col(Document.text),
-                col(Document.content_hash),
-                col(Document.status),
-                col(Document.exclusion_kind),
-                col(Document.exclusion_detail),
-                col(Document.split),
-            ).order_by(col(Document.source_type_id), col(Document.seq))
-            if not include_personal:
-                doc_q = doc_q.where(col(Document.personal).is_(False))
-            docs = s.execute(doc_q).all()
-            doc_ids = {int(d.id) for d in docs}
-            spans: dict[int, list[tuple[int, int]]] = {}
-            for did, a, b in s.execute(
-                select(col(Passage.document_id), col(Passage.start), col(Passage.end)).order_by(
-                    col(Passage.document_id), col(Passage.idx)
-                )
-            ):
-                spans.setdefault(int(did), []).append((int(a), int(b)))
-            coding_q = select(
-                col(Coding.id),
-                col(Coding.coder_id),
-                col(Coding.concept_id),
-                col(Coding.document_id),
-                col(Coding.start),
-                col(Coding.end),
-                col(Coding.created_at),
-                col(Coding.assisted),
-            ).order_by(col(Coding.created_at), col(Coding.id))
-            # Plain tuples, never kept as result rows: 400k codings at the reference size.
-            rows = [
-                tuple(r)
-                for r in s.execute(coding_q)
-                if int(r[3]) in doc_ids and int(r[1]) in coder_name
-            ]
-            codes = self._qda_codes(tree, hidden, {int(r[2]) for r in rows})
-            done: dict[int, dict[str, datetime]] = {}
-            for coder_id, did, at in s.execute(
-                select(col(DoneMark.coder_id), col(DoneMark.document_id), col(DoneMark.marked_at))
-            ):
-                if int(coder_id) in coder_name and int(did) in doc_ids:
-                    done.setdefault(int(did), {})[coder_name[int(coder_id)]] = at
-            assigned: dict[int, dict[str, datetime]] = {}
-            for coder_id, did, at in s.execute(
-                select(
-                    col(Assignment.coder_id),
-                    col(Assignment.document_id),
-                    col(Assignment.assigned_at),
-                )
-            ):
-                if int(coder_id) in coder_name and int(did) in doc_ids:
-                    assigned.setdefault(int(did), {})[coder_name[int(coder_id)]] = at
-            names = set(coder_name.values())
-            memos = [
-                m
-                for m in s.execute(select(Memo).order_by(col(Memo.id))).scalars()
-                if m.author in names
-            ]
-            nodes: dict[str, dict[str, Any]] = {}
-            for level, table in LEVEL_TABLES.items():
-                extra = {"category": "number", "main_category": "number"}.get(level)
-                if level == "concept" and hasattr(table, "definition_group"):
-                    extra = "definition_group"
-                cols = [col(table.id), col(table.created_at)] + (
-                    [col(getattr(table, extra))] if extra else []
-                )
-                for row in s.execute(select(*cols)):
-                    key = guid_for("code", f"{KEY_PREFIX[level]}:{row[0]}")
-                    nodes[key] = {"level": level, "created": F.micros(row[1])}
-                    if len(row) > 2 and row[2]:
-                        nodes[key]["group" if level == "concept" else "number"] = row[2]
-            settings = {k: get_setting(s, k) for k in TRAVELLING_SETTINGS}
-            events = [
-                {
-                    "action": e.action,
-                    "at": F.micros(e.at),
-                    "actor": e.actor,
-                    "entity": e.entity,
-                    "after": e.after,
-                }
-                for e in s.execute(
-                    select(AuditLog)
-                    .where(
-                        col(AuditLog.action).in_(TRAVELLING_EVENTS), col(AuditLog.undone).is_(False)
-                    )
-                    .order_by(col(AuditLog.id))
-                ).scalars()
-            ]
-            edges = [
-                list(edge_of(e).flat())
-                for e in s.execute(
-                    select(ModelEdge).order_by(col(ModelEdge.position), col(ModelEdge.id))
-                )
-                .scalars()
-                .all()
-            ]
-            roles = {c.name: c.role for c in people}
-            history = _concept_history(s)
-            ghosts = _ghost_nodes(s)
+        """Everything the export carries, held whole (blind mode applied).
 
-        coding_memo: dict[int, str] = {}
-        for m in memos:
-            if m.target_kind == "coding" and m.target_id is not None:
-                coding_memo.setdefault(int(m.target_id), m.text)
-        codings: list[QdaCoding] = []
-        per_doc: dict[int, list[F.CodingFact]] = {}
-        for rank, (cid, coder_id, concept_id, did, start, end, created, assisted) in enumerate(
-            rows
-        ):
-            codings.append(
-                QdaCoding(
-                    key=f"coding:{cid}",
-                    source_key=f"document:{did}",
-                    start=int(start),
-                    end=int(end),
-                    code_key=f"concept:{concept_id}",
-                    user_key=f"coder:{coder_id}",
-                    created=created,
-                    memo=coding_memo.get(int(cid)),
-                )
-            )
-            per_doc.setdefault(int(did), []).append(F.CodingFact(rank, created, bool(assisted)))
-        del rows
-        sources: list[QdaSource] = []
-        for d in docs:
-            stype = types.get(d.source_type_id)
-            title = d.title.strip() if isinstance(d.title, str) else ""
-            shown = f"{d.number} {title}" if title else str(d.number)
-            values = variables.source_values(
-                {
-                    "number": d.number,
-                    "type": int(d.source_type_id),
-                    "type_name": stype.name_zh if stype else None,
-                    "title": d.title,
-                    "author": d.author,
-                    "date": d.date,
-                    "url": d.url,
-                    "views": d.views,
-                    "split": d.split,
-                    "status": d.status,
-                    "exclusion_kind": d.exclusion_kind,
-                    "exclusion_detail": d.exclusion_detail,
-                    "content_hash": d.content_hash,
-                    "passages": F.encode_passages(spans.get(int(d.id), [])),
-                    "codings": F.encode_codings(per_doc.get(int(d.id), [])),
-                },
-                done.get(int(d.id), {}),
-                assigned.get(int(d.id), {}),
-            )
-            sources.append(
-                QdaSource(
-                    key=f"document:{d.id}",
-                    name=safe_source_name(shown, str(d.number)),
-                    text=d.text,
-                    description=(
-                        f"{stype.name_zh if stype else d.source_type_id}; "
-                        f"split: {d.split or '-'}; {d.status}"
-                    ),
-                    values=values,
-                )
-            )
-        coder_key = {n: f"coder:{i}" for i, n in coder_name.items()}
-        notes = self._notes(memos, doc_ids, {c.key for c in iter_codes(codes)}, coder_key)
-        holdout = settings.get("holdout_start") or settings.get("holdout_started_at") or ""
-        try:
-            holdout_start = datetime.fromisoformat(holdout) if holdout else None
-        except ValueError:
-            holdout_start = None
-        case = variables.project_case(
-            holdout_start,
-            {
-                "roles": roles,
-                "settings": {k: v for k, v in settings.items() if v != ""},
-                "nodes": nodes,
-                "source_types": {str(t.id): [t.name_zh, t.name_en, t.slug] for t in types.values()},
-                "events": events,
-                "edges": edges,
-                "concept_history": history,
-                "ghosts": ghosts,
-            },
-        )
-        return QdaProject(
-            name=name,
-            origin=ORIGIN,
-            users=users,
-            codes=codes,
-            sources=sources,
-            codings=codings,
-            notes=notes,
-            variables=variables.definitions(),
-            cases=[case],
+        For a notebook or a test on a small project: the same reading as
+        :meth:`export_qdpx`, collected; the export itself never holds this.
+        """
+        from groundcode.interchange.qdpx_export import ProjectExport
+
+        tree = self.codebook.tree()
+        with self.ctx.db.read() as s:
+            export = ProjectExport(self, s, tree, include_personal=include_personal)
+            entries = [entry for chunk in export.chunks() for entry in chunk]
+        return replace(
+            export.head,
+            sources=[source for source, _ in entries],
+            codings=[coding for _, codings in entries for coding in codings],
         )
 
     @staticmethod

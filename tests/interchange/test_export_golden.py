@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from groundcode.demo import CODERS, LEAD, build_demo
-from groundcode.interchange import service as interchange_service
+from groundcode.interchange import qdpx_export
 from groundcode.project import Project
 from tests.interchange import export_reference
 
@@ -82,7 +82,7 @@ def test_streaming_export_writes_what_the_whole_project_export_wrote(
 ) -> None:
     # Chunks of a few documents, so the sources, their codings and their notes
     # cross many chunk boundaries.
-    monkeypatch.setattr(interchange_service, "EXPORT_CHUNK", 7, raising=False)
+    monkeypatch.setattr(qdpx_export, "EXPORT_CHUNK", 7)
     with Project.open(varied, user=user) as p:
         reference = export_reference.build_project(p.interchange, include_personal=include_personal)
         old_warnings = export_reference.write_qdpx(reference, tmp_path / "old.qdpx")
