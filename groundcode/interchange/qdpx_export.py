@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import literal, select
+from sqlalchemy import func, literal, select
 from sqlmodel import Session, col
 
 from groundcode.interchange import facts as F
@@ -65,12 +65,17 @@ if TYPE_CHECKING:
     from groundcode.coding.views import CodebookTree
     from groundcode.interchange.service import InterchangeService
 
-#: Documents per chunk: one query each for their texts, passages, codings, marks.
-#: Small enough that a chunk of long texts stays a few MB, large enough that the
-#: per-query cost is spread (and within SQLite's limit of bound parameters).
+#: Documents per chunk at most: one query each for their texts, passages,
+#: codings and marks, so the per-query cost is spread (and the ids stay within
+#: SQLite's limit of bound parameters).
 EXPORT_CHUNK = 1000
+#: A chunk also ends once its texts reach this many characters or its codings
+#: this many: 1,000 long documents would otherwise hold ~25 MB of text and
+#: 100,000 codings at once (the reference project's media documents).
+CHUNK_CHARS = 1_000_000
+CHUNK_CODINGS = 10_000
 #: Rows fetched at a time by the key passes (a server-side cursor on PostgreSQL).
-_YIELD = 20_000
+_YIELD = 2_000
 
 _DOC_COLUMNS = (
     col(Document.id),
@@ -292,6 +297,8 @@ class ProjectExport:
     def _define_pass(self) -> array[int]:
         """Document ids in export order; defines the variables in first-use order.
 
+        Also cuts the order into chunks (``_ends``) by count, characters and codings.
+
         Reads keys and short columns (never the texts). Within one source the
         fields come in :data:`facts.SOURCE_FIELDS` order, then the done marks
         and then the assignments by coder name, which is what sorting on
@@ -300,27 +307,38 @@ class ProjectExport:
         has_passage = (
             select(literal(1)).where(col(Passage.document_id) == col(Document.id)).exists()
         )
-        has_coding = (
-            select(literal(1))
+        n_codings = (
+            select(func.count())
             .where(
                 col(Coding.document_id) == col(Document.id),
                 col(Coding.coder_id).in_(list(self._coder_name)),
             )
-            .exists()
+            .scalar_subquery()
         )
         q = (
-            select(*_DOC_COLUMNS, has_passage, has_coding)
+            select(*_DOC_COLUMNS, func.length(col(Document.text)), has_passage, n_codings)
             .order_by(col(Document.source_type_id), col(Document.seq))
             .execution_options(yield_per=_YIELD)
         )
         done = self._first_marks(DoneMark)
         assigned = self._first_marks(Assignment)
+        self._ends: array[int] = array("q", [0])
         ids: array[int] = array("q")
         first: dict[str, tuple[int, int, str, str, str]] = {}
         missing = set(_FIELD_INDEX)
+        chars = codings = 0
         for position, d in enumerate(self._s.execute(self._exported_only(q))):
             did = int(d.id)
+            if ids and (
+                len(ids) - self._ends[-1] >= EXPORT_CHUNK
+                or chars >= CHUNK_CHARS
+                or codings >= CHUNK_CODINGS
+            ):
+                self._ends.append(len(ids))
+                chars = codings = 0
             ids.append(did)
+            chars += int(d[-3] or 0)
+            codings += int(d[-1] or 0)
             if missing:
                 stype = self._types.get(d.source_type_id)
                 facts = _facts(
@@ -341,14 +359,17 @@ class ProjectExport:
                 first[name] = (position, 2, coder, name, "DateTime")
         for _p, _g, _k, name, kind in sorted(first.values()):
             self.variables.define(name, kind)
+        self._ends.append(len(ids))
         return ids
 
     def chunks(self) -> Iterator[list[QdaSourceEntry]]:
-        """The sources in export order, :data:`EXPORT_CHUNK` documents at a time."""
+        """The sources in export order, a chunk at a time (see :data:`EXPORT_CHUNK`)."""
         s = self._s
         coders = self._coder_name
-        for i in range(0, len(self._doc_ids), EXPORT_CHUNK):
-            part = self._doc_ids[i : i + EXPORT_CHUNK].tolist()
+        for i, j in zip(self._ends[:-1], self._ends[1:], strict=True):
+            part = self._doc_ids[i:j].tolist()
+            if not part:
+                continue
             docs = {
                 int(d.id): d
                 for d in s.execute(
