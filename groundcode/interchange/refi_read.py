@@ -71,6 +71,9 @@ UNKNOWN_USER_KEY = "00000000-0000-0000-0000-000000000000"
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CHUNK = 1024 * 1024
+#: XML fed to the parser at a time: every element of a piece exists before the first
+#: is handled, so a small piece keeps that transient small (speed is the same).
+_XML_PIECE = 64 * 1024
 #: Variable values this short are interned (repeated across sources: split, status, type).
 _INTERN_UP_TO = 24
 _SKIPPED_KINDS = {
@@ -166,14 +169,20 @@ class _Archive:
                 raise ArchiveRefused(
                     str(self.path), 0, "member_ratio", name=repr(info.filename), limit=MAX_RATIO
                 )
-        self.names = {info.filename: info for info in infos if not info.is_dir()}
-        self.folded = {name.lower(): name for name in self.names}
+        # The zip's own name index, not a copy: one entry per source text, so a copy
+        # (and a case-folded one) grew with the corpus. The folded index is built
+        # only when some name is not found exactly (never, for groundcode's exports).
+        self.names = self.zip.NameToInfo
+        self._folded: dict[str, str] | None = None
 
     def find(self, name: str) -> str | None:
         """The member called ``name``, exactly or else ignoring case."""
-        if name in self.names:
+        info = self.names.get(name)
+        if info is not None and not info.is_dir():
             return name
-        return self.folded.get(name.lower())
+        if self._folded is None:
+            self._folded = {n.lower(): n for n, i in self.names.items() if not i.is_dir()}
+        return self._folded.get(name.lower())
 
     def read(self, name: str) -> bytes:
         """Read a member, never past its declared size nor the total bound."""
@@ -724,7 +733,7 @@ def _events(archive: _Archive, member: str, label: str) -> Iterator[tuple[str, E
     """
     stream = archive.open(member)
     try:
-        first = stream.read(_CHUNK)
+        first = stream.read(_XML_PIECE)
         if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first[:64]:
             yield from _defused_events(_Prepended(first, stream), label)
             return
@@ -740,7 +749,7 @@ def _events(archive: _Archive, member: str, label: str) -> Iterator[tuple[str, E
                 yield from parser.read_events()
             except ET.ParseError as exc:
                 raise ArchiveRefused(label, 0, "malformed_xml", cause=_one_line(str(exc))) from None
-            chunk = stream.read(_CHUNK)
+            chunk = stream.read(_XML_PIECE)
         try:
             parser.close()
             yield from parser.read_events()

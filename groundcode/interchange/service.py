@@ -19,7 +19,7 @@ import hashlib
 import json
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -776,7 +776,10 @@ class _StreamingImport:
         """Each source's codings with their rank (from the facts) and file position."""
         rows: list[dict[str, Any]] = []
         for d in docs:
-            listed = F.decode_codings(d.facts.text("codings") or "")
+            order = d.facts.text("codings")
+            # A source without the fact (another tool's) is simply in the file's order; it
+            # was once warned about, one line per source, which grew with the corpus.
+            listed = F.decode_codings(order) if order is not None else None
             # Selections fewer or more than listed: the facts do not fit, use the file's order.
             if listed is not None and len(listed) != len(d.codings):
                 self.order_warnings.append(Notice("notice.order_facts", name=d.source.key))
@@ -1243,29 +1246,32 @@ class _StreamingImport:
         return result
 
     def _number_wanted(self) -> None:
-        """Number the sources that wanted one, after every given number (as ever)."""
+        """Number the sources that wanted one, after every given number (as ever).
+
+        Each takes the next free number of its type from the type's next
+        sequence; which numbers are free is asked a window at a time, and the
+        sources are renumbered a page at a time, so nothing here grows with
+        the corpus.
+        """
         s = self.s
-        if not self.n_placeholders:
-            return
-        taken = set(s.execute(select(col(Document.number))).scalars())
+        free: dict[int, Iterator[int]] = {}
         last = 0
         while last < self.n_placeholders:
-            upto = min(last + _CHUNK, self.n_placeholders)
+            upto = min(last + SOURCES_PER_CHUNK, self.n_placeholders)
             rows = s.execute(
-                select(col(Document.id), col(Document.number), col(Document.source_type_id))
+                select(col(Document.id), col(Document.source_type_id))
                 .where(col(Document.batch_id) == self.batch_id, col(Document.seq) < -last)
                 .where(col(Document.seq) >= -upto)
                 .order_by(col(Document.seq).desc())
             ).all()
             changes = []
-            for did, _placeholder, type_id in rows:
-                seq = self.seqs.get(int(type_id), 1)
-                while f"{type_id}-{seq}" in taken:
-                    seq += 1
-                number = f"{type_id}-{seq}"
-                taken.add(number)
-                self.seqs[int(type_id)] = seq + 1
-                changes.append({"b_id": did, "b_number": number, "b_seq": seq})
+            for did, type_id in rows:
+                t = int(type_id)
+                if t not in free:
+                    free[t] = self._free_seqs(t, self.seqs.get(t, 1))
+                seq = next(free[t])
+                self.seqs[t] = seq + 1
+                changes.append({"b_id": did, "b_number": f"{t}-{seq}", "b_seq": seq})
             if changes:
                 table = Document.__table__  # type: ignore[attr-defined]
                 s.execute(
@@ -1275,6 +1281,21 @@ class _StreamingImport:
                     changes,
                 )
             last = upto
+
+    def _free_seqs(self, type_id: int, start: int) -> Iterator[int]:
+        """Sequences from ``start`` whose number ``type-seq`` no document has yet."""
+        seq = start
+        while True:
+            window = [f"{type_id}-{k}" for k in range(seq, seq + SOURCES_PER_CHUNK)]
+            taken = set(
+                self.s.execute(
+                    select(col(Document.number)).where(col(Document.number).in_(window))
+                ).scalars()
+            )
+            for k, number in enumerate(window, start=seq):
+                if number not in taken:
+                    yield k
+            seq += SOURCES_PER_CHUNK
 
     def _insert_codings(
         self, code_map: list[dict[str, Any]], user_map: list[dict[str, Any]], n_codings: int
