@@ -30,6 +30,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
+import groundcode.store.tables  # noqa: F401 - the tables the dump walks
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "refi"
 GOLDEN = DATA / "import_golden.json"
 DEMO_QDPX = DATA / "demo.qdpx"
