@@ -20,7 +20,10 @@ import pytest
 from groundcode.demo import CODERS, LEAD, build_demo
 from groundcode.interchange import qdpx_export
 from groundcode.project import Project
+from tests.conftest import MakeProject
 from tests.interchange import export_reference
+
+CODEBOOK = Path(__file__).resolve().parents[2] / "codebooks" / "health-code.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +105,53 @@ def test_streaming_export_writes_what_the_whole_project_export_wrote(
     if user == LEAD:
         assert b"NoteRef" in old["project.qde"]
         assert "鱼价的备注".encode() in old["project.qde"]
+
+
+def test_streaming_export_matches_on_either_backend(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small project built on the test's backend (PostgreSQL too): the same archive."""
+    monkeypatch.setattr(qdpx_export, "EXPORT_CHUNK", 2)
+    p = make_project(user=None, name="两个后端")
+    p.people.add_coder(LEAD, role="lead")
+    lead = p.as_user(LEAD)
+    for coder in CODERS:
+        lead.people.add_coder(coder)
+    lead.codebook.import_yaml(CODEBOOK)
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    for i, text in enumerate(
+        [
+            "健康码数据共享。行程码互认。",
+            "𠮷野家的老板说：生意越来越难做。健康码天天要查。",
+            "政府的补贴帮了大忙。\n土地流转以后，收入反而提高了。",
+            "第四篇：没有编码的文本。",
+            "第五篇：个人的文档。" * 200,
+        ]
+    ):
+        (folder / f"{i}.txt").write_text(text, encoding="utf-8")
+    lead.corpus.import_files(sorted(folder.iterdir()), type=1)
+    numbers = lead.corpus.documents()["number"].tolist()
+    concepts = lead.codebook.concepts_frame()["concept"].tolist()
+    lead.progress.assign(list(CODERS), documents=numbers[:3])
+    for n, coder in enumerate(CODERS):
+        me = p.as_user(coder)
+        me.coding.apply(numbers[0], concepts[n], start=0, end=5)
+        me.coding.apply(numbers[1], concepts[2], start=3, end=12, memo=f"{coder}的备注")
+        me.coding.apply(numbers[4], concepts[3], start=0, end=4)
+        me.progress.done(numbers[: 2 + n])
+    lead.coding.add_memo("project", None, "项目备忘")
+    lead.coding.add_memo("document", numbers[2], "文档备忘")
+    lead.coding.add_memo("concept", concepts[0], "概念备忘")
+    lead.corpus.mark_personal([numbers[4]])
+    for include_personal in (False, True):
+        reference = export_reference.build_project(
+            lead.interchange, include_personal=include_personal
+        )
+        old_warnings = export_reference.write_qdpx(reference, tmp_path / "old.qdpx")
+        new_path, new_warnings = lead.interchange.export_qdpx(
+            tmp_path / "new.qdpx", include_personal=include_personal, force=True
+        )
+        assert new_path.read_bytes() == (tmp_path / "old.qdpx").read_bytes()
+        assert new_warnings == old_warnings and new_warnings
+        (tmp_path / "old.qdpx").unlink()
