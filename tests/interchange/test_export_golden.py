@@ -155,3 +155,14 @@ def test_streaming_export_matches_on_either_backend(
         assert new_path.read_bytes() == (tmp_path / "old.qdpx").read_bytes()
         assert new_warnings == old_warnings and new_warnings
         (tmp_path / "old.qdpx").unlink()
+
+
+def test_an_empty_project_exports_the_same(make_project: MakeProject, tmp_path: Path) -> None:
+    p = make_project(user=None, name="空项目")
+    p.people.add_coder(LEAD, role="lead")
+    lead = p.as_user(LEAD)
+    reference = export_reference.build_project(lead.interchange)
+    old_warnings = export_reference.write_qdpx(reference, tmp_path / "old.qdpx")
+    new_path, new_warnings = lead.interchange.export_qdpx(tmp_path / "new.qdpx")
+    assert new_path.read_bytes() == (tmp_path / "old.qdpx").read_bytes()
+    assert new_warnings == old_warnings
