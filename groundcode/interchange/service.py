@@ -426,6 +426,9 @@ class InterchangeService:
 
 #: Sources buffered before their documents, passages and codings are written.
 SOURCES_PER_CHUNK = 1000
+#: ... or fewer, once their texts reach this many characters: 1,000 long documents
+#: (the reference corpus has 2,000 of 37,000 characters) held ~100 MB at once.
+CHARS_PER_CHUNK = 1_000_000
 #: Beyond this a coding rank from the file is clamped (SQL integers are 64-bit).
 _RANK_BOUND = 1 << 62
 
@@ -521,7 +524,8 @@ class _StreamingImport:
     """One ``.qdpx`` import inside one transaction, written as the file streams.
 
     Sources are read one at a time and written in chunks of
-    :data:`SOURCES_PER_CHUNK`: documents (with their text), passages, screening
+    :data:`SOURCES_PER_CHUNK` (or :data:`CHARS_PER_CHUNK` characters of text):
+    documents (with their text), passages, screening
     decisions; their codings and (coder, document) facts go to temporary
     tables. Memory holds one chunk plus the small sections (users, codebook,
     variables, notes), never the corpus. Three things need the whole file and
@@ -555,6 +559,7 @@ class _StreamingImport:
         self.actor = service.ctx.actor
         self.now = utcnow()
         self.buffer: list[_Doc] = []
+        self.buffer_chars = 0
         self.present: list[str] = []
         self.n_new = 0
         self.n_pos = 0  # codings given by the sources so far
@@ -644,7 +649,8 @@ class _StreamingImport:
         if read.noted:
             self.noted_docs[source.key] = -1  # its id once written
         self.buffer.append(d)
-        if len(self.buffer) >= SOURCES_PER_CHUNK:
+        self.buffer_chars += len(body)
+        if len(self.buffer) >= SOURCES_PER_CHUNK or self.buffer_chars >= CHARS_PER_CHUNK:
             self._flush()
 
     def _ensure_type(self, type_id: int) -> None:
@@ -669,6 +675,7 @@ class _StreamingImport:
         """Write the buffered sources: documents, passages, decisions; stage the rest."""
         s = self.s
         docs, self.buffer = self.buffer, []
+        self.buffer_chars = 0
         new_docs = [d for d in docs if d.present_id is None]
         if new_docs:
             self._number(new_docs)

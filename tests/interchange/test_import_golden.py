@@ -11,10 +11,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.interchange.golden import GOLDEN, scenarios
 
 
-def test_imports_store_the_recorded_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [None, 3], ids=["default-chunks", "3-source-chunks"])
+def test_imports_store_the_recorded_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int | None
+) -> None:
+    """Chunk boundaries change nothing: 3 sources (or 200 characters) a chunk gives the same."""
+    if chunk is not None:
+        from groundcode.interchange import service
+
+        monkeypatch.setattr(service, "SOURCES_PER_CHUNK", chunk)
+        monkeypatch.setattr(service, "CHARS_PER_CHUNK", 200)
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     got = scenarios(tmp_path)
     for name, want in expected.items():
