@@ -29,6 +29,7 @@ from groundcode.domain.values import normalise_number
 from groundcode.store.access import authorize, blind_active, find_coder
 from groundcode.store.context import Context
 from groundcode.store.lookup import coding_keys, row_id
+from groundcode.store.raw import insert_many
 from groundcode.store.tables import AuditLog, Coder, Coding, Document, Passage
 
 MAX_CODINGS_CELL = 1_000_000  # a memo or passage text; far past any real one
@@ -155,6 +156,7 @@ def insert_rows(
         ):
             passages[(did, idx)] = (pid, a, b)
             by_doc.setdefault(did, []).append((pid, a, b))
+    coder_ids = {c.name: row_id(c) for c in coders.values()}
     concept_ids: dict[str, int] = {}
     new_concepts: list[str] = []
     values: list[_Pending] = []
@@ -214,12 +216,13 @@ def insert_rows(
             else:
                 con = existing
             concept_ids[code] = row_id(con)
-        key5 = (row_id(cd), concept_ids[code], did, a, b)
+        coder_id = coder_ids[cd.name]
+        key5 = (coder_id, concept_ids[code], did, a, b)
         if key5 in seen:
             skipped += 1
             continue
         seen.add(key5)
-        values.append(_Pending(row_id(cd), concept_ids[code], did, pid, a, b, whole_passage))
+        values.append(_Pending(coder_id, concept_ids[code], did, pid, a, b, whole_passage))
         memos.append(r.get("memo") or None)
     # Codings already present (same coder, concept and span) are skipped: re-import is idempotent.
     existing_keys = coding_keys(s, doc_ids)
@@ -242,7 +245,13 @@ def insert_rows(
         # row through its persistence layer (a tenth of the import's time).
         coding_table = Coding.__table__  # type: ignore[attr-defined]
         for lo in range(0, len(fresh), CHUNK):
-            s.execute(insert(coding_table), _insert_values(s, fresh[lo : lo + CHUNK], now))
+            insert_many(
+                s,
+                coding_table,
+                _CODING_COLUMNS,
+                _insert_values(s, fresh[lo : lo + CHUNK]),
+                {"assisted": False, "created_at": now},
+            )
         ids = list(
             s.execute(
                 select(col(Coding.id)).where(col(Coding.id) > before).order_by(col(Coding.id))
@@ -252,27 +261,28 @@ def insert_rows(
         for lo in range(0, len(fresh), CHUNK):
             res = s.execute(
                 insert(Coding).returning(col(Coding.id), sort_by_parameter_order=True),
-                _insert_values(s, fresh[lo : lo + CHUNK], now),
+                [
+                    dict(zip(_CODING_COLUMNS, values, strict=True))
+                    | {"assisted": False, "created_at": now}
+                    for values in _insert_values(s, fresh[lo : lo + CHUNK])
+                ],
             )
             ids.extend(r[0] for r in res)
     id_to_coder = {c.id: c.name for c in coders.values()}
     actor_name = ctx.actor
-    audit_rows: list[dict[str, Any]] = []
+    audit_rows: list[tuple[str, int, str]] = []
     audit_table = AuditLog.__table__  # type: ignore[attr-defined]
+    audit_constants = {"at": now, "action": "coding.import", "entity": "coding", "undone": False}
     memo_rows = []
     source = path.name
     for cid, (v, memo) in zip(ids, keep, strict=True):
         # Imported codings are logged as imports, which undo leaves alone. Written in
         # chunks as they are built, so the log rows never all sit in memory at once.
         audit_rows.append(
-            {
-                "at": now,
-                "actor": actor_name or id_to_coder[v.coder_id],
-                "action": "coding.import",
-                "entity": "coding",
-                "entity_id": cid,
-                "undone": False,
-                "after": json.dumps(
+            (
+                actor_name or id_to_coder[v.coder_id],
+                cid,
+                json.dumps(
                     {
                         "coder_id": v.coder_id,
                         "concept_id": v.concept_id,
@@ -282,10 +292,10 @@ def insert_rows(
                         "source": source,
                     }
                 ),
-            }
+            )
         )
         if len(audit_rows) == CHUNK:
-            s.execute(insert(audit_table), audit_rows)
+            insert_many(s, audit_table, _AUDIT_COLUMNS, audit_rows, audit_constants)
             audit_rows = []
         if memo:
             memo_rows.append(
@@ -299,7 +309,7 @@ def insert_rows(
                 }
             )
     if audit_rows:
-        s.execute(insert(audit_table), audit_rows)
+        insert_many(s, audit_table, _AUDIT_COLUMNS, audit_rows, audit_constants)
     memo_steps.insert_coding_memos(s, memo_rows)
     return CodingsImport(str(path), len(fresh), skipped, tuple(new_concepts), tuple(sorted(coders)))
 
@@ -317,10 +327,13 @@ class _Pending(NamedTuple):
 
 
 CHUNK = 5000  # codings per INSERT, and per read of the texts their snippets come from
+_CODING_COLUMNS = ("coder_id", "concept_id", "document_id", "passage_id", "start", "end", "snippet")
+_AUDIT_COLUMNS = ("actor", "entity_id", "after")
 
 
-def _insert_values(s: Session, chunk: Sequence[_Pending], now: Any) -> list[dict[str, Any]]:
-    """The chunk's insert parameters, with snippets cut from texts read for this chunk only."""
+def _insert_values(s: Session, chunk: Sequence[_Pending]) -> list[tuple[Any, ...]]:
+    """The chunk's rows in ``_CODING_COLUMNS`` order, with snippets cut from texts read
+    for this chunk only."""
     pids = sorted({v.passage_id for v in chunk if v.whole_passage and v.passage_id is not None})
     dids = sorted({v.document_id for v in chunk if not v.whole_passage})
     passage_texts: dict[int, str] = {}
@@ -342,21 +355,19 @@ def _insert_values(s: Session, chunk: Sequence[_Pending], now: Any) -> list[dict
             )
         )
     return [
-        {
-            "coder_id": v.coder_id,
-            "concept_id": v.concept_id,
-            "document_id": v.document_id,
-            "passage_id": v.passage_id,
-            "start": v.start,
-            "end": v.end,
-            "snippet": (
+        (
+            v.coder_id,
+            v.concept_id,
+            v.document_id,
+            v.passage_id,
+            v.start,
+            v.end,
+            (
                 passage_texts[v.passage_id]
                 if v.whole_passage and v.passage_id is not None
                 else doc_texts[v.document_id][v.start : v.end]
             )[:MAX_SNIPPET],
-            "assisted": False,
-            "created_at": now,
-        }
+        )
         for v in chunk
     ]
 
