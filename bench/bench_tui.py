@@ -170,18 +170,18 @@ def _measure(
             "TUI start to first screen (dashboard painted, median of 3)",
             statistics.median(starts),
             "s",
-            "<= 0.8 s",
+            "≤ 0.8 s",
         ),
         ("TUI start until the dashboard's funnel is filled", statistics.median(filled), "s", ""),
-        ("TUI open a document (coding screen)", r["open_document"], "s", "<= 0.1 s"),
-        ("TUI apply a code until shown saved (median of 5)", r["apply_code"], "s", "<= 0.05 s"),
+        ("TUI open a document (coding screen)", r["open_document"], "s", "≤ 0.1 s"),
+        ("TUI apply a code until shown saved (median of 5)", r["apply_code"], "s", "≤ 0.05 s"),
         (
             f"TUI corpus search '{term}' until 200 hits shown (median of 3)",
             r["corpus_search"],
             "s",
             "",
         ),
-        ("TUI peak memory", r["rss_mb"], "MB", "<= 400 MB"),
+        ("TUI peak memory", r["rss_mb"], "MB", "≤ 400 MB"),
     ]
 
 
