@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import median_time, snapshot, vmhwm_mb  # noqa: E402
+from bench.limits import agreement_scan  # noqa: E402
 
 CODERS = ["coder_a", "coder_b"]
 
@@ -61,29 +62,6 @@ def mark_everything_done(path: Path) -> int:
     return n
 
 
-def scan_limit(path: Path) -> float:
-    """The scan of coder, passage and concept of every coding of the two coders."""
-    import sqlite3
-
-    import numpy as np
-
-    con = sqlite3.connect(str(path))
-    ids = [r[0] for r in con.execute("SELECT id FROM coder WHERE name IN (?, ?)", CODERS)]
-    # One scan of the table (as agree reads it), one packed integer per coding.
-    sql = (
-        "SELECT group_concat((passage_id + 1) * 16777216 + concept_id, ',') FROM coding "
-        f"WHERE +coder_id IN ({int(ids[0])}, {int(ids[1])}) AND passage_id IS NOT NULL"
-    )
-
-    def scan() -> int:
-        raw = con.execute(sql).fetchone()[0] or ""
-        return int(np.fromstring(raw, dtype=np.int64, sep=",").size)
-
-    t, _ = median_time(scan, repeat=5)
-    con.close()
-    return t
-
-
 def measure(db: Path) -> list[dict[str, Any]]:
     from groundcode.analysis import agreement_data
     from groundcode.analysis.agreement_core import compute_encoded
@@ -92,7 +70,7 @@ def measure(db: Path) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(dir=Path(db).parent) as tmp:
         copy = _scratch(Path(db), Path(tmp))
         marks = mark_everything_done(copy)
-        limit = scan_limit(copy)
+        limit = agreement_scan(copy, CODERS)
         with Project.open(copy, user="lead") as p:
             analysis = p.analysis
             t_all, res = median_time(

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -660,6 +661,279 @@ def tui_search(args: argparse.Namespace) -> float:
         [sys.executable, "-c", TUI_SEARCH, args.db, q], capture_output=True, text=True, check=True
     )
     return float(json.loads(out.stdout.strip().splitlines()[-1])["t"])
+
+
+# -- limits run by their own bench modules (bench_qdpx.py, bench_agreement.py) --
+# They take paths and report more than one figure, so they are plain functions
+# rather than ``@limit`` entries; the modules call them in their own interpreters.
+
+
+def agreement_scan(path: Path, coders: tuple[str, str]) -> float:
+    """The scan of coder, passage and concept of every coding of the two coders."""
+    import sqlite3
+
+    import numpy as np
+
+    con = sqlite3.connect(str(path))
+    ids = [r[0] for r in con.execute("SELECT id FROM coder WHERE name IN (?, ?)", coders)]
+    # One scan of the table (as agree reads it), one packed integer per coding.
+    sql = (
+        "SELECT group_concat((passage_id + 1) * 16777216 + concept_id, ',') FROM coding "
+        f"WHERE +coder_id IN ({int(ids[0])}, {int(ids[1])}) AND passage_id IS NOT NULL"
+    )
+
+    def scan() -> int:
+        raw = con.execute(sql).fetchone()[0] or ""
+        return int(np.fromstring(raw, dtype=np.int64, sep=",").size)
+
+    t, _ = median_time(scan, repeat=5)
+    con.close()
+    return t
+
+
+def qdpx_export(db: Path, qde_bytes: int, out: Path) -> dict[str, Any]:
+    """The same texts zipped, plus an XML of ``qde_bytes`` written by a streaming writer."""
+    from xml.sax.saxutils import XMLGenerator
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        with zf.open("project.qde", "w", force_zip64=True) as stream:
+
+            class Counting:
+                written = 0
+
+                def write(self, data: bytes) -> int:
+                    self.written += len(data)
+                    return stream.write(data)
+
+                def flush(self) -> None:
+                    pass
+
+            sink = Counting()
+            gen = XMLGenerator(sink, encoding="utf-8", short_empty_elements=True)  # type: ignore[arg-type]
+            gen.startDocument()
+            gen.startElement("Project", {"xmlns": "urn:QDA-XML:project:1.0", "name": "limit"})
+            i = 0
+            while sink.written < qde_bytes:
+                i += 1
+                gen.startElement(
+                    "PlainTextSelection",
+                    {
+                        "guid": f"00000000-0000-0000-0000-{i:012d}",
+                        "name": "选择的文本片段",
+                        "startPosition": str(i),
+                        "endPosition": str(i + 10),
+                    },
+                )
+                gen.startElement("Coding", {"guid": f"10000000-0000-0000-0000-{i:012d}"})
+                gen.startElement("CodeRef", {"targetGUID": "20000000-0000-0000-0000-000000000001"})
+                gen.endElement("CodeRef")
+                gen.endElement("Coding")
+                gen.endElement("PlainTextSelection")
+            gen.endElement("Project")
+            gen.endDocument()
+        for did, text in con.execute("SELECT id, text FROM document"):
+            zf.writestr(f"sources/{did:08d}.txt", text.encode("utf-8"))
+    con.close()
+    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+
+
+def qdpx_import(archive: Path, target: Path) -> dict[str, Any]:
+    """The import's work with nothing in between, into a fresh project of the same schema.
+
+    Hash the file; iterparse ``project.qde`` (C parser, each source cleared
+    once read); read each source's text from the archive; insert coders,
+    concepts, documents, passages, done marks and assignments as read, and the
+    codings sorted by the rank the facts give, all in one transaction with the
+    project's own indexes (plain ``sqlite3``, explicit ids, one audit row).
+    """
+    import hashlib
+    import json
+    import xml.etree.ElementTree as ET
+    from bisect import bisect_right
+    from datetime import UTC, datetime, timedelta
+
+    from groundcode.project import Project
+
+    with Project.create(target):
+        pass  # the schema, its indexes and the seeded rows, outside the timing
+    t0, c0 = time.perf_counter(), time.process_time()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    stamp = datetime.now(UTC).isoformat(sep=" ")
+    h = hashlib.sha256()
+    with archive.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    con = connect(target)
+    con.execute("BEGIN IMMEDIATE")
+    con.execute(
+        "INSERT INTO import_batch (file_name, file_hash, source_type_id, imported_by, "
+        "imported_at, n_documents) VALUES (?, ?, 1, NULL, ?, 0)",
+        (archive.name, h.hexdigest(), stamp),
+    )
+    batch = con.execute("SELECT max(id) FROM import_batch").fetchone()[0]
+    types = {int(r[0]) for r in con.execute("SELECT id FROM source_type")}
+    q = "{urn:QDA-XML:project:1.0}"
+    zf = zipfile.ZipFile(archive)
+    users: dict[str, int] = {}
+    coders = dict(con.execute("SELECT name, id FROM coder"))
+    concepts: dict[str, int] = {}
+    variables: dict[str, str] = {}
+    codings: list[tuple[Any, ...]] = []
+    docs: list[tuple[Any, ...]] = []
+    passages: list[tuple[Any, ...]] = []
+    pairs: dict[str, list[tuple[Any, ...]]] = {"done": [], "assigned": []}
+    doc_id = passage_id = position = 0
+
+    def flush() -> None:
+        con.executemany(
+            "INSERT INTO document (id, source_type_id, seq, number, title, text, content_hash, "
+            "origin_file, origin_row, batch_id, status, split, personal, created_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
+            docs,
+        )
+        con.executemany(
+            'INSERT INTO passage (id, document_id, idx, start, "end", text) VALUES (?,?,?,?,?,?)',
+            passages,
+        )
+        con.executemany(
+            "INSERT INTO done_mark (coder_id, document_id, marked_at) VALUES (?,?,?)",
+            pairs["done"],
+        )
+        con.executemany(
+            "INSERT INTO assignment (coder_id, document_id, assigned_by, assigned_at) "
+            "VALUES (?,?,NULL,?)",
+            pairs["assigned"],
+        )
+        docs.clear()
+        passages.clear()
+        pairs["done"].clear()
+        pairs["assigned"].clear()
+
+    with zf.open("project.qde") as stream:
+        for _event, el in ET.iterparse(stream, events=("end",)):
+            tag = el.tag
+            if tag == q + "User":
+                name = el.get("name") or el.get("guid") or ""
+                if name not in coders:
+                    cur = con.execute(
+                        "INSERT INTO coder (name, role, created_at) VALUES (?, ?, ?)",
+                        (name, "coder", stamp),
+                    )
+                    coders[name] = int(cur.lastrowid or 0)
+                users[el.get("guid") or ""] = coders[name]
+            elif tag == q + "Code":
+                if el.get("isCodable") == "true" and el.find(q + "Code") is None:
+                    cur = con.execute(
+                        "INSERT INTO concept (name, position, created_at) VALUES (?, 0, ?)",
+                        (el.get("name"), stamp),
+                    )
+                    concepts[el.get("guid") or ""] = int(cur.lastrowid or 0)
+            elif tag == q + "Variable":
+                variables[el.get("guid") or ""] = el.get("name") or ""
+            elif tag == q + "TextSource":
+                values = {}
+                for vv in el.findall(q + "VariableValue"):
+                    ref = vv.find(q + "VariableRef")
+                    name = variables.get(ref.get("targetGUID") or "", "") if ref is not None else ""
+                    values[name] = vv[-1].text or ""
+                text = zf.read("sources/" + (el.get("plainTextPath") or "")[11:]).decode("utf-8")
+                doc_id += 1
+                number = values.get("groundcode: number") or f"1-{doc_id}"
+                type_id = int(values.get("groundcode: type") or 1)
+                if type_id not in types:
+                    con.execute(
+                        "INSERT INTO source_type (id, name_zh, name_en, slug, next_seq) "
+                        "VALUES (?, ?, ?, ?, 1)",
+                        (type_id, f"type {type_id}", f"type {type_id}", f"type{type_id}"),
+                    )
+                    types.add(type_id)
+                docs.append(
+                    (
+                        doc_id,
+                        type_id,
+                        int(number.split("-")[1]),
+                        number,
+                        values.get("groundcode: title"),
+                        text,
+                        values.get("groundcode: content hash")
+                        or hashlib.sha256(text.encode()).hexdigest(),
+                        archive.name,
+                        doc_id,
+                        batch,
+                        values.get("groundcode: status") or "included",
+                        values.get("groundcode: split"),
+                        stamp,
+                    )
+                )
+                spans = []
+                for idx, token in enumerate((values.get("groundcode: passages") or "").split(), 1):
+                    a, b = (int(x) for x in token.split("-"))
+                    passage_id += 1
+                    passages.append((passage_id, doc_id, idx, a, b, text[a:b]))
+                    spans.append((a, b, passage_id))
+                ranks = (values.get("groundcode: codings") or "").split()
+                i = 0
+                for sel in el.iter(q + "PlainTextSelection"):
+                    a, b = int(sel.get("startPosition") or 0), int(sel.get("endPosition") or 0)
+                    k = bisect_right(spans, (a, float("inf"), 0)) - 1
+                    pid = spans[k][2] if k >= 0 and spans[k][1] >= b else None
+                    for c in sel.findall(q + "Coding"):
+                        ref = c.find(q + "CodeRef")
+                        rank, _, us = (ranks[i] if i < len(ranks) else f"{position}:0").partition(
+                            ":"
+                        )
+                        at = epoch + timedelta(microseconds=int(us.split(":")[0] or 0))
+                        codings.append(
+                            (
+                                int(rank),
+                                position,
+                                users.get(c.get("creatingUser") or "", 1),
+                                concepts.get(
+                                    ref.get("targetGUID") or "" if ref is not None else ""
+                                ),
+                                doc_id,
+                                pid,
+                                a,
+                                b,
+                                text[a:b][:4000],
+                                str(at)[:26],
+                            )
+                        )
+                        i += 1
+                        position += 1
+                for name, value in values.items():
+                    for kind, prefix in (
+                        ("done", "groundcode: done "),
+                        ("assigned", "groundcode: assigned "),
+                    ):
+                        if name.startswith(prefix) and name[len(prefix) :] in coders:
+                            pairs[kind].append((coders[name[len(prefix) :]], doc_id, value))
+                el.clear()
+                if len(docs) >= 1000:
+                    flush()
+    flush()
+    codings.sort()
+    con.executemany(
+        "INSERT OR IGNORE INTO coding (coder_id, concept_id, document_id, passage_id, start, "
+        '"end", snippet, assisted, created_at) VALUES (?,?,?,?,?,?,?,0,?)',
+        [c[2:] for c in codings if c[3] is not None],
+    )
+    con.execute(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, after, undone) "
+        "VALUES (?, NULL, 'qdpx.import', 'import_batch', ?, ?, 0)",
+        (stamp, batch, json.dumps({"documents": doc_id, "codings": len(codings)})),
+    )
+    con.execute("COMMIT")
+    con.close()
+    zf.close()
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu": time.process_time() - c0,
+        "documents": doc_id,
+        "codings": len(codings),
+    }
 
 
 def main() -> None:
