@@ -31,9 +31,7 @@ Reasons are typed (``Reason(key, fields)``) and worded in zh or en from the
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -323,25 +321,6 @@ class SaturationReport:
             "coverage": {k: dict(v) for k, v in self.coverage.items()},
             "curve": [p.__dict__ for p in self.curve],
         }
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the test reads and builds its values.
-
-    The test allocates a few hundred thousand acyclic objects (fetched rows, one
-    curve point and one run per document); each allocation burst triggers full
-    collections that walk every live object of the process, which at the
-    reference size cost more than building the objects (0.15 s against 0.015 s
-    per 100,000). Nothing it makes needs the collector; it runs again after.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # -- the Guest, Namey & Chen rule ----------------------------------------------

@@ -689,8 +689,9 @@ class AnalysisService:
         ``saturation.judge``; ``permutations`` repeats the Guest rule over that
         many seeded random orders (the project's seed by default).
         """
-        from groundcode.analysis.saturation import judge, paused_gc
+        from groundcode.analysis.saturation import judge
         from groundcode.analysis.saturation_data import load_input
+        from groundcode.domain.collector import collector_held
 
         if base < 1 or run < 1:
             raise BadOption("base/run", f"{base}/{run}", ">= 1")
@@ -698,7 +699,7 @@ class AnalysisService:
             raise BadOption("threshold", str(threshold), "0 <= T < 1")
         if permutations < 0:
             raise BadOption("permutations", str(permutations), ">= 0")
-        with paused_gc(), self.ctx.db.read() as s:
+        with collector_held(), self.ctx.db.read() as s:
             basis = coder or self._blind_basis(s) or CONSENSUS
             visible = readable_coder_ids(s, self.ctx.actor, None if basis == CONSENSUS else [basis])
             who = find_coder(s, basis)
@@ -706,7 +707,7 @@ class AnalysisService:
                 raise Forbidden(action="read.consensus", actor=self.ctx.actor or "", needs="lead")
             seed = int(get_setting(s, "seed")) if seed is None else seed
             inp = load_input(s, basis=basis, basis_id=row_id(who), visible=visible)
-        with paused_gc():
+        with collector_held():
             return judge(
                 inp, base=base, run=run, threshold=threshold, permutations=permutations, seed=seed
             )

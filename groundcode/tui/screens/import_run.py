@@ -17,10 +17,7 @@ import does no UI work of its own. Results are plain lines: "N documents added a
 
 from __future__ import annotations
 
-import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
@@ -31,6 +28,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
 
+from groundcode.domain.collector import collector_held
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, project_of
 from groundcode.tui.i18n import tr
@@ -40,25 +38,6 @@ if TYPE_CHECKING:
     from groundcode.tui.screens.importer import ImportItem
 
 _TICK = 0.1  # seconds between redraws of the running file's bar and line
-
-
-@contextmanager
-def _no_full_collections() -> Iterator[None]:
-    """Hold the cyclic garbage collector while a file imports.
-
-    The import builds some hundred thousand row objects; as they pile up the
-    collector walks the whole heap again and again, each pass longer (up to
-    0.9 s at 100,000 comments), and every thread stops meanwhile, the screen
-    too. The rows hold no cycles (reference counting frees them), so nothing
-    accumulates; collection resumes when the file is done, with its rows gone.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class ImportCancelled(Exception):
@@ -135,7 +114,7 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
 
             options = options_for(item.mapping) if item.mapping else {}
             try:
-                with _no_full_collections():
+                with collector_held():
                     report = corpus.import_files(
                         [item.path],
                         type=item.type_id,
