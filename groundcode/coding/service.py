@@ -604,7 +604,7 @@ class CodingService:
         rows (SPEC §4: a coder who imports their work has judged those documents).
         The steps are ``coding.codings_csv``.
         """
-        file = codings_csv.parse(Path(path), coder)
+        from groundcode.domain.collector import collector_held
 
         def _do(s: Session) -> CodingsImport:
             result = codings_csv.insert_rows(s, self.ctx, file, default_coder=coder)
@@ -612,7 +612,10 @@ class CodingService:
                 result = codings_csv.mark_documents_done(s, self.ctx, file.rows, coder, result)
             return result
 
-        return self.ctx.db.run(_do)
+        # No cyclic collections while the rows pile up (domain.collector).
+        with collector_held():
+            file = codings_csv.parse(Path(path), coder)
+            return self.ctx.db.run(_do)
 
 
 _CODING_COLS = (

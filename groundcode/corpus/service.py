@@ -215,6 +215,7 @@ class CorpusService:
             if not Path(raw_path).is_file():
                 raise InvalidInput(str(raw_path), 0, "no_such_file")
         from groundcode.corpus.readers import read_file
+        from groundcode.domain.collector import collector_held
 
         read = functools.partial(
             read_file,
@@ -229,7 +230,9 @@ class CorpusService:
         for raw_path in paths:
             path = Path(raw_path)
             try:
-                files.append(self._import_one(path, read, stype, segment, progress))
+                # No cyclic collections while a file's rows pile up (domain.collector).
+                with collector_held():
+                    files.append(self._import_one(path, read, stype, segment, progress))
             except GroundcodeError as exc:
                 kept = [f.file for f in files if f.status == "imported"]
                 if not kept:

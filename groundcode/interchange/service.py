@@ -402,13 +402,15 @@ class InterchangeService:
     # =====================================================================
     def import_qdpx(self, path: Path, *, type: str | int = 1) -> QdpxImport:
         """Bring a REFI-QDA project into this one, all or nothing (see the module notes)."""
+        from groundcode.domain.collector import collector_held
         from groundcode.interchange.refi_read import LateSection, QdpxStream
 
         path = Path(path)
         with self.ctx.db.read() as s:
             # Refused before the archive is even read (checked again in the write).
             authorize(s, self.ctx.actor, "corpus.import_qdpx")
-        with QdpxStream(path) as stream:
+        # No cyclic collections while the sources stream in (domain.collector).
+        with collector_held(), QdpxStream(path) as stream:
             digest = _file_digest(path)
             default_type = self.corpus.resolve_type(type).id
             try:

@@ -28,7 +28,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
 
-from groundcode.domain.collector import collector_held
 from groundcode.tui.commands import Key, localised
 from groundcode.tui.context import ReportsWorkerErrors, project_of
 from groundcode.tui.i18n import tr
@@ -114,14 +113,13 @@ class ImportRunScreen(ReportsWorkerErrors, ModalScreen[list[tuple[str, bool]] | 
 
             options = options_for(item.mapping) if item.mapping else {}
             try:
-                with collector_held():
-                    report = corpus.import_files(
-                        [item.path],
-                        type=item.type_id,
-                        segment=self.segment,
-                        progress=progress,
-                        **options,
-                    )
+                report = corpus.import_files(
+                    [item.path],
+                    type=item.type_id,
+                    segment=self.segment,
+                    progress=progress,
+                    **options,
+                )
             except ImportCancelled:
                 self._line(
                     i,
