@@ -4,28 +4,25 @@ The streaming export must write exactly what this one wrote: ``project.qde``
 and every source text byte for byte, and the same warnings. This module is
 the writer and the project builder of commit 2e68353, unchanged but for being
 functions here, so the comparison in ``test_export_golden.py`` can run on any
-project either backend holds. It is never imported by the library.
+project either backend holds. The helpers the rewrite left as they were (GUIDs,
+escaping, names, variable values, the atomic write) are imported from the
+writer rather than copied; what is here is what the rewrite replaced. It is
+never imported by the library.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import tempfile
-import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
 
-from groundcode.domain.errors import InvalidInput
 from groundcode.domain.notice import Notice
 from groundcode.interchange import facts as F
 from groundcode.interchange.errors import ArchiveRefused
@@ -33,16 +30,35 @@ from groundcode.interchange.model import (
     NOTE_TARGET_KINDS,
     VARIABLE_TYPES,
     OffsetMap,
-    QdaCode,
     QdaCoding,
     QdaNote,
     QdaProject,
     QdaSource,
     QdaUser,
-    QdaVariable,
     VariableValue,
     iter_codes,
     normalise_text,
+)
+from groundcode.interchange.refi_write import (  # unchanged by the streaming rewrite
+    _ASTRAL,
+    _FLUSH_CHARS,
+    PROJECT_NS,
+    XML_DECLARATION,
+    _a,
+    _atomic_write,
+    _attrs,
+    _check_unique,
+    _code_xml,
+    _Guids,
+    _t,
+    _value_open,
+    _value_text,
+    _value_xml,
+    _zip_info,
+    format_datetime,
+    guid_for,
+    safe_source_name,
+    selection_name,
 )
 from groundcode.interchange.service import (
     KEY_PREFIX,
@@ -71,67 +87,6 @@ from groundcode.store.tables import (
     SourceType,
 )
 
-PROJECT_NS = "urn:QDA-XML:project:1.0"
-CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
-XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
-
-#: Fixed namespace for groundcode GUIDs; changing it would break the
-#: "stable across exports" promise, so it is a constant, not configuration.
-GROUNDCODE_NAMESPACE = uuid.UUID("6f1c2a4e-8d3b-5e7f-9a10-3c5d7e9f1b2d")
-_NAMESPACE_BYTES = GROUNDCODE_NAMESPACE.bytes
-
-#: Selection names longer than this are cut and end with an ellipsis.
-NAME_PREFIX_CHARS = 30
-
-_RGB = re.compile(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
-# Characters XML 1.0 cannot carry at all, not even escaped.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-# Fixed zip timestamp: identical input gives byte-identical archives.
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-GUID_KINDS = ("user", "code", "source", "selection", "coding", "note", "variable", "case")
-
-
-def guid_for(kind: str, key: str) -> str:
-    """The GUID the writer uses for one of our objects (lower-case 8-4-4-4-12).
-
-    The kind is part of the name so a user and a code that share a key still
-    get different GUIDs; GUIDs must be unique across the whole file.
-    """
-    if kind not in GUID_KINDS:
-        raise ValueError(f"unknown GUID kind {kind!r}")
-    # uuid.uuid5 without its object: the same bytes, a third of the cost, which
-    # counts at two GUIDs per coding and 400,000 codings.
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{kind}\x00{key}".encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def selection_name(selected: str) -> str:
-    """Display name of a selection: the text, or its first 30 characters plus "…"."""
-    if len(selected) <= NAME_PREFIX_CHARS:
-        return selected
-    return selected[:NAME_PREFIX_CHARS] + "…"
-
-
-def format_datetime(value: datetime, *, fraction: bool = False) -> str:
-    """xsd:dateTime in UTC with a ``Z``, whole seconds unless ``fraction``.
-
-    Naive datetimes are taken as UTC (how the store keeps them); fractions
-    are dropped from the standard attributes because some readers reject them,
-    and kept (microseconds) in groundcode's own variables, which need them.
-    """
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    if fraction and value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
 
 def check_bmp(project: QdaProject) -> list[str]:
     """Name the sources with characters outside the BMP.
@@ -153,50 +108,6 @@ def check_bmp(project: QdaProject) -> list[str]:
     return warnings
 
 
-def _xml_text(value: str) -> str:
-    """Text XML 1.0 can carry: invalid characters become U+FFFD, newlines LF."""
-    if "\r" in value:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if _XML_INVALID.search(value) is None:
-        return value
-    return _XML_INVALID.sub("\ufffd", value)
-
-
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_ATTR_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
-)
-
-
-def _t(value: str) -> str:
-    """Element text, XML-safe and escaped (one C-level translate per value)."""
-    return _xml_text(value).translate(_TEXT_ESCAPES)
-
-
-def _a(value: str) -> str:
-    """An attribute value, XML-safe and escaped, without the quotes."""
-    return _xml_text(value).translate(_ATTR_ESCAPES)
-
-
-def _attrs(pairs: dict[str, str]) -> str:
-    return "".join(f' {k}="{_a(v)}"' for k, v in pairs.items())
-
-
-#: Characters that file systems or readers using a source name as a file name refuse.
-_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
-_SAFE_NAME_MAX = 120
-
-
-def safe_source_name(name: str, fallback: str) -> str:
-    """A source name that readers may use as a file name (some do: a name holding
-    ``http://`` broke one). Slashes, colons and the other characters Windows
-    forbids become ``_``; blank names fall back; length is bounded."""
-    cleaned = _UNSAFE_NAME.sub("_", name).strip(" .")
-    if not cleaned:
-        cleaned = fallback
-    return cleaned[:_SAFE_NAME_MAX]
-
-
 @dataclass
 class _Plan:
     """What validation found: the normalised texts, offset maps and references."""
@@ -206,58 +117,6 @@ class _Plan:
     mappers: dict[str, OffsetMap]
     codings_by_source: dict[str, list[QdaCoding]]
     note_refs: dict[tuple[str, str], list[str]]
-
-
-class _Guids:
-    """GUIDs per kind and key, computed once: a user or a code recurs on every coding."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], str] = {}
-
-    def __call__(self, kind: str, key: str) -> str:
-        found = self._cache.get((kind, key))
-        if found is None:
-            found = self._cache[(kind, key)] = guid_for(kind, key)
-        return found
-
-
-def _code_xml(
-    out: list[str],
-    code: QdaCode,
-    note_refs: dict[tuple[str, str], list[str]] | None,
-    warnings: list[str],
-    depth: int,
-) -> None:
-    pad = "\n" + "  " * depth
-    attrs = {
-        "guid": guid_for("code", code.key),
-        "name": code.name,
-        "isCodable": "true" if code.codable else "false",
-    }
-    if code.color:
-        if _RGB.fullmatch(code.color):
-            attrs["color"] = code.color
-        else:
-            warnings.append(Notice("notice.colour", name=repr(code.name), colour=repr(code.color)))
-    refs = note_refs.get(("code", code.key), []) if note_refs is not None else []
-    if not (code.description or refs or code.children):
-        out.append(f"{pad}<Code{_attrs(attrs)}/>")
-        return
-    out.append(f"{pad}<Code{_attrs(attrs)}>")
-    inner = pad + "  "
-    if code.description:
-        out.append(f"{inner}<Description>{_t(code.description)}</Description>")
-    for note_guid in refs:
-        out.append(f'{inner}<NoteRef targetGUID="{note_guid}"/>')
-    for child in code.children:
-        _code_xml(out, child, note_refs, warnings, depth + 1)
-    out.append(f"{pad}</Code>")
-
-
-def _check_unique(what: str, keys: list[str], label: str) -> None:
-    duplicates = sorted(key for key, n in Counter(keys).items() if n > 1)
-    if duplicates:
-        raise ArchiveRefused(label, 0, "duplicate_key", name=what, ref=repr(duplicates[0]))
 
 
 def _validate(project: QdaProject, label: str) -> _Plan:
@@ -345,37 +204,6 @@ def _validate(project: QdaProject, label: str) -> _Plan:
             raise fail("note_unknown_target", repr(note.key), repr(key), detail=kind)
         note_refs.setdefault((kind, key), []).append(guid_for("note", note.key))
     return _Plan(warnings, texts, mappers, codings_by_source, note_refs)
-
-
-def _value_open(variable: QdaVariable, guid: str, pad: str) -> tuple[str, str]:
-    """The fixed text around one variable's values (built once per variable)."""
-    kind = variable.type
-    return (
-        f'{pad}<VariableValue>{pad}  <VariableRef targetGUID="{guid}"/>{pad}  <{kind}Value>',
-        f"</{kind}Value>{pad}</VariableValue>",
-    )
-
-
-def _value_text(variable: QdaVariable, value: VariableValue) -> str:
-    kind = variable.type
-    if kind == "DateTime" and isinstance(value, datetime):
-        shown = format_datetime(value, fraction=True)
-    elif kind == "Date" and isinstance(value, datetime):
-        shown = value.date().isoformat()
-    elif kind == "Boolean":
-        shown = "true" if value else "false"
-    else:
-        shown = str(value)
-    return _t(shown)
-
-
-def _value_xml(variable: QdaVariable, guid: str, value: VariableValue, pad: str) -> str:
-    head, tail = _value_open(variable, guid, pad)
-    return head + _value_text(variable, value) + tail
-
-
-#: Characters written per chunk before it goes to the zip stream.
-_FLUSH_CHARS = 1 << 20
 
 
 def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes], object]) -> None:
@@ -519,40 +347,6 @@ def _write_project_xml(project: QdaProject, plan: _Plan, write: Callable[[bytes]
         out.append(f'\n  <NoteRef targetGUID="{note_guid}"/>')
     out.append("\n</Project>\n")
     flush(force=True)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write via a temp file in the target directory, then rename over ``path``.
-
-    A crash or an exception leaves either the old file or none, never a
-    truncated archive that another tool might half-read.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ArchiveRefused(str(path), 0, "directory_missing", str(directory))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        # The disk refused it (full, a size limit): one line naming the archive.
-        tmp.unlink(missing_ok=True)
-        raise InvalidInput(str(path), 0, "cannot_write", str(exc.strerror or exc)) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _zip_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
 
 
 def write_qdpx(project: QdaProject, path: Path) -> list[str]:
