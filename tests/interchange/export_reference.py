@@ -31,7 +31,6 @@ from groundcode.interchange.model import (
     VARIABLE_TYPES,
     OffsetMap,
     QdaCoding,
-    QdaNote,
     QdaProject,
     QdaSource,
     QdaUser,
@@ -63,7 +62,6 @@ from groundcode.interchange.refi_write import (  # unchanged by the streaming re
 from groundcode.interchange.service import (
     KEY_PREFIX,
     LEVEL_TABLES,
-    MEMO_LEVEL,
     ORIGIN,
     TRAVELLING_EVENTS,
     TRAVELLING_SETTINGS,
@@ -553,7 +551,7 @@ def build_project(self: InterchangeService, *, include_personal: bool = False) -
             )
         )
     coder_key = {n: f"coder:{i}" for i, n in coder_name.items()}
-    notes = _notes(memos, doc_ids, {c.key for c in iter_codes(codes)}, coder_key)
+    notes = InterchangeService._notes(memos, doc_ids, {c.key for c in iter_codes(codes)}, coder_key)
     holdout = settings.get("holdout_start") or settings.get("holdout_started_at") or ""
     try:
         holdout_start = datetime.fromisoformat(holdout) if holdout else None
@@ -583,33 +581,3 @@ def build_project(self: InterchangeService, *, include_personal: bool = False) -
         variables=variables.definitions(),
         cases=[case],
     )
-
-
-def _notes(
-    memos: list[Memo], doc_ids: set[int], code_keys: set[str], coder_key: dict[str, str]
-) -> list[QdaNote]:
-    """Memos other than coding memos (those ride on their selection) as notes."""
-    notes: list[QdaNote] = []
-    for m in memos:
-        target: tuple[str, str] | None = None
-        if m.target_kind == "project":
-            target = ("project", "")
-        elif m.target_kind == "document" and m.target_id in doc_ids:
-            target = ("source", f"document:{m.target_id}")
-        elif m.target_kind in MEMO_LEVEL:
-            key = f"{KEY_PREFIX[m.target_kind]}:{m.target_id}"
-            if key in code_keys:
-                target = ("code", key)
-        if target is None:
-            continue
-        notes.append(
-            QdaNote(
-                key=f"memo:{m.id}",
-                name=(m.text.splitlines() or ["memo"])[0][:40] or "memo",
-                text=m.text,
-                user_key=coder_key[m.author],
-                created=m.created_at,
-                target=target,
-            )
-        )
-    return notes
