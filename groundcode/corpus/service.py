@@ -1090,8 +1090,8 @@ class CorpusService:
                 excluded[k] = excluded.get(k, 0) + n
                 entry["excluded"][k] = entry["excluded"].get(k, 0) + n
         return Funnel(
-            documents=int(total),
-            included=int(included),
+            documents=total,
+            included=included,
             excluded=excluded,
             by_type=by_type,
             by_split=by_split,
@@ -1197,8 +1197,7 @@ class CorpusService:
                     limit
                 )
             ).all()
-        hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
-        return SearchResult(term, int(total), hits)
+        return _search_result(term, int(total), rows)
 
     # -- privacy ---------------------------------------------------------
     def mark_personal(self, numbers: Iterable[str], *, personal: bool = True) -> int:
@@ -1290,23 +1289,28 @@ def _indexed_search(
     quoted = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
     params: dict[str, Any] = {"q": quoted, "upto": upto, "term": term, "limit": limit}
     status = "" if include_excluded else "AND d.status = 'included' "
-    tail = int(
+
+    def tail() -> int:
+        """Hits among the passages imported since the index was built (scanned)."""
+        return int(
+            s.execute(
+                text(
+                    "SELECT count(*) FROM passage p CROSS JOIN document d ON d.id = p.document_id "
+                    f"WHERE p.id > :upto AND instr(p.text, :term) > 0 {status}"
+                ),
+                params,
+            ).scalar()
+            or 0
+        )
+
+    matches = int(
         s.execute(
-            text(
-                "SELECT count(*) FROM passage p CROSS JOIN document d ON d.id = p.document_id "
-                f"WHERE p.id > :upto AND instr(p.text, :term) > 0 {status}"
-            ),
-            params,
+            text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :q"), params
         ).scalar()
         or 0
     )
     if _exact_by_index(term, grams):
-        total = int(
-            s.execute(
-                text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :q"), params
-            ).scalar()
-            or 0
-        )
+        total = matches
         if not include_excluded:
             total -= int(
                 s.execute(
@@ -1319,49 +1323,39 @@ def _indexed_search(
                 ).scalar()
                 or 0
             )
-        total += tail
-    else:
-        candidates = int(
+        total += tail()
+    elif matches <= FEW_CANDIDATES:
+        # Few candidates: each is read once, for the count and the page together
+        # (checking them twice, once per query, was most of a rare term's time).
+        ids = list(
             s.execute(
-                text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :q"), params
-            ).scalar()
-            or 0
+                text(
+                    "SELECT p.id FROM passage p CROSS JOIN document d "
+                    "ON d.id = p.document_id "
+                    "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q "
+                    "UNION ALL SELECT id FROM passage WHERE id > :upto) "
+                    f"AND instr(p.text, :term) > 0 {status}"
+                    "ORDER BY d.source_type_id, d.seq, p.idx"
+                ),
+                params,
+            ).scalars()
         )
-        if candidates <= FEW_CANDIDATES:
-            # Few candidates: each is read once, for the count and the page together
-            # (checking them twice, once per query, was most of a rare term's time).
-            ids = list(
-                s.execute(
-                    text(
-                        "SELECT p.id FROM passage p CROSS JOIN document d "
-                        "ON d.id = p.document_id "
-                        "WHERE p.id IN (SELECT rowid FROM passage_fts WHERE passage_fts MATCH :q "
-                        "UNION ALL SELECT id FROM passage WHERE id > :upto) "
-                        f"AND instr(p.text, :term) > 0 {status}"
-                        "ORDER BY d.source_type_id, d.seq, p.idx"
-                    ),
-                    params,
-                ).scalars()
-            )
-            first = ids[:limit]
-            found = {
-                r.id: r
-                for r in s.execute(
-                    text(
-                        "SELECT p.id AS id, p.idx AS idx, p.text AS text, d.number AS number "
-                        "FROM passage p JOIN document d ON d.id = p.document_id "
-                        f"WHERE p.id IN ({', '.join(str(int(i)) for i in first) or 'NULL'})"
-                    )
-                ).all()
-            }
-            hits = tuple(
-                SearchHit(found[i].number, found[i].idx, _snippet(found[i].text, term))
-                for i in first
-            )
-            return SearchResult(term, len(ids), hits)
+        first = ids[:limit]
+        found = {
+            r.id: r
+            for r in s.execute(
+                text(
+                    "SELECT p.id AS id, p.idx AS idx, p.text AS text, d.number AS number "
+                    "FROM passage p JOIN document d ON d.id = p.document_id "
+                    f"WHERE p.id IN ({', '.join(str(int(i)) for i in first) or 'NULL'})"
+                )
+            ).all()
+        }
+        return _search_result(term, len(ids), [found[i] for i in first])
+    else:
         # Candidates probed by primary key (CROSS JOIN keeps SQLite from scanning
         # documents first), each checked literally.
-        total = tail + int(
+        total = tail() + int(
             s.execute(
                 text(
                     "SELECT count(*) FROM passage p CROSS JOIN document d ON d.id = p.document_id "
@@ -1404,5 +1398,11 @@ def _indexed_search(
                     params,
                 ).all()
             )
-    hits = tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
-    return SearchResult(term, total, hits)
+    return _search_result(term, total, rows)
+
+
+def _search_result(term: str, total: int, rows: Sequence[Any]) -> SearchResult:
+    """The result of rows carrying ``number``, ``idx`` and ``text``, each with its snippet."""
+    return SearchResult(
+        term, total, tuple(SearchHit(r.number, r.idx, _snippet(r.text, term)) for r in rows)
+    )
