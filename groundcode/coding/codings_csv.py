@@ -88,7 +88,6 @@ def parse(path: Path, coder: str | None) -> CodingsFile:
             v = raw[i].strip()
             cells[k] = shared.setdefault(v, v)
         rows.append((lineno, cells))
-    del shared
     if not rows:
         raise InvalidInput(str(path), 0, "no_codings")
     return CodingsFile(path, tuple(rows), span_form=span_form, passage_form=passage_form)
@@ -345,7 +344,7 @@ def _insert_values(s: Session, chunk: Sequence[_Pending]) -> list[tuple[Any, ...
                 select(col(Passage.id), col(Passage.text)).where(col(Passage.id).in_(pids))
             )
         }
-    for lo in range(0, len(dids), 500):  # long documents: a bounded number of texts at once
+    for lo in range(0, len(dids), 500):  # IN lists of at most 500 ids
         doc_texts.update(
             (int(i), t)
             for i, t in s.execute(

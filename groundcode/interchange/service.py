@@ -435,6 +435,24 @@ CHARS_PER_CHUNK = 1_000_000
 _RANK_BOUND = 1 << 62
 
 _STAGE = MetaData()
+
+
+def _coding_fields() -> list[Column[Any]]:
+    """A staged coding's own fields, as both coding staging tables hold them (a column
+    belongs to one table, so each table gets its own copies)."""
+    return [
+        Column("document_id", Integer, nullable=False),
+        Column("passage_id", Integer, nullable=True),
+        Column("start", Integer, nullable=False),
+        Column("end", Integer, nullable=False),
+        Column("snippet", Text, nullable=False),
+        Column("assisted", Boolean, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("memo", Text, nullable=True),
+        Column("key", Text, nullable=False),
+    ]
+
+
 #: Codings as they are read, with their rank and file position, so they reach the
 #: coding table in the source project's order without being held in memory.
 _CODING_STAGE = Table(
@@ -445,15 +463,7 @@ _CODING_STAGE = Table(
     Column("pos", Integer, nullable=False),
     Column("code_ix", Integer, nullable=False),
     Column("user_ix", Integer, nullable=False),
-    Column("document_id", Integer, nullable=False),
-    Column("passage_id", Integer, nullable=True),
-    Column("start", Integer, nullable=False),
-    Column("end", Integer, nullable=False),
-    Column("snippet", Text, nullable=False),
-    Column("assisted", Boolean, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("memo", Text, nullable=True),
-    Column("key", Text, nullable=False),
+    *_coding_fields(),
     prefixes=["TEMPORARY"],
 )
 #: The winner of each coding key (the first in the project's order, not yet stored).
@@ -464,15 +474,7 @@ _CODING_WIN = Table(
     Column("pos", Integer, nullable=False),
     Column("coder_id", Integer, nullable=False),
     Column("concept_id", Integer, nullable=False),
-    Column("document_id", Integer, nullable=False),
-    Column("passage_id", Integer, nullable=True),
-    Column("start", Integer, nullable=False),
-    Column("end", Integer, nullable=False),
-    Column("snippet", Text, nullable=False),
-    Column("assisted", Boolean, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("memo", Text, nullable=True),
-    Column("key", Text, nullable=False),
+    *_coding_fields(),
     prefixes=["TEMPORARY"],
 )
 _CODE_MAP = Table(
