@@ -68,23 +68,10 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-def _ints(s: Session, sql: str, width: int) -> list[Any]:
+def _ints(s: Session, sql: str, width: int, params: Sequence[Any] = ()) -> list[Any]:
     """The columns of an all-integer query as int64 arrays (no frame, no row objects)."""
-    frame = fetch_ints(s, sql, [f"c{i}" for i in range(width)])
+    frame = fetch_ints(s, sql, [f"c{i}" for i in range(width)], params)
     return [frame[f"c{i}"].to_numpy() for i in range(width)]
-
-
-def _rows_ints(s: Session, sql: str, width: int, params: Sequence[Any] = ()) -> list[Any]:
-    """Like ``_ints`` for an all-integer query with ``?`` parameters."""
-    import itertools
-
-    import numpy as np
-
-    rows = fetch_rows(s, sql, params)
-    flat = np.fromiter(
-        itertools.chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width
-    ).reshape(len(rows), width)
-    return [flat[:, i] for i in range(width)]
 
 
 @dataclass(frozen=True)
@@ -416,7 +403,7 @@ def _holdout_codings(s: Session, docs: Documents, start: datetime | None) -> Hol
         naive = start.astimezone(UTC).replace(tzinfo=None)
         # Times are stored as naive UTC: text on SQLite (compared as text), timestamps elsewhere.
         bound = naive.isoformat(sep=" ") if s.get_bind().dialect.name == "sqlite" else naive
-    coder, doc_id, passage, concept, early = _rows_ints(
+    coder, doc_id, passage, concept, early = _ints(
         s,
         "SELECT c.coder_id, c.document_id, coalesce(c.passage_id, -1), c.concept_id, "
         "CASE WHEN c.created_at < ? THEN 1 ELSE 0 END "

@@ -49,7 +49,9 @@ def id_list(ids: list[int]) -> str:
     return "(" + ",".join(str(int(i)) for i in ids) + ")" if ids else "(NULL)"
 
 
-def fetch_ints(session: Session, sql: str, columns: list[str]) -> pd.DataFrame:
+def fetch_ints(
+    session: Session, sql: str, columns: list[str], params: Sequence[Any] = ()
+) -> pd.DataFrame:
     """Like ``fetch_frame`` for queries whose every column is an integer (NULLs mapped in SQL).
 
     Skips per-row object handling: the tuples are flattened straight into one
@@ -60,15 +62,7 @@ def fetch_ints(session: Session, sql: str, columns: list[str]) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    conn = session.connection()
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    cur: Any = dbapi.cursor()
-    try:
-        cur.execute(sql)
-        rows = cur.fetchall()
-    finally:
-        cur.close()
+    rows = fetch_rows(session, sql, params)
     flat = np.fromiter(
         itertools.chain.from_iterable(rows), dtype=np.int64, count=len(rows) * len(columns)
     )
