@@ -352,33 +352,25 @@ def test_export_all_killed_part_way_leaves_no_dated_folder(db: Path, tmp_path: P
     assert (out / dated[0] / "project.qdpx").exists()
 
 
-def test_export_all_on_a_full_disk_is_one_line_and_leaves_no_folder(
-    db: Path, tmp_path: Path
-) -> None:
-    """A disk that fills up mid-export, simulated with a file-size limit on the child
-    (RLIMIT_FSIZE: each write past it fails with EFBIG, as ENOSPC would): one line naming
-    the file in the dated folder, exit 2, no folder left, the project unchanged. It was an
-    internal error, and the Word and Excel writers' half-closed zips printed tracebacks."""
+FULL_DISK_CHILD = (
+    "import resource, sys\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (36_000, 36_000))\n"
+    "from groundcode.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def _refused_on_a_full_disk(db: Path, out: Path, *args: str) -> str:
+    """Run the CLI as chen in a child whose writes fail past 36 KB (RLIMIT_FSIZE: EFBIG,
+    as ENOSPC would) and check the refusal is one English line naming ``out``, exit 2;
+    returns that line for the caller's own checks."""
     import os
     import subprocess
     import sys
 
-    with Project.open(db, user="chen") as p:
-        p.codebook.create_category("数据治理")
-        p.codebook.create_concept("数据共享", category="数据治理")
-        p.as_user("lin").coding.apply("4-1", "数据共享", passage=1)
-    before = dump(db)
-    out = tmp_path / "exports"
-    child = (
-        "import resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (36_000, 36_000))\n"
-        "from groundcode.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-c", child, "--db", str(db), "--as", "chen", "export", "all"]
-        + ["-o", str(out)],
+        [sys.executable, "-c", FULL_DISK_CHILD, "--db", str(db), "--as", "chen", *args],
         env={**os.environ, "PYTHONPATH": str(root), "GROUNDCODE_LANG": "en"},
         capture_output=True,
         text=True,
@@ -386,18 +378,28 @@ def test_export_all_on_a_full_disk_is_one_line_and_leaves_no_folder(
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "cannot be written" in done.stderr and ".partial" not in done.stderr
-    assert str(out) in done.stderr
+    assert "cannot be written" in done.stderr and str(out) in done.stderr
+    return done.stderr
+
+
+def test_export_all_on_a_full_disk_is_one_line_and_leaves_no_folder(
+    db: Path, tmp_path: Path
+) -> None:
+    """A disk that fills up mid-export, simulated with a file-size limit on the child
+    (RLIMIT_FSIZE: each write past it fails with EFBIG, as ENOSPC would): one line naming
+    the file in the dated folder, exit 2, no folder left, the project unchanged. It was an
+    internal error, and the Word and Excel writers' half-closed zips printed tracebacks."""
+
+    with Project.open(db, user="chen") as p:
+        p.codebook.create_category("数据治理")
+        p.codebook.create_concept("数据共享", category="数据治理")
+        p.as_user("lin").coding.apply("4-1", "数据共享", passage=1)
+    before = dump(db)
+    out = tmp_path / "exports"
+    line = _refused_on_a_full_disk(db, out, "export", "all", "-o", str(out))
+    assert ".partial" not in line
     assert list(out.iterdir()) == []
     assert dump(db) == before
-
-
-FULL_DISK_CHILD = (
-    "import resource, sys\n"
-    "resource.setrlimit(resource.RLIMIT_FSIZE, (36_000, 36_000))\n"
-    "from groundcode.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
 
 
 @pytest.mark.parametrize(
@@ -416,10 +418,7 @@ def test_one_export_on_a_full_disk_is_one_line_and_leaves_nothing(
     """The same full disk (a file-size limit on the child) for single exports: the backup's
     SQLite copy, the qdpx zip, the streamed Excel file and a Word report each fail as one
     line naming the file, and no file or temporary file (nor a journal) is left."""
-    import os
     import random
-    import subprocess
-    import sys
 
     rng = random.Random(18)
     rows = "".join(
@@ -438,18 +437,7 @@ def test_one_export_on_a_full_disk_is_one_line_and_leaves_nothing(
     before = dump(db)
     out = tmp_path / "out"
     out.mkdir()
-    filled = [a.format(out=out) for a in args]
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-c", FULL_DISK_CHILD, "--db", str(db), "--as", "chen", *filled],
-        env={**os.environ, "PYTHONPATH": str(root), "GROUNDCODE_LANG": "en"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "cannot be written" in done.stderr and str(out) in done.stderr
+    _refused_on_a_full_disk(db, out, *(a.format(out=out) for a in args))
     assert [p.name for p in out.rglob("*") if p.is_file()] == []
     assert dump(db) == before
 
