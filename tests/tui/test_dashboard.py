@@ -47,9 +47,11 @@ async def test_lead_sees_kappa_and_saturation(
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot, rounds=5)
         with Project.open(demo_project, user="chen") as p:
-            kappa = p.analysis.agreement().to_json()["kappa"]
+            result = p.analysis.agreement(bootstrap=0)
         shown = _text(app.screen.query_one("#kappa", Static))
-        assert f"{kappa:.3f}" in shown
+        assert f"{result.kappa:.3f}" in shown
+        # The figure says what it is: the kind of kappa, and the methods sentence.
+        assert "合并 κ" in shown and result.methods("zh") in shown
         assert "饱和" in _text(app.screen.query_one("#saturation", Static))
 
 

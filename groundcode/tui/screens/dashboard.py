@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
@@ -62,7 +62,7 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
                 yield Static("", id="funnel-note", classes="muted")
                 yield Label(tr("编码进度", "Coding progress"), classes="panel-title")
                 yield SafeTable(id="progress", cursor_type="row", zebra_stripes=True)
-            with Vertical(id="dash-right"):
+            with VerticalScroll(id="dash-right"):
                 yield Label(tr("盲编模式", "Blind mode"), classes="panel-title")
                 yield Static("", id="blind")
                 yield Label(tr("编码者间信度", "Inter-coder agreement"), classes="panel-title")
@@ -218,13 +218,20 @@ class DashboardScreen(ReportsWorkerErrors, Screen[None]):
 
     @on(KappaLoaded)
     def _show_kappa(self, message: KappaLoaded) -> None:
+        from groundcode.tui.i18n import language
+        from groundcode.tui.screens.agreement import kappa_kind_label
+
         r = message.report
+        # The figures with their definition (SPEC §4's methods sentence): which kappa,
+        # at which level, over which units, and how judged and uncoded units count.
         lines = [
-            f"kappa ({escaped(', '.join(r.coders))}): [b]{_fmt(r.kappa)}[/b]",
+            f"{escaped(kappa_kind_label(r.kappa_kind))} ({escaped(', '.join(r.coders))}): "
+            f"[b]{_fmt(r.kappa)}[/b]",
             tr(
                 f"一致率 {_fmt(r.percent_agreement)} · {r.n_units} 个片段",
                 f"agreement {_fmt(r.percent_agreement)} · {r.n_units} passages",
             ),
+            f"[dim]{escaped(r.methods(language()))}[/dim]",
         ]
         self.query_one("#kappa", Static).update("\n".join(lines))
 
